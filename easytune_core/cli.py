@@ -1,0 +1,44 @@
+"""``python -m easytune_core <command>``.
+
+Each command lives in the module that owns its work; that module exposes
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when
+their command runs, so ``--help`` stays fast and one broken extra never blocks the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "prepare-data": ("easytune_core.data.cli", "build the built-in dataset or convert BVH files (HumanML3D layout)"),
+    "train-base": ("easytune_core.diffusion.train", "train the text-to-motion diffusion model"),
+    "sample": ("easytune_core.pipeline_cli", "generate motions from text"),
+    "train-reward": ("easytune_core.reward.train", "train the noise-aware reward model (and SPL with --spl)"),
+    "train-evaluator": ("easytune_core.eval.train", "train the independent evaluator"),
+    "evaluate": ("easytune_core.eval.protocol", "HumanML3D-protocol metrics of a checkpoint"),
+    "finetune": ("easytune_core.finetune.cli", "reward fine-tuning (EasyTune and baselines)"),
+    "render": ("easytune_core.render.cli", "render or export a motion (mp4, glb, bvh, npz)"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m easytune_core", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(COMMANDS[args.command][0])
+    cmd_parser = argparse.ArgumentParser(prog=f"python -m easytune_core {args.command}",
+                                         description=COMMANDS[args.command][1])
+    module.add_arguments(cmd_parser)
+    cmd_args = cmd_parser.parse_args(rest)
+    try:
+        return int(module.run(cmd_args) or 0)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

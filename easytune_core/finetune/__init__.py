@@ -1,0 +1,1 @@
+"""easytune_core.finetune"""
