@@ -1,1 +1,7 @@
-"""easytune_core.diffusion"""
+"""easytune_core.diffusion: noise schedule, MDM-style denoiser, DDIM/DDPM samplers with guidance."""
+
+from .denoiser import DenoiserConfig, MotionDenoiser
+from .sampler import DDIMSampler, DDPMSampler
+from .schedule import NoiseSchedule
+
+__all__ = ["NoiseSchedule", "DenoiserConfig", "MotionDenoiser", "DDIMSampler", "DDPMSampler"]

@@ -1,0 +1,248 @@
+"""Checkpoint folders: ``model.safetensors`` + ``config.json`` + ``stats.safetensors``.
+
+Nothing is ever unpickled: weights and stats are safetensors, config is JSON. Loading
+needs only the folder. Any corrupt, foreign or mismatched file raises
+:class:`CheckpointError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+KINDS = ("denoiser", "reward", "evaluator", "lora")
+FORMAT = "easytune-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder is missing, corrupt, foreign or of the wrong kind."""
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` returns.
+
+    Attributes:
+        kind: "denoiser" | "reward" | "evaluator" | "lora".
+        config: the model's config dataclass as a dict.
+        state_dict: parameter name -> float32 tensor (CPU).
+        mean, std: (D,) float32 numpy normalisation stats, or None if the folder has none.
+        meta: free-form dict (training command, losses, ...).
+        folder: where it was loaded from.
+    """
+
+    kind: str
+    config: dict
+    state_dict: dict
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+    folder: str = ""
+
+
+def _config_dict(config) -> dict:
+    if is_dataclass(config):
+        return asdict(config)
+    if hasattr(config, "to_dict"):
+        return config.to_dict()
+    if isinstance(config, dict):
+        return dict(config)
+    raise ValueError(f"config must be a dataclass or dict, got {type(config).__name__}")
+
+
+def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta: dict | None = None,
+                    dtype: torch.dtype | None = None, state_dict: dict | None = None) -> Path:
+    """Write a checkpoint folder (created if needed; files replaced atomically).
+
+    Args:
+        folder: destination directory.
+        model: nn.Module whose state_dict is saved (or None with ``state_dict=``).
+        config: the model config (dataclass or dict), stored under "config".
+        kind: one of "denoiser", "reward", "evaluator", "lora".
+        mean, std: optional (D,) normalisation stats (numpy or torch).
+        meta: optional JSON-serialisable dict.
+        dtype: store floating weights in this dtype (e.g. torch.float16 to halve the size);
+            they load back as float32.
+    Returns:
+        The folder path.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    from safetensors.torch import save_file
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    sd = state_dict if state_dict is not None else model.state_dict()
+    tensors = {}
+    for k, v in sd.items():
+        v = v.detach().cpu()
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        tensors[k] = v.contiguous()
+    cfg = {"format": FORMAT, "version": FORMAT_VERSION, "kind": kind, "config": _config_dict(config),
+           "meta": dict(meta or {})}
+    text = json.dumps(cfg, indent=2, sort_keys=True, default=str)
+    _atomic(folder / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"kind": kind}))
+    if (mean is None) != (std is None):
+        raise ValueError("give both mean and std, or neither")
+    stats_path = folder / "stats.safetensors"
+    if mean is not None:
+        stats = {"mean": torch.as_tensor(np.asarray(mean, dtype=np.float32)).contiguous(),
+                 "std": torch.as_tensor(np.asarray(std, dtype=np.float32)).contiguous()}
+        _atomic(stats_path, lambda p: save_file(stats, str(p)))
+    elif stats_path.exists():
+        stats_path.unlink()
+    _atomic(folder / "config.json", lambda p: p.write_text(text))
+    return folder
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def read_config(folder) -> dict:
+    """Parse and validate ``config.json`` of a checkpoint folder (cheap: no weights)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder {folder} does not exist or is not a folder")
+    path = folder / "config.json"
+    if not path.exists():
+        raise CheckpointError(f"{path} is missing: not an EasyTune checkpoint folder")
+    try:
+        cfg = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is not valid JSON ({err}); the checkpoint is corrupt") from err
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an EasyTune checkpoint config (missing \"format\": \"{FORMAT}\")")
+    if cfg.get("kind") not in KINDS:
+        raise CheckpointError(f"{path} has unknown kind {cfg.get('kind')!r}; expected one of {KINDS}")
+    if not isinstance(cfg.get("config"), dict):
+        raise CheckpointError(f"{path} has no \"config\" object")
+    if int(cfg.get("version", 0)) > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format version {cfg.get('version')}, newer than this code "
+                              f"({FORMAT_VERSION}); update easytune_core")
+    return cfg
+
+
+def _read_safetensors(path: Path) -> dict:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    if not path.exists():
+        raise CheckpointError(f"{path} is missing")
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({err}); the checkpoint is corrupt") from err
+
+
+def load_checkpoint(folder, expected_kind: str | None = None) -> Checkpoint:
+    """Load a checkpoint folder.
+
+    Args:
+        folder: the folder written by :func:`save_checkpoint`.
+        expected_kind: if given, a different kind raises CheckpointError.
+    Returns:
+        :class:`Checkpoint` with float32 CPU tensors.
+    """
+    folder = Path(folder)
+    cfg = read_config(folder)
+    if expected_kind is not None and cfg["kind"] != expected_kind:
+        raise CheckpointError(f"{folder} holds a {cfg['kind']!r} checkpoint, expected {expected_kind!r}")
+    sd = _read_safetensors(folder / "model.safetensors")
+    sd = {k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()}
+    for k, v in sd.items():
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise CheckpointError(f"{folder / 'model.safetensors'}: tensor {k!r} contains NaN or inf")
+    mean = std = None
+    if (folder / "stats.safetensors").exists():
+        stats = _read_safetensors(folder / "stats.safetensors")
+        if set(stats) != {"mean", "std"}:
+            raise CheckpointError(f"{folder / 'stats.safetensors'} must hold exactly 'mean' and 'std', has {sorted(stats)}")
+        mean, std = stats["mean"].float().numpy(), stats["std"].float().numpy()
+        if mean.shape != std.shape or mean.ndim != 1:
+            raise CheckpointError(f"{folder / 'stats.safetensors'}: mean {mean.shape} and std {std.shape} must be equal 1-D shapes")
+        if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+            raise CheckpointError(f"{folder / 'stats.safetensors'}: stats contain NaN/inf or non-positive std")
+    return Checkpoint(cfg["kind"], cfg["config"], sd, mean, std, cfg.get("meta") or {}, str(folder))
+
+
+def load_into(model: torch.nn.Module, ckpt: Checkpoint) -> torch.nn.Module:
+    """Copy a checkpoint's weights into ``model``; a shape or name mismatch raises CheckpointError."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(ckpt.state_dict))
+    extra = sorted(set(ckpt.state_dict) - set(own))
+    if missing or extra:
+        raise CheckpointError(f"{ckpt.folder}: weights do not match the model config "
+                              f"(missing {missing[:5]}, unexpected {extra[:5]})")
+    for k, v in own.items():
+        if tuple(v.shape) != tuple(ckpt.state_dict[k].shape):
+            raise CheckpointError(f"{ckpt.folder}: tensor {k!r} has shape {tuple(ckpt.state_dict[k].shape)}, "
+                                  f"the config expects {tuple(v.shape)}")
+    model.load_state_dict(ckpt.state_dict)
+    return model
+
+
+class CheckpointRegistry:
+    """Named checkpoint folders, persisted in ``<root>/registry.json``.
+
+    The shipped ones (assets/checkpoints/{base,reward,evaluator,easytune}) are listed
+    automatically when their folder exists under root.
+    """
+
+    SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser"}
+
+    def __init__(self, root="assets/checkpoints"):
+        self.root = Path(root)
+        self._file = self.root / "registry.json"
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict:
+        entries = {}
+        for name, kind in self.SHIPPED.items():
+            if (self.root / name / "config.json").exists():
+                entries[name] = {"folder": str(self.root / name), "kind": kind}
+        if self._file.exists():
+            try:
+                data = json.loads(self._file.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise CheckpointError(f"{self._file} is corrupt ({err})") from err
+            if isinstance(data, dict):
+                entries.update({k: v for k, v in data.items() if isinstance(v, dict)})
+        return entries
+
+    def register(self, name: str, folder, kind: str) -> None:
+        """Add or replace ``name`` -> folder (must be a readable checkpoint of ``kind``)."""
+        if not str(name).strip():
+            raise ValueError("checkpoint name must not be empty")
+        cfg = read_config(folder)
+        if cfg["kind"] != kind:
+            raise CheckpointError(f"{folder} holds a {cfg['kind']!r} checkpoint, not {kind!r}")
+        with self._lock:
+            data = {}
+            if self._file.exists():
+                try:
+                    data = json.loads(self._file.read_text())
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    data = {}
+            data[str(name)] = {"folder": str(Path(folder)), "kind": kind}
+            self.root.mkdir(parents=True, exist_ok=True)
+            _atomic(self._file, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True)))
+
+    def list(self, kind: str | None = None) -> list[str]:
+        """Names of registered checkpoints (of ``kind`` if given), sorted."""
+        return sorted(n for n, e in self._read().items() if kind is None or e.get("kind") == kind)
+
+    def get(self, name: str) -> Path:
+        """Folder of checkpoint ``name``; unknown names raise KeyError listing the known ones."""
+        entries = self._read()
+        if name not in entries:
+            raise KeyError(f"no checkpoint named {name!r}; known: {sorted(entries)}")
+        return Path(entries[name]["folder"])

