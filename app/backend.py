@@ -1,0 +1,257 @@
+"""The app's only door into `easytune_core`: checkpoints by name, cached pipelines, paired sampling
+with shared noise, scores, exports, video, fine-tuning jobs and evaluation.
+
+Imports of the core (torch models, renderers) happen on first use, so `python app.py` serves the
+page within seconds and loads models while the first request runs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import AppConfig
+from .uploads import stage_upload
+
+log = logging.getLogger("easytune.app")
+
+SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune"}
+FPS = 20
+
+
+def pick_device(requested: str | None = None) -> str:
+    """`requested`, else CUDA when present, else CPU."""
+    if requested:
+        return requested
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class SideResult:
+    """One side of a comparison: the motion, its scores and its downloadable files."""
+
+    side: str
+    checkpoint: str
+    joints: np.ndarray  # (T, 22, 3) metres, Y up, 20 fps
+    features: np.ndarray  # (T, 263) de-normalised HumanML3D features
+    reward: float | None = None
+    matching_distance: float | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+class Backend:
+    """Shared by every session; safe to call from gradio's worker threads."""
+
+    def __init__(self, config: AppConfig):
+        self.config = config
+        self.device = pick_device(config.device)
+        self._pipelines: OrderedDict[tuple, object] = OrderedDict()
+        self._pipelines_lock = threading.Lock()
+        # Sampling on one device from several threads is fine for inference, but a GPU has one
+        # memory pool shared with the fine-tuning thread: serialise sampling there, not on CPU.
+        self._sample_lock = threading.Lock() if self.device.startswith("cuda") else None
+        self._uploads: dict[str, Path] = {}
+        self._scorer = None
+        self._scorer_lock = threading.Lock()
+        self._registry = None
+        self._engine = None
+        self._engine_lock = threading.Lock()
+        self._base_metrics: dict | None = None
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    @property
+    def registry(self):
+        if self._registry is None:
+            from easytune_core.checkpoints import CheckpointRegistry
+
+            self.config.runs_dir.mkdir(parents=True, exist_ok=True)
+            self._registry = CheckpointRegistry(self.config.runs_dir)
+        return self._registry
+
+    def _registered(self) -> dict[str, Path]:
+        """Registered generator checkpoints (fine-tuning runs), name -> folder."""
+        try:
+            entries = self.registry.list()
+        except Exception:  # a broken registry must not hide the shipped models
+            log.exception("could not read the checkpoint registry")
+            return {}
+        out = {}
+        for entry in entries:
+            name, folder, kind = _entry_fields(entry)
+            if kind in ("denoiser", "lora") and Path(folder).exists():
+                out[name] = Path(folder)
+        return out
+
+    def checkpoint_choices(self) -> list[str]:
+        """Names for the A/B dropdowns: shipped ones present on disk, registered runs, uploads."""
+        names = [n for n, d in SHIPPED.items() if (self.config.checkpoints_dir / d).exists()]
+        names += [n for n in self._registered() if n not in names]
+        names += list(self._uploads)
+        return names
+
+    def resolve(self, name: str) -> Path:
+        """Checkpoint folder for a dropdown name; ValueError names the fix when unknown."""
+        if name in SHIPPED:
+            folder = self.config.checkpoints_dir / SHIPPED[name]
+            if folder.exists():
+                return folder
+        if name in self._uploads:
+            return self._uploads[name]
+        registered = self._registered()
+        if name in registered:
+            return registered[name]
+        raise ValueError(f"unknown checkpoint {name!r}: pick one from the list or upload one")
+
+    def add_upload(self, files, label: str | None = None) -> str:
+        """Validate an uploaded checkpoint, load it once, and make it selectable; returns its name."""
+        folder = stage_upload(files, self.config.uploads_dir, self.config.max_upload_mb)
+        try:
+            self._load_pipeline(folder)  # deep check: shapes, kinds, stats (CheckpointError is a ValueError)
+        except Exception as exc:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(exc, ValueError):
+                raise
+            raise ValueError(f"the uploaded checkpoint could not be loaded ({type(exc).__name__}: {exc})") from None
+        name = f"upload: {label or folder.name}"
+        self._uploads[name] = folder
+        return name
+
+    def _load_pipeline(self, folder: Path):
+        """Cached MotionPipeline for a folder; reloaded when its files change (a run saving again)."""
+        from easytune_core.pipeline import MotionPipeline
+
+        folder = Path(folder)
+        stamp = max((p.stat().st_mtime_ns for p in folder.glob("*") if p.is_file()), default=0)
+        key = (str(folder.resolve()), stamp)
+        with self._pipelines_lock:
+            if key in self._pipelines:
+                self._pipelines.move_to_end(key)
+                return self._pipelines[key]
+            pipe = MotionPipeline.from_checkpoint(folder, device=self.device)
+            self._pipelines[key] = pipe
+            while len(self._pipelines) > 4:  # a few models fit; the least recently used goes
+                self._pipelines.popitem(last=False)
+            return pipe
+
+    def pipeline(self, name: str):
+        return self._load_pipeline(self.resolve(name))
+
+    # ---- compare ------------------------------------------------------------------------------
+    def compare(self, prompt: str, seconds: float, seed: int, guidance: float, steps: int,
+                name_a: str, name_b: str) -> list[SideResult]:
+        """Sample `prompt` with checkpoints A and B from the same seed and the same initial noise."""
+        import torch
+
+        pipe_a, pipe_b = self.pipeline(name_a), self.pipeline(name_b)
+        frames = int(round(seconds * FPS))
+        noise = pipe_a.make_noise(1, frames, seed)
+        dim_b = getattr(getattr(pipe_b, "config", None), "feature_dim", None)
+        if dim_b is not None and noise.shape[-1] != dim_b:
+            raise ValueError(f"{name_a} and {name_b} use different motion formats ({noise.shape[-1]} vs {dim_b} features): compare two checkpoints of one format")
+        sides = []
+        for side, name, pipe in (("A", name_a, pipe_a), ("B", name_b, pipe_b)):
+            with self._sampling(), torch.inference_mode():
+                res = pipe.generate([prompt], frames=frames, seed=seed, guidance=guidance,
+                                    steps=steps, init_noise=noise.clone())
+            n = int(res.lengths[0])
+            sides.append(SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
+                                    np.asarray(res.features[0][:n], np.float32)))
+        self.score(prompt, sides)
+        return sides
+
+    def _sampling(self):
+        return self._sample_lock if self._sample_lock is not None else _NullLock()
+
+    def score(self, prompt: str, sides: list[SideResult]) -> None:
+        """Fill each side's reward and evaluator matching distance (None when a model is missing)."""
+        scorer = self._get_scorer()
+        if scorer is None:
+            return
+        try:
+            rewards, distances = scorer(prompt, [s.features for s in sides])
+        except Exception:
+            log.exception("scoring failed; showing motions without scores")
+            return
+        for s, r, d in zip(sides, rewards, distances):
+            s.reward, s.matching_distance = r, d
+
+    def _get_scorer(self):
+        with self._scorer_lock:
+            if self._scorer is None:
+                from .scoring import Scorer
+
+                self._scorer = Scorer(self.config.checkpoints_dir, self.device)
+            return self._scorer if self._scorer.available else None
+
+    def export(self, side: SideResult, folder: Path) -> dict[str, Path]:
+        """Write GLB, BVH, SMPL-style NPZ, joints and features of one side into `folder`."""
+        from easytune_core.render import export as ex
+        from easytune_core.render.glb import write_glb
+
+        stem = f"motion_{side.side}"
+        files = {
+            "glb": folder / f"{stem}.glb",
+            "bvh": folder / f"{stem}.bvh",
+            "npz": folder / f"{stem}_smpl.npz",
+            "joints": folder / f"{stem}_joints.npy",
+            "features": folder / f"{stem}_features.npy",
+        }
+        color = (0.2, 0.45, 0.85) if side.side == "A" else (0.9, 0.45, 0.15)
+        write_glb(files["glb"], [side.joints], colors=[color], fps=FPS)
+        np.save(files["joints"], side.joints)
+        np.save(files["features"], side.features)
+        ex.save_bvh(files["bvh"], side.joints, fps=FPS)
+        ex.save_smpl_npz(files["npz"], side.joints, fps=FPS)
+        side.files = files
+        return files
+
+    def render_video(self, path: Path, sides: list[dict], prompt: str) -> Path:
+        """mp4 of both bodies side by side with their labels and the prompt."""
+        from easytune_core.render.video import render_video
+
+        render_video(path, [np.asarray(s["joints"]) for s in sides],
+                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=FPS)
+        return Path(path)
+
+    # ---- fine-tuning --------------------------------------------------------------------------
+    @property
+    def engine(self):
+        with self._engine_lock:
+            if self._engine is None:
+                from .jobs import make_engine
+
+                self._engine = make_engine(self)
+            return self._engine
+
+    # ---- evaluation ---------------------------------------------------------------------------
+    def evaluate(self, name: str, repeats: int = 2, samples: int = 64) -> dict:
+        """Quick evaluator metrics for a checkpoint (see app.evaluation)."""
+        from .evaluation import quick_evaluate
+
+        return quick_evaluate(self, self.resolve(name), repeats=repeats, samples=samples)
+
+
+class _NullLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _entry_fields(entry) -> tuple[str, str, str]:
+    """(name, folder, kind) of a registry entry, whether it is a dataclass, dict or tuple."""
+    if isinstance(entry, dict):
+        return entry["name"], entry.get("folder") or entry.get("path"), entry.get("kind", "")
+    if isinstance(entry, (tuple, list)):
+        return entry[0], entry[1], entry[2] if len(entry) > 2 else ""
+    return entry.name, getattr(entry, "folder", None) or getattr(entry, "path"), getattr(entry, "kind", "")

@@ -1,0 +1,146 @@
+"""Compare tab: one prompt, checkpoints A and B, same seed and same initial noise, side by side."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import gradio as gr
+
+from .checks import (MAX_SECONDS, MIN_SECONDS, check_choice, check_guidance, check_prompt,
+                     check_seconds, check_seed, check_steps, user_errors)
+
+SCORE_HEADERS = ["side", "checkpoint", "reward (higher = closer to the text)", "evaluator matching distance (lower = better)"]
+EXAMPLES = [
+    "a person walks forward and waves with the right hand",
+    "a person jumps up high twice",
+    "a person turns left and then walks back",
+    "a person sits down slowly",
+    "someone runs forward quickly",
+]
+
+from gradio.events import Dependency
+
+class LooseSlider(gr.Slider):
+    """A slider whose range is checked by our own handlers, so API callers get a message that names
+    the field and the fix instead of gradio's generic bounds error."""
+
+    is_template = True  # rendered by the stock slider front end
+
+    def preprocess(self, payload):
+        return payload
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def load_examples(assets_dir) -> list[str]:
+    """Example prompts from `assets/examples.txt` (one per line) or a built-in list."""
+    path = assets_dir / "examples.txt"
+    if path.exists():
+        lines = [l.strip() for l in path.read_text(encoding="utf-8").splitlines() if l.strip() and not l.startswith("#")]
+        if lines:
+            return lines[:20]
+    return EXAMPLES
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def build_compare_tab(backend, folders, config):
+    """Lay out the Compare tab and wire its events. Returns the A/B dropdowns (other tabs refresh them)."""
+    choices = backend.checkpoint_choices()
+    default_a = choices[0] if choices else None
+    default_b = choices[1] if len(choices) > 1 else default_a
+    with gr.Row():
+        with gr.Column(scale=3):
+            prompt = gr.Textbox(label="Prompt", lines=2, max_lines=4, placeholder="a person walks forward and waves with the right hand",
+                                value=EXAMPLES[0], elem_id="prompt")
+            gr.Examples([[e] for e in load_examples(config.assets_dir)], inputs=[prompt], label="Examples")
+        with gr.Column(scale=2):
+            seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=6.0, step=0.1, label="Length (seconds)")
+            with gr.Row():
+                seed = gr.Number(value=0, label="Seed", precision=None, min_width=120)
+                dice = gr.Button("🎲 Random seed", size="sm", min_width=80)
+            guidance = LooseSlider(0.0, 10.0, value=2.5, step=0.1, label="Guidance scale")
+            steps = LooseSlider(1, 200, value=config.default_steps, step=1, label="Diffusion steps (DDIM)")
+    with gr.Row():
+        ckpt_a = gr.Dropdown(choices, value=default_a, label="Checkpoint A", elem_id="ckpt_a")
+        ckpt_b = gr.Dropdown(choices, value=default_b, label="Checkpoint B", elem_id="ckpt_b")
+    with gr.Accordion("Upload a checkpoint (zip of a checkpoint folder, or model .safetensors + config.json)", open=False):
+        upload = gr.File(file_count="multiple", file_types=[".zip", ".safetensors", ".json"], label="Checkpoint files")
+        add_btn = gr.Button("Add uploaded checkpoint")
+    generate = gr.Button("Generate A and B", variant="primary", elem_id="generate")
+    status = gr.Markdown("")
+    with gr.Row(equal_height=True):
+        with gr.Column():
+            view_a = gr.Model3D(label="A", height=420, elem_id="view_a", clear_color=(0.96, 0.96, 0.97, 1.0))
+            files_a = gr.File(label="Downloads A (GLB, BVH, SMPL NPZ, joints, features)", file_count="multiple", interactive=False)
+        with gr.Column():
+            view_b = gr.Model3D(label="B", height=420, elem_id="view_b", clear_color=(0.96, 0.96, 0.97, 1.0))
+            files_b = gr.File(label="Downloads B (GLB, BVH, SMPL NPZ, joints, features)", file_count="multiple", interactive=False)
+    scores = gr.Dataframe(headers=SCORE_HEADERS, label="Scores", interactive=False, elem_id="scores")
+    with gr.Row():
+        video_btn = gr.Button("Render mp4 of both")
+    video = gr.Video(label="A and B side by side", interactive=False, height=360)
+    last = gr.State(None)
+
+    dice.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_name=False, queue=False)
+
+    @user_errors
+    def compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
+        prompt = check_prompt(prompt)
+        seconds = check_seconds(seconds)
+        seed = check_seed(seed)
+        guidance = check_guidance(guidance)
+        steps = check_steps(steps)
+        names = backend.checkpoint_choices()
+        check_choice(ckpt_a, names, "checkpoint A")
+        check_choice(ckpt_b, names, "checkpoint B")
+        start = time.perf_counter()
+        sides = backend.compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b)
+        folder = folders.new(getattr(request, "session_hash", None))
+        for side in sides:
+            backend.export(side, folder)
+        took = time.perf_counter() - start
+        table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
+        state = {"prompt": prompt, "folder": str(folder),
+                 "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"])} for s in sides]}
+        a, b = sides
+        note = (f"Seed {seed}, {seconds:g} s ({a.joints.shape[0]} frames), {steps} steps, guidance {guidance:g}; "
+                f"both sides started from the same noise. Took {took:.1f} s.")
+        return (str(a.files["glb"]), str(b.files["glb"]), table,
+                [str(p) for p in a.files.values()], [str(p) for p in b.files.values()], state, note)
+
+    generate.click(compare, inputs=[prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b],
+                   outputs=[view_a, view_b, scores, files_a, files_b, last, status],
+                   api_name="compare", concurrency_limit=config.compare_concurrency, concurrency_id="sampling")
+
+    @user_errors
+    def render_video(state, request: gr.Request):
+        if not state:
+            raise ValueError("nothing to render yet: press 'Generate A and B' first")
+        import numpy as np
+        from pathlib import Path
+
+        folder = Path(state["folder"])
+        if not folder.exists():
+            raise ValueError("this comparison's files were cleaned up: generate it again")
+        sides = [{**s, "joints": np.load(s["joints"])} for s in state["sides"]]
+        out = folders.new(getattr(request, "session_hash", None)) / "compare.mp4"
+        return str(backend.render_video(out, sides, state["prompt"]))
+
+    video_btn.click(render_video, inputs=[last], outputs=[video], api_name="render_video", concurrency_limit=1)
+
+    @user_errors
+    def add_checkpoint(files):
+        name = backend.add_upload(files)
+        names = backend.checkpoint_choices()
+        return gr.Dropdown(choices=names), gr.Dropdown(choices=names, value=name), f"Added **{name}** as checkpoint B."
+
+    add_btn.click(add_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",
+                  concurrency_limit=1)
+    return ckpt_a, ckpt_b

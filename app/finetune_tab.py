@@ -1,0 +1,147 @@
+"""Fine-tune tab: start one background job (shared by all users), watch its curves, cancel it."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from .checks import (check_choice, check_learning_rate, check_steps, parse_prompt_lines, user_errors)
+from .compare import LooseSlider
+
+JOB_KINDS = {
+    "Fine-tune the generator": "generator",
+    "Refine the reward model with SPL": "spl",
+    "SPL, then EasyTune with the refined reward": "spl+generator",
+}
+METHODS = ["easytune", "easytune-chain", "draft", "draft-lv", "refl", "alignprop", "drtune"]
+WEIGHTINGS = ["uniform", "linear-up", "linear-down"]
+PROMPT_SOURCES = ["Train split of the built-in dataset", "My prompts (one per line)"]
+EMPTY_CURVE = pd.DataFrame({"step": pd.Series([], dtype=float), "value": pd.Series([], dtype=float)})
+
+
+def _curve(events: list[dict], key: str) -> pd.DataFrame:
+    rows = [(e["step"], e[key]) for e in events if e.get(key) is not None]
+    if not rows:
+        return EMPTY_CURVE
+    return pd.DataFrame(rows, columns=["step", "value"])
+
+
+def status_markdown(st: dict) -> str:
+    """One glance at the shared job: who is running what, how far, how long, how much memory."""
+    state = st.get("state", "idle")
+    if state == "idle":
+        return "**No fine-tuning job yet.** Start one below; it runs in the background and everyone sees it here."
+    icon = {"queued": "⏳", "running": "🔄", "finished": "✅", "cancelled": "⏹️", "failed": "❌"}.get(state, "")
+    parts = [f"{icon} **Job {st['id']}** ({st.get('kind', '')}, {st.get('method', '')}): **{state}**",
+             f"step **{st.get('step', 0)} / {st.get('total_steps', '?')}**",
+             f"elapsed **{st.get('elapsed_s', 0.0):.0f} s**"]
+    if st.get("peak_memory_mb") is not None:
+        parts.append(f"peak memory **{st['peak_memory_mb']:.0f} MB**")
+    if st.get("reward") is not None:
+        parts.append(f"reward **{st['reward']:.3f}**")
+    text = " · ".join(parts)
+    if st.get("error"):
+        text += f"\n\n**Error:** {st['error']}"
+    if st.get("checkpoint"):
+        text += f"\n\nSaved as checkpoint **{st['checkpoint']}**: pick it as A or B in the Compare tab, or download it below."
+    if state in ("running", "queued"):
+        text += "\n\nOne job runs at a time for all users; the Compare and Evaluate tabs stay usable meanwhile."
+    return text
+
+
+def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
+    """Lay out the Fine-tune tab; a gr.Timer polls the shared job's status for every visitor."""
+    with gr.Row():
+        with gr.Column():
+            kind = gr.Radio(list(JOB_KINDS), value=list(JOB_KINDS)[0], label="What to run")
+            method = gr.Dropdown(METHODS, value="easytune", label="Method (EasyTune, or a baseline)")
+            init = gr.Dropdown(backend.checkpoint_choices(), value=(backend.checkpoint_choices() or [None])[0],
+                               label="Start from checkpoint")
+            source = gr.Radio(PROMPT_SOURCES, value=PROMPT_SOURCES[0], label="Prompts")
+            lines = gr.Textbox(label="My prompts", lines=4, placeholder="a person walks forward\na person waves with the left hand")
+        with gr.Column():
+            steps = gr.Number(value=20, label="Optimiser steps", precision=None)
+            lr = gr.Number(value=1e-5, label="Learning rate", precision=None)
+            k = gr.Number(value=5, label="K (trained diffusion steps: last K for EasyTune/DRaFT/DRTune)", precision=None)
+            weighting = gr.Dropdown(WEIGHTINGS, value="uniform", label="Step weighting")
+            with gr.Row():
+                adapter = gr.Radio(["LoRA", "Full"], value="LoRA", label="Parameters")
+                rank = gr.Number(value=8, label="LoRA rank", precision=None)
+            sample_steps = LooseSlider(2, 100, value=20, step=1, label="Diffusion steps per trajectory")
+            run_name = gr.Textbox(label="Run name (optional)", placeholder="my-easytune-run")
+    with gr.Row():
+        start = gr.Button("Start", variant="primary", elem_id="ft_start")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="ft_cancel")
+    job_id = gr.Textbox(label="Job id (empty = the current job)", elem_id="ft_job")
+    status = gr.Markdown(status_markdown({"state": "idle"}), elem_id="ft_status")
+    with gr.Row():
+        reward_plot = gr.LinePlot(EMPTY_CURVE, x="step", y="value", title="Reward", y_title="mean reward", height=260)
+        loss_plot = gr.LinePlot(EMPTY_CURVE, x="step", y="value", title="Loss", y_title="loss", height=260)
+    run_files = gr.File(label="Download the run's checkpoint", file_count="multiple", interactive=False)
+    raw = gr.JSON(label="Job status (as the API returns it)", visible=False)
+    timer = gr.Timer(config.timer_s)
+    seen = gr.State(None)
+
+    @user_errors
+    def finetune_start(kind, method, init, source, lines, steps, lr, k, weighting, adapter, rank, sample_steps, run_name):
+        kind = JOB_KINDS[check_choice(kind, list(JOB_KINDS), "what to run")]
+        check_choice(method, METHODS, "method")
+        check_choice(weighting, WEIGHTINGS, "step weighting")
+        check_choice(adapter, ["LoRA", "Full"], "parameters")
+        check_choice(source, PROMPT_SOURCES, "prompts")
+        sample_steps = check_steps(sample_steps, "diffusion steps per trajectory", 1000)
+        request = {
+            "kind": kind,
+            "method": method,
+            "init": backend.resolve(init) if kind != "spl" else None,
+            "init_name": init,
+            "prompts": parse_prompt_lines(lines) if source == PROMPT_SOURCES[1] else None,
+            "steps": check_steps(steps, "optimiser steps", 100_000),
+            "lr": check_learning_rate(lr),
+            "k": check_steps(k, "K", sample_steps),
+            "weighting": weighting,
+            "lora": adapter == "LoRA",
+            "rank": check_steps(rank, "LoRA rank", 256),
+            "sample_steps": sample_steps,
+            "name": (run_name or "").strip() or None,
+        }
+        new_id = backend.engine.start(request)
+        st = backend.engine.status(new_id)
+        return new_id, status_markdown(st)
+
+    start.click(finetune_start, inputs=[kind, method, init, source, lines, steps, lr, k, weighting, adapter, rank,
+                                        sample_steps, run_name],
+                outputs=[job_id, status], api_name="finetune_start", concurrency_limit=1, concurrency_id="finetune")
+
+    @user_errors
+    def finetune_status(job):
+        st = backend.engine.status((job or "").strip() or None)
+        files = [str(p) for p in st.get("files", [])] or None
+        return (status_markdown(st), _curve(st.get("events", []), "reward"), _curve(st.get("events", []), "loss"),
+                files, {k: v for k, v in st.items() if k != "files"})
+
+    status_outputs = [status, reward_plot, loss_plot, run_files, raw]
+    gr.Button("Refresh", visible=False).click(finetune_status, inputs=[job_id], outputs=status_outputs,
+                                               api_name="finetune_status", concurrency_limit=None)
+
+    def tick(job, seen_state):
+        # Every visitor polls the shared job; checkpoint lists refresh only when they change.
+        try:
+            out = finetune_status(job)
+        except gr.Error:
+            out = (gr.skip(),) * len(status_outputs)
+        names = tuple(backend.checkpoint_choices())
+        if names == seen_state:
+            return (*out, gr.skip(), gr.skip(), gr.skip(), seen_state)
+        lst = list(names)
+        return (*out, gr.Dropdown(choices=lst), gr.Dropdown(choices=lst), gr.Dropdown(choices=lst), names)
+
+    timer.tick(tick, inputs=[job_id, seen], outputs=[*status_outputs, ckpt_a, ckpt_b, init, seen],
+               api_name=False, concurrency_limit=None, show_progress="hidden")
+
+    @user_errors
+    def finetune_cancel(job):
+        st = backend.engine.cancel((job or "").strip() or None)
+        return status_markdown(st)
+
+    cancel.click(finetune_cancel, inputs=[job_id], outputs=[status], api_name="finetune_cancel", concurrency_limit=None)

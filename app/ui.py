@@ -1,0 +1,75 @@
+"""Builds the Blocks app: Compare, Fine-tune and Evaluate tabs over one shared Backend."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import gradio as gr
+
+from .backend import Backend
+from .compare import build_compare_tab
+from .config import AppConfig
+from .evaluate_tab import build_evaluate_tab
+from .finetune_tab import build_finetune_tab
+from .sessions import OutputFolders
+
+log = logging.getLogger("easytune.app")
+
+INTRO = """# EasyTune Studio
+Text-to-motion diffusion with step-aware reward fine-tuning
+([EasyTune](https://arxiv.org/abs/2602.07967)). **Compare** two checkpoints on one prompt from the same
+seed and noise, **fine-tune** a new one while you watch its reward climb, and **evaluate** it."""
+
+CSS = """
+#generate {min-height: 48px}
+footer {display: none !important}
+"""
+
+
+def create_app(config: AppConfig | None = None, backend: Backend | None = None, **overrides) -> gr.Blocks:
+    """The app as a `gr.Blocks` (not launched). `overrides` set AppConfig fields, e.g.
+    `create_app(assets_dir=tmp / "assets", runs_dir=tmp / "runs")` for tests with tiny models."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if config is None:
+        config = AppConfig(**overrides)
+    elif overrides:
+        raise ValueError("pass either a config or keyword overrides, not both")
+    backend = backend or Backend(config)
+    folders = OutputFolders(config.outputs_dir, config.output_max_age_s, config.cleanup_every_s)
+    folders.start()
+
+    with gr.Blocks(title="EasyTune Studio", delete_cache=(3600, 3 * 3600)) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            with gr.Tab("Compare", id="compare"):
+                ckpt_a, ckpt_b = build_compare_tab(backend, folders, config)
+            with gr.Tab("Fine-tune", id="finetune"):
+                build_finetune_tab(backend, config, ckpt_a, ckpt_b)
+            with gr.Tab("Evaluate", id="evaluate"):
+                build_evaluate_tab(backend, config)
+
+        def refresh_choices():
+            names = backend.checkpoint_choices()
+            return gr.Dropdown(choices=names), gr.Dropdown(choices=names)
+
+        demo.load(refresh_choices, outputs=[ckpt_a, ckpt_b], api_name=False, queue=False)
+        demo.unload(lambda: None)  # per-session folders are swept by age (see OutputFolders)
+
+    demo.queue(max_size=config.max_queue, default_concurrency_limit=1)
+    demo.easytune_backend = backend  # for tests and the benchmark
+    demo.easytune_folders = folders
+    return demo
+
+
+def launch(demo: gr.Blocks | None = None, **kwargs):
+    """Serve on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (default 127.0.0.1:7860); never a share link."""
+    demo = demo or create_app()
+    config_dirs = [str(demo.easytune_backend.config.outputs_dir)]
+    kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    kwargs.setdefault("allowed_paths", config_dirs)
+    kwargs.setdefault("css", CSS)
+    kwargs.setdefault("footer_links", ["api"])
+    return demo.launch(share=False, show_error=True, **kwargs)
