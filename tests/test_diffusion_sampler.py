@@ -1,0 +1,123 @@
+"""Denoiser and DDIM/DDPM sampler behaviour with a tiny random model."""
+
+import pytest
+import torch
+
+from easytune_core.diffusion import DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+
+D = 263
+
+
+def tiny(prediction="x0", seed=0):
+    torch.manual_seed(seed)
+    cfg = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0, prediction=prediction, max_frames=40)
+    return MotionDenoiser(cfg).eval()
+
+
+def inputs(B=2, T=24, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, T, D, generator=g)
+    emb = torch.nn.functional.normalize(torch.randn(B, 384, generator=g), dim=-1)
+    mask = torch.ones(B, T, dtype=torch.bool)
+    mask[1, 16:] = False
+    return x, emb, mask
+
+
+def test_timesteps_descending_and_cover_all_steps():
+    s = NoiseSchedule("cosine", 1000)
+    d50 = DDIMSampler(s, 50)
+    assert d50.timesteps[0].item() == 999 and len(d50.timesteps) == 50
+    assert torch.all(d50.timesteps[1:] < d50.timesteps[:-1])
+    assert torch.equal(DDIMSampler(s, 1000).timesteps, torch.arange(999, -1, -1))
+    for steps in (1, 10, 100):
+        assert len(DDIMSampler(s, steps).timesteps.unique()) == steps
+    with pytest.raises(ValueError, match="steps must be at least 1"):
+        DDIMSampler(s, 0)
+    with pytest.raises(ValueError, match="at most 1000"):
+        DDIMSampler(s, 1001)
+
+
+def test_ddim_eta1_over_all_steps_matches_ddpm_update():
+    s = NoiseSchedule("cosine", 1000)
+    ddim, ddpm = DDIMSampler(s, 1000, eta=1.0), DDPMSampler(s)
+    g = torch.Generator().manual_seed(0)
+    x0, xt, z = (torch.randn(2, 8, 5, generator=g, dtype=torch.float64) for _ in range(3))
+    for i in (0, 1, 500, 990, 998, 999):
+        a = ddim.step(xt, x0, i, noise=z)
+        b = ddpm.step(xt, x0, i, noise=z)
+        assert torch.allclose(a, b, atol=1e-9, rtol=1e-7), i
+    assert torch.allclose(ddim.step(xt, x0, 999, noise=z), x0)  # the last step returns x0
+
+
+def test_guidance_one_is_conditional_and_zero_is_unconditional():
+    m, s = tiny(), NoiseSchedule()
+    x, emb, mask = inputs()
+    d = DDIMSampler(s, 10)
+    t = d.timesteps[3].expand(2)
+    with torch.no_grad():
+        cond = m(x, t, emb, mask)
+        unc = m(x, t, emb, mask, uncond=True)
+        assert torch.allclose(d.predict_x0(m, x, 3, emb, mask, guidance=1.0), cond, atol=1e-6)
+        assert torch.allclose(d.predict_x0(m, x, 3, emb, mask, guidance=0.0), unc, atol=1e-5)
+        g = d.predict_x0(m, x, 3, emb, mask, guidance=2.5)
+        assert torch.allclose(g, unc + 2.5 * (cond - unc), atol=1e-5)
+    assert not torch.allclose(cond, unc)  # the text matters
+    assert g[1, 16:].abs().max() == 0  # padded frames are zero
+
+
+def test_padding_does_not_change_valid_frames():
+    m, s = tiny(), NoiseSchedule()
+    x, emb, mask = inputs()
+    t = torch.tensor([500, 500])
+    with torch.no_grad():
+        full = m(x[1:, :16], t[1:], emb[1:], mask[1:, :16])
+        padded = m(x[1:], t[1:], emb[1:], mask[1:])
+    assert torch.allclose(full, padded[:, :16], atol=1e-5)
+
+
+def test_seed_determinism_and_hook():
+    m, s = tiny(), NoiseSchedule()
+    _, emb, mask = inputs()
+    d = DDIMSampler(s, 8)
+    calls = []
+    a = d.sample(m, emb, mask, generator=torch.Generator().manual_seed(3),
+                 on_step=lambda i, t, xt, x0: calls.append((i, t, xt.shape, x0.requires_grad)))
+    b = d.sample(m, emb, mask, generator=torch.Generator().manual_seed(3))
+    c = d.sample(m, emb, mask, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.allclose(a, c)
+    assert [c_[0] for c_ in calls] == list(range(8)) and calls[0][1] == 999
+    assert calls[0][2] == (2, 24, D) and not calls[0][3]
+    assert a[1, 16:].abs().max() == 0
+    # explicit init noise gives the same motion as the generator that drew it
+    noise = torch.randn((2, 24, D), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(d.sample(m, emb, mask, init_noise=noise), a)
+    # stochastic DDIM is reproducible by seed too
+    de = DDIMSampler(s, 8, eta=1.0)
+    e1 = de.sample(m, emb, mask, generator=torch.Generator().manual_seed(5))
+    e2 = de.sample(m, emb, mask, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(e1, e2)
+
+
+def test_primitives_are_differentiable():
+    m, s = tiny("eps"), NoiseSchedule("scaled_linear")
+    x, emb, mask = inputs()
+    x.requires_grad_(True)
+    d = DDIMSampler(s, 5)
+    x0 = d.predict_x0(m, x, 2, emb, mask, guidance=2.5)
+    x_prev = d.step(x, x0, 2)
+    (x_prev.square().mean() + x0.square().mean()).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in m.output_proj.parameters())
+
+
+def test_bad_shapes_and_config():
+    m, s = tiny(), NoiseSchedule()
+    _, emb, mask = inputs()
+    with pytest.raises(ValueError, match="init_noise must have shape"):
+        DDIMSampler(s, 4).sample(m, emb, mask, init_noise=torch.zeros(2, 23, D))
+    with pytest.raises(ValueError, match="longer than the model's max_frames"):
+        m(torch.zeros(1, 41, D), torch.tensor([0]), emb[:1])
+    with pytest.raises(ValueError, match="divisible"):
+        DenoiserConfig(width=30, heads=4)
+    with pytest.raises(ValueError, match="prediction"):
+        DenoiserConfig(prediction="v")

@@ -1,0 +1,119 @@
+"""MotionPipeline and the `sample` CLI with a tiny random checkpoint."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from easytune_core.checkpoints import save_checkpoint
+from easytune_core.cli import main as cli_main
+from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
+from easytune_core.pipeline import GenerationResult, MotionPipeline
+
+
+class HashEncoder:
+    """Stand-in text encoder: a fixed random vector per prompt (fast, deterministic)."""
+
+    name, dim = "hash", 384
+
+    def encode(self, texts):
+        out = []
+        for t in texts:
+            g = torch.Generator().manual_seed(sum(map(ord, t)) * 7919 % (2 ** 31))
+            out.append(torch.nn.functional.normalize(torch.randn(384, generator=g), dim=0))
+        return torch.stack(out)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0)
+    folder = tmp_path_factory.mktemp("ck")
+    rng = np.random.default_rng(0)
+    mean = rng.normal(size=263).astype(np.float32) * 0.1
+    std = (0.05 + rng.random(263)).astype(np.float32) * 0.1
+    save_checkpoint(folder, MotionDenoiser(cfg), cfg, "denoiser", mean, std)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pipe(ckpt):
+    return MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder())
+
+
+def test_generate_shapes_and_lengths(pipe):
+    r = pipe.generate(["a person walks forward", "a person jumps"], seconds=[2.0, 1.5], seed=0, steps=5)
+    assert isinstance(r, GenerationResult)
+    assert r.features.shape == (2, 40, 263) and r.joints.shape == (2, 40, 22, 3)
+    assert r.lengths == [40, 30] and r.seed == 0 and r.prompts[1] == "a person jumps"
+    assert np.isfinite(r.joints).all()
+    assert np.all(r.features[1, 30:] == 0)
+    np.testing.assert_array_equal(r.joints[1, 30:], np.repeat(r.joints[1, 29:30], 10, axis=0))
+    r2 = pipe.generate("wave", frames=25, steps=2)
+    assert r2.features.shape == (1, 25, 263)
+
+
+def test_same_seed_same_motion_and_shared_noise(pipe):
+    a = pipe.generate(["walk"], seconds=1.5, seed=11, steps=4)
+    b = pipe.generate(["walk"], seconds=1.5, seed=11, steps=4)
+    c = pipe.generate(["walk"], seconds=1.5, seed=12, steps=4)
+    np.testing.assert_array_equal(a.joints, b.joints)
+    assert not np.allclose(a.features, c.features)
+    noise = pipe.make_noise(1, 30, 11)
+    d = pipe.generate(["walk"], seconds=1.5, steps=4, init_noise=noise, seed=99)
+    np.testing.assert_array_equal(a.features, d.features)
+    seen = []
+    pipe.generate(["walk"], seconds=1.5, steps=3, on_step=lambda i, t, x, x0: seen.append((i, t)))
+    assert [s[0] for s in seen] == [0, 1, 2] and seen[0][1] == 999
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(prompts=""), "prompt is empty"),
+    (dict(prompts=["   \n"]), "prompt is empty"),
+    (dict(prompts=["x" * 301]), "301 characters"),
+    (dict(prompts=[]), "at least one prompt"),
+    (dict(seconds=0.5), "between 1.0 and 9.8 seconds, got 0.5"),
+    (dict(seconds=12), "between 1.0 and 9.8 seconds, got 12"),
+    (dict(seconds=float("nan")), "between 1.0 and 9.8"),
+    (dict(frames=500), "frames must be"),
+    (dict(steps=0), "steps must be"),
+    (dict(guidance=float("nan")), "guidance"),
+    (dict(init_noise=torch.zeros(1, 39, 263)), r"init_noise must have shape \(1, 40, 263\)"),
+    (dict(init_noise=torch.full((1, 40, 263), math.nan)), "NaN"),
+])
+def test_bad_inputs(pipe, kwargs, match):
+    args = dict(prompts=["a person walks"], seconds=2.0, steps=2)
+    args.update(kwargs)
+    if "frames" in kwargs:
+        args.pop("seconds")
+    with pytest.raises(ValueError, match=match):
+        pipe.generate(**args)
+
+
+def test_sample_cli_writes_joints_and_features(ckpt, tmp_path, capsys):
+    out = tmp_path / "m.npy"
+    rc = cli_main(["sample", "--prompt", "a person walks forward", "--seconds", "1.5", "--seed", "0",
+                   "--checkpoint", str(ckpt), "--steps", "3", "--out", str(out), "--quiet"])
+    assert rc == 0
+    j, f = np.load(out), np.load(tmp_path / "m_features.npy")
+    assert j.shape == (30, 22, 3) and f.shape == (30, 263)
+    rc = cli_main(["sample", "--prompt", "a person walks forward", "--seconds", "1.5", "--seed", "0",
+                   "--checkpoint", str(ckpt), "--steps", "3", "--out", str(tmp_path / "n.npy"), "--quiet"])
+    np.testing.assert_array_equal(np.load(tmp_path / "n.npy"), j)  # deterministic by seed
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--prompt", "  "], "prompt is empty"),
+    (["--prompt", "walk", "--seconds", "10"], "between 1.0 and 9.8 seconds"),
+    (["--prompt", "walk", "--steps", "0"], "steps must be at least 1"),
+])
+def test_sample_cli_bad_input_exit_2(ckpt, tmp_path, capsys, extra, match):
+    rc = cli_main(["sample", *extra, "--checkpoint", str(ckpt), "--out", str(tmp_path / "x.npy"), "--quiet"])
+    assert rc == 2
+    assert match in capsys.readouterr().err
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
+    rc = cli_main(["sample", "--prompt", "walk", "--checkpoint", str(tmp_path / "none"), "--out", str(tmp_path / "x.npy")])
+    assert rc == 2 and "does not exist" in capsys.readouterr().err
