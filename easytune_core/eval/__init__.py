@@ -1,4 +1,4 @@
-"""easytune_core.eval: evaluator model, HumanML3D-protocol metrics, evaluation protocol."""
+"""easytune_core.eval: independent evaluator, HumanML3D-protocol metrics, evaluation protocol."""
 
 from easytune_core.eval.metrics import (
     diversity,
@@ -8,5 +8,8 @@ from easytune_core.eval.metrics import (
     multimodality,
     r_precision,
 )
+from easytune_core.eval.model import Evaluator, EvaluatorConfig, load_evaluator
+from easytune_core.eval.protocol import evaluate_pipeline, format_table
 
-__all__ = ["r_precision", "mm_dist", "frechet_distance", "diversity", "multimodality", "mean_confidence"]
+__all__ = ["r_precision", "mm_dist", "frechet_distance", "diversity", "multimodality", "mean_confidence",
+           "Evaluator", "EvaluatorConfig", "load_evaluator", "evaluate_pipeline", "format_table"]

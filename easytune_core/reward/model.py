@@ -180,11 +180,10 @@ def load_reward_model(folder, device=None) -> RewardModel:
 
     ``model.mean/std`` hold the dataset statistics its inputs must be normalised with.
     """
-    from easytune_core.checkpoints import load_checkpoint
+    from easytune_core.checkpoints import load_checkpoint, load_into
 
     ckpt = load_checkpoint(folder, expected_kind="reward")
-    model = RewardModel(RewardConfig(**ckpt.config))
-    model.load_state_dict(ckpt.state_dict)
+    model = load_into(RewardModel(RewardConfig(**ckpt.config)), ckpt)
     if ckpt.mean is not None:
         model.mean.copy_(torch.as_tensor(ckpt.mean, dtype=torch.float32))
         model.std.copy_(torch.as_tensor(ckpt.std, dtype=torch.float32))

@@ -1,0 +1,242 @@
+"""HumanML3D evaluation protocol: ``python -m easytune_core evaluate`` and ``evaluate_pipeline``.
+
+For each of ``repeats`` replications (Guo et al.: 20): the evaluation pairs are shuffled,
+one motion is generated per caption at the ground-truth length (new seeds each time), and
+R-Precision (groups of 32), FID (vs all real motions), MM-Dist and Diversity are computed
+with the independent evaluator; the "Real motion" row uses the ground-truth motions of the
+same shuffled pairs. MultiModality generates ``mm_repeats`` motions for each of
+``mm_prompts`` captions once, and its replications redraw the 10 index pairs. Each metric is
+reported as mean +- 1.96 * std / sqrt(repeats).
+
+Evaluation prompts come from the evaluation split (default test); fine-tuning uses the train
+split, so the two never mix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from easytune_core.eval.metrics import diversity, frechet_distance, mean_confidence, mm_dist, multimodality, r_precision
+
+__all__ = ["evaluate_pipeline", "format_table", "load_eval_pairs", "add_arguments", "run"]
+
+QUICK = dict(max_prompts=64, repeats=3, steps=10, mm_prompts=4, mm_repeats=6)
+"""Settings of ``--quick`` / ``quick=True``: about a minute on a 2-core CPU (numbers are indicative)."""
+
+
+def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_frames: int = 20):
+    """Ground-truth evaluation pairs of a dataset split.
+
+    Args:
+        dataset: a ``MotionTextDataset`` (use ``random_crop=False``), or a folder / "builtin"
+            (its test split is used).
+        max_prompts: keep this many pairs (a seeded random subset) if given.
+    Returns:
+        dict with ``features`` list of (L, D) de-normalised float32 arrays, ``lengths`` (N,)
+        int array, ``captions`` list[str].
+    """
+    if isinstance(dataset, (str, Path)):
+        from easytune_core.data.dataset import MotionTextDataset
+        from easytune_core.reward.retrieval import resolve_data_root
+        dataset = MotionTextDataset(resolve_data_root(dataset), split="test", random_crop=False)
+    n = len(dataset)
+    if n == 0:
+        raise ValueError("the evaluation split has no motions")
+    idx = np.arange(n)
+    if max_prompts is not None and max_prompts < n:
+        idx = np.sort(np.random.default_rng(seed).choice(n, int(max_prompts), replace=False))
+    feats, lengths, caps = [], [], []
+    mean = getattr(dataset, "mean", None)
+    std = getattr(dataset, "std", None)
+    normalised = bool(getattr(dataset, "normalize", True))
+    for i in idx:
+        item = dataset[int(i)]
+        f = np.asarray(item["features"], dtype=np.float32)[: int(item["length"])]
+        if normalised:
+            if mean is None:
+                raise ValueError("dataset items are normalised but the dataset has no mean/std attributes")
+            f = f * std + mean
+        if len(f) < min_frames:
+            continue
+        feats.append(f)
+        lengths.append(len(f))
+        caps.append(str(item["caption"]))
+    return {"features": feats, "lengths": np.asarray(lengths, dtype=np.int64), "captions": caps}
+
+
+def _pad(features: list[np.ndarray]) -> np.ndarray:
+    t = max(len(f) for f in features)
+    out = np.zeros((len(features), t, features[0].shape[1]), dtype=np.float32)
+    for i, f in enumerate(features):
+        out[i, :len(f)] = f
+    return out
+
+
+def _generate(pipeline, evaluator, captions, lengths, seed, steps, guidance, batch_size):
+    """Generate one motion per caption and embed it: (N, E)."""
+    out = []
+    for s in range(0, len(captions), batch_size):
+        frames = [int(min(max(n, 20), pipeline.max_frames)) for n in lengths[s:s + batch_size]]
+        res = pipeline.generate(list(captions[s:s + batch_size]), frames=frames, seed=int(seed) * 100003 + s,
+                                guidance=guidance, steps=steps, return_joints=False)
+        out.append(evaluator.embed_motions(res.features, res.lengths))
+    return np.concatenate(out)
+
+
+def _summary(rows: list[dict]) -> dict:
+    out = {}
+    for key in rows[0]:
+        mean, ci = mean_confidence([r[key] for r in rows])
+        out[key] = {"mean": np.atleast_1d(mean).tolist() if np.ndim(mean) else float(mean),
+                    "ci": np.atleast_1d(ci).tolist() if np.ndim(ci) else float(ci)}
+    return out
+
+
+def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_prompts: int | None = None,
+                      steps: int = 50, guidance: float = 2.5, seed: int = 0, mm_prompts: int = 32,
+                      mm_repeats: int = 12, batch_size: int = 32, quick: bool = False, progress=None) -> dict:
+    """Run the protocol on a generator.
+
+    Args:
+        pipeline: ``MotionPipeline`` (anything with ``generate(prompts, frames=, seed=, guidance=,
+            steps=, return_joints=)`` returning de-normalised features, and ``max_frames``).
+        evaluator: ``Evaluator`` (see ``load_evaluator``).
+        dataset: evaluation split (``MotionTextDataset``), or a folder / "builtin" (test split).
+        repeats: replications for the confidence intervals.
+        max_prompts: evaluate a seeded random subset of this many pairs (>= 32).
+        steps, guidance: sampler settings.
+        mm_prompts, mm_repeats: MultiModality set (0 prompts skips it; needs mm_repeats >= 2).
+        quick: use :data:`QUICK` settings (fewer prompts, repeats and steps).
+        progress: optional callable(fraction in [0, 1], message).
+    Returns:
+        dict: "real" and "generated" -> metric -> {"mean", "ci"}; "settings"; "seconds".
+    """
+    if quick:
+        max_prompts = min(max_prompts or QUICK["max_prompts"], QUICK["max_prompts"])
+        repeats = min(repeats, QUICK["repeats"])
+        steps = min(steps, QUICK["steps"])
+        mm_prompts, mm_repeats = min(mm_prompts, QUICK["mm_prompts"]), min(mm_repeats, QUICK["mm_repeats"])
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    if max_prompts is not None and max_prompts < 32:
+        raise ValueError(f"R-Precision uses groups of 32: evaluate at least 32 prompts, got {max_prompts}")
+    t0 = time.time()
+    report = progress or (lambda frac, msg: None)
+    pairs = load_eval_pairs(dataset, max_prompts, seed=seed)
+    caps, lengths = pairs["captions"], pairs["lengths"]
+    n = len(caps)
+    if n < 32:
+        raise ValueError(f"the evaluation split has {n} usable pairs; R-Precision needs at least 32")
+    report(0.0, f"embedding {n} real motions")
+    real = evaluator.embed_motions(_pad(pairs["features"]), lengths)
+    text = evaluator.embed_texts(caps)
+    div_times = min(300, n - 1)
+    real_rows, gen_rows = [], []
+    for r in range(repeats):
+        perm = np.random.default_rng([seed, r]).permutation(n)
+        report(r / (repeats + 1), f"replication {r + 1}/{repeats}: generating {n} motions")
+        gen = _generate(pipeline, evaluator, [caps[i] for i in perm], lengths[perm], seed=seed * 1000 + r,
+                        steps=steps, guidance=guidance, batch_size=batch_size)
+        real_rows.append({"r_precision": r_precision(text[perm], real[perm]), "fid": frechet_distance(real, real[perm]),
+                          "mm_dist": mm_dist(text[perm], real[perm]), "diversity": diversity(real, div_times, seed=r)})
+        gen_rows.append({"r_precision": r_precision(text[perm], gen), "fid": frechet_distance(real, gen),
+                         "mm_dist": mm_dist(text[perm], gen), "diversity": diversity(gen, div_times, seed=r)})
+    gen_summary = _summary(gen_rows)
+    if mm_prompts > 0:
+        if mm_repeats < 2:
+            raise ValueError(f"MultiModality needs mm_repeats >= 2, got {mm_repeats}")
+        report(repeats / (repeats + 1), f"MultiModality: {mm_prompts} prompts x {mm_repeats} generations")
+        sel = np.random.default_rng([seed, 99]).permutation(n)[:mm_prompts]
+        mm_caps = [caps[i] for i in sel for _ in range(mm_repeats)]
+        mm_lens = np.repeat(lengths[sel], mm_repeats)
+        emb = _generate(pipeline, evaluator, mm_caps, mm_lens, seed=seed * 1000 + 777, steps=steps,
+                        guidance=guidance, batch_size=batch_size).reshape(len(sel), mm_repeats, -1)
+        times = min(10, mm_repeats - 1)
+        gen_summary.update(_summary([{"multimodality": multimodality(emb, times, seed=r)} for r in range(repeats)]))
+    report(1.0, "done")
+    return {
+        "real": _summary(real_rows),
+        "generated": gen_summary,
+        "settings": {"pairs": n, "repeats": repeats, "steps": steps, "guidance": guidance, "seed": seed,
+                     "diversity_times": div_times, "mm_prompts": mm_prompts, "mm_repeats": mm_repeats,
+                     "r_precision_groups": n // 32, "quick": quick},
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
+def _fmt(m: dict | None, k: int | None = None, digits: int = 3) -> str:
+    if m is None:
+        return "-"
+    mean, ci = (m["mean"][k], m["ci"][k]) if k is not None else (m["mean"], m["ci"])
+    return f"{mean:.{digits}f}±{ci:.{digits}f}"
+
+
+def format_table(results: dict, name: str = "Generated") -> str:
+    """HumanML3D-style markdown table (Real motion row + the generator's row)."""
+    head = ("| Method | R-Precision Top1 ↑ | Top2 ↑ | Top3 ↑ | FID ↓ | MM-Dist ↓ | Diversity → | MModality ↑ |\n"
+            "|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for label, key in (("Real motion", "real"), (name, "generated")):
+        m = results[key]
+        lines.append(f"| {label} | {_fmt(m['r_precision'], 0)} | {_fmt(m['r_precision'], 1)} | "
+                     f"{_fmt(m['r_precision'], 2)} | {_fmt(m['fid'])} | {_fmt(m['mm_dist'])} | "
+                     f"{_fmt(m['diversity'])} | {_fmt(m.get('multimodality'))} |")
+    return "\n".join(lines)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="denoiser checkpoint folder (e.g. assets/checkpoints/base)")
+    p.add_argument("--evaluator", default="assets/checkpoints/evaluator", help="evaluator checkpoint folder")
+    p.add_argument("--data", default="builtin", help="dataset folder (HumanML3D layout) or 'builtin'")
+    p.add_argument("--split", default="test", help="evaluation split (never the fine-tuning split)")
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--max-prompts", type=int, default=None, help="evaluate a random subset of this many pairs")
+    p.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    p.add_argument("--guidance", type=float, default=2.5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mm-prompts", type=int, default=32, help="MultiModality prompts (0 skips it)")
+    p.add_argument("--mm-repeats", type=int, default=12, help="generations per MultiModality prompt")
+    p.add_argument("--quick", action="store_true", help=f"fast indicative run: {QUICK}")
+    p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--device", default=None)
+    p.add_argument("--threads", type=int, default=None)
+
+
+def run(args) -> int:
+    import torch
+
+    from easytune_core.data.dataset import MotionTextDataset
+    from easytune_core.eval.model import load_evaluator
+    from easytune_core.pipeline import MotionPipeline
+    from easytune_core.reward.retrieval import resolve_data_root
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.split == "train":
+        print("warning: evaluating on the train split, which fine-tuning also uses; report test-split numbers")
+    root = resolve_data_root(args.data)
+    pipeline = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device)
+    evaluator = load_evaluator(args.evaluator, device=args.device)
+    dataset = MotionTextDataset(root, split=args.split, random_crop=False)
+
+    def progress(frac, msg):
+        print(f"[{100 * frac:5.1f}%] {msg}", flush=True)
+
+    res = evaluate_pipeline(pipeline, evaluator, dataset, repeats=args.repeats, max_prompts=args.max_prompts,
+                            steps=args.steps, guidance=args.guidance, seed=args.seed, mm_prompts=args.mm_prompts,
+                            mm_repeats=args.mm_repeats, quick=args.quick, progress=progress)
+    res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator),
+                                                                       str(root), args.split)
+    print(format_table(res, name=Path(args.checkpoint).name or "Generated"))
+    print(f"({res['settings']['pairs']} pairs, {res['settings']['repeats']} replications, "
+          f"{res['settings']['steps']} DDIM steps, mean ± 95% CI, {res['seconds']:.0f} s)")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(res, indent=2))
+        print(f"wrote {args.json}")
+    return 0

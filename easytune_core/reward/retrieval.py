@@ -1,0 +1,144 @@
+"""Data plumbing and text<->motion retrieval scores for the reward model.
+
+Retrieval is scored two ways:
+  * "full": each text ranks all N motions of the split (and each motion all N texts);
+  * "batch32": the split is shuffled with a fixed seed and cut into groups of 32, each
+    text ranks the 32 motions of its group (the small-batch protocol of TMR/ReAlign tables).
+Only the exact ground-truth pair counts as a hit.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["resolve_data_root", "make_loader", "set_epoch", "seed_everything", "recall_at_k", "embed_split",
+           "evaluate_retrieval"]
+
+
+def resolve_data_root(data: str | Path) -> Path:
+    """``"builtin"`` -> ``data/builtin``; any other value is a HumanML3D-layout folder."""
+    root = Path("data/builtin") if str(data) == "builtin" else Path(data)
+    if not (root / "Mean.npy").exists():
+        raise FileNotFoundError(f"no HumanML3D-layout dataset at {root} (Mean.npy missing); create it with "
+                                f"`python -m easytune_core prepare-data --out {root}`")
+    return root
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch RNGs (the dataset's caption choice and crops use them)."""
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+
+
+def make_loader(root, split: str, batch_size: int, train: bool, seed: int = 0, mean=None, std=None):
+    """DataLoader over ``split`` yielding ``collate_motion`` batches of normalised features.
+
+    Training: random captions and crops, length-bucketed shuffled batches (drop_last); call
+    :func:`set_epoch` each epoch. Evaluation: first-crop, no shuffling (the dataset is sorted
+    by length, so batches need little padding). ``mean/std`` override the folder's stats.
+    """
+    from easytune_core.data.dataset import LengthBucketSampler, MotionTextDataset, collate_motion
+    ds = MotionTextDataset(root, split=split, random_crop=train, seed=seed, mean=mean, std=std)
+    if len(ds) == 0:
+        raise ValueError(f"split {split!r} of {root} has no usable motions")
+    if train:
+        if len(ds) < batch_size:
+            raise ValueError(f"split {split!r} has {len(ds)} motions, fewer than --batch-size {batch_size}")
+        sampler = LengthBucketSampler(ds, batch_size, shuffle=True, drop_last=True, seed=seed)
+        return torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_motion, num_workers=0)
+    return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=collate_motion,
+                                       num_workers=0)
+
+
+def set_epoch(loader, epoch: int) -> None:
+    """New random captions, crops and batch order for a training loader."""
+    loader.dataset.set_epoch(epoch)
+    if hasattr(loader.batch_sampler, "set_epoch"):
+        loader.batch_sampler.set_epoch(epoch)
+
+
+def recall_at_k(sim: np.ndarray, ks=(1, 2, 3, 5, 10)) -> dict:
+    """Recall@k of the diagonal for a (N, N) similarity matrix, rows = queries. Returns {k: %}."""
+    sim = np.asarray(sim, dtype=np.float64)
+    gt = sim[np.arange(len(sim)), np.arange(len(sim))]
+    # rank = number of candidates strictly more similar than the ground truth
+    rank = (sim > gt[:, None]).sum(1)
+    return {int(k): float((rank < k).mean() * 100.0) for k in ks}
+
+
+@torch.no_grad()
+def embed_split(model, loader, text_encoder, t: int | None = None, schedule=None, seed: int = 0,
+                data_stats=None, device=None):
+    """Unit-norm text and motion embeddings of every pair in ``loader``.
+
+    Args:
+        model: RewardModel (eval mode is set here).
+        t: if given, motions are forward-noised to step ``t`` with ``schedule`` (fixed seed)
+            and the step token is passed.
+        data_stats: (mean, std) the loader normalised with, when it is not the model's own
+            normalisation: the features are re-normalised to the model's.
+    Returns:
+        text (N, E), motion (N, E) float32 numpy, captions list[str].
+    """
+    device = device or next(model.parameters()).device
+    model.eval()
+    seed_everything(seed)
+    gen = torch.Generator(device="cpu").manual_seed(seed + 1)
+    texts, motions, caps = [], [], []
+    for batch in loader:
+        x = batch["features"].to(device)
+        mask = batch["mask"].to(device)
+        if data_stats is not None:
+            mean, std = (torch.as_tensor(s, dtype=x.dtype, device=device) for s in data_stats)
+            x = model.normalize(x * std + mean)
+        tt = None
+        if t is not None:
+            tt = torch.full((x.shape[0],), int(t), dtype=torch.long, device=device)
+            noise = torch.randn(x.shape, generator=gen).to(device)
+            x = schedule.q_sample(x, tt, noise) * mask[..., None]
+        motions.append(F.normalize(model.encode_motion(x, mask, tt), dim=-1).float().cpu())
+        temb = text_encoder.encode(list(batch["captions"])).to(device)
+        texts.append(F.normalize(model.encode_text(temb), dim=-1).float().cpu())
+        caps += list(batch["captions"])
+    return torch.cat(texts).numpy(), torch.cat(motions).numpy(), caps
+
+
+def retrieval_scores(text: np.ndarray, motion: np.ndarray, protocol: str = "full", seed: int = 0,
+                     ks=(1, 2, 3, 5, 10)) -> dict:
+    """t2m and m2t Recall@k (%) of matched unit embeddings under ``protocol`` ("full" or "batch32")."""
+    n = len(text)
+    if protocol == "full":
+        sim = text @ motion.T
+        return {"t2m": recall_at_k(sim, ks), "m2t": recall_at_k(sim.T, ks), "n": n}
+    if protocol != "batch32":
+        raise ValueError(f"protocol must be 'full' or 'batch32', got {protocol!r}")
+    if n < 32:
+        raise ValueError(f"batch32 protocol needs at least 32 pairs, got {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    groups = [order[i:i + 32] for i in range(0, n - 31, 32)]
+    t2m = [recall_at_k(text[g] @ motion[g].T, ks) for g in groups]
+    m2t = [recall_at_k(motion[g] @ text[g].T, ks) for g in groups]
+    avg = lambda rows: {k: float(np.mean([r[k] for r in rows])) for k in ks}  # noqa: E731
+    return {"t2m": avg(t2m), "m2t": avg(m2t), "n": len(groups) * 32}
+
+
+def evaluate_retrieval(model, root, split: str, text_encoder, steps=(None, 100, 250, 500), schedule=None,
+                       seed: int = 0, batch_size: int = 64) -> dict:
+    """Retrieval of ``split`` for clean (None) and noised inputs, both protocols.
+
+    Returns: {"clean"|"t100"|...: {"full": {...}, "batch32": {...}}}.
+    """
+    out = {}
+    mean, std = model.mean.cpu().numpy(), model.std.cpu().numpy()
+    for t in steps:
+        loader = make_loader(root, split, batch_size, train=False, seed=seed, mean=mean, std=std)
+        text, motion, _ = embed_split(model, loader, text_encoder, t=t, schedule=schedule, seed=seed)
+        out["clean" if t is None else f"t{t}"] = {p: retrieval_scores(text, motion, p, seed=seed)
+                                                  for p in ("batch32", "full")}
+    return out

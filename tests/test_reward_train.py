@@ -1,0 +1,151 @@
+"""train-reward end to end on a tiny HumanML3D-layout folder with a stand-in text encoder.
+
+Also holds the tiny-dataset and fake-text-encoder helpers the eval tests import.
+"""
+
+import argparse
+import json
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+import easytune_core.text as text_module
+
+ACTIONS = ["walks forward", "jumps up", "waves the right hand", "sits down", "turns around", "kicks"]
+
+
+class FakeTextEncoder:
+    """Deterministic bag-of-words encoder (no model download, no MiniLM load)."""
+
+    name = "fake"
+    dim = 16
+
+    def _word(self, w: str) -> torch.Tensor:
+        g = torch.Generator().manual_seed(zlib.crc32(w.encode()))
+        return torch.randn(self.dim, generator=g)
+
+    def encode_tokens(self, texts):
+        rows = [[self._word(w) for w in str(t).lower().split()] or [torch.zeros(self.dim)] for t in texts]
+        n = max(len(r) for r in rows)
+        tok = torch.zeros(len(rows), n, self.dim)
+        mask = torch.zeros(len(rows), n, dtype=torch.bool)
+        for i, r in enumerate(rows):
+            tok[i, :len(r)] = torch.stack(r)
+            mask[i, :len(r)] = True
+        return tok, mask
+
+    def encode(self, texts):
+        if isinstance(texts, str):
+            raise ValueError("encode expects a list")
+        tok, mask = self.encode_tokens(texts)
+        return torch.nn.functional.normalize((tok * mask[..., None]).sum(1), dim=-1)
+
+
+def make_tiny_dataset(root, n_train=40, n_test=40, seed=0, unique_captions=False):
+    """HumanML3D-layout folder of random 263-d motions whose mean level depends on the action.
+
+    Each motion has a shared caption ("a person <action>") and a unique one, or only the unique
+    one with ``unique_captions``.
+    """
+    rng = np.random.default_rng(seed)
+    (root / "new_joint_vecs").mkdir(parents=True)
+    (root / "texts").mkdir()
+    names = {"train": [], "test": []}
+    all_feats = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        for i in range(n):
+            name = f"{split}{i:03d}"
+            a = i % len(ACTIONS)
+            t = int(rng.integers(40, 72))
+            feats = rng.normal(size=(t, 263)).astype(np.float32) * 0.5
+            feats[:, a * 10:(a + 1) * 10] += 2.0  # an action signature the models can learn
+            np.save(root / "new_joint_vecs" / f"{name}.npy", feats)
+            cap = f"a person {ACTIONS[a]}"
+            lines = [] if unique_captions else [f"{cap}#a/DET person/NOUN#0.0#0.0"]
+            lines.append(f"someone {ACTIONS[a]} {split} {i}#x#0.0#0.0")
+            (root / "texts" / f"{name}.txt").write_text("\n".join(lines) + "\n")
+            names[split].append(name)
+            all_feats.append(feats)
+    cat = np.concatenate(all_feats)
+    np.save(root / "Mean.npy", cat.mean(0))
+    np.save(root / "Std.npy", cat.std(0) + 1e-3)
+    for split, ns in names.items():
+        (root / f"{split}.txt").write_text("\n".join(ns) + "\n")
+    (root / "val.txt").write_text("")
+    return root
+
+
+@pytest.fixture
+def fake_text(monkeypatch):
+    enc = FakeTextEncoder()
+    monkeypatch.setattr(text_module, "get_text_encoder", lambda name="minilm", device=None, path=None: enc)
+    return enc
+
+
+def _args(module, argv):
+    p = argparse.ArgumentParser()
+    module.add_arguments(p)
+    return p.parse_args(argv)
+
+
+def test_train_reward_then_spl_round_trip(tmp_path, fake_text):
+    from easytune_core.reward import load_reward_model
+    from easytune_core.reward import train as rtrain
+
+    data = make_tiny_dataset(tmp_path / "data")
+    out = tmp_path / "reward"
+    common = ["--data", str(data), "--batch-size", "8", "--width", "16", "--layers", "1", "--embed-dim", "8",
+              "--log-every", "1", "--threads", "1"]
+    assert rtrain.run(_args(rtrain, common + ["--out", str(out), "--steps", "4"])) == 0
+    model = load_reward_model(out, device="cpu")
+    assert model.config.text_dim == 16 and not model.training
+    meta = json.loads((out / "config.json").read_text())["meta"]
+    assert meta["stage"] == "pretrain" and meta["steps"] == 4
+    scores = meta["retrieval"]["scores"]
+    assert set(scores) == {"clean", "t100", "t250", "t500"}
+    for key in scores:
+        for proto in ("batch32", "full"):
+            r = scores[key][proto]
+            assert 0 <= r["t2m"]["1"] <= r["t2m"]["3"] <= 100 and 0 <= r["m2t"]["1"] <= 100
+    np.testing.assert_allclose(model.mean.numpy(), np.load(data / "Mean.npy"), rtol=1e-6)
+
+    spl_out = tmp_path / "reward_spl"
+    with pytest.raises(ValueError, match="--init"):
+        rtrain.run(_args(rtrain, common + ["--out", str(spl_out), "--spl"]))
+    assert rtrain.run(_args(rtrain, common + ["--out", str(spl_out), "--spl", "--init", str(out),
+                                              "--steps", "3", "--eval-split", ""])) == 0
+    spl_model = load_reward_model(spl_out, device="cpu")
+    meta2 = json.loads((spl_out / "config.json").read_text())["meta"]
+    assert meta2["stage"] == "spl" and meta2["lr"] == 1e-5 and meta2["spl_weight"] == 1e-2
+    changed = any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), spl_model.state_dict().values()))
+    assert changed
+
+
+def test_train_reward_missing_data_says_how_to_fix(tmp_path):
+    from easytune_core.reward import train as rtrain
+    with pytest.raises(FileNotFoundError, match="prepare-data"):
+        rtrain.run(_args(rtrain, ["--data", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]))
+
+
+def test_retrieval_loss_masks_near_duplicates():
+    from easytune_core.reward.train import retrieval_loss
+    sim = torch.tensor([[0.9, 0.8], [0.8, 0.9]])
+    text = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # identical captions: no negatives left
+    assert retrieval_loss(sim, text, 0.1, 0.8).item() == pytest.approx(0.0, abs=1e-6)
+    text2 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    expected = -torch.log_softmax(torch.tensor([9.0, 8.0]), 0)[0].item()
+    assert retrieval_loss(sim, text2, 0.1, 0.8).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_recall_at_k_and_protocols():
+    from easytune_core.reward.retrieval import recall_at_k, retrieval_scores
+    sim = np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.0], [0.1, 0.2, 0.3]])
+    r = recall_at_k(sim, ks=(1, 2))
+    assert r[1] == pytest.approx(200 / 3) and r[2] == pytest.approx(100.0)
+    e = np.eye(64, dtype=np.float32)
+    s = retrieval_scores(e, e, "batch32")
+    assert s["t2m"][1] == 100.0 and s["m2t"][1] == 100.0 and s["n"] == 64
+    with pytest.raises(ValueError, match="at least 32"):
+        retrieval_scores(e[:10], e[:10], "batch32")
