@@ -1,0 +1,98 @@
+"""Wiring: base checkpoint + reward checkpoint + prompts -> a ready :class:`FinetuneTrainer`."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .config import FinetuneConfig
+from .distributed import DistInfo
+from .io import CheckpointIO
+from .lora import BaseView, add_lora
+from .trainer import FinetuneTrainer
+
+
+class RewardFn:
+    """Differentiable reward on the denoiser's feature space.
+
+    Maps features normalised with the denoiser's stats to the reward model's normalisation
+    (identity when both come from the same dataset), clamps noise-aware steps to the range the
+    reward was trained on (``max_t``; MotionRFT clamps at 499 likewise) and returns
+    ``reward_model.reward`` (B,).
+    """
+
+    def __init__(self, reward_model, mean=None, std=None, max_t: Optional[int] = None):
+        self.model = reward_model
+        self.scale = self.shift = None
+        if mean is not None and std is not None:
+            rm_mean, rm_std = reward_model.mean.detach().cpu().numpy(), reward_model.std.detach().cpu().numpy()
+            mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+            if not (np.allclose(mean, rm_mean, atol=1e-5) and np.allclose(std, rm_std, atol=1e-5)):
+                # reward-space x = (x_d * std_d + mean_d - mean_r) / std_r
+                self.scale = torch.as_tensor(std / rm_std)
+                self.shift = torch.as_tensor((mean - rm_mean) / rm_std)
+        meta_max = (getattr(reward_model, "meta", {}) or {}).get("max_t")
+        self.max_t = max_t if max_t is not None else (int(meta_max) if meta_max is not None else None)
+
+    def __call__(self, features, mask, text_emb, t=None):
+        if self.scale is not None:
+            features = features * self.scale.to(features.device) + self.shift.to(features.device)
+        if t is not None and self.max_t is not None:
+            t = t.clamp(max=self.max_t)
+        return self.model.reward(features, mask, text_emb, t)
+
+
+def load_base(folder, device: str):
+    """(pipeline, model) for a denoiser checkpoint; the model is the pipeline's own copy."""
+    from ..pipeline import MotionPipeline
+    pipe = MotionPipeline.from_checkpoint(folder, device=device)
+    return pipe, pipe.model
+
+
+def build_trainer(cfg: FinetuneConfig, base: str | Path, reward: str | Path, prompts: Callable,
+                  run_dir: Optional[str | Path] = None, device: Optional[str] = None,
+                  callbacks: Sequence[Callable] = (), cancel: Optional[threading.Event] = None,
+                  resume: bool = False, dist_info: Optional[DistInfo] = None,
+                  storage_dtype: Optional[torch.dtype] = None) -> FinetuneTrainer:
+    """A trainer that fine-tunes the denoiser in ``base`` against the reward in ``reward``.
+
+    Args:
+        base: denoiser checkpoint folder; reward: reward checkpoint folder.
+        prompts: a prompt source (prompts.ListPrompts / SplitPrompts or any callable).
+        run_dir: run folder (config, metrics.jsonl, checkpoint/, lora/); None = no files.
+        storage_dtype: e.g. torch.float16 to store checkpoints at half size.
+    """
+    from ..reward import load_reward_model
+    from ..text import get_text_encoder
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    pipe, model = load_base(base, device)
+    reward_model = load_reward_model(reward, device=device)
+    if reward_model.config.feature_dim != pipe.config.feature_dim:
+        raise ValueError(f"reward model expects {reward_model.config.feature_dim}-d features, the base model makes "
+                         f"{pipe.config.feature_dim}-d ones; pick a matching reward checkpoint")
+    encode_reward_text = None
+    reward_encoder_name = (getattr(reward_model, "meta", {}) or {}).get("text_encoder", pipe.text_encoder.name)
+    if reward_encoder_name != pipe.text_encoder.name:
+        encode_reward_text = get_text_encoder(reward_encoder_name, device=device).encode
+    base_model = None
+    if cfg.lora_rank:
+        add_lora(model, cfg.lora_rank, cfg.lora_alpha)
+        base_model = BaseView(model) if cfg.reg_weight > 0 else None
+    else:
+        model.requires_grad_(True)
+        if cfg.reg_weight > 0:
+            base_model = copy.deepcopy(model).requires_grad_(False).eval()
+    from ..diffusion import DDIMSampler
+    sampler = DDIMSampler(pipe.schedule, steps=cfg.sampler_steps, eta=0.0)
+    io = CheckpointIO(pipe.config, pipe.mean, pipe.std, dtype=storage_dtype)
+    meta = {"base": str(base), "reward": str(reward), "base_meta": getattr(pipe, "meta", {})}
+    return FinetuneTrainer(cfg, model, sampler, pipe.encode, RewardFn(reward_model, pipe.mean, pipe.std), prompts,
+                           pipe.config.feature_dim, device=device, run_dir=run_dir, io=io, base_model=base_model,
+                           callbacks=callbacks, cancel=cancel, dist_info=dist_info, run_meta=meta, resume=resume,
+                           encode_reward_text=encode_reward_text)
