@@ -139,7 +139,7 @@ class MotionDenoiser(nn.Module):
         h = torch.cat([cond[:, None], self.input_proj(x_t)], dim=1) + self.pos[: T + 1].to(x_t.dtype)
         h = self.in_drop(h)
         pad = None
-        if mask is not None:
+        if mask is not None and not bool(mask.all()):  # all-valid batches skip the (slower) masked softmax
             pad = torch.cat([torch.zeros(B, 1, dtype=torch.bool, device=x_t.device), ~mask.bool()], dim=1)
         h = self.encoder(h, src_key_padding_mask=pad)
         out = self.output_proj(self.out_norm(h[:, 1:]))
