@@ -78,15 +78,18 @@ class Backend:
     def _registered(self) -> dict[str, Path]:
         """Registered generator checkpoints (fine-tuning runs), name -> folder."""
         try:
-            entries = self.registry.list()
+            names = self.registry.list(kind="denoiser") + self.registry.list(kind="lora")
         except Exception:  # a broken registry must not hide the shipped models
             log.exception("could not read the checkpoint registry")
             return {}
         out = {}
-        for entry in entries:
-            name, folder, kind = _entry_fields(entry)
-            if kind in ("denoiser", "lora") and Path(folder).exists():
-                out[name] = Path(folder)
+        for name in names:
+            try:
+                folder = Path(self.registry.get(name))
+            except KeyError:
+                continue
+            if folder.exists():
+                out[name] = folder
         return out
 
     def checkpoint_choices(self) -> list[str]:
@@ -194,23 +197,25 @@ class Backend:
 
     def export(self, side: SideResult, folder: Path) -> dict[str, Path]:
         """Write GLB, BVH, SMPL-style NPZ, joints and features of one side into `folder`."""
-        from easytune_core.render import export as ex
         from easytune_core.render.glb import write_glb
 
         stem = f"motion_{side.side}"
-        files = {
-            "glb": folder / f"{stem}.glb",
-            "bvh": folder / f"{stem}.bvh",
-            "npz": folder / f"{stem}_smpl.npz",
-            "joints": folder / f"{stem}_joints.npy",
-            "features": folder / f"{stem}_features.npy",
-        }
-        color = (0.2, 0.45, 0.85) if side.side == "A" else (0.9, 0.45, 0.15)
-        write_glb(files["glb"], [side.joints], colors=[color], fps=FPS)
+        files = {"glb": folder / f"{stem}.glb"}
+        color = "#3b73d9" if side.side == "A" else "#e6731f"
+        write_glb(files["glb"], [side.joints], colors=[color], fps=FPS, labels=[side.side])
+        try:
+            from easytune_core.render import export as ex
+        except ImportError:  # older core without exporters: GLB and arrays only
+            ex = None
+        if ex is not None:
+            files["bvh"] = folder / f"{stem}.bvh"
+            ex.save_bvh(files["bvh"], side.joints, fps=FPS)
+            files["npz"] = folder / f"{stem}_smpl.npz"
+            ex.save_smpl_npz(files["npz"], side.joints, fps=FPS)
+        files["joints"] = folder / f"{stem}_joints.npy"
         np.save(files["joints"], side.joints)
+        files["features"] = folder / f"{stem}_features.npy"
         np.save(files["features"], side.features)
-        ex.save_bvh(files["bvh"], side.joints, fps=FPS)
-        ex.save_smpl_npz(files["npz"], side.joints, fps=FPS)
         side.files = files
         return files
 
@@ -237,7 +242,7 @@ class Backend:
         """Quick evaluator metrics for a checkpoint (see app.evaluation)."""
         from .evaluation import quick_evaluate
 
-        return quick_evaluate(self, self.resolve(name), repeats=repeats, samples=samples)
+        return quick_evaluate(self, name, self.resolve(name), repeats=repeats, samples=samples)
 
 
 class _NullLock:
@@ -246,12 +251,3 @@ class _NullLock:
 
     def __exit__(self, *exc):
         return False
-
-
-def _entry_fields(entry) -> tuple[str, str, str]:
-    """(name, folder, kind) of a registry entry, whether it is a dataclass, dict or tuple."""
-    if isinstance(entry, dict):
-        return entry["name"], entry.get("folder") or entry.get("path"), entry.get("kind", "")
-    if isinstance(entry, (tuple, list)):
-        return entry[0], entry[1], entry[2] if len(entry) > 2 else ""
-    return entry.name, getattr(entry, "folder", None) or getattr(entry, "path"), getattr(entry, "kind", "")

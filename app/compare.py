@@ -58,12 +58,14 @@ def build_compare_tab(backend, folders, config):
             seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=6.0, step=0.1, label="Length (seconds)")
             with gr.Row():
                 seed = gr.Number(value=0, label="Seed", precision=None, min_width=120)
-                dice = gr.Button("🎲 Random seed", size="sm", min_width=80)
+                dice = gr.Button("Random seed", size="sm", min_width=80)
             guidance = LooseSlider(0.0, 10.0, value=2.5, step=0.1, label="Guidance scale")
             steps = LooseSlider(1, 200, value=config.default_steps, step=1, label="Diffusion steps (DDIM)")
     with gr.Row():
-        ckpt_a = gr.Dropdown(choices, value=default_a, label="Checkpoint A", elem_id="ckpt_a")
-        ckpt_b = gr.Dropdown(choices, value=default_b, label="Checkpoint B", elem_id="ckpt_b")
+        # allow_custom_value: the list grows at run time (fine-tuning runs, uploads) while gradio's own
+        # check would use the list from start-up; the handler checks against the live list instead.
+        ckpt_a = gr.Dropdown(choices, value=default_a, label="Checkpoint A", elem_id="ckpt_a", allow_custom_value=True)
+        ckpt_b = gr.Dropdown(choices, value=default_b, label="Checkpoint B", elem_id="ckpt_b", allow_custom_value=True)
     with gr.Accordion("Upload a checkpoint (zip of a checkpoint folder, or model .safetensors + config.json)", open=False):
         upload = gr.File(file_count="multiple", file_types=[".zip", ".safetensors", ".json"], label="Checkpoint files")
         add_btn = gr.Button("Add uploaded checkpoint")

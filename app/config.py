@@ -27,6 +27,9 @@ class AppConfig:
     outputs_dir: Path = field(default_factory=lambda: _env_path("EASYTUNE_OUTPUTS", REPO_ROOT / "outputs"))
     """Per-session output folders (GLB, BVH, NPZ, npy, mp4) live under here."""
 
+    data_dir: Path = field(default_factory=lambda: _env_path("EASYTUNE_DATA", REPO_ROOT / "data" / "builtin"))
+    """HumanML3D-layout dataset: its train split feeds fine-tuning, its test split the Evaluate tab."""
+
     device: str | None = None
     """torch device for sampling and fine-tuning; None picks CUDA when present, else CPU."""
 
@@ -55,6 +58,7 @@ class AppConfig:
         self.assets_dir = Path(self.assets_dir)
         self.runs_dir = Path(self.runs_dir)
         self.outputs_dir = Path(self.outputs_dir)
+        self.data_dir = Path(self.data_dir)
         if self.output_max_age_s <= 0:
             raise ValueError(f"output_max_age_s must be positive, got {self.output_max_age_s}")
         if self.cleanup_every_s <= 0:

@@ -25,7 +25,7 @@ def build_evaluate_tab(backend, config):
     gr.Markdown("Quick evaluation with the separately trained evaluator (never the reward model): a small set of "
                 "held-out test captions, a few repeats. Use `python -m easytune_core evaluate` for the full protocol.")
     with gr.Row():
-        ckpt = gr.Dropdown(choices, value=choices[-1] if choices else None, label="Checkpoint")
+        ckpt = gr.Dropdown(choices, value=choices[-1] if choices else None, label="Checkpoint", allow_custom_value=True)
         samples = gr.Number(value=64, label="Test captions (multiple of 32)", precision=None)
         repeats = gr.Number(value=2, label="Repeats", precision=None)
     run = gr.Button("Evaluate", variant="primary", elem_id="eval_run")

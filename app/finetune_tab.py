@@ -56,7 +56,7 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
             kind = gr.Radio(list(JOB_KINDS), value=list(JOB_KINDS)[0], label="What to run")
             method = gr.Dropdown(METHODS, value="easytune", label="Method (EasyTune, or a baseline)")
             init = gr.Dropdown(backend.checkpoint_choices(), value=(backend.checkpoint_choices() or [None])[0],
-                               label="Start from checkpoint")
+                               label="Start from checkpoint", allow_custom_value=True)
             source = gr.Radio(PROMPT_SOURCES, value=PROMPT_SOURCES[0], label="Prompts")
             lines = gr.Textbox(label="My prompts", lines=4, placeholder="a person walks forward\na person waves with the left hand")
         with gr.Column():

@@ -21,6 +21,11 @@ Text-to-motion diffusion with step-aware reward fine-tuning
 ([EasyTune](https://arxiv.org/abs/2602.07967)). **Compare** two checkpoints on one prompt from the same
 seed and noise, **fine-tune** a new one while you watch its reward climb, and **evaluate** it."""
 
+# gr.Model3D's Babylon viewer picks WebGPU whenever `navigator.gpu` exists, and on browsers whose
+# WebGPU has no adapter (headless Chromium, many Linux desktops) it logs a fatal error before falling
+# back. A few animated bodies need nothing WebGL lacks, so the viewer is steered to WebGL up front.
+HEAD = "<script>try { delete Navigator.prototype.gpu; } catch (e) {}</script>"
+
 CSS = """
 #generate {min-height: 48px}
 footer {display: none !important}
@@ -55,7 +60,10 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
             return gr.Dropdown(choices=names), gr.Dropdown(choices=names)
 
         demo.load(refresh_choices, outputs=[ckpt_a, ckpt_b], api_name=False, queue=False)
-        demo.unload(lambda: None)  # per-session folders are swept by age (see OutputFolders)
+        def drop_session(request: gr.Request):
+            folders.drop_session(getattr(request, "session_hash", None))
+
+        demo.unload(drop_session)  # plus the janitor's sweep by age for sessions that never say goodbye
 
     demo.queue(max_size=config.max_queue, default_concurrency_limit=1)
     demo.easytune_backend = backend  # for tests and the benchmark
@@ -71,5 +79,6 @@ def launch(demo: gr.Blocks | None = None, **kwargs):
     kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     kwargs.setdefault("allowed_paths", config_dirs)
     kwargs.setdefault("css", CSS)
+    kwargs.setdefault("head", HEAD)
     kwargs.setdefault("footer_links", ["api"])
     return demo.launch(share=False, show_error=True, **kwargs)

@@ -1,0 +1,175 @@
+"""The app launched in-process on tiny stand-in checkpoints and driven through gradio_client,
+as an API user would: comparisons, downloads, errors, uploads."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+BASE, TUNED = "base (shipped)", "easytune (shipped)"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from app import create_app, launch
+    from app.standins import build_tiny_assets
+
+    root = tmp_path_factory.mktemp("app")
+    assets = build_tiny_assets(root / "assets")
+    demo = create_app(assets_dir=assets, runs_dir=root / "runs", outputs_dir=root / "outputs",
+                      data_dir=root / "no-data", default_steps=10)
+    _, url, _ = launch(demo, prevent_thread_lock=True, server_port=_free_port(), quiet=True)
+    yield {"url": url, "root": root, "demo": demo}
+    demo.close()
+
+
+@pytest.fixture()
+def client(served):
+    return Client(served["url"], verbose=False, download_files=str(served["root"] / "downloads"))
+
+
+def compare(client, prompt="a person walks forward", seconds=3.0, seed=7, guidance=2.5, steps=10, a=BASE, b=TUNED):
+    return client.predict(prompt, seconds, seed, guidance, steps, a, b, api_name="/compare")
+
+
+def _is_glb(path) -> bool:
+    head = Path(path).read_bytes()[:12]
+    return head[:4] == b"glTF" and int.from_bytes(head[4:8], "little") == 2
+
+
+def test_compare_returns_two_animated_glbs_scores_and_downloads(client):
+    glb_a, glb_b, scores, files_a, files_b, status = compare(client)
+    assert _is_glb(glb_a) and _is_glb(glb_b)
+    gltf = json.loads(Path(glb_a).read_bytes()[20:20 + int.from_bytes(Path(glb_a).read_bytes()[12:16], "little")])
+    assert gltf.get("animations"), "the GLB must be animated for gr.Model3D to play it"
+    rows = scores["data"]
+    assert [r[:2] for r in rows] == [["A", BASE], ["B", TUNED]]
+    for row in rows:
+        reward, distance = row[2], row[3]
+        assert -1.0 <= float(reward) <= 1.0 and float(distance) >= 0.0
+    names_a = sorted(Path(p).name for p in files_a)
+    assert "motion_A.glb" in names_a and "motion_A_joints.npy" in names_a and "motion_A_features.npy" in names_a
+    joints = np.load(next(p for p in files_a if p.endswith("_joints.npy")))
+    feats = np.load(next(p for p in files_a if p.endswith("_features.npy")))
+    assert joints.shape == (60, 22, 3) and feats.shape == (60, 263) and np.isfinite(joints).all()
+    assert "Seed 7" in status and "same noise" in status
+
+
+def test_same_checkpoint_on_both_sides_gives_identical_motions_and_seed_matters(client):
+    # Both sides start from the same initial noise: the same model on A and B must agree exactly.
+    _, _, _, files_a, files_b, _ = compare(client, seed=11, a=BASE, b=BASE)
+    ja = np.load(next(p for p in files_a if p.endswith("_joints.npy")))
+    jb = np.load(next(p for p in files_b if p.endswith("_joints.npy")))
+    np.testing.assert_array_equal(ja, jb)
+    _, _, _, files_c, _, _ = compare(client, seed=12, a=BASE, b=BASE)
+    jc = np.load(next(p for p in files_c if p.endswith("_joints.npy")))
+    assert not np.allclose(ja, jc)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"prompt": ""}, "prompt is empty"),
+    ({"prompt": "   "}, "prompt is empty"),
+    ({"prompt": "x" * 301}, "at most 300"),
+    ({"seconds": 0.5}, "between 1.0 and 9.8 seconds"),
+    ({"seconds": 12}, "between 1.0 and 9.8 seconds"),
+    ({"seed": -1}, "seed must be between 0"),
+    ({"seed": 1.5}, "whole number"),
+    ({"steps": 0}, "diffusion steps must be"),
+    ({"guidance": -1}, "guidance must be"),
+    ({"a": "no-such-model"}, "checkpoint A must be one of"),
+])
+def test_bad_inputs_are_answered_with_what_to_fix(client, change, message):
+    with pytest.raises(AppError, match=message):
+        compare(client, **change)
+
+
+def test_video_before_any_comparison_says_generate_first(client):
+    with pytest.raises(AppError, match="Generate"):
+        client.predict(api_name="/render_video")
+
+
+def _tiny_checkpoint(folder: Path) -> Path:
+    from app.standins import build_tiny_assets
+
+    build_tiny_assets(folder, seed=5)
+    return folder / "checkpoints" / "base"
+
+
+def test_uploaded_zip_checkpoint_becomes_selectable(client, served, tmp_path):
+    ckpt = _tiny_checkpoint(tmp_path / "mine")
+    zpath = tmp_path / "mine.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for f in ckpt.iterdir():
+            z.write(f, f"my_run/{f.name}")
+    _, _, note = client.predict([handle_file(str(zpath))], api_name="/upload_checkpoint")
+    name = note.split("**")[1]
+    assert name.startswith("upload: ")
+    glb_a, glb_b, scores, *_ = compare(client, a=BASE, b=name)
+    assert _is_glb(glb_b) and scores["data"][1][1] == name
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"weights.pt": b"\x80\x04pickle"}, "formats"),  # gradio's file-type gate names the accepted ones
+    ({"model.safetensors": b"garbage-bytes-here", "config.json": b'{"kind": "denoiser", "config": {}}'}, "not a safetensors file"),
+    ({"model.safetensors": None, "config.json": b"{not json"}, "not valid JSON"),
+    ({"model.safetensors": None, "config.json": b'{"kind": "reward", "config": {}}'}, "upload a motion generator"),
+    ({"model.safetensors": None}, "config.json is missing"),
+])
+def test_foreign_or_corrupt_uploads_are_refused(client, tmp_path, files, message):
+    good = _tiny_checkpoint(tmp_path / "ref")
+    paths = []
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes((good / "model.safetensors").read_bytes() if data is None else data)
+        paths.append(handle_file(str(path)))
+    with pytest.raises(AppError, match=message):
+        client.predict(paths, api_name="/upload_checkpoint")
+
+
+def test_zip_with_pickled_weights_is_refused_without_unpickling(client, tmp_path):
+    buf = tmp_path / "pickled.zip"
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("run/model.pt", b"\x80\x04not really a pickle")
+        z.writestr("run/config.json", "{}")
+    with pytest.raises(AppError, match="pickled.*not accepted.*safetensors"):
+        client.predict([handle_file(str(buf))], api_name="/upload_checkpoint")
+
+
+def test_zip_with_mismatched_weights_is_refused(client, tmp_path):
+    ckpt = _tiny_checkpoint(tmp_path / "bad")
+    cfg = json.loads((ckpt / "config.json").read_text())
+    cfg["config"]["width"] = 64  # weights were saved for width 32
+    buf = tmp_path / "bad.zip"
+    with zipfile.ZipFile(buf, "w") as z:
+        z.write(ckpt / "model.safetensors", "model.safetensors")
+        z.write(ckpt / "stats.safetensors", "stats.safetensors")
+        z.writestr("config.json", json.dumps(cfg))
+    with pytest.raises(AppError):
+        client.predict([handle_file(str(buf))], api_name="/upload_checkpoint")
+
+
+def test_evaluate_without_data_says_how_to_create_it(client):
+    with pytest.raises(AppError, match="prepare-data"):
+        client.predict(TUNED, 64, 1, api_name="/evaluate")
+
+
+def test_every_documented_api_name_exists(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    for api in ("compare", "render_video", "finetune_start", "finetune_status", "finetune_cancel", "evaluate"):
+        assert f"/{api}" in names
