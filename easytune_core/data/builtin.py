@@ -1,0 +1,90 @@
+"""The built-in motion-language dataset: procedural motions written in HumanML3D's layout.
+
+Every sample is drawn from its own generator ``numpy.random.default_rng([seed, index])``,
+so the dataset is the same whatever the number of workers, and the same seed gives the
+same bytes. Motions are synthesised in a process pool and streamed to
+:func:`easytune_core.data.layout.write_humanml3d_folder`, which computes the HumanML3D
+features (and the mirrored ``M`` copies) in its own workers.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from .synth import synthesize_sample
+
+DEFAULT_SIZE = 10_000
+ACTIONS_FILE = "synth_actions.jsonl"
+
+
+def sample_name(index: int) -> str:
+    """File stem of sample ``index`` (HumanML3D style: zero-padded digits)."""
+    return f"{index:06d}"
+
+
+def make_sample(seed: int, index: int):
+    """``(name, joints (T, 22, 3) float32, captions, actions)`` of one sample."""
+    s = synthesize_sample(np.random.default_rng([int(seed), int(index)]))
+    return sample_name(index), s.joints, s.captions, s.actions
+
+
+def _make(args):
+    return make_sample(*args)
+
+
+def iter_builtin(size: int = DEFAULT_SIZE, seed: int = 0, workers: int = 2) -> Iterator[tuple]:
+    """Yield ``(name, joints, captions, actions)`` for indices ``0..size-1`` in order."""
+    if size < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    jobs = ((seed, i) for i in range(size))
+    if workers == 1:
+        yield from map(_make, jobs)
+        return
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ctx.Pool(workers) as pool:
+        yield from pool.imap(_make, jobs, chunksize=16)
+
+
+def generate_builtin(out_dir, size: int = DEFAULT_SIZE, seed: int = 0, workers: int = 2,
+                     overwrite: bool = False, writer: Callable | None = None,
+                     progress: Callable[[int], Any] | None = None):
+    """Generate the built-in dataset into ``out_dir`` (HumanML3D layout with mirrored copies).
+
+    Args:
+        out_dir: target folder (must be empty unless ``overwrite``).
+        size: number of original motions (mirrored copies double the files).
+        seed: dataset seed; same seed, same bytes.
+        workers: processes for synthesis and for feature computation.
+        overwrite: replace an existing dataset in ``out_dir``.
+        writer: layout writer (defaults to ``write_humanml3d_folder``), called as
+            ``writer(out_dir, samples, seed=seed, workers=workers, overwrite=overwrite, progress=progress)``.
+
+    Returns:
+        Whatever the writer returns (a ``LayoutSummary`` by default). The action records of
+        every motion are also written to ``synth_actions.jsonl`` (one JSON object per line).
+    """
+    if writer is None:
+        from .layout import write_humanml3d_folder as writer
+    records = []
+
+    def samples():
+        for name, joints, caps, actions in iter_builtin(size, seed, workers):
+            records.append({"name": name, "actions": actions})
+            yield name, joints, caps
+
+    summary = writer(out_dir, samples(), seed=seed, workers=workers, overwrite=overwrite, progress=progress)
+    with open(Path(out_dir) / ACTIONS_FILE, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, sort_keys=True) + "\n")
+    return summary
+
+
+__all__ = ["generate_builtin", "iter_builtin", "make_sample", "sample_name", "DEFAULT_SIZE", "ACTIONS_FILE"]

@@ -1,0 +1,67 @@
+"""``python -m easytune_core prepare-data``: build a dataset folder in HumanML3D's layout.
+
+Sources: the built-in procedural dataset (default) or a folder of BVH files with a
+captions file (``--from-bvh DIR --captions FILE``). Each source adds its own options in
+``add_arguments`` and has one ``_run_<source>`` function; ``run`` picks the source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="output dataset folder (e.g. data/builtin)")
+    parser.add_argument("--seed", type=int, default=0, help="dataset seed (same seed, same bytes)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
+    builtin = parser.add_argument_group("built-in procedural dataset (default source)")
+    builtin.add_argument("--size", type=int, default=None,
+                         help="number of motions before mirroring (default 10000)")
+    bvh = parser.add_argument_group("BVH folder source")
+    bvh.add_argument("--from-bvh", metavar="DIR", default=None, help="folder of .bvh files to convert")
+    bvh.add_argument("--captions", metavar="FILE", default=None, help="captions file for --from-bvh")
+
+
+def _run_builtin(args) -> int:
+    from .builtin import DEFAULT_SIZE, generate_builtin
+
+    size = DEFAULT_SIZE if args.size is None else int(args.size)
+    if size < 1:
+        raise ValueError(f"--size must be at least 1, got {size}")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    start = time.perf_counter()
+    step = max(1, size // 10)
+
+    def progress(done: int) -> None:
+        if done % step < max(1, args.workers) * 4 or done == size:
+            print(f"  {done}/{size} motions ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    summary = generate_builtin(args.out, size=size, seed=args.seed, workers=args.workers,
+                               overwrite=args.overwrite, progress=progress)
+    took = time.perf_counter() - start
+    print(f"wrote {summary.num_motions} motions ({size} + mirrored), {summary.num_frames} frames, "
+          f"to {Path(args.out)} in {took:.1f} s")
+    return 0
+
+
+def _run_bvh(args) -> int:
+    from .bvh_folder import write_bvh_dataset
+
+    if not args.captions:
+        raise ValueError("--from-bvh needs --captions FILE (one 'name#caption' line per clip)")
+    report = write_bvh_dataset(args.from_bvh, args.captions, args.out, seed=args.seed,
+                               workers=args.workers, overwrite=args.overwrite)
+    print(f"wrote {report.summary.num_motions if hasattr(report, 'summary') else ''} motions to {args.out}")
+    return 0
+
+
+def run(args) -> int:
+    if args.from_bvh:
+        if args.size is not None:
+            raise ValueError("--size applies to the built-in dataset, not to --from-bvh")
+        return _run_bvh(args)
+    return _run_builtin(args)
