@@ -55,3 +55,57 @@ def feature_fns():
         return FeatureFns(f.joints_to_features, f.features_to_joints, f.mirror_joints)
     except ImportError:
         return FeatureFns(_standin_j2f, _standin_f2j, _standin_mirror)
+
+
+# ---------------------------------------------------------------- tiny BVH files
+
+MIXAMO = ("Hips", "LeftUpLeg", "RightUpLeg", "Spine", "LeftLeg", "RightLeg", "Spine1", "LeftFoot",
+          "RightFoot", "Spine2", "LeftToeBase", "RightToeBase", "Neck", "LeftShoulder",
+          "RightShoulder", "Head", "LeftArm", "RightArm", "LeftForeArm", "RightForeArm", "LeftHand",
+          "RightHand")
+SMPL = ("Pelvis", "L_Hip", "R_Hip", "Spine1", "L_Knee", "R_Knee", "Spine2", "L_Ankle", "R_Ankle",
+        "Spine3", "L_Foot", "R_Foot", "Neck", "L_Collar", "R_Collar", "Head", "L_Shoulder",
+        "R_Shoulder", "L_Elbow", "R_Elbow", "L_Wrist", "R_Wrist")
+ROOT_ORDER = "Zrotation Yrotation Xrotation"
+
+
+def write_bvh(path, names, parents, offsets, motion, frame_time=1 / 30, rot_order=ROOT_ORDER,
+              newline="\n"):
+    """A BVH with 6 channels on the root (position + rot_order) and 3 rotations elsewhere.
+
+    ``motion`` rows are root xyz then 3 angles per joint in *joint index* order; the file
+    stores them in hierarchy (depth-first) order, as BVH requires."""
+    children = {i: [c for c, p in enumerate(parents) if p == i] for i in range(len(names))}
+    lines = ["HIERARCHY"]
+    dfs = []
+
+    def emit(j, depth):
+        dfs.append(j)
+        pad = "  " * depth
+        lines.append(f"{pad}{'ROOT' if parents[j] < 0 else 'JOINT'} {names[j]}")
+        lines.append(pad + "{")
+        lines.append(pad + "  OFFSET " + " ".join(f"{v:.6f}" for v in offsets[j]))
+        chans = ("Xposition Yposition Zposition " if parents[j] < 0 else "") + rot_order
+        lines.append(f"{pad}  CHANNELS {len(chans.split())} {chans}")
+        for c in children[j]:
+            emit(c, depth + 1)
+        if not children[j]:
+            lines.extend([pad + "  End Site", pad + "  {", pad + "    OFFSET 0 0 0.05", pad + "  }"])
+        lines.append(pad + "}")
+
+    emit(0, 0)
+    lines += ["MOTION", f"Frames: {len(motion)}", f"Frame Time: {frame_time:.8f}"]
+    motion = np.asarray(motion, dtype=float)
+    cols = [0, 1, 2] + [3 + 3 * j + k for j in dfs for k in range(3)]
+    lines += [" ".join(f"{v:.6f}" for v in row) for row in motion[:, cols]]
+    path.write_text(newline.join(lines) + newline)
+    return path
+
+
+def pose_motion(frames, root, rot_deg=None):
+    """Motion rows: root xyz + (Z, Y, X) degrees per joint for the default channel order."""
+    rows = np.zeros((frames, 3 + 3 * 22))
+    rows[:, :3] = root
+    if rot_deg is not None:
+        rows[:, 3:] = rot_deg.reshape(frames, -1)
+    return rows

@@ -22,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="number of motions before mirroring (default 10000)")
     bvh = parser.add_argument_group("BVH folder source")
     bvh.add_argument("--from-bvh", metavar="DIR", default=None, help="folder of .bvh files to convert")
-    bvh.add_argument("--captions", metavar="FILE", default=None, help="captions file for --from-bvh")
+    bvh.add_argument("--captions", metavar="FILE", default=None,
+                     help="captions for --from-bvh: lines 'file.bvh<TAB>caption[<TAB>start<TAB>end]'")
+    bvh.add_argument("--bvh-units", default="auto", help="BVH units: auto, m, cm, mm, inch or cmu")
+    bvh.add_argument("--fps", type=float, default=20.0, help="frame rate to resample BVH motion to")
 
 
 def _run_builtin(args) -> int:
@@ -52,10 +55,17 @@ def _run_bvh(args) -> int:
     from .bvh_folder import write_bvh_dataset
 
     if not args.captions:
-        raise ValueError("--from-bvh needs --captions FILE (one 'name#caption' line per clip)")
-    report = write_bvh_dataset(args.from_bvh, args.captions, args.out, seed=args.seed,
-                               workers=args.workers, overwrite=args.overwrite)
-    print(f"wrote {report.summary.num_motions if hasattr(report, 'summary') else ''} motions to {args.out}")
+        raise ValueError("--from-bvh needs --captions FILE (lines 'file.bvh<TAB>caption')")
+    report = write_bvh_dataset(args.from_bvh, args.captions, args.out, fps=args.fps, units=args.bvh_units,
+                               seed=args.seed, workers=args.workers, overwrite=args.overwrite)
+    s = report.summary
+    print(f"wrote {s.num_motions} motions ({s.num_frames} frames) to {Path(args.out)}: "
+          + ", ".join(f"{k} {len(v)}" for k, v in s.splits.items()))
+    if report.uncaptioned:
+        print(f"skipped {len(report.uncaptioned)} BVH file(s) without captions: {report.uncaptioned[:10]}")
+    if report.too_long:
+        print(f"note: {len(report.too_long)} motion(s) have 200+ frames and will be skipped by the "
+              f"HumanML3D loader; give their captions start/end spans under 10 s: {report.too_long[:10]}")
     return 0
 
 

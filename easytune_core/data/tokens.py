@@ -34,7 +34,7 @@ _CLOSED = {
     "ADV": "slowly quickly fast forward forwards backward backwards sideways again then "
            "twice once very quite slightly really briefly repeatedly back away together "
            "still around also high low far here there now continuously gently rapidly "
-           "clockwise counterclockwise anticlockwise leftward leftwards rightward rightwards",
+           "ahead clockwise counterclockwise anticlockwise leftward leftwards rightward rightwards",
     "ADJ": "left right slow quick other same small big large little high long short "
            "straight full half several few many both whole single first second third last "
            "final right-handed",
