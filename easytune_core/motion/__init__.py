@@ -7,6 +7,7 @@ from .features import (
     joints_to_features,
     mirror_features,
     mirror_joints,
+    offsets_from_joints,
     recover_root,
     retarget_joints,
 )
@@ -15,5 +16,5 @@ from .skeleton import HUMANML3D, KIT, Skeleton, forward_kinematics, get_skeleton
 __all__ = [
     "HUMANML3D", "KIT", "Skeleton", "forward_kinematics", "get_skeleton",
     "joints_to_features", "features_to_joints", "recover_root", "canonicalize_joints",
-    "retarget_joints", "mirror_joints", "mirror_features", "feature_slices",
+    "retarget_joints", "mirror_joints", "mirror_features", "feature_slices", "offsets_from_joints",
 ]

@@ -26,11 +26,20 @@ Per frame the 263 (HumanML3D) / 251 (KIT) numbers are::
     [..:+3J]                joint velocities (all J joints)
     [-4:]    foot contacts (left heel/ankle, left toe, right heel/ankle, right toe)
 
-Two quirks of the published code are kept on purpose because they change the numbers:
-the per-frame IK facing uses ``(l_hip - r_hip) + (r_shoulder - l_shoulder)`` (its
-``inverse_kinematics_np`` unpacks the face joints in a different order than
-``process_file``), and the joint velocities use the facing of the *earlier* frame while the
-root velocity uses the *later* one.
+Quirks of the published code are kept on purpose because they are in the released data:
+
+- the per-frame IK facing uses ``(l_hip - r_hip) + (r_shoulder - l_shoulder)`` (its
+  ``inverse_kinematics_np`` unpacks the face joints in another order than ``process_file``;
+  HumanML3D issue #131);
+- the IK sets the first frame's root rotation to identity (``root_quat[0] = (1, 0, 0, 0)``,
+  HumanML3D issues #45/#74: the maintainer kept it because the released data was made with it);
+- every kinematic chain restarts from the root rotation, also the arm chains (issue #119);
+- the yaw velocity is ``arcsin`` of the delta quaternion's y part without making its w
+  positive, so the one frame where the smoothed facing crosses -Z (a turn past 180 degrees
+  from the start) gets the sign of its turn flipped (issue #156). ``fix_yaw_wrap=True``
+  repairs that (then the features differ from the released data on that frame, but the
+  round trip is lossless);
+- the joint velocities use the facing of the *earlier* frame, the root velocity the *later*.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ __all__ = [
     "mirror_joints",
     "mirror_features",
     "feature_slices",
+    "offsets_from_joints",
 ]
 
 
@@ -68,11 +78,14 @@ class FeatureSpec:
         feet_threshold: squared per-frame displacement below which a foot joint is in contact
             (HumanML3D 0.002 m^2, KIT 0.05 in KIT's millimetre units).
         smooth_sigma: Gaussian sigma (frames) of the facing-direction smoothing.
+        units_per_metre: unit of the default target skeleton (and so of the features):
+            1 for HumanML3D (metres), 1000 for KIT-ML (millimetres).
     """
 
     leg_joints: tuple
     feet_threshold: float
     smooth_sigma: float = 20.0
+    units_per_metre: float = 1.0
 
     def __post_init__(self):
         if len(self.leg_joints) != 2:
@@ -83,7 +96,7 @@ class FeatureSpec:
 
 _SPECS = {
     "humanml3d": FeatureSpec(leg_joints=(5, 8), feet_threshold=0.002),
-    "kit": FeatureSpec(leg_joints=(17, 18), feet_threshold=0.05),
+    "kit": FeatureSpec(leg_joints=(17, 18), feet_threshold=0.05, units_per_metre=1000.0),
 }
 
 
@@ -175,12 +188,33 @@ def _as_joints(joints, sk: Skeleton, name: str = "joints") -> np.ndarray:
     return joints
 
 
+def offsets_from_joints(rest_joints, skeleton: str | Skeleton = "humanml3d") -> np.ndarray:
+    """Target offsets from one frame of a reference motion (HumanML3D's ``get_offsets_joints``).
+
+    HumanML3D retargets to the first frame of its file ``000021``, KIT-ML to ``03950_gt``
+    (the raw ``joints/`` files). With KIT-ML's original files at hand,
+    ``joints_to_features(j, "kit", target_offsets=offsets_from_joints(np.load(".../03950_gt.npy")[0], "kit"))``
+    reproduces KIT-ML exactly.
+
+    Args:
+        rest_joints: ``(J, 3)`` joint positions of one frame.
+
+    Returns:
+        ``(J, 3)`` offsets: each raw direction times that frame's bone length.
+    """
+    sk = get_skeleton(skeleton)
+    j = np.asarray(rest_joints, dtype=np.float64)
+    if j.shape != (sk.num_joints, 3) or not np.all(np.isfinite(j)):
+        raise ValueError(f"rest_joints must be a finite ({sk.num_joints}, 3) array, got {j.shape}")
+    parents = np.asarray(sk.parents)
+    lengths = np.zeros(sk.num_joints)
+    lengths[1:] = np.linalg.norm(j[1:] - j[parents[1:]], axis=-1)
+    return sk.raw_offsets * lengths[:, None]
+
+
 def _target_offsets(sk: Skeleton, target_offsets) -> np.ndarray:
     if target_offsets is None:
-        off = sk.offsets
-        if not np.any(off):
-            raise ValueError(f"skeleton {sk.name!r} has no canonical bone lengths; pass target_offsets")
-        return np.asarray(off, dtype=np.float64)
+        return np.asarray(sk.offsets, dtype=np.float64) * _SPECS[sk.name].units_per_metre
     off = np.asarray(target_offsets, dtype=np.float64)
     if off.shape != (sk.num_joints, 3) or not np.all(np.isfinite(off)):
         raise ValueError(f"target_offsets must be a finite ({sk.num_joints}, 3) array, got {off.shape}")
@@ -278,6 +312,7 @@ def _ik(pos: np.ndarray, sk: Skeleton, smooth_sigma: float):
     """HumanML3D's ``inverse_kinematics_np(..., smooth_forward=True)``, vectorised over frames.
 
     Returns ``(root_quat (T, 4), local_quats (T, J, 4))``; ``local_quats[:, 0] = root_quat``.
+    As published, frame 0's root rotation is the identity (not its facing).
     """
     fwd = _forward_from_across(_facing_across(pos, sk, ik_order=True), "per frame")
     if smooth_sigma > 0:
@@ -287,6 +322,7 @@ def _ik(pos: np.ndarray, sk: Skeleton, smooth_sigma: float):
         raise ValueError("cannot find the facing direction: the smoothed facing vanishes "
                          "(the body turns by 180 degrees within a few frames)")
     root_quat = _yaw_to_z(fwd / n)
+    root_quat[0] = (1.0, 0.0, 0.0, 0.0)
     dirs = _bone_directions(pos, sk)
     raw = np.asarray(sk.raw_offsets, dtype=np.float64)
     world = np.empty(pos.shape[:-1] + (4,))
@@ -300,7 +336,8 @@ def _ik(pos: np.ndarray, sk: Skeleton, smooth_sigma: float):
     return root_quat, local
 
 
-def _process(joints: np.ndarray, sk: Skeleton, tgt: np.ndarray, feet_threshold: float | None):
+def _process(joints: np.ndarray, sk: Skeleton, tgt: np.ndarray, feet_threshold: float | None,
+             fix_yaw_wrap: bool = False):
     """Full pipeline; returns ``(features (T-1, D) float64, global positions (T, J, 3), root_quat)``."""
     spec = _SPECS[sk.name]
     thr = spec.feet_threshold if feet_threshold is None else float(feet_threshold)
@@ -316,6 +353,8 @@ def _process(joints: np.ndarray, sk: Skeleton, tgt: np.ndarray, feet_threshold: 
     cont6d = quat_to_cont6d(local)
     velocity = qrot(r_rot[1:], pos[1:, 0] - pos[:-1, 0])
     r_vel = qmul(r_rot[1:], qinv(r_rot[:-1]))
+    if fix_yaw_wrap:  # the same rotation with w >= 0, so arcsin gives the true half-angle
+        r_vel = r_vel * np.where(r_vel[:, :1] < 0, -1.0, 1.0)
 
     ric = pos.copy()
     ric[..., 0] -= pos[:, 0:1, 0]
@@ -339,7 +378,7 @@ def _process(joints: np.ndarray, sk: Skeleton, tgt: np.ndarray, feet_threshold: 
 
 
 def joints_to_features(joints, skeleton: str | Skeleton = "humanml3d", target_offsets=None,
-                       feet_threshold: float | None = None) -> np.ndarray:
+                       feet_threshold: float | None = None, fix_yaw_wrap: bool = False) -> np.ndarray:
     """HumanML3D's ``process_file``: joint positions -> per-frame feature vectors.
 
     Args:
@@ -348,10 +387,14 @@ def joints_to_features(joints, skeleton: str | Skeleton = "humanml3d", target_of
             is retargeted, floored, centred and turned to face +Z first.
         skeleton: ``"humanml3d"`` or ``"kit"``.
         target_offsets: optional ``(J, 3)`` canonical skeleton offsets to retarget to
-            (default: the skeleton's canonical offsets). The output units are those of the
-            target offsets.
+            (default: HumanML3D's canonical skeleton in metres; for KIT an anthropometric
+            approximation of KIT-ML's reference subject in millimetres -- pass
+            ``offsets_from_joints`` of KIT-ML's ``03950_gt`` first frame for exact KIT-ML
+            numbers). The output units are those of the target offsets.
         feet_threshold: optional foot-contact threshold on the squared per-frame displacement
             (default 0.002 for HumanML3D, 0.05 for KIT, as published).
+        fix_yaw_wrap: repair the published yaw-velocity sign glitch on the frame where the
+            facing crosses -Z (see the module docstring). Default False: the released numbers.
 
     Returns:
         ``(T-1, 263)`` (or ``(T-1, 251)`` for KIT) float32 features.
@@ -362,7 +405,7 @@ def joints_to_features(joints, skeleton: str | Skeleton = "humanml3d", target_of
     """
     sk = get_skeleton(skeleton)
     joints = _as_joints(joints, sk)
-    data, _, _ = _process(joints, sk, _target_offsets(sk, target_offsets), feet_threshold)
+    data, _, _ = _process(joints, sk, _target_offsets(sk, target_offsets), feet_threshold, fix_yaw_wrap)
     return data.astype(np.float32)
 
 
@@ -370,15 +413,13 @@ def canonicalize_joints(joints, skeleton: str | Skeleton = "humanml3d", target_o
     """The joints that ``features_to_joints(joints_to_features(joints))`` gives back, computed directly.
 
     That is HumanML3D's ``new_joints`` content: the retargeted, floored, centred motion, turned
-    so that frame 0 faces +Z and then by the (smoothed) frame-0 facing of the IK. ``(T, J, 3)``
-    float64 (one frame more than the features describe).
+    so that frame 0 faces +Z. ``(T, J, 3)`` float64 (one frame more than the features
+    describe). Exact for ``fix_yaw_wrap=True`` features; with the published glitch, motions
+    whose facing crosses -Z come back turned by that frame's yaw step from then on.
     """
     sk = get_skeleton(skeleton)
     joints = _as_joints(joints, sk)
-    tgt = _target_offsets(sk, target_offsets)
-    pos = _canonical_positions(joints, sk, tgt)
-    r_rot, _ = _ik(pos, sk, _SPECS[sk.name].smooth_sigma)
-    return qrot(np.broadcast_to(r_rot[0], pos.shape[:-1] + (4,)), pos)
+    return _canonical_positions(joints, sk, _target_offsets(sk, target_offsets))
 
 
 def _check_features(features, sk: Skeleton):

@@ -29,7 +29,16 @@ def _cat(xs, axis=-1):
 
 
 def _cross(a, b):
-    return torch.cross(a, b, dim=-1) if _is_torch(a) else np.cross(a, b)
+    if _is_torch(a):
+        a, b = torch.broadcast_tensors(a, b)  # torch.cross does not broadcast across ranks
+        return torch.cross(a, b, dim=-1)
+    return np.cross(a, b)
+
+
+def _safe_unit(a):
+    """``a / |a|`` along the last axis; exact for non-tiny vectors (no eps added to the norm)."""
+    n = _norm(a)
+    return a / (torch.clamp(n, min=_EPS) if _is_torch(a) else np.maximum(n, _EPS))
 
 
 def _norm(a, keepdims=True):
@@ -72,7 +81,7 @@ def _check_last(a, n: int, name: str):
 def qnormalize(q):
     """Unit quaternions ``(..., 4)``."""
     _check_last(q, 4, "quaternion")
-    return q / (_norm(q) + _EPS)
+    return _safe_unit(q)
 
 
 def qinv(q):
@@ -199,9 +208,8 @@ def cont6d_to_matrix(d6):
     """``(..., 6)`` -> ``(..., 3, 3)`` by Gram-Schmidt (HumanML3D's ``cont6d_to_matrix``)."""
     _check_last(d6, 6, "6D rotation")
     x_raw, y_raw = d6[..., 0:3], d6[..., 3:6]
-    x = x_raw / (_norm(x_raw) + _EPS)
-    z = _cross(x, y_raw)
-    z = z / (_norm(z) + _EPS)
+    x = _safe_unit(x_raw)
+    z = _safe_unit(_cross(x, y_raw))
     y = _cross(z, x)
     return _stack([x, y, z], axis=-1)
 

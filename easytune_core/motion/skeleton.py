@@ -45,10 +45,21 @@ KIT_RAW_OFFSETS = np.array([
 ], dtype=np.float64)
 KIT_CHAINS = ((0, 11, 12, 13, 14, 15), (0, 16, 17, 18, 19, 20), (0, 1, 2, 3, 4),
               (3, 5, 6, 7), (3, 8, 9, 10))
+# The MMM joint order of KIT-ML (as in TEMOS/TMR's ``mmm_joints``): left = +X like HumanML3D.
+# HumanML3D's KIT settings call 11 "r_hip", 5 "sdr_r" and (14, 15) the right foot; we keep
+# its indices (they decide the numbers) and note that its left/right words are swapped.
 KIT_JOINT_NAMES = (
     "root", "BP", "BT", "BLN", "BUN", "LS", "LE", "LW", "RS", "RE", "RW",
     "LH", "LK", "LA", "LMrot", "LF", "RH", "RK", "RA", "RMrot", "RF",
 )
+# Approximate KIT bone lengths (metres) of joints 0..20 to their parents, from standard
+# anthropometric proportions of a 1.75 m adult. NOT the lengths of KIT-ML's reference subject
+# (its file 03950 is not public here); the feature module uses these x 1000 (KIT-ML is in
+# millimetres) unless the caller passes the real target offsets.
+KIT_BONE_LENGTHS = np.array([
+    0.0, 0.09, 0.20, 0.24, 0.12, 0.18, 0.28, 0.25, 0.18, 0.28, 0.25,
+    0.09, 0.43, 0.43, 0.12, 0.06, 0.09, 0.43, 0.43, 0.12, 0.06,
+])
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,8 @@ class Skeleton:
         parents: parent index per joint, ``-1`` for the root.
         raw_offsets: ``(J, 3)`` unit rest-pose bone directions.
         chains: kinematic chains, each from a branching joint to an end effector.
-        bone_lengths: ``(J,)`` canonical bone lengths (metres for HumanML3D; KIT's are filled
-            in by the feature module from its reference subject).
+        bone_lengths: ``(J,)`` canonical bone lengths in metres (KIT's are an anthropometric
+            approximation; see ``KIT_BONE_LENGTHS``).
         fps: frame rate of the dataset.
         feature_dim: per-frame feature size (263 or 251).
         face_joints: ``(r_hip, l_hip, r_shoulder, l_shoulder)`` used to find the facing direction.
@@ -125,9 +136,11 @@ KIT = Skeleton(
     parents=KIT_PARENTS,
     raw_offsets=KIT_RAW_OFFSETS,
     chains=KIT_CHAINS,
-    bone_lengths=np.zeros(21),
+    bone_lengths=KIT_BONE_LENGTHS,
     fps=12.5,
     feature_dim=251,
+    # HumanML3D's index choices (its "r_hip, l_hip, sdr_r, sdr_l" and "fid_l", "fid_r"),
+    # although by the MMM names 11/5 are the left hip/shoulder and 19, 20 the right foot.
     face_joints=(11, 16, 5, 8),
     foot_left=(19, 20),
     foot_right=(14, 15),
