@@ -3,9 +3,7 @@ as an API user would: comparisons, downloads, errors, uploads."""
 
 from __future__ import annotations
 
-import io
 import json
-import socket
 import zipfile
 from pathlib import Path
 
@@ -19,24 +17,13 @@ from gradio_client.exceptions import AppError  # noqa: E402
 BASE, TUNED = "base (shipped)", "easytune (shipped)"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from app import create_app, launch
-    from app.standins import build_tiny_assets
+    from app.testing import serve
 
     root = tmp_path_factory.mktemp("app")
-    assets = build_tiny_assets(root / "assets")
-    demo = create_app(assets_dir=assets, runs_dir=root / "runs", outputs_dir=root / "outputs",
-                      data_dir=root / "no-data", default_steps=10)
-    _, url, _ = launch(demo, prevent_thread_lock=True, server_port=_free_port(), quiet=True)
-    yield {"url": url, "root": root, "demo": demo}
-    demo.close()
+    with serve(root, default_steps=10) as (url, demo):
+        yield {"url": url, "root": root, "demo": demo}
 
 
 @pytest.fixture()
@@ -173,3 +160,4 @@ def test_every_documented_api_name_exists(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     for api in ("compare", "render_video", "finetune_start", "finetune_status", "finetune_cancel", "evaluate"):
         assert f"/{api}" in names
+
