@@ -98,7 +98,10 @@ class FinetuneConfig:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         if self.sampler_steps < 1:
             raise ValueError(f"sampler_steps must be at least 1, got {self.sampler_steps}")
-        parse_selection(self.select, self.sampler_steps)
+        if self.method.startswith("easytune"):
+            parse_selection(self.select, self.sampler_steps)
+        else:
+            parse_selection(self.select, 10 ** 6)  # still well-formed; K is checked when it is used
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, got {self.weighting!r}")
         if self.reward_target not in REWARD_TARGETS:

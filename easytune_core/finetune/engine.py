@@ -1,0 +1,327 @@
+"""Background fine-tuning engine: one worker thread owns the training copy of the model.
+
+Jobs: ``finetune`` (any method), ``spl`` (a short SPL stage on the reward model, registered as a new
+reward checkpoint) and ``spl+finetune`` (SPL, then fine-tuning with the refined reward).
+
+Policy: **one job at a time, no queue.** ``submit`` while a job is queued or running raises
+:class:`EngineBusy` naming the running job, so a user never waits on an invisible queue; cancel it
+or wait for it. The worker loads its own copy of the base model from disk, so sampling other
+checkpoints (the app's Compare tab) keeps working while a job runs; only the registry file is
+shared, and it has its own lock. An exception inside a job marks it ``failed`` with the message
+and leaves the engine usable. A finished or cancelled job registers its checkpoint by name.
+
+    engine = FinetuneEngine("assets/checkpoints", runs_root="runs/finetune")
+    job_id = engine.submit(FinetuneJob(name="my-run", config=FinetuneConfig(max_steps=50), prompts=[...]))
+    engine.status(job_id); engine.events(job_id, since=0); engine.cancel(job_id)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import queue
+import re
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..checkpoints import CheckpointRegistry
+from .config import FinetuneConfig
+
+JOB_KINDS = ("finetune", "spl", "spl+finetune")
+STATES = ("queued", "running", "finished", "cancelled", "failed")
+
+
+class EngineBusy(RuntimeError):
+    """A job is already queued or running."""
+
+
+@dataclass
+class FinetuneJob:
+    """What to run. ``base`` and ``reward`` are registry names or checkpoint folders."""
+
+    kind: str = "finetune"
+    """finetune | spl | spl+finetune"""
+    config: FinetuneConfig = field(default_factory=FinetuneConfig)
+    """The fine-tuning run (ignored by ``spl``)."""
+    name: Optional[str] = None
+    """Registry name of the result (default: '<method>-<job id>'); letters, digits, - _ . only."""
+    base: str = "base"
+    reward: str = "reward"
+    prompts: Optional[list] = None
+    """A user's prompt list; None = captions of the dataset's train split."""
+    data_root: str = "data/builtin"
+    """HumanML3D-layout dataset (train split prompts; SPL training data)."""
+    spl_steps: int = 200
+    """Optimiser steps of the SPL stage."""
+    spl_lr: float = 1e-5
+
+    def __post_init__(self):
+        if self.kind not in JOB_KINDS:
+            raise ValueError(f"job kind must be one of {', '.join(JOB_KINDS)}, got {self.kind!r}")
+        if isinstance(self.config, dict):
+            self.config = FinetuneConfig.from_dict(self.config)
+        if self.name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}", self.name):
+            raise ValueError(f"job name may use letters, digits, '-', '_' and '.' (max 64), got {self.name!r}")
+        if self.prompts is not None:
+            from .prompts import ListPrompts
+            ListPrompts(self.prompts)  # raises on an empty or over-long list
+        if self.spl_steps < 1:
+            raise ValueError(f"spl_steps must be at least 1, got {self.spl_steps}")
+        if not 0 < self.spl_lr <= 0.1:
+            raise ValueError(f"spl_lr must be in (0, 0.1], got {self.spl_lr}")
+
+
+@dataclass
+class _Record:
+    id: str
+    job: FinetuneJob
+    state: str = "queued"
+    message: str = ""
+    events: list = field(default_factory=list)
+    checkpoint: Optional[str] = None
+    reward_checkpoint: Optional[str] = None
+    registered: list = field(default_factory=list)
+    run_dir: Optional[str] = None
+    created: float = field(default_factory=time.time)
+    started: Optional[float] = None
+    finished: Optional[float] = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class JobContext:
+    """Handed to a job runner: the job, its run folder, the cancel flag and the event sink."""
+
+    def __init__(self, engine: "FinetuneEngine", record: _Record):
+        self.engine, self.record, self.job = engine, record, record.job
+        self.run_dir = Path(record.run_dir)
+        self.cancel = record.cancel
+
+    def emit(self, event: dict) -> None:
+        self.engine._add_event(self.record, dict(event))
+
+    def resolve(self, name_or_folder: str, kind: str) -> Path:
+        return self.engine.resolve(name_or_folder, kind)
+
+
+Runner = Callable[[JobContext], dict]
+"""runner(ctx) -> {"status": finished|cancelled|failed, "message": str, "checkpoint": folder|None,
+"reward_checkpoint": folder|None}."""
+
+
+class FinetuneEngine:
+    """Runs fine-tuning jobs one at a time on a background worker thread.
+
+    Args:
+        registry: a CheckpointRegistry or its root folder (where results are registered).
+        runs_root: parent folder of the jobs' run folders.
+        device: torch device for training (default CUDA when present).
+        runners: override the job runners per kind (tests use tiny ones).
+    """
+
+    def __init__(self, registry="assets/checkpoints", runs_root="runs/finetune", device: Optional[str] = None,
+                 runners: Optional[dict] = None):
+        self.registry = registry if isinstance(registry, CheckpointRegistry) else CheckpointRegistry(registry)
+        self.runs_root = Path(runs_root)
+        self.device = device
+        self.runners = {"finetune": run_finetune_job, "spl": run_spl_job, "spl+finetune": run_spl_then_finetune}
+        self.runners.update(runners or {})
+        self._records: dict[str, _Record] = {}
+        self._lock = threading.Lock()
+        self._queue: "queue.Queue[Optional[_Record]]" = queue.Queue()
+        self._ids = itertools.count(1)
+        self._worker = threading.Thread(target=self._work, name="finetune-engine", daemon=True)
+        self._worker.start()
+
+    # -- public API -------------------------------------------------------------------------------
+    def submit(self, job: FinetuneJob) -> str:
+        """Start ``job``; returns its id. Raises EngineBusy if a job is queued or running, and
+        ValueError / FileNotFoundError for a job that cannot run (unknown checkpoint, no prompts)."""
+        if not isinstance(job, FinetuneJob):
+            raise ValueError(f"submit expects a FinetuneJob, got {type(job).__name__}")
+        if job.kind != "spl":
+            self.resolve(job.base, "denoiser")
+        self.resolve(job.reward, "reward")
+        with self._lock:
+            active = [r for r in self._records.values() if r.state in ("queued", "running")]
+            if active:
+                r = active[0]
+                raise EngineBusy(f"a fine-tuning job is already {r.state} (id {r.id}, {r.job.name!r}); "
+                                 "cancel it or wait until it ends, then submit again")
+            job_id = f"job{next(self._ids)}"
+            if job.name is None:
+                job = dataclasses.replace(job, name=f"{job.config.method if job.kind != 'spl' else 'spl'}-{job_id}")
+            rec = _Record(job_id, job, run_dir=str(self.runs_root / f"{job_id}-{job.name}"))
+            self._records[job_id] = rec
+        self._queue.put(rec)
+        return job_id
+
+    def status(self, job_id: Optional[str] = None) -> dict:
+        """State of a job (default: the latest): id, name, kind, state, message, step, max_steps,
+        reward, checkpoint, registered names, run_dir, times, num_events."""
+        rec = self._get(job_id)
+        with self._lock:
+            last = rec.events[-1] if rec.events else {}
+            steps = [e for e in rec.events if "step" in e]
+            return {"id": rec.id, "name": rec.job.name, "kind": rec.job.kind, "method": rec.job.config.method,
+                    "state": rec.state, "message": rec.message,
+                    "step": steps[-1]["step"] if steps else 0, "max_steps": rec.job.config.max_steps,
+                    "reward": steps[-1].get("reward") if steps else None, "last_event": last,
+                    "checkpoint": rec.checkpoint, "reward_checkpoint": rec.reward_checkpoint,
+                    "registered": list(rec.registered), "run_dir": rec.run_dir, "created": rec.created,
+                    "started": rec.started, "finished": rec.finished, "num_events": len(rec.events)}
+
+    def events(self, job_id: Optional[str] = None, since: int = 0) -> list[dict]:
+        """Events of a job from index ``since`` on (poll with since = number already seen)."""
+        rec = self._get(job_id)
+        with self._lock:
+            return [dict(e) for e in rec.events[max(0, int(since)):]]
+
+    def cancel(self, job_id: Optional[str] = None) -> dict:
+        """Ask a job to stop after its current optimiser step (a queued job never starts)."""
+        rec = self._get(job_id)
+        rec.cancel.set()
+        return self.status(rec.id)
+
+    def jobs(self) -> list[dict]:
+        return [self.status(i) for i in list(self._records)]
+
+    def busy(self) -> bool:
+        with self._lock:
+            return any(r.state in ("queued", "running") for r in self._records.values())
+
+    def wait(self, job_id: Optional[str] = None, timeout: float = 60.0) -> dict:
+        """Block until the job ends (or ``timeout`` seconds pass); returns its status."""
+        rec = self._get(job_id)
+        end = time.time() + timeout
+        while time.time() < end and rec.state in ("queued", "running"):
+            time.sleep(0.02)
+        return self.status(rec.id)
+
+    def shutdown(self) -> None:
+        """Cancel whatever runs and stop the worker thread."""
+        for rec in list(self._records.values()):
+            rec.cancel.set()
+        self._queue.put(None)
+        self._worker.join(timeout=30)
+
+    def resolve(self, name_or_folder: str, kind: str) -> Path:
+        """Registry name or folder -> checkpoint folder; unknown ones raise ValueError."""
+        try:
+            return Path(self.registry.get(str(name_or_folder)))
+        except KeyError:
+            pass
+        folder = Path(str(name_or_folder))
+        if (folder / "config.json").is_file():
+            return folder
+        raise ValueError(f"no {kind} checkpoint named or found at {name_or_folder!r}; "
+                         f"registered: {', '.join(self.registry.list(kind)) or 'none'}")
+
+    # -- worker -----------------------------------------------------------------------------------
+    def _get(self, job_id: Optional[str]) -> _Record:
+        with self._lock:
+            if job_id is None:
+                if not self._records:
+                    raise KeyError("no jobs yet")
+                return self._records[list(self._records)[-1]]
+            if job_id not in self._records:
+                raise KeyError(f"no job with id {job_id!r}")
+            return self._records[job_id]
+
+    def _add_event(self, rec: _Record, event: dict) -> None:
+        with self._lock:
+            rec.events.append(event)
+
+    def _set(self, rec: _Record, **kw) -> None:
+        with self._lock:
+            for k, v in kw.items():
+                setattr(rec, k, v)
+
+    def _work(self) -> None:
+        while True:
+            rec = self._queue.get()
+            if rec is None:
+                return
+            if rec.cancel.is_set():
+                self._set(rec, state="cancelled", message="cancelled before it started", finished=time.time())
+                continue
+            self._set(rec, state="running", started=time.time())
+            try:
+                Path(rec.run_dir).mkdir(parents=True, exist_ok=True)
+                out = self.runners[rec.job.kind](JobContext(self, rec))
+                state = out.get("status", "finished")
+                self._set(rec, checkpoint=_str(out.get("checkpoint")),
+                          reward_checkpoint=_str(out.get("reward_checkpoint")), message=out.get("message", ""))
+                if state in ("finished", "cancelled"):
+                    self._register(rec)
+                self._set(rec, state=state, finished=time.time())
+            except Exception as err:  # noqa: BLE001 - a job's failure must never kill the engine
+                self._add_event(rec, {"error": str(err), "traceback": traceback.format_exc(limit=5)})
+                self._set(rec, state="failed", message=f"{type(err).__name__}: {err}", finished=time.time())
+
+    def _register(self, rec: _Record) -> None:
+        names = []
+        if rec.reward_checkpoint:
+            name = rec.job.name if rec.job.kind == "spl" else f"{rec.job.name}-reward"
+            self.registry.register(name, rec.reward_checkpoint, "reward")
+            names.append(name)
+        if rec.checkpoint:
+            self.registry.register(rec.job.name, rec.checkpoint, "denoiser")
+            names.append(rec.job.name)
+        self._set(rec, registered=names)
+
+
+def _str(x) -> Optional[str]:
+    return None if x is None else str(x)
+
+
+# -- default runners --------------------------------------------------------------------------------
+def _prompts_for(job: FinetuneJob):
+    from .prompts import ListPrompts, SplitPrompts
+    if job.prompts is not None:
+        return ListPrompts(job.prompts, frames=job.config.frames or 120)
+    return SplitPrompts(job.data_root, "train", max_frames=job.config.max_frames)
+
+
+def run_finetune_job(ctx: JobContext, reward_folder: Optional[Path] = None) -> dict:
+    """Fine-tune the job's base model; events are the trainer's."""
+    from .build import build_trainer
+    job = ctx.job
+    reward = reward_folder or ctx.resolve(job.reward, "reward")
+    trainer = build_trainer(job.config, ctx.resolve(job.base, "denoiser"), reward, _prompts_for(job),
+                            run_dir=ctx.run_dir, device=ctx.engine.device,
+                            callbacks=[lambda e: ctx.emit({"stage": "finetune", **e})], cancel=ctx.cancel)
+    result = trainer.train()
+    return {"status": result.status, "message": result.message,
+            "checkpoint": result.checkpoint if result.status != "failed" else None}
+
+
+def run_spl_job(ctx: JobContext) -> dict:
+    """A short SPL stage on the reward model (reward engineer's ``train-reward --spl``)."""
+    from ..reward.train import add_arguments, run
+    job = ctx.job
+    out = ctx.run_dir / "reward"
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--spl", "--init", str(ctx.resolve(job.reward, "reward")), "--out", str(out),
+                              "--data", job.data_root, "--steps", str(job.spl_steps), "--lr", str(job.spl_lr),
+                              "--eval-split", ""] + (["--device", ctx.engine.device] if ctx.engine.device else []))
+    ctx.emit({"stage": "spl", "message": f"SPL: {job.spl_steps} steps on {job.data_root}"})
+    t0 = time.time()
+    run(args)
+    ctx.emit({"stage": "spl", "message": "SPL done", "seconds": round(time.time() - t0, 2)})
+    return {"status": "finished", "message": f"SPL reward saved in {out}", "reward_checkpoint": out}
+
+
+def run_spl_then_finetune(ctx: JobContext) -> dict:
+    """SPL on the reward, then fine-tuning with the refined reward."""
+    spl = run_spl_job(ctx)
+    if ctx.cancel.is_set():
+        return {**spl, "status": "cancelled", "message": "cancelled after the SPL stage"}
+    out = run_finetune_job(ctx, reward_folder=Path(spl["reward_checkpoint"]))
+    out["reward_checkpoint"] = spl["reward_checkpoint"]
+    return out
