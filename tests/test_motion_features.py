@@ -286,6 +286,16 @@ def test_kit_pair():
     assert 700 < canon[0, 0, 1] < 1100
     off = offsets_from_joints(KIT.rest_joints() * 1000, "kit")
     np.testing.assert_allclose(joints_to_features(joints, "kit", target_offsets=off), feats, atol=1e-3)
+    # mirroring works on KIT's 21 joints too
+    mf = mirror_features(feats, "kit")
+    np.testing.assert_allclose(features_to_joints(mf, "kit"), mirror_joints(back, "kit"), atol=1e-3)
+
+
+def test_feature_layout():
+    for name, dim, J in (("humanml3d", 263, 22), ("kit", 251, 21)):
+        sl = feature_slices(name)
+        assert list(sl) == ["root_rot_vel", "root_lin_vel", "root_y", "ric", "rot6d", "local_vel", "foot_contact"]
+        assert sl["foot_contact"].stop == dim and sl["ric"].stop - sl["ric"].start == 3 * (J - 1)
 
 
 # ---------------------------------------------------------------- bad input
