@@ -16,7 +16,8 @@
 Differences, on purpose: the random choices come from ``(seed, epoch, index)`` so an item is
 reproducible whatever the DataLoader workers; sub-motion names use letters in caption order
 instead of random letters; items are not padded (``collate_motion`` pads per batch and gives a
-mask); motion files are memory-mapped instead of all loaded at start.
+mask); motion files are read when an item is asked for (the index needs only their headers),
+so a large folder costs no memory up front.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def load_stats(root, skeleton: str = "humanml3d") -> tuple[np.ndarray, np.ndarra
     if (out[1] <= 0).any():
         raise ValueError(f"{root / 'Std.npy'} has zero or negative entries; normalising would divide by zero")
     return out[0], out[1]
+
+
+def _npy_shape(path: Path) -> tuple:
+    """Shape of a ``.npy`` file from its header only (fast for thousands of files)."""
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _, _ = np.lib.format.read_array_header_2_0(fh)
+    return tuple(shape)
 
 
 def read_split(root, split: str, skeleton: str = "humanml3d") -> list[str]:
@@ -142,10 +154,10 @@ class MotionTextDataset(torch.utils.data.Dataset):
         for name in names:
             vec = _require(self.root, f"new_joint_vecs/{name}.npy", skeleton, f" (listed in {split}.txt)")
             txt = _require(self.root, f"texts/{name}.txt", skeleton, f" (listed in {split}.txt)")
-            motion = np.load(vec, mmap_mode="r", allow_pickle=False)
-            if motion.ndim != 2 or motion.shape[1] != self.skeleton.feature_dim:
-                raise ValueError(f"{vec} has shape {motion.shape}, expected (T, {self.skeleton.feature_dim})")
-            total = motion.shape[0]
+            shape = _npy_shape(vec)
+            if len(shape) != 2 or shape[1] != self.skeleton.feature_dim:
+                raise ValueError(f"{vec} has shape {shape}, expected (T, {self.skeleton.feature_dim})")
+            total = shape[0]
             if total < self.min_frames or total >= drop_at:
                 continue
             whole, n_sub = [], 0
@@ -179,8 +191,8 @@ class MotionTextDataset(torch.utils.data.Dataset):
     def motion(self, index: int) -> np.ndarray:
         """The raw (not normalised, not cropped) ``(L, D)`` features of entry ``index``."""
         e = self.entries[index]
-        arr = np.load(self.root / "new_joint_vecs" / f"{e['file']}.npy", mmap_mode="r", allow_pickle=False)
-        return np.array(arr[e["start"]:e["end"]], dtype=np.float32)
+        arr = np.load(self.root / "new_joint_vecs" / f"{e['file']}.npy", allow_pickle=False)
+        return np.asarray(arr[e["start"]:e["end"]], dtype=np.float32)
 
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < len(self.entries):
