@@ -194,7 +194,7 @@ def offsets_from_joints(rest_joints, skeleton: str | Skeleton = "humanml3d") -> 
     HumanML3D retargets to the first frame of its file ``000021``, KIT-ML to ``03950_gt``
     (the raw ``joints/`` files). With KIT-ML's original files at hand,
     ``joints_to_features(j, "kit", target_offsets=offsets_from_joints(np.load(".../03950_gt.npy")[0], "kit"))``
-    reproduces KIT-ML exactly.
+    retargets to KIT-ML's own reference body (not checked here: that file is not public).
 
     Args:
         rest_joints: ``(J, 3)`` joint positions of one frame.
@@ -479,8 +479,9 @@ def features_to_joints(features, skeleton: str | Skeleton = "humanml3d"):
         skeleton: ``"humanml3d"`` (D = 263, 22 joints) or ``"kit"`` (D = 251, 21 joints).
 
     Returns:
-        ``(..., T, J, 3)``: numpy float32 for numpy input; for torch input a tensor of the same
-        dtype and device, differentiable with respect to ``features``.
+        ``(..., T, J, 3)`` in the features' units (metres for HumanML3D, millimetres for KIT):
+        numpy float32 for numpy input; for torch input a tensor of the same dtype and device,
+        differentiable with respect to ``features``.
     """
     sk = get_skeleton(skeleton)
     is_t = isinstance(features, torch.Tensor)
