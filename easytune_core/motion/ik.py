@@ -49,6 +49,7 @@ _GROUPS = {0: (1, 2, 3), 9: (13, 14, 12)}
 _HIPS = {1: (4, 7, 10), 2: (5, 8, 11)}
 _SHOULDERS = {16: (18, 20), 17: (19, 21)}
 _EPS = 1e-8
+KEEP, FOOT = 0.15, 0.3
 
 
 @dataclass
@@ -155,18 +156,62 @@ def _perp(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     return v - np.sum(v * axis, -1, keepdims=True) * axis
 
 
-def _twist_towards(W: np.ndarray, bone: np.ndarray, rest_ref: np.ndarray, want: np.ndarray):
-    """Turn world rotations ``W`` about their bone so ``W @ rest_ref`` points along ``want``.
+def _smooth_time(z: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 with edge padding (no-op for sigma <= 0 or T == 1)."""
+    if sigma <= 0 or z.shape[0] < 2:
+        return z
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    zp = np.concatenate([np.repeat(z[:1], r, 0), z, np.repeat(z[-1:], r, 0)])
+    return sum(k[i] * zp[i:i + z.shape[0]] for i in range(2 * r + 1))
 
-    Turning about the joint's own bone leaves its child's position unchanged, so this only
-    fixes the roll. ``want`` is projected perpendicular to ``bone``; where it vanishes the
-    rotation is kept.
-    """
-    cur = _perp(W @ rest_ref, bone)
+
+def _roll_phasor(W: np.ndarray, bone: np.ndarray, rest_ref: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` (cos, sin) of the roll about ``bone`` taking ``W @ rest_ref`` onto ``want``,
+    scaled by ``|want|`` perpendicular to the bone (its confidence)."""
+    cur = _unit(_perp(W @ rest_ref, bone))
     want = _perp(want, bone)
-    sin = np.sum(np.cross(cur, want) * bone, -1)
-    cos = np.sum(cur * want, -1)
-    angle = np.where(np.linalg.norm(want, axis=-1) > 1e-9, np.arctan2(sin, cos), 0.0)
+    return np.stack([np.sum(cur * want, -1), np.sum(np.cross(cur, want) * bone, -1)], -1)
+
+
+def _hinge_phasor(W: np.ndarray, bone: np.ndarray, r_bone: np.ndarray, r_child: np.ndarray,
+                  child: np.ndarray, bend: float) -> np.ndarray:
+    """``(T, 2)`` roll phasor about ``bone`` that lets a hinge joint reach ``child``.
+
+    The hinge (knee, elbow) turns about ``a``, perpendicular to the rest bone and to +Z, so a
+    bend swings the child bone towards ``bend`` * Z (forward for elbows, back for knees). The
+    child direction must keep the rest component along ``a`` (the rest pose's own kink); of the
+    two rolls that satisfy this, the one bending the right way is taken. Confidence: how far
+    the child bone leaves the bone's line.
+    """
+    fwd = _unit(_perp(np.array([0, 0, 1.0]), r_bone))
+    a = np.cross(r_bone, fwd)
+    A = W @ a
+    F0 = np.cross(A, bone)  # = W @ fwd
+    p, q = np.sum(A * child, -1), np.sum(np.cross(bone, A) * child, -1)
+    R = np.hypot(p, q)
+    alpha = np.arctan2(q, p)
+    delta = np.arccos(np.clip((a @ r_child) / np.maximum(R, 1e-9), -1.0, 1.0))
+    best = None
+    for phi in (alpha + delta, alpha - delta):
+        F = np.cos(phi)[:, None] * F0 + np.sin(phi)[:, None] * np.cross(bone, F0)
+        score = bend * np.sum(F * child, -1)
+        best = (phi, score) if best is None else (np.where(score > best[1], phi, best[0]),
+                                                   np.maximum(score, best[1]))
+    conf = np.linalg.norm(_perp(child, bone), axis=-1)
+    return np.stack([np.cos(best[0]), np.sin(best[0])], -1) * conf[:, None]
+
+
+def _apply_roll(W: np.ndarray, bone: np.ndarray, phasor: np.ndarray, sigma: float) -> np.ndarray:
+    """Turn ``W`` about ``bone`` by the angle of ``phasor`` (smoothed over time with ``sigma``).
+
+    Smoothing the confidence-weighted phasor lets frames where the roll is clear (a bent knee or
+    elbow) decide it for neighbours where it is not (a straight limb), so the roll cannot flip.
+    Turning a joint about its own bone leaves every position unchanged.
+    """
+    z = _smooth_time(phasor, sigma)
+    angle = np.where(np.hypot(z[:, 0], z[:, 1]) > 1e-12, np.arctan2(z[:, 1], z[:, 0]), 0.0)
     return _axis_rot(bone, angle) @ W
 
 
@@ -178,7 +223,8 @@ def _group_frame(left: np.ndarray, right: np.ndarray, up: np.ndarray) -> np.ndar
     return np.stack([x, y, z], axis=-1)
 
 
-def joints_to_smpl(joints, fps: float = 20.0, template: np.ndarray | None = None) -> SMPLPose:
+def joints_to_smpl(joints, fps: float = 20.0, template: np.ndarray | None = None,
+                   smooth: float = 1.5) -> SMPLPose:
     """Fit SMPL-convention local rotations to joint positions, analytically.
 
     Args:
@@ -186,6 +232,9 @@ def joints_to_smpl(joints, fps: float = 20.0, template: np.ndarray | None = None
         fps: frame rate stored in the result.
         template: optional ``(22, 3)`` T-pose rest joints whose bone directions define "zero
             rotation" (default ``SMPL_REST_JOINTS``; a body model's own rest joints also work).
+        smooth: time scale (frames, Gaussian sigma) over which the hip / shoulder roll is
+            smoothed where the knee / elbow is nearly straight; 0 = per frame. Positions are
+            unaffected (the roll turns a bone about itself).
 
     Returns:
         ``SMPLPose`` whose forward kinematics (``smpl_to_joints``) reproduces ``joints``.
@@ -204,13 +253,25 @@ def joints_to_smpl(joints, fps: float = 20.0, template: np.ndarray | None = None
     W = np.zeros((T, NUM_JOINTS, 3, 3))
     group_rot = {}
     for j, (lc, rc, uc) in _GROUPS.items():
+        kids = (lc, rc, uc)
+        d = P[:, kids] - P[:, j:j + 1]  # (T, 3, 3) child offsets
         F = _group_frame(P[:, lc], P[:, rc], P[:, uc] - P[:, j])
         F_rest = _group_frame(tmpl[lc], tmpl[rc], tmpl[uc] - tmpl[j])
-        for c in (lc, rc, uc):
-            # The motion's own rigid shape of this group, placed in the T-pose frame.
-            local = np.einsum("tji,tj->ti", F, P[:, c] - P[:, j]).mean(axis=0)
-            offsets[c] = F_rest @ local
-        group_rot[j] = F @ F_rest.T
+        # The motion's own shape of this group (mean over frames, in the group's frame)...
+        local = np.einsum("tji,tkj->tki", F, d).mean(axis=0)
+        # ...and per frame the rotation that best fits it (Kabsch): mocap groups are not
+        # perfectly rigid (e.g. CMU's hip joints have their own channels).
+        for _ in range(2):
+            U, _s, Vt = np.linalg.svd(np.einsum("ki,tkj->tij", local, d))
+            sign = np.sign(np.linalg.det(np.swapaxes(Vt, -1, -2) @ np.swapaxes(U, -1, -2)))
+            D = np.zeros((T, 3, 3))
+            D[:, 0, 0] = D[:, 1, 1] = 1.0
+            D[:, 2, 2] = sign
+            R = np.swapaxes(Vt, -1, -2) @ D @ np.swapaxes(U, -1, -2)
+            local = np.einsum("tji,tkj->tki", R, d).mean(axis=0)
+        for k, c in enumerate(kids):
+            offsets[c] = F_rest @ local[k]  # placed in the T-pose frame of the group
+        group_rot[j] = R @ F_rest.T
 
     for j in range(NUM_JOINTS):
         p = PARENTS[j]
@@ -226,28 +287,19 @@ def joints_to_smpl(joints, fps: float = 20.0, template: np.ndarray | None = None
         fwd_rest = _unit(_perp(np.array([0, 0, 1.0]), rest_dir[c]))
         if j in _HIPS:
             knee, ankle, foot = _HIPS[j]
-            shin = _unit(P[:, ankle] - P[:, knee])
-            # The rest foot turns out a little: measure the foot's roll relative to that.
-            rest_foot = _perp(rest_dir[foot], rest_dir[c])
-            toe_out = np.arctan2(np.cross(rest_foot, fwd_rest) @ rest_dir[c], rest_foot @ fwd_rest)
-            foot_dir = _axis_rot(bone, np.full(T, toe_out)) @ _unit(P[:, foot] - P[:, ankle])[..., None]
-            foot_dir = _unit(_perp(foot_dir[..., 0], bone))
-            rest_side = -_perp(rest_dir[ankle], rest_dir[c])  # the rest leg's own kink
-            # A bent knee points forward (opposite the shin's sideways part); a straight leg
-            # takes its roll from the foot.
-            for _ in range(2):
-                want = -_perp(shin, bone) - _perp(Wj @ rest_side, bone) + 0.15 * foot_dir
-                Wj = _twist_towards(Wj, bone, fwd_rest, want)
+            # The knee's hinge sets the thigh's roll; a straight leg takes it from the foot
+            # (relative to the rest foot, which turns out a little).
+            z = _hinge_phasor(Wj, bone, rest_dir[c], rest_dir[ankle], _unit(P[:, ankle] - P[:, knee]), -1.0)
+            rest_foot = _unit(_perp(rest_dir[foot], rest_dir[c]))
+            z = z + FOOT * _unit(_roll_phasor(Wj, bone, rest_foot, P[:, foot] - P[:, ankle]))
+            Wj = _apply_roll(Wj, bone, z, smooth)
         elif j in _SHOULDERS:
             elbow, wrist = _SHOULDERS[j]
-            fore = _unit(P[:, wrist] - P[:, elbow])
-            rest_side = _perp(rest_dir[wrist], rest_dir[c])
-            # In the T-pose the elbow folds the forearm forward (+Z); a straight arm keeps
-            # the roll it inherits from the collar.
-            keep = _unit(_perp(Wj @ fwd_rest, bone))
-            for _ in range(2):
-                want = _perp(fore, bone) - _perp(Wj @ rest_side, bone) + 0.15 * keep
-                Wj = _twist_towards(Wj, bone, fwd_rest, want)
+            # The elbow's hinge sets the upper arm's roll; a straight arm keeps the roll it
+            # inherits from the collar.
+            z = _hinge_phasor(Wj, bone, rest_dir[c], rest_dir[wrist], _unit(P[:, wrist] - P[:, elbow]), 1.0)
+            z = z + KEEP * np.array([1.0, 0.0])
+            Wj = _apply_roll(Wj, bone, z, smooth)
         W[:, j] = Wj
 
     # Spread the chest's twist about the spine over spine1 / spine2 so the torso skin does not

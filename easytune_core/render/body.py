@@ -73,6 +73,27 @@ class BodyModel:
         return replace(self, rest_vertices=(self.rest_vertices * factor).astype(np.float32),
                        rest_joints=self.rest_joints * factor)
 
+    def decimated(self, cell: float = 0.02) -> "BodyModel":
+        """A lighter copy by vertex clustering (for video): vertices sharing a ``cell``-metre grid
+        cell *and* their strongest joint merge, so separate limbs never fuse."""
+        V = self.num_vertices
+        main = self.joint_indices[np.arange(V), np.argmax(self.weights, 1)]
+        key = np.concatenate([np.floor(self.rest_vertices / cell).astype(np.int64), main[:, None]], 1)
+        _, cluster = np.unique(key, axis=0, return_inverse=True)
+        cluster = cluster.ravel()
+        n = int(cluster.max()) + 1
+        count = np.bincount(cluster, minlength=n)[:, None]
+        verts = np.zeros((n, 3))
+        np.add.at(verts, cluster, self.rest_vertices)
+        dense = np.zeros((n, NUM_JOINTS))
+        np.add.at(dense, (cluster[:, None], self.joint_indices), self.weights)
+        f = cluster[self.faces]
+        f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])]
+        f = np.unique(f, axis=0)
+        idx, w = _merge_influences(np.tile(np.arange(NUM_JOINTS), (n, 1)), dense / count)
+        return replace(self, rest_vertices=(verts / count).astype(np.float32), faces=f.astype(np.int64),
+                       joint_indices=idx, weights=w)
+
     def leg_length(self) -> float:
         """Mean hip-knee-ankle length of the rest skeleton, in metres."""
         j = self.rest_joints
