@@ -38,15 +38,26 @@ SIDE = {"left": 0, "right": 1}
 WRIST, SHOULDER = (20, 21), (16, 17)
 
 
+SEQUENCE = re.compile(r"\b(then|before|after|finally|first|followed|afterwards|next)\b|,")
+
+
 def checks_for(caption: str) -> list[tuple[str, str]]:
-    """(category, argument) checks a caption asks for; empty if nothing checkable."""
-    c = caption.lower()
+    """(category, argument) checks a caption asks for; empty if nothing checkable.
+
+    Captions that describe a sequence ("first ... then ...") are skipped: whole-clip rules
+    cannot tell which part of the clip a phrase refers to.
+    """
+    c = caption.lower().strip()
+    if SEQUENCE.search(c):
+        return []
     out = []
-    moving = re.search(r"\b(walk|walks|walking|run|runs|running|jog|jogs|jogging|step|steps|stepping|sidesteps?|shuffles?|strides?|paces?)\b", c)
-    if moving and not re.search(r"\bturn", c):
+    turning = re.search(r"\bturn", c) or "face the other way" in c
+    moving = re.search(r"\b(walk|walks|walking|run|runs|running|jog|jogs|jogging|moves?|moving|step|steps|stepping|"
+                       r"sidesteps?|shuffles?|strides?|paces?)\b", c)
+    if moving and not turning:
         if re.search(r"\bbackwards?\b", c):
             out.append(("walk", "backward"))
-        elif re.search(r"\bforwards?\b", c):
+        elif re.search(r"\bforwards?\b|straight ahead", c):
             out.append(("walk", "forward"))
         elif "side" in c:
             m = re.search(r"\b(left|right)\b", c)
@@ -58,11 +69,13 @@ def checks_for(caption: str) -> list[tuple[str, str]]:
         m = re.search(r"\b(left|right)\s+(hand|arm)\b", c)
         if m:
             out.append(("wave", m.group(1)))
-    m = re.search(r"\bturn(s|ing)?\s+(around|to the (left|right)|(left|right))", c)
-    if m:
-        side = m.group(3) or m.group(4)
-        out.append(("turn", side or "around"))
-    if re.search(r"\bsit(s|ting)?\s+down\b|\bsits\b", c) and "stand" not in c:
+    if turning:
+        m = re.search(r"\bturn\w*\b(?:(?!\b(?:hand|arm|leg|foot)\b).)*?\b(left|right)\b", c)
+        if m:
+            out.append(("turn", m.group(1)))
+        elif re.search(r"turns? around|face the other way|turn\w* 180", c):
+            out.append(("turn", "around"))
+    if re.search(r"\bsit(s|ting)?\b", c) and not re.search(r"stand|gets? up|rises", c):
         out.append(("sit", ""))
     return out
 

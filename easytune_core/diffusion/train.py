@@ -56,7 +56,8 @@ class TrainConfig:
     ckpt_every: int = 1000
     """Checkpoint interval in steps."""
     time_budget: float = 0.0
-    """Stop (and save) after this many minutes of training; 0 = no limit."""
+    """Stop (and save) after this many minutes of training; 0 = no limit. The cosine learning-rate
+    decay then follows whichever of steps and time runs out first."""
     seed: int = 0
     """Seed of initialisation, batching and noise."""
 
@@ -143,10 +144,14 @@ def forever(loader, first_epoch: int = 0):
 
 
 # ----------------------------------------------------------------------------- state
-def lr_at(step: int, cfg: TrainConfig) -> float:
+def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to 10% by the last step or the end of the time budget
+    (whichever comes first; elapsed in seconds)."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     prog = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    if cfg.time_budget:
+        prog = max(prog, min(1.0, elapsed / (cfg.time_budget * 60)))
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog)))
 
 
@@ -295,7 +300,7 @@ def run(args) -> int:
         x0, mask = b["features"].to(device), b["mask"].to(device)
         emb = encoder.encode(b["captions"]).to(device)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, tcfg)
+            g["lr"] = lr_at(step, tcfg, elapsed_before + time.time() - start)
         with torch.autocast(device_type=device, dtype=amp_dtype, enabled=tcfg.amp):
             loss = diffusion_loss(model, schedule, x0, mask, emb, gen, vel_weight=tcfg.vel_loss)
         if not torch.isfinite(loss):
