@@ -63,9 +63,10 @@ class Clip:
 def concat_blend(clips: list[Clip], blends: list[int]) -> tuple[Clip, list[int]]:
     """Join clips, cross-fading ``blends[i]`` frames between clip i and i+1.
 
-    The overlap slerps rotations (normalised linear blend of sign-aligned quaternions, which
-    matches slerp closely for these small per-joint differences) and lerps the other
-    channels, so pose, contacts and turning change smoothly. Returns the joined clip and
+    The overlap blends rotations (normalised linear blend of sign-aligned quaternions, which
+    matches slerp closely for these small per-joint differences), lerps contacts and
+    adds the turning rates, so pose and contacts change smoothly and every clip keeps its
+    full heading change. Returns the joined clip and
     the start frame of every input clip in it.
     """
     out = clips[0]
@@ -85,7 +86,8 @@ def concat_blend(clips: list[Clip], blends: list[int]) -> tuple[Clip, list[int]]
         acts = list(out.actions) + [dict(a, start=a["start"] + s, end=a["end"] + s) for a in nxt.actions]
         out = Clip(
             rot=np.concatenate([out.rot[:s], mix, nxt.rot[n:]]),
-            yaw_rate=np.concatenate([out.yaw_rate[:s], lerp(out.yaw_rate[s:], nxt.yaw_rate[:n]), nxt.yaw_rate[n:]]),
+            # Turning adds up in the overlap so each clip keeps its full heading change.
+            yaw_rate=np.concatenate([out.yaw_rate[:s], out.yaw_rate[s:] + nxt.yaw_rate[:n], nxt.yaw_rate[n:]]),
             contact=np.concatenate([out.contact[:s], lerp(out.contact[s:], nxt.contact[:n]), nxt.contact[n:]]),
             air_vel=np.concatenate([out.air_vel[:s], air_mix, nxt.air_vel[n:]]),
             actions=acts,

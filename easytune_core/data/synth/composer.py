@@ -35,6 +35,7 @@ class SynthSample:
             ``end`` frames, plus ``side``, ``direction``, ``pace``, ``count``, ``degrees``
             where they apply.
         scale: body height scale used.
+        contact: ``(T, 2)`` planned left/right foot contact weights in [0, 1].
         name: optional sample name.
     """
 
@@ -42,6 +43,7 @@ class SynthSample:
     captions: list
     actions: list
     scale: float = 1.0
+    contact: np.ndarray | None = None
     name: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -190,14 +192,15 @@ def synthesize_sample(rng=0, kinds: list[str] | None = None, n_captions: int = 3
     if clip.T > MAX_FRAMES:
         clip = _trim(clip, MAX_FRAMES)
     scale = float(rng.uniform(0.9, 1.1))
-    joints = solve(clip, scale)
+    joints, contact = solve(clip, scale, return_contact=True)
     actions = [a for a in clip.actions if a["start"] < clip.T]
     for a in actions:
         a["end"] = int(min(a["end"], clip.T))
         a["start"] = int(a["start"])
         _to_sequence_frames(a)
     caps = captions_for(rng, actions, n_captions)
-    return SynthSample(joints=joints, captions=caps, actions=actions, scale=scale, name=name)
+    return SynthSample(joints=joints, captions=caps, actions=actions, scale=scale,
+                       contact=contact.astype(np.float32), name=name)
 
 
 _FRAME_KEYS = ("hits", "bottoms", "seated", "bottom", "low", "flights", "lifted")

@@ -198,7 +198,7 @@ def sit_floor(rng) -> Clip:
     # Two stages: bend down into a deep squat, then roll back onto the seat.
     s1 = lerp_angle_curve(T, [(0, 0), (lead, 0), (lead + down * 0.55, 1)])
     s2 = lerp_angle_curve(T, [(0, 0), (lead + down * 0.45, 0), (lead + down, 1)])
-    knees_up = rng.uniform(0.0, 1.0)
+    knees_up = rng.uniform(0.4, 1.0)
     hip = 95 * s1 * (1 - s2) + (100 + 20 * knees_up) * s2
     knee = 4 + 120 * s1 * (1 - s2) + (20 + 46 * knees_up) * s2
     pelvis = 15 * s1 * (1 - s2) - 10 * s2
@@ -212,7 +212,7 @@ def bow(rng) -> Clip:
     lead, down, hold, up = int(rng.integers(3, 7)), int(rng.integers(12, 18)), int(rng.integers(4, 16)), int(rng.integers(12, 18))
     T = lead + down + hold + up + int(rng.integers(3, 7))
     s = lerp_angle_curve(T, [(0, 0), (lead, 0), (lead + down, 1), (lead + down + hold, 1), (lead + down + hold + up, 0)])
-    depth = rng.uniform(35, 65)
+    depth = rng.uniform(45, 75)
     q = _posture(rng, T, hip=0 * s, knee=4 + 5 * s, ankle=0 * s, pelvis=depth * 0.55 * s, spine=depth * 0.45 * s,
                  arm_flex=10 * s, arm_elbow=10 + 0 * s, neck=-10 * s)
     return Clip.standing(q, [dict(type="bow", start=0, end=T, bottom=lead + down)])

@@ -46,8 +46,12 @@ def _fill_gaps(v: np.ndarray, gap: np.ndarray) -> np.ndarray:
     return out
 
 
-def solve(clip: Clip, scale: float = 1.0) -> np.ndarray:
-    """Joint positions ``(T, 22, 3)`` (metres, Y up, starting at the origin facing +Z)."""
+def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
+    """Joint positions ``(T, 22, 3)`` float32 (metres, Y up, starting at the origin facing +Z).
+
+    With ``return_contact`` also returns the ``(T, 2)`` contact weights actually used (the
+    planned ones, zeroed while a planted foot takes a re-positioning step).
+    """
     T = clip.T
     offsets = HUMANML3D.offsets * scale
     psi = np.concatenate([[0.0], np.cumsum(clip.yaw_rate[:-1])])
@@ -72,16 +76,16 @@ def solve(clip: Clip, scale: float = 1.0) -> np.ndarray:
     v = np.where((airborne & has_air)[:, None], air, v)
     v = _fill_gaps(v, airborne & ~has_air)
     v[:, 1] = 0.0
-    root = np.zeros((T, 3))
-    root[1:] = np.cumsum(v, axis=0)
+    root, targets, anchor, foot_yaw = _anchor_feet(v, ankles, c, psi, heel_h)
 
     # Vertical: the lowest contact heel rests on the floor; flight follows gravity.
     y_f = heel_h[None, :] - ankles[..., 1]  # root height that grounds each foot
-    c4 = c ** 4  # a foot that is leaving the ground should barely pull the root down
+    ca = np.minimum(c, anchor)  # a re-stepping foot does not hold the body up
+    c4 = ca ** 4  # a foot that is leaving the ground should barely pull the root down
     y = (c4 * y_f).sum(-1) / np.maximum(c4.sum(-1), 1e-9)
-    firm = c > 0.9
+    firm = ca > 0.9
     y = np.where(firm.any(-1), np.min(np.where(firm, y_f, np.inf), -1), y)
-    grounded = c.max(-1) >= 0.95  # a foot only lightly touching (leaving / landing) is flight
+    grounded = ca.max(-1) >= 0.95  # a foot only lightly touching (leaving / landing) is flight
     if grounded.any():
         # Light smoothing of the grounded height, never mixing in flight frames.
         inner = grounded.copy()
@@ -103,12 +107,91 @@ def solve(clip: Clip, scale: float = 1.0) -> np.ndarray:
     root[:, 1] = y
     world = rel + root[:, None, :]
 
-    q = _leg_ik(q, world, c, heading, psi, offsets, heel_h)
-    return forward_kinematics(q, root, HUMANML3D, offsets=offsets).astype(np.float32)
+    q = _leg_ik(q, world, targets, foot_yaw, offsets, heel_h)
+    joints = forward_kinematics(q, root, HUMANML3D, offsets=offsets).astype(np.float32)
+    if return_contact:
+        stepping = (targets[..., 3] > 0) & (anchor == 0) & (c > 0.5)
+        return joints, np.where(stepping, 0.0, c)
+    return joints
 
 
-def _leg_ik(q, world, c, heading, psi, offsets, heel_h):
-    """Pin contact ankles, flatten planted feet, keep swing feet above the floor."""
+def _anchor_feet(v, ankles, c, psi, heel_h, restep=0.05, step_frames=6, lift=0.07):
+    """Walk the frames once: lock landing feet, carry the root by the locked feet, re-step.
+
+    Args:
+        v: ``(T-1, 3)`` predicted root velocity (from the feet's relative motion / flight).
+        ankles: ``(T, 2, 3)`` ankle positions relative to the root.
+        c: ``(T, 2)`` planned contact weights.
+
+    A locked foot whose planned place under the body drifts more than ``restep`` metres
+    away (a pose change while both feet are planted, e.g. stopping mid-stride and sitting
+    down) takes a quick small step to its new place instead of sliding or over-stretching.
+
+    Returns:
+        root ``(T, 3)`` (y = 0), IK targets ``(T, 2, 4)`` (xyz + weight), anchor weights
+        ``(T, 2)`` (how much each foot holds the body), foot yaw ``(T, 2)`` for flat feet.
+    """
+    T = len(c)
+    root = np.zeros((T, 3))
+    targets = np.zeros((T, 2, 4))
+    anchor = np.zeros((T, 2))
+    foot_yaw = np.repeat(psi[:, None], 2, 1)
+    lock = [None, None]
+    yaw_lock = [0.0, 0.0]
+    step = [None, None]  # (from, to, start frame)
+    cool = [0, 0]
+    w_lock = smoothstep((c - 0.5) * 2.0)
+    for t in range(T):
+        pred = root[t - 1] + v[t - 1] if t else np.zeros(3)
+        for f in range(2):
+            if c[t, f] <= 0.5:
+                lock[f], step[f] = None, None
+            elif lock[f] is None and step[f] is None:
+                lock[f] = pred + ankles[t, f]
+                lock[f][1] = heel_h[f]
+                yaw_lock[f] = psi[t]
+        # Re-step a planted foot that the pose has pulled away from its spot.
+        for f in range(2):
+            o = 1 - f
+            if (lock[f] is not None and step[f] is None and lock[o] is not None and step[o] is None
+                    and cool[f] <= 0 and c[t, f] > 0.99 and c[t, o] > 0.99):
+                want = pred + ankles[t, f]
+                if np.linalg.norm((want - lock[f])[[0, 2]]) > restep:
+                    want[1] = heel_h[f]
+                    step[f] = (lock[f].copy(), want, t)
+                    lock[f] = None
+                    cool[f] = step_frames + 4
+                    break  # one foot at a time
+        for f in range(2):
+            cool[f] -= 1
+            if step[f] is not None:
+                a, b, t0 = step[f]
+                u = min(1.0, (t - t0 + 1) / step_frames)
+                pos = a + (b - a) * smoothstep(u)
+                pos[1] = heel_h[f] + lift * np.sin(np.pi * u)
+                targets[t, f, :3], targets[t, f, 3] = pos, 1.0
+                foot_yaw[t, f] = yaw_lock[f] + (psi[t] - yaw_lock[f]) * smoothstep(u)
+                if u >= 1.0:
+                    lock[f], step[f] = b, None
+                    yaw_lock[f] = psi[t]
+            elif lock[f] is not None:
+                targets[t, f, :3], targets[t, f, 3] = lock[f], w_lock[t, f]
+                anchor[t, f] = 1.0
+                foot_yaw[t, f] = yaw_lock[f]
+        held = [f for f in range(2) if lock[f] is not None and step[f] is None]
+        wsum = sum(w_lock[t, f] for f in held)
+        if wsum > 1e-6:
+            anchored = sum(w_lock[t, f] * (lock[f] - ankles[t, f]) for f in held) / wsum
+            alpha = min(1.0, wsum)
+            root[t] = pred * (1 - alpha) + anchored * alpha
+        else:
+            root[t] = pred
+        root[t, 1] = 0.0
+    return root, targets, np.maximum(anchor, 0.0) * c, foot_yaw
+
+
+def _leg_ik(q, world, targets, foot_yaw, offsets, heel_h):
+    """Move ankles to ``targets`` (xyz + weight), flatten planted feet, keep feet above the floor."""
     T = q.shape[0]
     q = q.copy()
     pelvis_w = q[:, PELVIS]
@@ -116,15 +199,8 @@ def _leg_ik(q, world, c, heading, psi, offsets, heel_h):
         a = np.linalg.norm(offsets[knee])
         b = np.linalg.norm(offsets[ankle])
         cur = world[:, ankle]
-        target = cur.copy()
-        lock_w = smoothstep((c[:, f] - 0.5) * 2.0)
-        foot_yaw = psi.copy()
-        for s, e in _runs(c[:, f] > 0.5):
-            pin = cur[s].copy()
-            pin[1] = heel_h[f]
-            target[s:e] = pin
-            foot_yaw[s:e] = psi[s]
-        target = cur + (target - cur) * lock_w[:, None]
+        lock_w = targets[:, f, 3]
+        target = cur + (targets[:, f, :3] - cur) * lock_w[:, None]
         # Keep the toe and heel above the floor (swing feet, landing approach).
         lift = np.maximum(0.0, np.maximum(-world[:, toe, 1], heel_h[f] * 0.5 - world[:, ankle, 1]))
         target[:, 1] += lift * (1 - lock_w)
@@ -142,7 +218,7 @@ def _leg_ik(q, world, c, heading, psi, offsets, heel_h):
         q[:, hip] = qmul(qinv(pelvis_w), new_hip_w)
         q[:, knee] = knee_q
         knee_w = qmul(new_hip_w, knee_q)
-        flat_w = qmul(yaw_quat(foot_yaw), rot_x(np.full(T, ANKLE_NEUTRAL)))
+        flat_w = qmul(yaw_quat(foot_yaw[:, f]), rot_x(np.full(T, ANKLE_NEUTRAL)))
         flat_local = qmul(qinv(knee_w), flat_w)
         q[:, ankle] = qslerp(q[:, ankle], flat_local, lock_w)
     return q

@@ -1,0 +1,142 @@
+"""Motion predicates shared by the synth tests: does the motion show what the caption says?
+
+Conventions: Y up, the body starts facing +Z, its LEFT is +X; turning left is
+counter-clockwise seen from above (facing +Z rotates toward +X).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+L_HIP, R_HIP, L_ANKLE, R_ANKLE, L_FOOT, R_FOOT = 1, 2, 7, 8, 10, 11
+HEAD, L_SH, R_SH, L_WR, R_WR = 15, 16, 17, 20, 21
+
+
+def facing(j: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` unit facing direction (x, z) from hips and shoulders, as HumanML3D finds it."""
+    across = (j[:, R_HIP] - j[:, L_HIP]) + (j[:, R_SH] - j[:, L_SH])
+    fwd = np.cross(np.array([0.0, 1.0, 0.0]), across)[:, [0, 2]]
+    return fwd / np.linalg.norm(fwd, axis=-1, keepdims=True)
+
+
+def yaw_deg(j: np.ndarray) -> np.ndarray:
+    """Unwrapped facing angle per frame in degrees; +Z is 0, +X (the body's initial left) is +90."""
+    f = facing(j)
+    return np.degrees(np.unwrap(np.arctan2(f[:, 0], f[:, 1])))
+
+
+def local_disp(j, s, e):
+    """Root displacement from frame s to e in the body frame at s: (left, forward) metres."""
+    f = facing(j[s:s + 1])[0]
+    left = np.array([f[1], -f[0]])  # facing (x, z) rotated +90 deg about +Y
+    d = j[e - 1, 0, [0, 2]] - j[s, 0, [0, 2]]
+    return float(d @ left), float(d @ f)
+
+
+def count_peaks(x: np.ndarray, min_prominence: float) -> int:
+    """Number of local maxima that rise ``min_prominence`` above the preceding minimum."""
+    n, lo, armed = 0, x[0], True
+    hi = x[0]
+    for v in x[1:]:
+        if armed:
+            if v - lo >= min_prominence:
+                armed, hi = False, v
+            lo = min(lo, v)
+        else:
+            if v > hi:
+                hi = v
+            elif hi - v >= min_prominence:
+                n += 1
+                armed, lo = True, v
+    return n + (0 if armed else 1)
+
+
+def check_action(j: np.ndarray, a: dict) -> None:
+    """Assert that action record ``a`` is visible in joints ``j`` (T, 22, 3)."""
+    s, e = a["start"], a["end"]
+    seg = j[s:e]
+    t = a["type"]
+    floor = j[:, [L_FOOT, R_FOOT], 1].min()
+    if t == "walk":
+        left, fwd = local_disp(j, s, e)
+        d = a["direction"]
+        if d == "forward":
+            assert fwd > 0.5 and abs(left) < 0.5 * fwd, (left, fwd)
+        elif d == "backward":
+            assert fwd < -0.3 and abs(left) < 0.5 * -fwd, (left, fwd)
+        elif d == "left":
+            assert left > 0.3 and abs(fwd) < 0.5 * left, (left, fwd)
+        else:
+            assert left < -0.3 and abs(fwd) < 0.5 * -left, (left, fwd)
+        if "layer" in a:
+            check_action(j, dict(a["layer"]))
+    elif t in ("jog", "run"):
+        left, fwd = local_disp(j, s, e)
+        assert fwd / ((e - s) / 20) > (0.9 if t == "jog" else 1.3), fwd
+    elif t in ("turn", "circle"):
+        y = yaw_deg(j)
+        turn = y[min(e, len(j) - 1)] - y[s]
+        want = a["degrees"] * (1 if a["direction"] == "left" else -1)
+        assert abs(turn - want) < 45, (turn, want)
+    elif t == "jump":
+        feet = seg[:, [L_ANKLE, R_ANKLE, L_FOOT, R_FOOT], 1].min(1) - floor
+        assert feet.max() > 0.08, feet.max()
+        assert count_peaks(feet, 0.06) == a["count"]
+        left, fwd = local_disp(j, s, e)
+        if a["direction"] == "forward":
+            assert fwd > 0.3, fwd
+    elif t == "hop":
+        up, down = (L_FOOT, R_FOOT) if a["side"] == "right" else (R_FOOT, L_FOOT)
+        assert np.percentile(seg[:, up, 1] - floor, 50) > 0.1  # the free foot is held up
+        assert (seg[:, down, 1] - floor).max() > 0.03  # the hopping foot leaves the floor
+    elif t == "wave":
+        sides = ("left", "right") if a["side"] == "both" else (a["side"],)
+        for side in sides:
+            wr, sh = (L_WR, L_SH) if side == "left" else (R_WR, R_SH)
+            above = seg[:, wr, 1] - seg[:, sh, 1]
+            assert above.max() > 0.1, above.max()
+            rel = seg[:, wr] - seg[:, sh]
+            hold = above > 0.05
+            x_side = np.linalg.norm(rel[:, [0, 2]], axis=-1)[hold]
+            assert count_peaks(x_side, 0.04) >= min(a["count"], 2) - 1
+        if a["side"] != "both":
+            other_wr, other_sh = (R_WR, R_SH) if a["side"] == "left" else (L_WR, L_SH)
+            assert (seg[:, other_wr, 1] < seg[:, other_sh, 1]).all()
+    elif t == "raise":
+        sides = ("left", "right") if a["side"] == "both" else (a["side"],)
+        for side in sides:
+            wr = L_WR if side == "left" else R_WR
+            assert (seg[:, wr, 1] - seg[:, HEAD, 1]).max() > 0.05
+    elif t == "clap":
+        gap = np.linalg.norm(seg[:, L_WR] - seg[:, R_WR], axis=-1)
+        assert gap.min() < 0.12, gap.min()
+        assert count_peaks(-gap, 0.08) >= a["count"] - 1
+    elif t == "punch":
+        wr = L_WR if a["side"] == "left" else R_WR
+        f = facing(seg)
+        reach = ((seg[:, wr, [0, 2]] - seg[:, 0, [0, 2]]) * f).sum(-1)
+        assert reach.max() > 0.4, reach.max()
+        assert count_peaks(reach, 0.15) == a["count"]
+    elif t == "kick":
+        up, stay = (L_FOOT, R_FOOT) if a["side"] == "left" else (R_FOOT, L_FOOT)
+        lifted = seg[:, up, 1] - floor > 0.2
+        assert lifted.any()
+        assert (seg[lifted, stay, 1] - floor).max() < 0.03  # stands on the other foot meanwhile
+    elif t in ("squat", "crouch", "sit"):
+        drop = seg[0, 0, 1] - seg[:, 0, 1]
+        assert drop.max() > {"squat": 0.25, "crouch": 0.35, "sit": 0.6}[t], drop.max()
+        if t == "squat":
+            assert count_peaks(drop, 0.15) == a["count"]
+        if t == "sit":
+            assert seg[-1, 0, 1] - floor < 0.3
+    elif t == "bow":
+        drop = seg[0, HEAD, 1] - seg[:, HEAD, 1]
+        assert drop.max() > 0.12, drop.max()
+    elif t == "march":
+        knees = seg[:, [L_FOOT, R_FOOT], 1] - floor
+        assert (knees.max(0) > 0.15).all()
+        assert np.linalg.norm(seg[-1, 0, [0, 2]] - seg[0, 0, [0, 2]]) < 0.4
+    elif t == "stand":
+        assert np.linalg.norm(seg[-1, 0, [0, 2]] - seg[0, 0, [0, 2]]) < 0.1
+    else:
+        raise AssertionError(f"no check for action type {t}")

@@ -1,0 +1,200 @@
+"""The procedural synthesiser: every action shows in the motion, feet stay planted, captions agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _synth_checks import L_ANKLE, R_ANKLE, check_action, facing, local_disp, yaw_deg
+from easytune_core.data.synth import ACTION_TYPES, MAX_FRAMES, MIN_FRAMES, synthesize_sample
+from easytune_core.data.synth.clip import Clip
+from easytune_core.data.synth.pose import neutral
+from easytune_core.data.synth.solve import solve
+from easytune_core.motion.skeleton import HUMANML3D
+
+
+def one(kind, seed=0):
+    return synthesize_sample(np.random.default_rng([123, seed]), kinds=[kind])
+
+
+@pytest.fixture(scope="module")
+def random_samples():
+    return [synthesize_sample(np.random.default_rng([7, i])) for i in range(40)]
+
+
+def test_turn_left_is_counter_clockwise_from_above():
+    # Pure heading change on a standing body: +yaw rate must turn the facing +Z toward +X (the left).
+    T = 30
+    yaw = np.zeros(T)
+    yaw[:10] = np.radians(9.0)
+    j = solve(Clip(neutral(T), yaw, np.zeros((T, 2)) + 1, np.full((T, 3), np.nan)))
+    f = facing(j)
+    assert np.allclose(f[0], [0, 1], atol=1e-3)  # starts facing +Z
+    assert np.allclose(f[-1], [1, 0], atol=1e-2)  # ends facing +X after 90 deg left
+    # The rest pose's left hip is at +X.
+    assert j[0, 1, 0] > j[0, 2, 0]
+
+
+@pytest.mark.parametrize("direction,seed", [("left", 0), ("right", 1), ("left", 2), ("right", 3)])
+def test_turn_in_place_direction(direction, seed):
+    for k in range(8):  # draw until the side matches, deterministically
+        s = one("turn", seed * 10 + k)
+        if s.actions[0]["direction"] == direction:
+            break
+    a = s.actions[0]
+    y = yaw_deg(s.joints)
+    want = a["degrees"] if direction == "left" else -a["degrees"]
+    assert abs((y[-1] - y[0]) - want) < 30, (y[-1] - y[0], want)
+    assert np.linalg.norm(s.joints[-1, 0, [0, 2]] - s.joints[0, 0, [0, 2]]) < 0.35  # in place
+
+
+@pytest.mark.parametrize("kind", ["walk", "walk_back", "sidestep", "jog", "run", "walk_turn", "circle", "spin",
+                                  "jump", "hop", "squat", "crouch", "sit", "bow", "wave", "raise", "clap",
+                                  "punch", "kick", "march", "walk_wave", "stand"])
+def test_each_action_is_visible(kind):
+    for seed in range(3):
+        s = one(kind, seed)
+        assert len(s.actions) == 1
+        check_action(s.joints, s.actions[0])
+
+
+def test_sideways_left_moves_to_plus_x():
+    seen = set()
+    for seed in range(12):
+        s = one("sidestep", seed)
+        d = s.actions[0]["direction"]
+        left, fwd = local_disp(s.joints, 0, len(s.joints))
+        assert (left > 0.3) if d == "left" else (left < -0.3)
+        assert (s.joints[-1, 0, 0] > 0.3) if d == "left" else (s.joints[-1, 0, 0] < -0.3)
+        seen.add(d)
+    assert seen == {"left", "right"}
+
+
+def test_speed_follows_the_pace_words():
+    def speed(kind, pace):
+        v = []
+        for seed in range(40):
+            s = one(kind, seed)
+            a = s.actions[0]
+            if a.get("pace", "normal") == pace and a["direction"] == "forward":
+                v.append(local_disp(s.joints, 0, len(s.joints))[1] / (len(s.joints) / 20))
+            if len(v) == 3:
+                break
+        return np.mean(v)
+
+    slow, fast = speed("walk", "slow"), speed("walk", "fast")
+    jog, run = speed("jog", "normal"), speed("run", "normal")
+    assert slow < fast < jog < run, (slow, fast, jog, run)
+    assert 0.3 < slow < 1.0 and 1.5 < run < 5.0
+
+
+def test_random_sequences_match_their_records(random_samples):
+    types = set()
+    for s in random_samples:
+        for a in s.actions:
+            check_action(s.joints, a)
+            types.add(a["type"])
+        assert len(s.captions) >= 3 and len(set(s.captions)) == len(s.captions)
+    assert len(types) >= 12
+
+
+def test_captions_name_what_was_drawn(random_samples):
+    for s in random_samples:
+        for cap in s.captions:
+            assert cap.endswith(".") and cap == cap.lower()
+            for a in s.actions:
+                side = a.get("side") or (a.get("direction") if a["type"] in ("walk", "turn") else None)
+                if a["type"] == "walk" and a["direction"] == "backward":
+                    assert "backward" in cap
+                if a["type"] == "walk" and a["direction"] in ("left", "right"):
+                    assert a["direction"] in cap and "side" in cap
+                if a["type"] in ("wave", "punch", "kick") and side in ("left", "right"):
+                    assert side in cap
+                if a["type"] == "clap":
+                    assert "clap" in cap or "applaud" in cap
+                if a["type"] == "turn" and a["degrees"] < 170 and not a.get("walking"):
+                    assert a["direction"] in cap
+                if a.get("count", 1) > 1 and a["type"] in ("clap", "squat", "punch", "jump"):
+                    word = {2: "twice", 3: "three", 4: "four", 5: "five", 6: "six"}[a["count"]]
+                    assert word in cap, (cap, a)
+                if a.get("pace") == "slow" and a["type"] == "walk":
+                    assert "slow" in cap or "stroll" in cap
+
+
+def test_sequences_are_joined_in_the_captions():
+    s = synthesize_sample(np.random.default_rng(5), kinds=["walk", "turn", "wave"])
+    assert [a["type"] for a in s.actions] == ["walk", "turn", "wave"]
+    starts = [a["start"] for a in s.actions]
+    assert starts == sorted(starts)
+    for cap in s.captions:
+        assert "then" in cap
+
+
+def test_lengths_shapes_and_finiteness(random_samples):
+    for s in random_samples:
+        T = s.joints.shape[0]
+        assert MIN_FRAMES <= T <= MAX_FRAMES
+        assert s.joints.shape == (T, 22, 3) and s.joints.dtype == np.float32
+        assert np.isfinite(s.joints).all()
+
+
+def test_bone_lengths_constant(random_samples):
+    parents = HUMANML3D.parents
+    for s in random_samples:
+        j = s.joints.astype(np.float64)
+        bones = np.stack([np.linalg.norm(j[:, c] - j[:, p], axis=-1) for c, p in enumerate(parents) if p >= 0], -1)
+        assert np.abs(bones - bones[0]).max() < 1e-4
+        assert np.allclose(bones[0], HUMANML3D.bone_lengths[1:] * s.scale, atol=1e-4)
+
+
+def test_planted_feet_do_not_skate(random_samples):
+    worst = 0.0
+    for s in random_samples:
+        for f, ankle in ((0, L_ANKLE), (1, R_ANKLE)):
+            planted = (s.contact[1:, f] > 0.999) & (s.contact[:-1, f] > 0.999)
+            step = np.linalg.norm(np.diff(s.joints[:, ankle, [0, 2]], axis=0), axis=-1)[planted]
+            if step.size:
+                worst = max(worst, float(step.max()))
+    assert worst < 0.01, worst  # metres per frame (0.2 m/s); HumanML3D's contact test allows 0.9 m/s
+
+
+def test_feet_on_the_floor(random_samples):
+    for s in random_samples:
+        toes = s.joints[:, [10, 11], 1]
+        assert toes.min() > -0.03
+        both_planted = (s.contact > 0.999).all(-1)
+        if both_planted.any():
+            low = s.joints[both_planted][:, [7, 8, 10, 11], 1].min(-1)
+            assert np.abs(low).max() < 0.03
+
+
+def test_joint_limits(random_samples):
+    # Knees and elbows are hinges that never hyper-extend: the middle joint stays on one side.
+    for s in random_samples:
+        j = s.joints
+        for hip, knee, ankle in ((1, 4, 7), (2, 5, 8)):
+            thigh, shin = j[:, knee] - j[:, hip], j[:, ankle] - j[:, knee]
+            cos = (thigh * shin).sum(-1) / np.linalg.norm(thigh, axis=-1) / np.linalg.norm(shin, axis=-1)
+            assert cos.min() > np.cos(np.radians(155))
+        head_up = j[:, 15, 1] - j[:, 12, 1]
+        assert head_up.min() > 0.0
+
+
+def test_deterministic_from_seed():
+    a = synthesize_sample(11)
+    b = synthesize_sample(np.random.default_rng(11))
+    assert a.joints.tobytes() == b.joints.tobytes() and a.captions == b.captions and a.actions == b.actions
+    c = synthesize_sample(12)
+    assert c.joints.shape != a.joints.shape or not np.array_equal(c.joints, a.joints)
+
+
+def test_two_samples_of_one_action_differ():
+    a, b = one("walk", 0), one("walk", 1)
+    n = min(len(a.joints), len(b.joints))
+    assert np.abs(a.joints[:n] - b.joints[:n]).max() > 0.05
+
+
+def test_unknown_action_kind_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown action kind"):
+        synthesize_sample(0, kinds=["moonwalk"])
+    assert "walk" in ACTION_TYPES
