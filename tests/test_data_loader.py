@@ -142,3 +142,24 @@ def test_kit_label_and_wrong_dims(folder):
         load_stats(folder, skeleton="kit")
     with pytest.raises(ValueError, match="KIT-ML folder .* does not exist"):
         MotionTextDataset(folder / "nope", skeleton="kit")
+
+
+def test_kit_folder_uses_kit_dims_min_length_and_fps(tmp_path):
+    root = tmp_path / "kit"
+    (root / "new_joint_vecs").mkdir(parents=True)
+    (root / "texts").mkdir()
+    rng = np.random.default_rng(0)
+    for name, frames in (("00001", 30), ("00002", 20), ("00003", 100)):
+        np.save(root / "new_joint_vecs" / f"{name}.npy", rng.normal(size=(frames, 251)).astype(np.float32))
+    (root / "texts" / "00001.txt").write_text("a person walks.#a/DET person/NOUN walk/VERB#0.0#0.0\n")
+    (root / "texts" / "00002.txt").write_text("too short#x/NOUN#0.0#0.0\n")
+    (root / "texts" / "00003.txt").write_text("a part#a/DET part/NOUN#2.0#4.0\nnan tags#n/NOUN#nan#nan\n")
+    np.save(root / "Mean.npy", np.zeros(251, np.float32))
+    np.save(root / "Std.npy", np.full(251, 2.0, np.float32))
+    (root / "train.txt").write_text("00001\n00002\n00003\n")
+    ds = MotionTextDataset(root, "train", skeleton="kit", random_crop=False)
+    assert [(e["name"], e["length"]) for e in ds.entries] == [("A_00003", 25), ("00001", 30), ("00003", 100)]
+    item = ds[1]
+    assert item["features"].shape == (28, 251) and item["caption"] == "a person walks."
+    raw = np.load(root / "new_joint_vecs" / "00001.npy")
+    np.testing.assert_allclose(item["features"].numpy(), raw[:28] / 2.0, rtol=1e-6)
