@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=2000, help="optimiser steps")
     p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time (minutes)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4, or 1e-5 with --spl)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4; 1e-5 with --init)")
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--noise-prob", type=float, default=0.5, help="fraction of batches forward-noised")
     p.add_argument("--max-t", type=int, default=500, help="largest diffusion step used for noising")
@@ -75,13 +75,33 @@ def retrieval_loss(sim: torch.Tensor, text_emb: torch.Tensor, tau: float, dup_th
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
 
-def _lr_at(step: int, total: int, base: float, warmup: int) -> float:
+def _lr_at(step: int, frac: float, base: float, warmup: int) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay over the run's progress ``frac``."""
     if step < warmup:
         return base * (step + 1) / warmup
-    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
-def run(args) -> int:
+class CaptionCache:
+    """Pooled sentence embeddings per caption, computed once (the encoder's own cache is bounded)."""
+
+    def __init__(self, text_encoder, device):
+        self.enc, self.device, self.store = text_encoder, device, {}
+
+    def __call__(self, captions: list[str]) -> torch.Tensor:
+        missing = sorted({c for c in captions if c not in self.store})
+        if missing:
+            self.store.update(zip(missing, self.enc.encode(missing).float()))
+        return torch.stack([self.store[c] for c in captions]).to(self.device)
+
+
+def run(args, on_step=None, cancel=None) -> int:
+    """Train and save a reward checkpoint.
+
+    ``on_step(dict)`` (optional) receives ``{step, loss, spl, lr, seconds}`` after every step and
+    ``cancel`` (optional ``threading.Event``) stops training early (the model is still saved);
+    the fine-tuning engine uses both for its SPL jobs.
+    """
     from easytune_core.checkpoints import save_checkpoint
     from easytune_core.data.dataset import load_stats
     from easytune_core.diffusion import NoiseSchedule
@@ -118,34 +138,38 @@ def run(args) -> int:
                          f"got {text_encoder.name} ({text_encoder.dim}) and {len(mean)}-d data")
     model.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
     model.std.copy_(torch.as_tensor(std, dtype=torch.float32))
-    lr = args.lr if args.lr is not None else (1e-5 if args.spl else 1e-4)
+    lr = args.lr if args.lr is not None else (1e-5 if args.init else 1e-4)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay)
     use_amp = not args.no_amp
     amp_dtype = torch.bfloat16 if device == "cpu" else torch.float16
     loader = make_loader(root, "train", args.batch_size, train=True, seed=args.seed)
+    captions = CaptionCache(text_encoder, device)
     rng = np.random.default_rng(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
     t0 = time.time()
     step, hist = 0, []
-    warmup = 0 if args.spl else min(200, args.steps // 10)
+    # from scratch: warm-up then cosine decay; from --init (SPL or a control continuation): constant lr
+    warmup = 0 if args.init else min(200, args.steps // 10)
     model.train()
     epoch = 0
     while step < args.steps:
         set_epoch(loader, epoch)
         epoch += 1
         for batch in loader:
-            if step >= args.steps or (args.minutes and time.time() - t0 > 60 * args.minutes):
+            elapsed = time.time() - t0
+            if step >= args.steps or (args.minutes and elapsed > 60 * args.minutes) or (cancel and cancel.is_set()):
                 break
             x = batch["features"].to(device)
             mask = batch["mask"].to(device)
-            temb = text_encoder.encode(list(batch["captions"])).to(device)
+            temb = captions(list(batch["captions"]))
             t = None
             if rng.random() < args.noise_prob:
                 t = torch.randint(0, args.max_t + 1, (x.shape[0],), generator=gen).to(device)
                 x = schedule.q_sample(x, t, torch.randn(x.shape, generator=gen).to(device)) * mask[..., None]
             for group in opt.param_groups:
-                group["lr"] = lr if args.spl else _lr_at(step, args.steps, lr, warmup)
+                frac = max(step / args.steps, elapsed / (60 * args.minutes) if args.minutes else 0.0)
+                group["lr"] = lr if args.init else _lr_at(step, frac, lr, warmup)
             with torch.autocast(device_type=device.split(":")[0], dtype=amp_dtype, enabled=use_amp):
                 sim = model.similarity(x, mask, temb, t)
             sim = sim.float()
@@ -160,6 +184,9 @@ def run(args) -> int:
             opt.step()
             hist.append((float(loss.detach()), float(l_spl.detach())))
             step += 1
+            if on_step is not None:
+                on_step({"step": step, "loss": hist[-1][0], "spl": hist[-1][1], "lr": opt.param_groups[0]["lr"],
+                         "seconds": round(time.time() - t0, 2)})
             if step % args.log_every == 0 or step == 1:
                 recent = np.mean([h[0] for h in hist[-args.log_every:]], axis=0)
                 print(f"step {step} loss {recent:.4f} spl {np.mean([h[1] for h in hist[-args.log_every:]]):.4f} "
@@ -179,10 +206,10 @@ def run(args) -> int:
                   f"m2t R@1 {b['m2t'][1]:.1f} R@3 {b['m2t'][3]:.1f} | full t2m R@1 {f['t2m'][1]:.1f} "
                   f"R@3 {f['t2m'][3]:.1f} m2t R@1 {f['m2t'][1]:.1f} R@3 {f['m2t'][3]:.1f}", flush=True)
     meta = {
-        "stage": "spl" if args.spl else "pretrain",
+        "stage": "spl" if args.spl else ("continue" if args.init else "pretrain"),
         "init": str(args.init) if args.init else None,
         "init_meta": init_meta or None,
-        "data": str(root), "steps": step, "seconds": round(seconds, 1), "lr": lr,
+        "data": str(root), "steps": step, "cancelled": bool(cancel and cancel.is_set()), "seconds": round(seconds, 1), "lr": lr,
         "batch_size": args.batch_size, "noise_prob": args.noise_prob, "max_t": args.max_t,
         "schedule": schedule.to_dict(), "text_encoder": text_encoder.name, "seed": args.seed,
         "spl_weight": args.spl_weight if args.spl else None, "spl_k": args.spl_k if args.spl else None,

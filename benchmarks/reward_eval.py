@@ -1,0 +1,113 @@
+"""Benchmark: reward forward+backward time (batch 32) and one full test-split evaluation.
+
+    flock /work/heavy.lock .venv/bin/python benchmarks/reward_eval.py [--threads 2] [--skip-eval]
+
+Writes benchmarks/results/reward_eval.json and .md. Uses the shipped reward, evaluator and
+base checkpoints (assets/checkpoints/*) and the built-in dataset (data/builtin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+
+def bench_reward(folder: Path, frames: int, batch: int, repeats: int, device: str) -> dict:
+    from easytune_core.reward import RewardConfig, RewardModel, load_reward_model
+    model = load_reward_model(folder, device=device) if (folder / "config.json").exists() else \
+        RewardModel(RewardConfig()).eval().to(device)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, frames, model.config.feature_dim, generator=g).to(device)
+    mask = torch.ones(batch, frames, dtype=torch.bool, device=device)
+    text = torch.nn.functional.normalize(torch.randn(batch, model.config.text_dim, generator=g), dim=-1).to(device)
+    out = {}
+    for label, t in (("clean", None), ("noisy_t", torch.full((batch,), 250, device=device))):
+        times = []
+        for i in range(repeats + 1):
+            xx = x.clone().requires_grad_(True)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            model.reward(xx, mask, text, t).sum().backward()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            if i:  # first call warms up
+                times.append(time.perf_counter() - t0)
+        out[label] = {"median_s": statistics.median(times), "min_s": min(times), "runs": repeats}
+    return out
+
+
+def bench_eval(data: str, steps: int, device: str, quick: bool) -> dict:
+    from easytune_core.data.dataset import MotionTextDataset
+    from easytune_core.eval import evaluate_pipeline, load_evaluator
+    from easytune_core.pipeline import MotionPipeline
+    from easytune_core.reward.retrieval import resolve_data_root
+    pipe = MotionPipeline.from_checkpoint(ROOT / "assets/checkpoints/base", device=device)
+    ev = load_evaluator(ROOT / "assets/checkpoints/evaluator", device=device)
+    ds = MotionTextDataset(resolve_data_root(data), split="test", random_crop=False)
+    t0 = time.perf_counter()
+    if quick:  # the app's quick mode: QUICK settings, MultiModality included
+        res = evaluate_pipeline(pipe, ev, ds, repeats=20, steps=steps, quick=True)
+    else:      # one replication over the whole test split
+        res = evaluate_pipeline(pipe, ev, ds, repeats=1, steps=steps, mm_prompts=0)
+    return {"seconds": time.perf_counter() - t0, "pairs": res["settings"]["pairs"], "steps": res["settings"]["steps"],
+            "repeats": res["settings"]["repeats"], "r_precision_top1": res["generated"]["r_precision"]["mean"][0],
+            "fid": res["generated"]["fid"]["mean"]}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--frames", type=int, default=196)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--data", default=str(ROOT / "data/builtin"))
+    p.add_argument("--steps", type=int, default=50, help="DDIM steps of the evaluation")
+    p.add_argument("--skip-eval", action="store_true")
+    p.add_argument("--out", default=str(ROOT / "benchmarks/results"))
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    res = {"device": device, "threads": args.threads, "cpu": platform.processor() or platform.machine(),
+           "torch": torch.__version__,
+           "reward_fwd_bwd": bench_reward(ROOT / "assets/checkpoints/reward", args.frames, args.batch,
+                                          args.repeats, device),
+           "reward_batch": args.batch, "reward_frames": args.frames}
+    if not args.skip_eval:
+        res["eval_full_test_one_replication"] = bench_eval(args.data, args.steps, device, quick=False)
+        res["eval_quick"] = bench_eval(args.data, args.steps, device, quick=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "reward_eval.json").write_text(json.dumps(res, indent=2))
+    rf = res["reward_fwd_bwd"]
+    lines = ["| Measurement | Seconds |", "|---|---|",
+             f"| reward forward+backward, batch {args.batch} x {args.frames} frames, clean | {rf['clean']['median_s']:.3f} |",
+             f"| reward forward+backward, batch {args.batch} x {args.frames} frames, with step token | "
+             f"{rf['noisy_t']['median_s']:.3f} |"]
+    if "eval_full_test_one_replication" in res:
+        e, q = res["eval_full_test_one_replication"], res["eval_quick"]
+        lines.append(f"| full test-split evaluation, 1 replication ({e['pairs']} pairs, {e['steps']} DDIM steps) | "
+                     f"{e['seconds']:.1f} |")
+        lines.append(f"| quick evaluation ({q['pairs']} pairs, {q['repeats']} replications, {q['steps']} steps) | "
+                     f"{q['seconds']:.1f} |")
+    md = (f"# reward + eval benchmark ({device}, {args.threads} threads, torch {torch.__version__})\n\n"
+          + "\n".join(lines) + "\n")
+    (out / "reward_eval.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
