@@ -149,3 +149,24 @@ def test_recall_at_k_and_protocols():
     assert s["t2m"][1] == 100.0 and s["m2t"][1] == 100.0 and s["n"] == 64
     with pytest.raises(ValueError, match="at least 32"):
         retrieval_scores(e[:10], e[:10], "batch32")
+
+
+def test_train_reward_hooks_report_steps_and_cancel(tmp_path, fake_text):
+    import threading
+
+    from easytune_core.reward import train as rtrain
+    data = make_tiny_dataset(tmp_path / "data")
+    cancel, events = threading.Event(), []
+
+    def on_step(e):
+        events.append(e)
+        if e["step"] == 2:
+            cancel.set()
+
+    args = _args(rtrain, ["--data", str(data), "--out", str(tmp_path / "r"), "--batch-size", "8", "--width", "16",
+                          "--layers", "1", "--embed-dim", "8", "--steps", "50", "--eval-split", ""])
+    assert rtrain.run(args, on_step=on_step, cancel=cancel) == 0
+    assert [e["step"] for e in events] == [1, 2]
+    assert set(events[0]) == {"step", "loss", "spl", "lr", "seconds"}
+    meta = json.loads((tmp_path / "r" / "config.json").read_text())["meta"]
+    assert meta["cancelled"] and meta["steps"] == 2
