@@ -47,7 +47,8 @@ def test_copy_generator_matches_real_row(tmp_path, fake_text):  # noqa: F811
     pairs = load_eval_pairs(ds)
     assert len(set(pairs["captions"])) == 64  # the copy generator looks motions up by caption
     pipe = CopyPipeline(pairs)
-    res = evaluate_pipeline(pipe, _evaluator(fake_text, data), ds, repeats=3, mm_prompts=4, mm_repeats=3)
+    res = evaluate_pipeline(pipe, _evaluator(fake_text, data), ds, repeats=3, mm_prompts=4, mm_repeats=3,
+                            batch_size=32)
     real, gen = res["real"], res["generated"]
     assert res["settings"]["pairs"] == 64 and res["settings"]["r_precision_groups"] == 2
     assert res["settings"]["diversity_times"] == 63

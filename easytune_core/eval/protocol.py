@@ -99,7 +99,7 @@ def _summary(rows: list[dict]) -> dict:
 
 def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_prompts: int | None = None,
                       steps: int = 50, guidance: float = 2.5, seed: int = 0, mm_prompts: int = 32,
-                      mm_repeats: int = 12, batch_size: int = 32, quick: bool = False, progress=None) -> dict:
+                      mm_repeats: int = 12, batch_size: int = 64, quick: bool = False, progress=None) -> dict:
     """Run the protocol on a generator.
 
     Args:
