@@ -94,7 +94,7 @@ def build_action(rng, kind: str) -> Clip:
         side = _side(rng)
         deg = 360 if kind == "spin" else (90 if rng.random() < 0.6 else 180)
         T = int({90: rng.integers(22, 40), 180: rng.integers(30, 50), 360: rng.integers(30, 48)}[deg])
-        c = gaits.march(rng, T, knee_lift=rng.uniform(0.25, 0.4), yaw_total=np.radians(deg) * (1 if side == "left" else -1),
+        c = gaits.march(rng, T, knee_lift=rng.uniform(0.45, 0.65), yaw_total=np.radians(deg) * (1 if side == "left" else -1),
                         ramp=(5, 5), cadence=rng.uniform(1.0, 1.3))
         c.actions = [dict(type="turn", direction=side, degrees=deg, walking=False)]
     elif kind == "walk_turn":

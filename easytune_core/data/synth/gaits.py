@@ -106,7 +106,10 @@ def locomotion(rng, T, kind="walk", pace="normal", direction="forward", yaw_tota
     if yaw_total:
         a, b = int(turn_span[0] * T), max(int(turn_span[1] * T), int(turn_span[0] * T) + 2)
         prof = np.zeros(T)
-        prof[a:b] = np.sin(np.linspace(0, np.pi, b - a)) ** 2
+        if turn_span[1] - turn_span[0] > 0.5:  # long turns (circles): steady rate, soft ends
+            prof[a:b] = envelope(b - a, (b - a) // 6, (b - a) // 6)
+        else:
+            prof[a:b] = np.sin(np.linspace(0, np.pi, b - a)) ** 2
         yaw = yaw_total * prof / prof.sum()
     return Clip(q, yaw, contact, np.full((T, 3), np.nan))
 
@@ -145,7 +148,8 @@ def march(rng, T, knee_lift=1.0, yaw_total=0.0, ramp=(8, 8), cadence=None) -> Cl
     swings = []
     for f, (s, p) in enumerate((("left", ph % 1.0), ("right", (ph + 0.5) % 1.0))):
         sw = bump(p, 0.75, 0.09) * env
-        set_leg(q, s, *leg(T, flex=lift_deg * sw, knee=4 + 1.6 * lift_deg * sw, ankle=12 * sw))
+        # Dorsi-flex in swing so the lifted foot stays roughly level instead of hanging.
+        set_leg(q, s, *leg(T, flex=lift_deg * sw, knee=4 + 1.6 * lift_deg * sw, ankle=-0.35 * lift_deg * sw))
         contact[:, f] = np.maximum(window(p, 0.0, 0.55, 0.06), 1.0 - env)
         swings.append(sw)
     if knee_lift > 0.6:

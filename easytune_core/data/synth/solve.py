@@ -75,6 +75,11 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     has_air = ~np.isnan(clip.air_vel[:-1, 0])
     v = np.where((airborne & has_air)[:, None], air, v)
     v = _fill_gaps(v, airborne & ~has_air)
+    # A planned flight lands the feet exactly the planned distance from where they took off,
+    # whatever the legs did in the air (so "jumps in place" stays in place).
+    for s0, e0 in _runs(airborne & has_air):
+        shift = air[s0:e0].sum(0) + (ankles[s0] - ankles[e0]).mean(0)
+        v[s0:e0] = shift / (e0 - s0)
     v[:, 1] = 0.0
     root, targets, anchor, foot_yaw = _anchor_feet(v, ankles, c, psi, heel_h)
 
