@@ -6,6 +6,10 @@ turning direction, so a mirrored copy's caption stays true.
 
 from __future__ import annotations
 
+import re
+
+_BODY_PART = re.compile(r"\bthe (left |right )?(hand|hands|arm|leg|foot|fist|knees)\b")
+
 COUNT_WORDS = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times", 6: "six times"}
 SUBJECTS = ("a person", "a man", "someone", "the person", "a woman", "a figure", "the man", "a human")
 
@@ -148,6 +152,8 @@ def sentence(rng, actions: list[dict]) -> str:
         body = _pick(rng, [f"{parts[0]}, then {parts[1]} and then {parts[2]}",
                            f"{parts[0]}, {parts[1]}, and finally {parts[2]}",
                            f"first {parts[0]}, then {parts[1]}, then {parts[2]}"])
+    poss = {"a man": "his", "the man": "his", "a woman": "her"}.get(subj) or _pick(rng, ["his", "their", "the"])
+    body = _BODY_PART.sub(lambda m: f"{poss} {m.group(1) or ''}{m.group(2)}", body)
     if body.startswith("first "):
         return f"{subj} first {body[6:]}."
     return f"{subj} {body}."

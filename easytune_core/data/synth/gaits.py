@@ -71,7 +71,9 @@ def locomotion(rng, T, kind="walk", pace="normal", direction="forward", yaw_tota
             the fraction ``turn_span`` of the clip.
         ramp: frames to start from / stop to standing.
     """
-    st = STYLES[kind]
+    # Personal style: each sample swings its arms, bends its knees and leans a little differently.
+    st = {k: v * (rng.uniform(0.8, 1.2) if k in ("arm_gain", "elbow", "lean", "knee_load", "knee_swing", "push")
+                  else 1.0) for k, v in STYLES[kind].items()}
     lo, hi = CADENCE.get((kind, pace), CADENCE[(kind, "normal")])
     cadence = rng.uniform(lo, hi) * (0.85 if direction == "backward" else 1.0)
     amp = AMPLITUDE[pace] * rng.uniform(0.9, 1.1) * (0.8 if direction == "backward" else 1.0)
