@@ -9,7 +9,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 from app import create_app, launch  # noqa: E402  (the app/ package, not this file)
 
-demo = create_app()
+demo = create_app(warm_up=True)
 
 if __name__ == "__main__":
     launch(demo)

@@ -22,6 +22,7 @@ log = logging.getLogger("easytune.app")
 
 SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune"}
 FPS = 20
+SIDE_COLORS = {"A": "#3b73d9", "B": "#e6731f"}  # the same blue/orange in the 3D views and the mp4
 
 
 def pick_device(requested: str | None = None) -> str:
@@ -148,6 +149,16 @@ class Backend:
     def pipeline(self, name: str):
         return self._load_pipeline(self.resolve(name))
 
+    def warm_up(self) -> None:
+        """Load the text encoder, the first two generators and the scorers ahead of the first request."""
+        try:
+            for name in self.checkpoint_choices()[:2]:
+                self.pipeline(name)
+            self._get_scorer()
+            log.info("models loaded")
+        except Exception:  # the first request will show the real error to the user
+            log.exception("warm-up failed")
+
     # ---- compare ------------------------------------------------------------------------------
     def compare(self, prompt: str, seconds: float, seed: int, guidance: float, steps: int,
                 name_a: str, name_b: str) -> list[SideResult]:
@@ -201,7 +212,7 @@ class Backend:
 
         stem = f"motion_{side.side}"
         files = {"glb": folder / f"{stem}.glb"}
-        color = "#3b73d9" if side.side == "A" else "#e6731f"
+        color = SIDE_COLORS[side.side]
         write_glb(files["glb"], [side.joints], colors=[color], fps=FPS, labels=[side.side])
         try:
             from easytune_core.render import export as ex
@@ -224,7 +235,8 @@ class Backend:
         from easytune_core.render.video import render_video
 
         render_video(path, [np.asarray(s["joints"]) for s in sides],
-                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=FPS)
+                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=FPS,
+                     colors=[SIDE_COLORS.get(s["side"], "#888888") for s in sides])
         return Path(path)
 
     # ---- fine-tuning --------------------------------------------------------------------------

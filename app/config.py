@@ -51,6 +51,9 @@ class AppConfig:
     default_steps: int = 50
     """Diffusion steps pre-selected in the Compare tab."""
 
+    warm_up: bool = False
+    """Load the shipped models in a background thread right after start-up (app.py turns it on)."""
+
     timer_s: float = 1.0
     """Polling interval of the fine-tuning status timer, in seconds."""
 

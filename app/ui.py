@@ -45,8 +45,16 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
     folders = OutputFolders(config.outputs_dir, config.output_max_age_s, config.cleanup_every_s)
     folders.start()
 
+    if config.warm_up:
+        import threading
+
+        threading.Thread(target=backend.warm_up, name="easytune-warm-up", daemon=True).start()
+
     with gr.Blocks(title="EasyTune Studio", delete_cache=(3600, 3 * 3600)) as demo:
         gr.Markdown(INTRO)
+        if not backend.checkpoint_choices():
+            gr.Markdown(f"**No generator checkpoints found** in `{config.checkpoints_dir}`. Train the base model "
+                        "(`python -m easytune_core train-base ...`) or upload a checkpoint in the Compare tab.")
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
                 ckpt_a, ckpt_b = build_compare_tab(backend, folders, config)
