@@ -92,7 +92,10 @@ def build_trainer(cfg: FinetuneConfig, base: str | Path, reward: str | Path, pro
     sampler = DDIMSampler(pipe.schedule, steps=cfg.sampler_steps, eta=0.0)
     io = CheckpointIO(pipe.config, pipe.mean, pipe.std, dtype=storage_dtype)
     meta = {"base": str(base), "reward": str(reward), "base_meta": getattr(pipe, "meta", {})}
-    return FinetuneTrainer(cfg, model, sampler, pipe.encode, RewardFn(reward_model, pipe.mean, pipe.std), prompts,
-                           pipe.config.feature_dim, device=device, run_dir=run_dir, io=io, base_model=base_model,
-                           callbacks=callbacks, cancel=cancel, dist_info=dist_info, run_meta=meta, resume=resume,
-                           encode_reward_text=encode_reward_text)
+    trainer = FinetuneTrainer(cfg, model, sampler, pipe.encode, RewardFn(reward_model, pipe.mean, pipe.std),
+                              prompts, pipe.config.feature_dim, device=device, run_dir=run_dir, io=io,
+                              base_model=base_model, callbacks=callbacks, cancel=cancel, dist_info=dist_info,
+                              run_meta=meta, resume=resume, encode_reward_text=encode_reward_text)
+    trainer.pipeline = pipe  # shares the trained model: evaluate it without another load
+    trainer.reward_model = reward_model
+    return trainer
