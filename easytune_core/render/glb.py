@@ -121,7 +121,7 @@ def write_glb(path, motions, colors=None, fps: float = 20.0, body="mannequin", s
         path: output ``.glb`` path.
         motions: list of ``(T, 22, 3)`` joint arrays (metres, Y up); lengths may differ.
         colors: one colour per motion (RGB 0..1, 0..255 or ``"#rrggbb"``); default orange, blue...
-        fps: frame rate of the motions; the animation lasts ``max(T) / fps`` seconds.
+        fps: frame rate of the motions; each body's animation lasts ``T / fps`` seconds.
         body: a body kind (``"mannequin"``, ``"capsule"``, ``"smpl"``...) or a ``BodyModel``.
         spacing: distance in metres between neighbouring bodies along X.
         labels: optional node names (e.g. ``["A", "B"]``).
@@ -199,13 +199,17 @@ def write_glb(path, motions, colors=None, fps: float = 20.0, body="mannequin", s
         scene_nodes.append(len(nodes))
         nodes.append({"name": f"{labels[i]}_mesh", "mesh": len(meshes) - 1, "skin": len(skins) - 1})
 
-        times = (np.arange(T, dtype=np.float32) / np.float32(fps))
-        a_t = b.add(times, _FLOAT, "SCALAR", minmax=True)
+        # Frame k shows during [k/fps, (k+1)/fps): a closing key holds the last pose so the
+        # animation lasts exactly T / fps seconds (and loops at the right rate).
+        times = np.arange(T + 1, dtype=np.float64) / fps
+        a_t = b.add(times.astype(np.float32), _FLOAT, "SCALAR", minmax=True)
+        root_pos = np.concatenate([root_pos, root_pos[-1:]])
         a_tr = b.add(root_pos.astype(np.float32), _FLOAT, "VEC3")
         samplers.append({"input": a_t, "output": a_tr, "interpolation": "LINEAR"})
         channels.append({"sampler": len(samplers) - 1, "target": {"node": jnodes[0], "path": "translation"}})
         q = pose.quats.astype(np.float64)
         q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+        q = np.concatenate([q, q[-1:]])
         xyzw = np.concatenate([q[..., 1:], q[..., :1]], -1).astype(np.float32)
         for j in range(NUM_JOINTS):
             a_q = b.add(np.ascontiguousarray(xyzw[:, j]), _FLOAT, "VEC4")

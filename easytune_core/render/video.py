@@ -89,25 +89,40 @@ def project(points: np.ndarray, cam_pose: np.ndarray, yfov: float, W: int, H: in
     return uv, depth
 
 
-def _floor_image(cam_pose, yfov, W, H, shadow=None, sky=(236, 240, 245)):
-    """Checkered ground plane (y = 0) seen from ``cam_pose``, by ray casting every pixel.
+_RAY_CACHE: dict = {}
 
-    ``shadow`` = (x, z) draws a soft blob shadow there (under the pelvis)."""
-    fpx = 0.5 * H / np.tan(0.5 * yfov)
-    u, v = np.meshgrid(np.arange(W) + 0.5, np.arange(H) + 0.5)
-    d = np.stack([(u - W / 2) / fpx, -(v - H / 2) / fpx, -np.ones_like(u)], -1) @ cam_pose[:3, :3].T
-    c = cam_pose[:3, 3]
-    t = -c[1] / np.where(d[..., 1] < -1e-6, d[..., 1], -1e-6)
-    hit = (d[..., 1] < -1e-6) & (t < 40)
-    x, z = c[0] + t * d[..., 0], c[2] + t * d[..., 2]
-    check = (np.floor(x * 2).astype(int) + np.floor(z * 2).astype(int)) % 2
-    fade = np.clip(1 - t / 40, 0, 1)[..., None]
-    ground = np.where(check[..., None] == 0, [150, 150, 158], [195, 195, 200]) * fade + np.array(sky) * (1 - fade)
+
+def _camera_rays(W: int, H: int, yfov: float) -> np.ndarray:
+    """``(H*W, 3)`` float32 camera-space pixel ray directions (cached per size)."""
+    key = (W, H, round(float(yfov), 6))
+    if key not in _RAY_CACHE:
+        fpx = 0.5 * H / np.tan(0.5 * yfov)
+        u, v = np.meshgrid(np.arange(W) + 0.5, np.arange(H) + 0.5)
+        d = np.stack([(u - W / 2) / fpx, -(v - H / 2) / fpx, -np.ones_like(u)], -1)
+        _RAY_CACHE[key] = d.reshape(-1, 3).astype(np.float32)
+    return _RAY_CACHE[key]
+
+
+_SKY = np.array([236, 240, 245], np.float32)
+_TILES = np.array([[150, 150, 158], [195, 195, 200]], np.float32)
+
+
+def _floor_image(cam_pose, yfov, W, H, shadow=None):
+    """Checkered ground plane (y = 0, 0.5 m tiles) seen from ``cam_pose``, by casting a ray per
+    pixel; ``shadow`` = (x, z) darkens a soft blob there (under the pelvis)."""
+    d = _camera_rays(W, H, yfov) @ cam_pose[:3, :3].T.astype(np.float32)
+    c = cam_pose[:3, 3].astype(np.float32)
+    down = d[:, 1] < -1e-4
+    t = np.where(down, -c[1] / np.where(down, d[:, 1], -1.0), 1e9)
+    x, z = c[0] + t * d[:, 0], c[2] + t * d[:, 2]
+    check = (np.floor(x * 2).astype(np.int32) + np.floor(z * 2).astype(np.int32)) & 1
+    ground = _TILES[check]
     if shadow is not None:
         r2 = (x - shadow[0]) ** 2 + (z - shadow[1]) ** 2
-        ground = ground * (1 - 0.35 * np.exp(-r2 / 0.06))[..., None]
-    img = np.where(hit[..., None], ground, sky)
-    return img.astype(np.uint8)
+        ground *= (1 - 0.35 * np.exp(-r2 / 0.06))[:, None]
+    fade = np.clip(1 - t / 40, 0, 1)[:, None]
+    img = ground * fade + _SKY * (1 - fade)
+    return img.reshape(H, W, 3).astype(np.uint8)
 
 
 def _vertex_normals_t(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
@@ -208,7 +223,7 @@ def _wrap(text: str, font, width: int, draw) -> list[str]:
 
 
 def render_video(path, motions, labels=None, prompt: str = "", fps: float = 20.0, body="mannequin",
-                 mode: str = "mesh", colors=None, size: tuple[int, int] = (384, 384),
+                 mode: str = "mesh", colors=None, size: tuple[int, int] = (320, 320),
                  renderer: str = "auto", detail: float = 0.5) -> Path:
     """Render motions side by side into an H.264 mp4.
 
