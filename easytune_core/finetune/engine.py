@@ -59,6 +59,8 @@ class FinetuneJob:
     spl_steps: int = 200
     """Optimiser steps of the SPL stage."""
     spl_lr: float = 1e-5
+    spl_batch_size: int = 64
+    """Batch of the SPL stage (SPL mines pairs within a batch: keep it large)."""
 
     def __post_init__(self):
         if self.kind not in JOB_KINDS:
@@ -72,6 +74,8 @@ class FinetuneJob:
             ListPrompts(self.prompts)  # raises on an empty or over-long list
         if self.spl_steps < 1:
             raise ValueError(f"spl_steps must be at least 1, got {self.spl_steps}")
+        if self.spl_batch_size < 2:
+            raise ValueError(f"spl_batch_size must be at least 2, got {self.spl_batch_size}")
         if not 0 < self.spl_lr <= 0.1:
             raise ValueError(f"spl_lr must be in (0, 0.1], got {self.spl_lr}")
 
@@ -309,6 +313,7 @@ def run_spl_job(ctx: JobContext) -> dict:
     add_arguments(parser)
     args = parser.parse_args(["--spl", "--init", str(ctx.resolve(job.reward, "reward")), "--out", str(out),
                               "--data", job.data_root, "--steps", str(job.spl_steps), "--lr", str(job.spl_lr),
+                              "--batch-size", str(job.spl_batch_size),
                               "--eval-split", ""] + (["--device", ctx.engine.device] if ctx.engine.device else []))
     ctx.emit({"stage": "spl", "message": f"SPL: {job.spl_steps} steps on {job.data_root}"})
     t0 = time.time()
