@@ -9,7 +9,9 @@ import pytest
 from easytune_core.checkpoints import CheckpointRegistry, load_checkpoint, save_checkpoint
 from easytune_core.finetune.engine import EngineBusy, FinetuneEngine, FinetuneJob
 from easytune_core.finetune.io import CheckpointIO
-from test_finetune_helpers import D, small_config, tiny_denoiser, tiny_reward, tiny_trainer
+import torch
+
+from test_finetune_helpers import D, batch, sampler, small_config, tiny_denoiser, tiny_reward, tiny_trainer
 
 
 @pytest.fixture
@@ -62,6 +64,10 @@ def test_second_submit_is_refused_while_one_runs_then_cancel_registers(registry,
         engine.submit(FinetuneJob(name="other", config=small_config(max_steps=2)))
     while engine.status(first)["step"] < 1:
         time.sleep(0.01)
+    # sampling another checkpoint keeps working while the job runs (the job trains its own copy)
+    other = tiny_denoiser(seed=5)
+    x0 = sampler(4).sample(other, *batch()[:2], guidance=2.0, init_noise=batch()[2])
+    assert engine.status(first)["state"] == "running" and torch.isfinite(x0).all()
     engine.cancel(first)
     gate.set()
     st = engine.wait(first, 30)
