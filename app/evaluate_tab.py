@@ -15,7 +15,7 @@ def metrics_table(rows: list[dict]) -> pd.DataFrame:
     out = []
     for r in rows:
         rp = list(r.get("r_precision") or [None, None, None])
-        fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+        fmt = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
         out.append([r["model"], *[fmt(v) for v in rp[:3]], fmt(r.get("fid")), fmt(r.get("mm_dist")), fmt(r.get("diversity"))])
     return pd.DataFrame(out, columns=METRIC_COLUMNS)
 

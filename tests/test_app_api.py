@@ -22,7 +22,7 @@ def served(tmp_path_factory):
     from app.testing import serve
 
     root = tmp_path_factory.mktemp("app")
-    with serve(root, default_steps=10) as (url, demo):
+    with serve(root, default_steps=10, data_dir=root / "data") as (url, demo):
         yield {"url": url, "root": root, "demo": demo}
 
 
@@ -151,9 +151,38 @@ def test_zip_with_mismatched_weights_is_refused(client, tmp_path):
         client.predict([handle_file(str(buf))], api_name="/upload_checkpoint")
 
 
-def test_evaluate_without_data_says_how_to_create_it(client):
+def _tiny_dataset(folder: Path) -> None:
+    """42 test + 28 train motions (a rest pose sliding forward, with jitter) in HumanML3D layout."""
+    from easytune_core.data.layout import write_humanml3d_folder
+    from easytune_core.motion import HUMANML3D
+
+    rng = np.random.default_rng(0)
+    rest = np.asarray(HUMANML3D.rest_joints(), np.float32)
+
+    def samples():
+        for i in range(70):
+            joints = np.repeat(rest[None], 60, axis=0)
+            joints[:, :, 2] += np.linspace(0.0, 1.0 + i % 3, 60)[:, None]
+            yield f"m{i:03d}", joints + rng.normal(0, 0.01, joints.shape).astype(np.float32), [f"a person walks {i % 5}"]
+
+    write_humanml3d_folder(folder, samples(), split_fracs=(0.4, 0.0, 0.6), mirror=False)
+
+
+def test_evaluate_needs_data_then_shows_base_beside_the_checkpoint(client, served):
     with pytest.raises(AppError, match="prepare-data"):
-        client.predict(TUNED, 64, 1, api_name="/evaluate")
+        client.predict(TUNED, 32, 1, api_name="/evaluate")
+    with pytest.raises(AppError, match="multiple of 32"):
+        client.predict(TUNED, 40, 1, api_name="/evaluate")
+    _tiny_dataset(served["root"] / "data")
+    table, note = client.predict(TUNED, 32, 1, api_name="/evaluate")
+    assert table["headers"][:2] == ["model", "R-Precision top-1"]
+    models = [row[0] for row in table["data"]]
+    assert models == ["real motion (test split)", BASE, TUNED]
+    for row in table["data"]:
+        top1, top2, top3 = (float(v) for v in row[1:4])
+        assert 0.0 <= top1 <= top2 <= top3 <= 1.0
+        assert float(row[5]) >= 0.0  # MM-Dist
+    assert "32 test captions" in note
 
 
 def test_every_documented_api_name_exists(client):
