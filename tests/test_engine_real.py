@@ -45,4 +45,5 @@ def test_spl_then_easytune_registers_both_checkpoints(setup):
     assert ckpt.meta["reward"] == st["reward_checkpoint"]  # fine-tuned against the refined reward
     stages = [e.get("stage") for e in engine.events(job)]
     assert stages[0] == "spl" and stages.count("finetune") == 2
+    assert [e["spl_step"] for e in engine.events(job) if "spl_step" in e] == [1, 2]
     engine.shutdown()

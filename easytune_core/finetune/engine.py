@@ -305,7 +305,8 @@ def run_finetune_job(ctx: JobContext, reward_folder: Optional[Path] = None) -> d
 
 
 def run_spl_job(ctx: JobContext) -> dict:
-    """A short SPL stage on the reward model (reward engineer's ``train-reward --spl``)."""
+    """A short SPL stage on the reward model (reward engineer's ``train-reward --spl``); its events are
+    ``{stage: "spl", spl_step, loss, spl, lr, seconds}``; cancel stops it early and keeps the model."""
     from ..reward.train import add_arguments, run
     job = ctx.job
     out = ctx.run_dir / "reward"
@@ -317,16 +318,21 @@ def run_spl_job(ctx: JobContext) -> dict:
                               "--eval-split", ""] + (["--device", ctx.engine.device] if ctx.engine.device else []))
     ctx.emit({"stage": "spl", "message": f"SPL: {job.spl_steps} steps on {job.data_root}"})
     t0 = time.time()
-    run(args)
+
+    def on_step(e: dict) -> None:  # SPL steps are "spl_step": "step" stays the generator's optimiser step
+        ctx.emit({"stage": "spl", "spl_step": e.get("step"), **{k: v for k, v in e.items() if k != "step"}})
+
+    run(args, on_step=on_step, cancel=ctx.cancel)
     ctx.emit({"stage": "spl", "message": "SPL done", "seconds": round(time.time() - t0, 2)})
-    return {"status": "finished", "message": f"SPL reward saved in {out}", "reward_checkpoint": out}
+    status = "cancelled" if ctx.cancel.is_set() else "finished"
+    return {"status": status, "message": f"SPL reward saved in {out}", "reward_checkpoint": out}
 
 
 def run_spl_then_finetune(ctx: JobContext) -> dict:
     """SPL on the reward, then fine-tuning with the refined reward."""
     spl = run_spl_job(ctx)
     if ctx.cancel.is_set():
-        return {**spl, "status": "cancelled", "message": "cancelled after the SPL stage"}
+        return {**spl, "status": "cancelled", "message": "cancelled during the SPL stage; the refined reward is kept"}
     out = run_finetune_job(ctx, reward_folder=Path(spl["reward_checkpoint"]))
     out["reward_checkpoint"] = spl["reward_checkpoint"]
     return out
