@@ -208,21 +208,15 @@ class Backend:
 
     def export(self, side: SideResult, folder: Path) -> dict[str, Path]:
         """Write GLB, BVH, SMPL-style NPZ, joints and features of one side into `folder`."""
+        from easytune_core.render import export as ex
         from easytune_core.render.glb import write_glb
 
         stem = f"motion_{side.side}"
         files = {"glb": folder / f"{stem}.glb"}
         color = SIDE_COLORS[side.side]
         write_glb(files["glb"], [side.joints], colors=[color], fps=FPS, labels=[side.side])
-        try:
-            from easytune_core.render import export as ex
-        except ImportError:  # older core without exporters: GLB and arrays only
-            ex = None
-        if ex is not None:
-            files["bvh"] = folder / f"{stem}.bvh"
-            ex.save_bvh(files["bvh"], side.joints, fps=FPS)
-            files["npz"] = folder / f"{stem}_smpl.npz"
-            ex.save_smpl_npz(files["npz"], side.joints, fps=FPS)
+        files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=FPS)
+        files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=FPS)
         files["joints"] = folder / f"{stem}_joints.npy"
         np.save(files["joints"], side.joints)
         files["features"] = folder / f"{stem}_features.npy"

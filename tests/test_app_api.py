@@ -51,7 +51,12 @@ def test_compare_returns_two_animated_glbs_scores_and_downloads(client):
         reward, distance = row[2], row[3]
         assert -1.0 <= float(reward) <= 1.0 and float(distance) >= 0.0
     names_a = sorted(Path(p).name for p in files_a)
-    assert "motion_A.glb" in names_a and "motion_A_joints.npy" in names_a and "motion_A_features.npy" in names_a
+    assert names_a == ["motion_A.bvh", "motion_A.glb", "motion_A_features.npy", "motion_A_joints.npy",
+                       "motion_A_smpl.npz"]
+    bvh = Path(next(p for p in files_a if p.endswith(".bvh"))).read_text()
+    assert bvh.startswith("HIERARCHY") and "Frames: 60" in bvh
+    npz = np.load(next(p for p in files_a if p.endswith(".npz")))
+    assert npz["poses"].shape[0] == 60 and float(npz["mocap_framerate"]) == 20.0
     joints = np.load(next(p for p in files_a if p.endswith("_joints.npy")))
     feats = np.load(next(p for p in files_a if p.endswith("_features.npy")))
     assert joints.shape == (60, 22, 3) and feats.shape == (60, 263) and np.isfinite(joints).all()
@@ -89,6 +94,19 @@ def test_bad_inputs_are_answered_with_what_to_fix(client, change, message):
 def test_video_before_any_comparison_says_generate_first(client):
     with pytest.raises(AppError, match="Generate"):
         client.predict(api_name="/render_video")
+
+
+def test_video_of_both_bodies_after_a_comparison(client):
+    import imageio
+
+    compare(client, seconds=1.0)
+    video = client.predict(api_name="/render_video")
+    path = video["video"] if isinstance(video, dict) else video
+    assert Path(path).suffix == ".mp4"
+    reader = imageio.get_reader(path)
+    n = sum(1 for _ in reader)
+    width, height = reader.get_meta_data()["size"]
+    assert n == 20 and width > height  # 1 s at 20 fps; two panels side by side
 
 
 def _tiny_checkpoint(folder: Path) -> Path:
