@@ -85,7 +85,8 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     cfg = config_from_args(args)
     cfg.extra["command"] = "python -m easytune_core finetune " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in sorted(vars(args).items()) if v not in (None, False, 0, 0.0, ""))
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        for k, v in sorted(vars(args).items()) if v not in (None, False, 0, 0.0, ""))
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     info = init_from_env(device)
     if info.enabled and device.startswith("cuda"):
