@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .config import FinetuneConfig
-from .distributed import DistInfo, average_gradients
+from .distributed import DistInfo, any_flag, average_gradients
 
 
 class NonFiniteLoss(RuntimeError):
@@ -51,8 +51,10 @@ class Optimisation:
 
     def step(self, loss: torch.Tensor) -> float:
         """Back-propagate ``loss`` and take one optimiser step; returns the pre-clip grad norm."""
-        if not torch.isfinite(loss.detach()).all():
-            raise NonFiniteLoss(f"loss became {float(loss.detach())} at optimiser step {self.steps + 1}")
+        # every rank must agree, or the others would wait forever in the gradient all-reduce
+        if any_flag(not bool(torch.isfinite(loss.detach()).all()), self.info):
+            raise NonFiniteLoss(f"loss became non-finite ({float(loss.detach())} on this process) at "
+                                f"optimiser step {self.steps + 1}")
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
         else:
