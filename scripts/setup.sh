@@ -9,3 +9,5 @@ PY=${PYTHON:-python3}
 req=requirements.txt
 [ "${1:-}" = "--dev" ] && req=requirements-dev.txt
 .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
+# render: Khronos glTF validator for tests/test_render_glb.py (optional; skipped without node/npm).
+if [ "${1:-}" = "--dev" ] && command -v npm >/dev/null; then (cd tools/gltf-validator && npm install --no-audit --no-fund --silent) || echo "warning: gltf-validator not installed"; fi

@@ -147,6 +147,9 @@ class _SplatRenderer:
         light = np.array([0.3, 0.8, 0.5]) / np.linalg.norm([0.3, 0.8, 0.5])
         shade = 0.35 + 0.65 * np.clip(normals @ light, 0, 1)
         rgb = np.asarray(color)[None] * 255 * shade[:, None]
+        # Cull vertices facing away: splats leave gaps through which the back would show.
+        front = np.sum(normals * (cam_pose[:3, 3] - verts), -1) > 0
+        uv, depth, rgb = uv[front], depth[front], rgb[front]
         order = np.argsort(-depth)  # far first: later (nearer) writes win
         xy = np.round(uv[order]).astype(int)
         ok = (depth[order] > 0.05) & (xy[:, 0] >= 0) & (xy[:, 0] < self.W - 1) & (xy[:, 1] >= 0) & (xy[:, 1] < self.H - 1)
@@ -267,22 +270,30 @@ def render_video(path, motions, labels=None, prompt: str = "", fps: float = 20.0
     T = max(m.shape[0] for m in motions)
     yfov = np.radians(45.0)
 
-    # Pose every body once (batched LBS), lifted so its lowest point touches the floor.
-    tracks = []
     base = get_body(body) if (mode == "mesh" and isinstance(body, str)) else body
+
+    def make_tracks(mesh_body):
+        """Pose every body once (batched LBS), lifted so its lowest point touches the floor."""
+        out = []
+        for m in motions:
+            m = np.concatenate([m, np.repeat(m[-1:], T - m.shape[0], 0)]) if m.shape[0] < T else m
+            if mode == "stick":
+                low = min(0.0, float(m[..., 1].min()))
+                out.append({"joints": m - [0, low, 0], "pelvis": m[:, 0]})
+                continue
+            bm, pose, low, _ = prepare_motion(mesh_body, m)
+            v = bm.pose(pose, None, device="cpu")
+            v[..., 1] -= low
+            nrm = _vertex_normals_t(v, torch.as_tensor(bm.faces))
+            out.append({"verts": v.numpy(), "normals": nrm.numpy(), "pelvis": m[:, 0]})
+        return out
+
+    # GL's cost is per triangle, so it gets a lighter mesh; the numpy splatter needs the dense
+    # one to cover the surface.
+    gl_body = base
     if mode == "mesh" and detail < 1.0 and base.num_vertices > 8000:
-        base = base.decimated(0.01 / max(detail, 0.05))  # the GL rasteriser's cost is per triangle
-    for m in motions:
-        m = np.concatenate([m, np.repeat(m[-1:], T - m.shape[0], 0)]) if m.shape[0] < T else m
-        if mode == "stick":
-            low = min(0.0, float(m[..., 1].min()))
-            tracks.append({"joints": m - [0, low, 0], "pelvis": m[:, 0]})
-            continue
-        bm, pose, low, _ = prepare_motion(base, m)
-        v = bm.pose(pose, None, device="cpu")
-        v[..., 1] -= low
-        nrm = _vertex_normals_t(v, torch.as_tensor(bm.faces))
-        tracks.append({"verts": v.numpy(), "normals": nrm.numpy(), "pelvis": m[:, 0]})
+        gl_body = base.decimated(0.01 / max(detail, 0.05))
+    tracks = make_tracks(gl_body if renderer != "numpy" else base)
     cams = [follow_cameras(tr["pelvis"]) for tr in tracks]
 
     bar = 64 if prompt else 0
@@ -304,7 +315,7 @@ def render_video(path, motions, labels=None, prompt: str = "", fps: float = 20.0
                 d.text((10, H + 6 + k * (font_p.size + 4)), line, fill=(30, 30, 30), font=font_p)
         return np.asarray(frame)
 
-    def run(make_renderer):
+    def run(make_renderer, tracks):
         rend = make_renderer() if mode == "mesh" else None
         writer = imageio.get_writer(str(path), fps=fps, codec="libx264", quality=7, pixelformat="yuv420p",
                                     macro_block_size=16, ffmpeg_log_level="error")
@@ -323,18 +334,22 @@ def render_video(path, motions, labels=None, prompt: str = "", fps: float = 20.0
             if rend is not None and hasattr(rend, "close"):
                 rend.close()
 
-    faces = base.faces.astype(np.uint32) if mode == "mesh" else None
-    if mode == "mesh" and renderer != "numpy":
+    if mode == "stick":
+        run(None, tracks)
+        return path
+    if renderer != "numpy":
+        faces = gl_body.faces.astype(np.uint32)
         try:
             with _GL_LOCK:
-                run(lambda: _GLRenderer(W, H, yfov, faces))
+                run(lambda: _GLRenderer(W, H, yfov, faces), tracks)
             return path
         except Exception as e:  # no EGL / driver: fall back unless GL was demanded
             if renderer == "gl":
                 raise RuntimeError(f"OpenGL rendering failed ({e}); install libEGL/Mesa or use renderer='numpy'") from e
             warnings.warn(f"OpenGL rendering unavailable ({type(e).__name__}: {e}); using the slower "
                           f"numpy renderer", RuntimeWarning, stacklevel=2)
-    run(lambda: _SplatRenderer(W, H, yfov))
+            tracks = make_tracks(base)
+    run(lambda: _SplatRenderer(W, H, yfov), tracks)
     return path
 
 
