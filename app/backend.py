@@ -163,6 +163,13 @@ class Backend:
     def compare(self, prompt: str, seconds: float, seed: int, guidance: float, steps: int,
                 name_a: str, name_b: str) -> list[SideResult]:
         """Sample `prompt` with checkpoints A and B from the same seed and the same initial noise."""
+        from .zerogpu import gpu
+
+        sides = gpu(self._sample_pair, duration=60)(prompt, seconds, seed, guidance, steps, name_a, name_b)
+        self.score(prompt, sides)
+        return sides
+
+    def _sample_pair(self, prompt, seconds, seed, guidance, steps, name_a, name_b) -> list[SideResult]:
         import torch
 
         pipe_a, pipe_b = self.pipeline(name_a), self.pipeline(name_b)
@@ -179,7 +186,6 @@ class Backend:
             n = int(res.lengths[0])
             sides.append(SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
                                     np.asarray(res.features[0][:n], np.float32)))
-        self.score(prompt, sides)
         return sides
 
     def _sampling(self):

@@ -105,9 +105,15 @@ def _generator_name(st: dict) -> str | None:
 
 
 def make_engine(backend) -> AppJobs:
-    """The engine registers results in the app's registry (runs_dir/registry.json)."""
+    """The engine registers results in the app's registry (runs_dir/registry.json). On ZeroGPU (or
+    with EASYTUNE_CHUNK_STEPS set) generator fine-tuning runs in save-and-resume chunks."""
     from easytune_core.finetune.engine import FinetuneEngine
 
+    from .zerogpu import chunk_steps_from_env, chunked_finetune_runner
+
     cfg = backend.config
-    engine = FinetuneEngine(backend.registry, runs_root=cfg.runs_dir / "finetune", device=backend.device)
+    chunk = chunk_steps_from_env()
+    runners = {"finetune": chunked_finetune_runner(chunk)} if chunk else None
+    engine = FinetuneEngine(backend.registry, runs_root=cfg.runs_dir / "finetune", device=backend.device,
+                            runners=runners)
     return AppJobs(engine, backend)

@@ -1,0 +1,128 @@
+"""Pieces of the app that need no server: input checks, per-session folders and their clean-up,
+upload staging (no unpickling, no zip path escapes), and chunked save-and-resume fine-tuning."""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from app.checks import (check_guidance, check_learning_rate, check_prompt, check_seconds, check_seed, check_steps,
+                        parse_prompt_lines)
+from app.sessions import OutputFolders
+from app.uploads import stage_upload
+
+
+@pytest.mark.parametrize("fn, value, expected", [
+    (check_prompt, "  a person waves  ", "a person waves"),
+    (check_prompt, "x" * 300, "x" * 300),
+    (check_seconds, "9.8", 9.8),
+    (check_seconds, 1, 1.0),
+    (check_seed, 42.0, 42),
+    (check_seed, 2**31 - 1, 2**31 - 1),
+    (check_guidance, 0, 0.0),
+    (check_steps, 50.0, 50),
+    (check_learning_rate, "1e-5", 1e-5),
+])
+def test_valid_inputs_are_normalised(fn, value, expected):
+    assert fn(value) == expected
+
+
+@pytest.mark.parametrize("fn, value, message", [
+    (check_prompt, None, "prompt is empty"),
+    (check_prompt, "x" * 301, "301 characters"),
+    (check_seconds, None, "length is empty"),
+    (check_seconds, "abc", "length must be a number"),
+    (check_seconds, float("nan"), "finite"),
+    (check_seconds, 9.81, "between 1.0 and 9.8 seconds, got 9.81"),
+    (check_seed, 2**31, "seed must be between 0 and 2147483647"),
+    (check_seed, "", "seed is empty"),
+    (check_steps, 2.5, "whole number"),
+    (check_learning_rate, 0, "above 0"),
+])
+def test_bad_inputs_say_what_to_fix(fn, value, message):
+    with pytest.raises(ValueError, match=message):
+        fn(value)
+
+
+def test_prompt_lines_name_the_bad_line():
+    assert parse_prompt_lines("a person walks\n\n  a person jumps \n") == ["a person walks", "a person jumps"]
+    with pytest.raises(ValueError, match="prompt line 2"):
+        parse_prompt_lines("a person walks\n" + "y" * 301)
+
+
+def test_each_request_gets_its_own_folder_and_old_ones_are_swept(tmp_path):
+    folders = OutputFolders(tmp_path, max_age_s=60, sweep_every_s=3600)
+    a1, a2, b1 = folders.new("sessA"), folders.new("sessA"), folders.new("../../etc")
+    assert len({a1, a2, b1}) == 3 and all(p.is_dir() for p in (a1, a2, b1))
+    assert b1.parent.parent == tmp_path  # a hostile session name cannot escape the root
+    (a1 / "motion.glb").write_bytes(b"glTF")
+    old = time.time() - 120
+    os.utime(a1, (old, old))
+    assert folders.sweep() == 1
+    assert not a1.exists() and a2.exists() and b1.exists()
+    folders.drop_session("sessA")
+    assert not a2.exists()
+    assert folders.sweep(now=time.time() + 3600) == 1 and not any(tmp_path.iterdir())
+
+
+def _tiny_ckpt(tmp_path: Path) -> Path:
+    from app.standins import build_tiny_assets
+
+    return build_tiny_assets(tmp_path / "assets") / "checkpoints" / "base"
+
+
+def test_zip_members_are_extracted_by_known_name_only(tmp_path):
+    ckpt = _tiny_ckpt(tmp_path)
+    zpath = tmp_path / "evil.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        z.write(ckpt / "model.safetensors", "../../escaped/model.safetensors")
+        z.write(ckpt / "config.json", "/abs/config.json")
+        z.write(ckpt / "stats.safetensors", "x/stats.safetensors")
+        z.writestr("notes.txt", "ignored")
+    folder = stage_upload([str(zpath)], tmp_path / "uploads")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors", "stats.safetensors"]
+    assert not (tmp_path / "escaped").exists()
+
+
+def test_loose_files_are_renamed_into_a_checkpoint_folder(tmp_path):
+    ckpt = _tiny_ckpt(tmp_path)
+    weights = tmp_path / "my_weights.safetensors"
+    weights.write_bytes((ckpt / "model.safetensors").read_bytes())
+    folder = stage_upload([str(weights), str(ckpt / "config.json"), str(ckpt / "stats.safetensors")],
+                          tmp_path / "uploads")
+    assert (folder / "model.safetensors").read_bytes() == weights.read_bytes()
+
+
+def test_oversized_upload_is_refused_before_reading(tmp_path):
+    big = tmp_path / "model.safetensors"
+    big.write_bytes(b"\0" * (2 * 2**20))
+    with pytest.raises(ValueError, match="MB"):
+        stage_upload([str(big)], tmp_path / "uploads", max_mb=1)
+    assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
+
+
+def test_chunked_fine_tuning_saves_and_resumes_between_chunks(tmp_path):
+    from easytune_core.finetune.config import FinetuneConfig
+    from easytune_core.finetune.engine import FinetuneEngine, FinetuneJob
+
+    from app.zerogpu import chunked_finetune_runner
+
+    assets = _tiny_ckpt(tmp_path).parent
+    engine = FinetuneEngine(tmp_path / "registry", runs_root=tmp_path / "runs",
+                            runners={"finetune": chunked_finetune_runner(2)})
+    cfg = FinetuneConfig(method="easytune", sampler_steps=3, select="last:2", max_steps=5, batch_size=2, frames=20,
+                         max_frames=40, lora_rank=2, lr=1e-3, warmup=0)
+    job = engine.submit(FinetuneJob(config=cfg, name="chunky", base=str(assets / "base"),
+                                    reward=str(assets / "reward"), prompts=["a person walks", "a person jumps"]))
+    st = engine.wait(job, timeout=120)
+    engine.shutdown()
+    assert st["state"] == "finished", st["message"]
+    events = engine.events(job)
+    chunks = [e for e in events if e.get("stage") == "chunk"]
+    assert [c["saved_at_step"] for c in chunks] == [2, 4, 5]
+    assert [e["step"] for e in events if "step" in e] == [1, 2, 3, 4, 5]  # resumed, never restarted
+    assert "chunky" in engine.registry.list("denoiser")
