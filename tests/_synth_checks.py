@@ -130,12 +130,27 @@ def check_action(j: np.ndarray, a: dict) -> None:
         if t == "sit":
             assert seg[-1, 0, 1] - floor < 0.3
     elif t == "bow":
-        drop = seg[0, HEAD, 1] - seg[:, HEAD, 1]
-        assert drop.max() > 0.12, drop.max()
+        lean = ((seg[:, HEAD, [0, 2]] - seg[:, 0, [0, 2]]) * facing(seg)).sum(-1)
+        assert lean.max() > 0.25, lean.max()  # the head comes well in front of the hips
     elif t == "march":
         knees = seg[:, [L_FOOT, R_FOOT], 1] - floor
         assert (knees.max(0) > 0.15).all()
         assert np.linalg.norm(seg[-1, 0, [0, 2]] - seg[0, 0, [0, 2]]) < 0.4
+    elif t == "jumping_jacks":
+        feet = seg[:, [L_ANKLE, R_ANKLE, L_FOOT, R_FOOT], 1].min(1) - floor
+        assert count_peaks(feet, 0.03) == 2 * a["count"]
+        hands_up = np.minimum(seg[:, L_WR, 1], seg[:, R_WR, 1]) - seg[:, HEAD, 1]
+        assert count_peaks(hands_up, 0.3) == a["count"]
+        width = np.abs(seg[:, L_ANKLE, 0] - seg[:, R_ANKLE, 0])
+        assert width.max() - width.min() > 0.15
+    elif t == "throw":
+        wr, sh = (L_WR, L_SH) if a["side"] == "left" else (R_WR, R_SH)
+        speed = np.linalg.norm(np.diff(seg[:, wr], axis=0), axis=-1) * 20
+        assert speed.max() > 3.0, speed.max()  # metres per second at the release
+        assert (seg[:, wr, 1] - seg[:, sh, 1]).max() > 0.1
+    elif t == "pick_up":
+        wr = L_WR if a["side"] == "left" else R_WR
+        assert (seg[:, wr, 1] - floor).min() < 0.3  # the wrist; the fingers reach about 0.15 m lower
     elif t == "stand":
         assert np.linalg.norm(seg[-1, 0, [0, 2]] - seg[0, 0, [0, 2]]) < 0.1
     else:

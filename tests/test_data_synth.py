@@ -50,7 +50,8 @@ def test_turn_in_place_direction(direction, seed):
 
 @pytest.mark.parametrize("kind", ["walk", "walk_back", "sidestep", "jog", "run", "walk_turn", "circle", "spin",
                                   "jump", "hop", "squat", "crouch", "sit", "bow", "wave", "raise", "clap",
-                                  "punch", "kick", "march", "walk_wave", "stand"])
+                                  "punch", "kick", "march", "walk_wave", "stand", "jumping_jacks", "throw",
+                                  "pick_up"])
 def test_each_action_is_visible(kind):
     for seed in range(3):
         s = one(kind, seed)

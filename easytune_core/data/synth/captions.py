@@ -120,6 +120,18 @@ def phrase(rng, a: dict) -> str:
     if t == "kick":
         return _pick(rng, [f"kicks with the {side} leg", f"kicks forward with the {side} foot",
                            f"does a front kick with the {side} leg", f"kicks with the {side} foot"])
+    if t == "jumping_jacks":
+        return _pick(rng, ["does jumping jacks", "does some jumping jacks", "performs jumping jacks",
+                           "jumps spreading the arms and legs"]) + _times(rng, a["count"])
+    if t == "throw":
+        return _pick(rng, [f"throws a ball with the {side} hand", f"throws something with the {side} arm",
+                           f"makes an overhand throw with the {side} arm", f"winds up and throws with the {side} hand",
+                           f"throws an object with the {side} hand"])
+    if t == "pick_up":
+        return _pick(rng, ["picks something up from the floor", "bends down to pick something up",
+                           f"picks up an object from the ground with the {side} hand",
+                           f"reaches down with the {side} hand and picks something up",
+                           "bends over and picks up something"])
     raise ValueError(f"no caption template for action type {t!r}")
 
 

@@ -18,7 +18,7 @@ ACTION_WEIGHTS = {
     "stand": 0.5, "walk": 3.0, "walk_back": 1.0, "sidestep": 1.0, "jog": 1.0, "run": 1.0, "turn": 1.5,
     "walk_turn": 1.2, "circle": 0.8, "spin": 0.6, "jump": 1.2, "hop": 0.7, "squat": 0.9, "crouch": 0.7,
     "sit": 0.7, "wave": 1.5, "raise": 1.0, "clap": 0.9, "punch": 1.0, "kick": 1.0, "bow": 0.7,
-    "march": 0.7, "walk_wave": 0.8,
+    "march": 0.7, "walk_wave": 0.8, "jumping_jacks": 0.6, "throw": 0.7, "pick_up": 0.7,
 }
 ACTION_TYPES = tuple(ACTION_WEIGHTS)
 
@@ -131,6 +131,10 @@ def build_action(rng, kind: str) -> Clip:
         c = gestures.gesture_clip(rng, "clap")
     elif kind == "kick":
         c = gestures.kick(rng, _side(rng))
+    elif kind == "jumping_jacks":
+        c = jumps.jumping_jacks(rng, int(rng.integers(2, 7)))
+    elif kind in ("throw", "pick_up"):
+        c = (gestures.throw if kind == "throw" else gestures.pick_up)(rng, "right" if rng.random() < 0.65 else "left")
     else:
         raise ValueError(f"unknown action kind {kind!r}; choose one of {', '.join(ACTION_TYPES)}")
     for a in c.actions:

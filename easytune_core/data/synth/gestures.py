@@ -246,3 +246,44 @@ def kick(rng, side="right", count=1) -> Clip:
     clip = Clip(q, np.zeros(T), contact, np.full((T, 3), np.nan),
                 [dict(type="kick", side="left", start=0, end=T, count=count, lifted=lifted)])
     return clip if side == "left" else clip.mirrored()
+
+
+def throw(rng, side="right") -> Clip:
+    """Overhand throw: wind up (arm back, trunk turned away), whip forward, follow through."""
+    lead, wind, fast, follow, back = (int(rng.integers(3, 6)), int(rng.integers(8, 12)), 3,
+                                      int(rng.integers(5, 8)), int(rng.integers(10, 14)))
+    t1 = lead + wind
+    t2 = t1 + fast
+    t3 = t2 + follow
+    T = t3 + back + int(rng.integers(3, 6))
+    frames = (lead, t1, t2, t3, t3 + back)
+    k = lambda *vals: lerp_angle_curve(T, [(0, vals[0])] + list(zip(frames, vals[1:])))
+    flex = k(0, -10, 150, 70, 0, 0)
+    abd = k(8, 95, 40, 15, 8, 8)
+    twist = k(0, 90, 40, 0, 0, 0)
+    elbow = k(10, 100, 15, 30, 10, 10)
+    hadd = k(0, -10, 10, 35, 0, 0)
+    yaw = k(0, 25, -15, -25, 0, 0)  # the throwing shoulder turns back, then into the throw
+    pitch = k(0, -5, 10, 15, 0, 0)
+    q = neutral(T)
+    set_arm(q, "left", *arm(T, flex=flex, abd=abd, twist=twist, elbow=elbow, hadd=hadd))
+    set_arm(q, "right", *arm(T, flex=k(0, 30, 0, -10, 0, 0), abd=k(8, 20, 15, 10, 8, 8), elbow=k(10, 40, 30, 20, 10, 10)))
+    set_spine(q, pitch=pitch, yaw=yaw)
+    clip = Clip.standing(q, [dict(type="throw", side="left", start=0, end=T, release=t2)])
+    return clip if side == "left" else clip.mirrored()
+
+
+def pick_up(rng, side="right") -> Clip:
+    """Bend and squat down, reach to the floor with ``side`` hand, stand back up holding it."""
+    lead, down, hold, up = int(rng.integers(3, 6)), int(rng.integers(14, 20)), int(rng.integers(4, 10)), int(rng.integers(14, 20))
+    T = lead + down + hold + up + int(rng.integers(6, 12))
+    s = lerp_angle_curve(T, [(0, 0), (lead, 0), (lead + down, 1), (lead + down + hold, 1), (lead + down + hold + up, 0)])
+    carry = lerp_angle_curve(T, [(0, 0), (lead + down + hold, 0), (lead + down + hold + up, 1), (T - 1, 1)])
+    bend = rng.uniform(70, 85)
+    q = _posture(rng, T, hip=50 * s, knee=4 + 100 * s, ankle=-25 * s, pelvis=bend * 0.6 * s, spine=bend * 0.4 * s,
+                 arm_flex=0 * s, arm_elbow=10 + 0 * s, neck=-10 * s)
+    # The reaching arm points straight down in the world while the trunk is bent.
+    set_arm(q, "left", *arm(T, flex=(bend + 5) * s + 35 * carry, abd=8, elbow=5 + 80 * carry, hadd=15 * carry))
+    set_arm(q, "right", *arm(T, flex=15 * s, abd=12, elbow=15 + 10 * s))
+    clip = Clip.standing(q, [dict(type="pick_up", side="left", start=0, end=T, reach=lead + down)])
+    return clip if side == "left" else clip.mirrored()

@@ -67,3 +67,36 @@ def jump(rng, forward: bool = False, count: int = 1) -> Clip:
     actions = [dict(type="jump", start=0, end=T, direction="forward" if forward else "in_place", count=count,
                     flights=[[int(s), int(e)] for s, e in contact_gaps])]
     return Clip(q, np.zeros(T), contact, air_vel, actions)
+
+
+def jumping_jacks(rng, count: int = 4) -> Clip:
+    """``count`` jumping jacks: hop out to legs apart with arms overhead, hop back in."""
+    period = rng.uniform(0.42, 0.55) * FPS  # one hop (out or in)
+    flight = max(3, int(round(rng.uniform(0.16, 0.22) * FPS)))
+    spread = rng.uniform(10, 15)
+    lead, tail = int(rng.integers(4, 8)), int(rng.integers(8, 12))
+    hops = 2 * count
+    T = int(lead + hops * period + tail)
+    keys = {k: [(0, 0.0), (lead, 0.0)] for k in ("abd", "arm", "knee")}
+    contact = np.ones((T, 2))
+    flights = []
+    for h in range(hops):
+        s = lead + h * period
+        take_off = int(round(s + period - flight - 1))
+        out = h % 2 == 0  # this hop lands with legs apart and arms up
+        land = take_off + flight
+        keys["knee"] += [(s + 1, 25.0), (take_off, 5.0), (land, 8.0)]
+        keys["abd"] += [(take_off, spread * (0.2 if out else 0.8)), (land, spread if out else 0.0)]
+        keys["arm"] += [(take_off, 60.0 if out else 120.0), (land, 165.0 if out else 10.0)]
+        contact[take_off:land] = 0.0
+        flights.append([take_off, land])
+    for k in keys:
+        keys[k].append((T - 4, 0.0 if k != "knee" else 4.0))
+    curve = {k: lerp_angle_curve(T, v) for k, v in keys.items()}
+    q = neutral(T)
+    for side in ("left", "right"):
+        set_leg(q, side, *leg(T, flex=curve["knee"] * 0.5, knee=curve["knee"], ankle=-0.2 * curve["knee"], abd=curve["abd"]))
+        set_arm(q, side, *arm(T, abd=8 + curve["arm"], twist=np.clip(curve["arm"] - 60, 0, 90), elbow=10,
+                              collar=0.1 * curve["arm"]))
+    actions = [dict(type="jumping_jacks", start=0, end=T, count=count, flights=flights)]
+    return Clip(q, np.zeros(T), contact, np.zeros((T, 3)), actions)
