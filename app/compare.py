@@ -20,14 +20,13 @@ EXAMPLES = [
 ]
 
 
-class LooseSlider(gr.Slider):
-    """A slider whose range is checked by our own handlers, so API callers get a message that names
-    the field and the fix instead of gradio's generic bounds error."""
-
-    is_template = True  # rendered by the stock slider front end
-
-    def preprocess(self, payload):
-        return payload
+def LooseSlider(*args, **kwargs) -> gr.Slider:
+    """A stock slider whose range is checked by our own handlers, so API callers get a message that
+    names the field and the fix instead of gradio's generic bounds error. (An instance override, not
+    a subclass: gradio writes a .pyi stub next to every module that subclasses a component.)"""
+    slider = gr.Slider(*args, **kwargs)
+    slider.preprocess = lambda payload: payload
+    return slider
 
 
 def load_examples(assets_dir) -> list[str]:
@@ -113,7 +112,7 @@ def build_compare_tab(backend, folders, config):
 
     generate.click(compare, inputs=[prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b],
                    outputs=[view_a, view_b, scores, files_a, files_b, last, status],
-                   api_name="compare", concurrency_limit=config.compare_concurrency, concurrency_id="sampling")
+                   api_name="compare", concurrency_limit=config.compare_concurrency)
 
     @user_errors
     def render_video(state, request: gr.Request):

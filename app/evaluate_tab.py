@@ -42,6 +42,7 @@ def build_evaluate_tab(backend, config):
         result = backend.evaluate(name, repeats=repeats, samples=samples)
         return metrics_table(result["rows"]), result.get("note", "")
 
+    # Its own queue lane: a minute-long evaluation must not hold up Compare requests.
     run.click(evaluate, inputs=[ckpt, samples, repeats], outputs=[table, note], api_name="evaluate",
-              concurrency_limit=1, concurrency_id="sampling")
+              concurrency_limit=1)
     ckpt.focus(lambda: gr.Dropdown(choices=backend.checkpoint_choices()), outputs=[ckpt], api_name=False, queue=False)

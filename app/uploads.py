@@ -40,8 +40,10 @@ def _check_config(path: Path) -> dict:
         raise ValueError(f"config.json is not valid JSON ({exc.msg}): upload the config.json saved with the checkpoint") from None
     if not isinstance(config, dict) or "kind" not in config or "config" not in config:
         raise ValueError("config.json is not an EasyTune checkpoint config (needs 'kind' and 'config'): upload the config.json saved with the checkpoint")
-    if config["kind"] not in ("denoiser", "lora"):
-        raise ValueError(f"this is a {config['kind']!r} checkpoint: upload a motion generator (kind 'denoiser' or 'lora')")
+    if config["kind"] == "lora":
+        raise ValueError("this is a LoRA adapter alone: upload the merged generator (the run folder's checkpoint/)")
+    if config["kind"] != "denoiser":
+        raise ValueError(f"this is a {config['kind']!r} checkpoint: upload a motion generator (kind 'denoiser')")
     return config
 
 
