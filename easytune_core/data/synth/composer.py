@@ -8,7 +8,9 @@ import numpy as np
 
 from . import gaits, gestures, jumps
 from .captions import captions_for
+from ...motion.rotations import qmul
 from .clip import Clip, concat_blend
+from .pose import euler
 from .solve import FPS, solve
 
 MIN_FRAMES, MAX_FRAMES = 40, 196
@@ -195,6 +197,7 @@ def synthesize_sample(rng=0, kinds: list[str] | None = None, n_captions: int = 3
         clip, _ = concat_blend([clip, pad], [8])
     if clip.T > MAX_FRAMES:
         clip = _trim(clip, MAX_FRAMES)
+    clip = _add_life(rng, clip)
     scale = float(rng.uniform(0.9, 1.1))
     joints, contact = solve(clip, scale, return_contact=True)
     actions = [a for a in clip.actions if a["start"] < clip.T]
@@ -205,6 +208,31 @@ def synthesize_sample(rng=0, kinds: list[str] | None = None, n_captions: int = 3
     caps = captions_for(rng, actions, n_captions)
     return SynthSample(joints=joints, captions=caps, actions=actions, scale=scale,
                        contact=contact.astype(np.float32), name=name)
+
+
+# Upper-body joints that get a little slow random motion (degrees of noise amplitude).
+_LIFE_JOINTS = {3: 1.5, 6: 1.5, 9: 1.5, 12: 4.0, 13: 1.5, 14: 1.5, 16: 3.0, 17: 3.0, 18: 3.0, 19: 3.0}
+
+
+def _smooth_noise(rng, T, n, every=12):
+    """``(T, n)`` smooth random curves in [-1, 1]-ish: random knots every ``every`` frames, eased."""
+    knots = rng.uniform(-1.0, 1.0, size=(T // every + 3, n))
+    x = np.arange(T) / every
+    i = np.floor(x).astype(int)
+    u = x - i
+    u = u * u * (3 - 2 * u)
+    return knots[i] * (1 - u)[:, None] + knots[i + 1] * u[:, None]
+
+
+def _add_life(rng, clip: Clip) -> Clip:
+    """Small slow wobble of trunk, head and arms so no two motions are mechanically identical."""
+    T = clip.T
+    q = clip.rot.copy()
+    noise = _smooth_noise(rng, T, 3 * len(_LIFE_JOINTS), every=int(rng.integers(8, 16)))
+    for k, (j, amp) in enumerate(_LIFE_JOINTS.items()):
+        n = noise[:, 3 * k:3 * k + 3] * amp
+        q[:, j] = qmul(q[:, j], euler(x=n[:, 0], y=n[:, 1] * (2.0 if j == 12 else 1.0), z=n[:, 2]))
+    return Clip(q, clip.yaw_rate, clip.contact, clip.air_vel, clip.actions)
 
 
 _FRAME_KEYS = ("hits", "bottoms", "seated", "bottom", "low", "flights", "lifted")
