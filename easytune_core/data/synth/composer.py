@@ -19,7 +19,7 @@ MIN_FRAMES, MAX_FRAMES = 40, 196
 ACTION_WEIGHTS = {
     "stand": 0.5, "walk": 3.0, "walk_back": 1.0, "sidestep": 1.0, "jog": 1.0, "run": 1.0, "turn": 1.5,
     "walk_turn": 1.2, "circle": 0.8, "spin": 0.6, "jump": 1.2, "hop": 0.7, "squat": 0.9, "crouch": 0.7,
-    "sit": 0.7, "wave": 1.5, "raise": 1.0, "clap": 0.9, "punch": 1.0, "kick": 1.0, "bow": 0.7,
+    "sit": 1.0, "wave": 1.5, "raise": 1.0, "clap": 0.9, "punch": 1.0, "kick": 1.0, "bow": 0.7,
     "march": 0.7, "walk_wave": 0.8, "jumping_jacks": 0.6, "throw": 0.7, "pick_up": 0.7,
 }
 ACTION_TYPES = tuple(ACTION_WEIGHTS)
