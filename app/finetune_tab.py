@@ -31,8 +31,7 @@ def status_markdown(st: dict) -> str:
     state = st.get("state", "idle")
     if state == "idle":
         return "**No fine-tuning job yet.** Start one below; it runs in the background and everyone sees it here."
-    icon = {"queued": "⏳", "running": "🔄", "finished": "✅", "cancelled": "⏹️", "failed": "❌"}.get(state, "")
-    parts = [f"{icon} **Job {st['id']}** ({st.get('kind', '')}, {st.get('method', '')}): **{state}**",
+    parts = [f"**Job {st['id']}** ({st.get('kind', '')}, {st.get('method', '')}): **{state}**",
              f"step **{st.get('step', 0)} / {st.get('total_steps', '?')}**",
              f"elapsed **{st.get('elapsed_s', 0.0):.0f} s**"]
     if st.get("peak_memory_mb") is not None:
