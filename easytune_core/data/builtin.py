@@ -53,6 +53,22 @@ def iter_builtin(size: int = DEFAULT_SIZE, seed: int = 0, workers: int = 2) -> I
         yield from pool.imap(_make, jobs, chunksize=16)
 
 
+def builtin_feature_fns():
+    """HumanML3D's feature functions, with the published yaw-velocity sign glitch repaired.
+
+    HumanML3D's processing flips the turning direction on the one frame where a motion's
+    heading passes 180 degrees from its start (HumanML3D issue #156). Spins and U-turns are
+    common in this dataset, so its features are computed with ``fix_yaw_wrap=True`` (the
+    project lead's decision); user data keeps the published behaviour.
+    """
+    from functools import partial
+
+    from ..motion import features as f
+    from .layout import FeatureFns
+
+    return FeatureFns(partial(f.joints_to_features, fix_yaw_wrap=True), f.features_to_joints, f.mirror_joints)
+
+
 def generate_builtin(out_dir, size: int = DEFAULT_SIZE, seed: int = 0, workers: int = 2,
                      overwrite: bool = False, writer: Callable | None = None,
                      progress: Callable[[int], Any] | None = None):
@@ -64,15 +80,19 @@ def generate_builtin(out_dir, size: int = DEFAULT_SIZE, seed: int = 0, workers: 
         seed: dataset seed; same seed, same bytes.
         workers: processes for synthesis and for feature computation.
         overwrite: replace an existing dataset in ``out_dir``.
-        writer: layout writer (defaults to ``write_humanml3d_folder``), called as
-            ``writer(out_dir, samples, seed=seed, workers=workers, overwrite=overwrite, progress=progress)``.
+        writer: layout writer (defaults to ``write_humanml3d_folder`` with
+            :func:`builtin_feature_fns`), called as ``writer(out_dir, samples, seed=seed,
+            workers=workers, overwrite=overwrite, progress=progress)``.
 
     Returns:
         Whatever the writer returns (a ``LayoutSummary`` by default). The action records of
         every motion are also written to ``synth_actions.jsonl`` (one JSON object per line).
     """
+    extra = {}
     if writer is None:
         from .layout import write_humanml3d_folder as writer
+
+        extra["fns"] = builtin_feature_fns()
     records = []
 
     def samples():
@@ -80,7 +100,7 @@ def generate_builtin(out_dir, size: int = DEFAULT_SIZE, seed: int = 0, workers: 
             records.append({"name": name, "actions": actions})
             yield name, joints, caps
 
-    summary = writer(out_dir, samples(), seed=seed, workers=workers, overwrite=overwrite, progress=progress)
+    summary = writer(out_dir, samples(), seed=seed, workers=workers, overwrite=overwrite, progress=progress, **extra)
     with open(Path(out_dir) / ACTIONS_FILE, "w", encoding="utf-8") as fh:
         for r in records:
             fh.write(json.dumps(r, sort_keys=True) + "\n")
