@@ -59,3 +59,14 @@ def test_clip_loader_with_tiny_local_model(tmp_path):
 def test_unknown_encoder_name():
     with pytest.raises(ValueError, match="unknown text encoder 'bert'"):
         get_text_encoder("bert")
+
+
+def test_cache_round_trip(enc, tmp_path):
+    e = enc.encode(["a person crawls", "a person sits down"])
+    assert enc.save_cache(tmp_path / "c.safetensors") >= 2
+    fresh = type(enc)(enc.name, enc.dim, enc.kind, None, device="cpu")  # no model: must hit the cache
+    assert fresh.load_cache(tmp_path / "c.safetensors") >= 2
+    assert torch.equal(fresh.encode(["a person sits down"])[0], e[1])
+    assert fresh.load_cache(tmp_path / "missing.safetensors") == 0
+    (tmp_path / "bad.safetensors").write_bytes(b"junk")
+    assert fresh.load_cache(tmp_path / "bad.safetensors") == 0

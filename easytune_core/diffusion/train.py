@@ -253,10 +253,17 @@ def run(args) -> int:
         print(f"resumed from {out / 'resume'} at step {step}", file=sys.stderr)
 
     # Encode every caption once; later encode() calls are cache hits.
+    # The embeddings are also kept in <data>/.cache so later runs skip the encoding.
     caps = all_captions(root)
     t0 = time.time()
+    cache_file = root / ".cache" / f"text_{encoder.name}.safetensors"
+    encoder.load_cache(cache_file)
     for i in range(0, len(caps), 512):
         encoder.encode(caps[i:i + 512])
+    try:
+        encoder.save_cache(cache_file)
+    except OSError:  # read-only dataset folder: fine, just slower next time
+        pass
     print(f"encoded {len(caps)} captions in {time.time() - t0:.1f}s", file=sys.stderr)
 
     train = make_loader(root, "train", tcfg.batch_size, mcfg.max_frames, tcfg.seed, True)

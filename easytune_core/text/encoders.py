@@ -91,6 +91,47 @@ class TextEncoder:
                 return torch.zeros(0, self.dim)
             return torch.stack([self._cache[t] for t in texts])
 
+    def save_cache(self, path) -> int:
+        """Write the per-prompt cache to a safetensors file (captions in its metadata); returns its size."""
+        import json
+
+        from safetensors.torch import save_file
+        with self._lock:
+            texts = sorted(self._cache)
+            emb = torch.stack([self._cache[t] for t in texts]) if texts else torch.zeros(0, self.dim)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        save_file({"embeddings": emb.contiguous()}, str(tmp),
+                  metadata={"encoder": self.name, "dim": str(self.dim), "texts": json.dumps(texts)})
+        os.replace(tmp, path)
+        return len(texts)
+
+    def load_cache(self, path) -> int:
+        """Fill the cache from :meth:`save_cache` output of the same encoder; returns entries loaded
+        (0 if the file is missing, unreadable or from another encoder)."""
+        import json
+
+        from safetensors import safe_open
+        path = Path(path)
+        if not path.exists():
+            return 0
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                if meta.get("encoder") != self.name or int(meta.get("dim", -1)) != self.dim:
+                    return 0
+                emb = f.get_tensor("embeddings").float()
+            texts = json.loads(meta["texts"])
+        except Exception:  # a stale or damaged cache is only a lost speed-up
+            return 0
+        if len(texts) != emb.shape[0]:
+            return 0
+        with self._lock:
+            for t, e in zip(texts, emb):
+                self._cache.setdefault(t, e)
+        return len(texts)
+
     @torch.no_grad()
     def encode_tokens(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-token features (not cached).
