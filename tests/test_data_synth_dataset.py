@@ -45,6 +45,9 @@ def test_prepared_folder_loads_and_matches_its_actions(tmp_path):
     assert summary.num_motions == 16
     ds = MotionTextDataset(out, split="train", min_frames=1)
     item = ds[0]
+    # HumanML3D's own length filter (40 <= feature frames < 200) keeps every motion.
+    kept = MotionTextDataset(out, split="train")
+    assert len(kept.lengths) == len(ds.lengths) == len(summary.splits["train"]) and min(kept.lengths) >= 40
     assert item["features"].shape[1] == 263 and np.isfinite(item["features"].numpy()).all()
     texts = (out / "texts" / "000000.txt").read_text().splitlines()
     assert len(texts) >= 3 and all(line.count("#") == 3 for line in texts)

@@ -13,7 +13,9 @@ from .clip import Clip, concat_blend
 from .pose import euler
 from .solve import FPS, solve
 
-MIN_FRAMES, MAX_FRAMES = 40, 196
+# HumanML3D's loader drops motions with fewer than 40 *feature* frames (one less than joint
+# frames) or 200 or more, so every motion gets 44..196 joint frames (2.2-9.8 s).
+MIN_FRAMES, MAX_FRAMES = 44, 196
 
 # Relative frequency of each action kind (before a sequence's constraints).
 ACTION_WEIGHTS = {
@@ -191,10 +193,10 @@ def synthesize_sample(rng=0, kinds: list[str] | None = None, n_captions: int = 3
         clips.append(c)
         total += extra
     clip, _ = concat_blend(clips, blends)
-    if clip.T < MIN_FRAMES:  # pad with standing so every motion lasts at least 2 s
-        pad = gestures.idle(rng, MIN_FRAMES - clip.T + 8)
+    if clip.T < MIN_FRAMES:  # pad with standing (before or after) so every motion lasts long enough
+        pad = gestures.idle(rng, MIN_FRAMES - clip.T + 8 + int(rng.integers(0, 10)))
         pad.actions = []
-        clip, _ = concat_blend([clip, pad], [8])
+        clip, _ = concat_blend([clip, pad] if rng.random() < 0.6 else [pad, clip], [8])
     if clip.T > MAX_FRAMES:
         clip = _trim(clip, MAX_FRAMES)
     clip = _add_life(rng, clip)
