@@ -200,3 +200,18 @@ def test_unknown_action_kind_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown action kind"):
         synthesize_sample(0, kinds=["moonwalk"])
     assert "walk" in ACTION_TYPES
+
+
+def test_mirrored_motion_matches_swapped_captions():
+    # The dataset's M-copies mirror the joints and swap left/right in the captions; the
+    # mirrored motion must then do what the swapped words say.
+    from easytune_core.motion.features import mirror_joints
+
+    swap = {"left": "right", "right": "left"}
+    for kind in ("wave", "turn", "sidestep", "kick", "circle", "punch"):
+        s = one(kind, 4)
+        a = dict(s.actions[0])
+        for key in ("side", "direction"):
+            if a.get(key) in swap:
+                a[key] = swap[a[key]]
+        check_action(mirror_joints(s.joints, "humanml3d"), a)
