@@ -58,7 +58,7 @@ class Backend:
         # Sampling on one device from several threads is fine for inference, but a GPU has one
         # memory pool shared with the fine-tuning thread: serialise sampling there, not on CPU.
         self._sample_lock = threading.Lock() if self.device.startswith("cuda") else None
-        self._uploads: dict[str, Path] = {}
+        self._uploads: dict[str, dict[str, Path]] = {}  # session -> {name: folder}: uploads stay private
         self._scorer = None
         self._scorer_lock = threading.Lock()
         self._registry = None
@@ -93,27 +93,29 @@ class Backend:
                 out[name] = folder
         return out
 
-    def checkpoint_choices(self) -> list[str]:
-        """Names for the A/B dropdowns: shipped ones present on disk, registered runs, uploads."""
+    def checkpoint_choices(self, session: str | None = None) -> list[str]:
+        """Names for the A/B dropdowns: shipped ones present on disk, registered runs (shared by all
+        users), and the checkpoints this session uploaded."""
         names = [n for n, d in SHIPPED.items() if (self.config.checkpoints_dir / d).exists()]
         names += [n for n in self._registered() if n not in names]
-        names += list(self._uploads)
+        names += list(self._uploads.get(session or "", {}))
         return names
 
-    def resolve(self, name: str) -> Path:
+    def resolve(self, name: str, session: str | None = None) -> Path:
         """Checkpoint folder for a dropdown name; ValueError names the fix when unknown."""
         if name in SHIPPED:
             folder = self.config.checkpoints_dir / SHIPPED[name]
             if folder.exists():
                 return folder
-        if name in self._uploads:
-            return self._uploads[name]
+        uploads = self._uploads.get(session or "", {})
+        if name in uploads:
+            return uploads[name]
         registered = self._registered()
         if name in registered:
             return registered[name]
         raise ValueError(f"unknown checkpoint {name!r}: pick one from the list or upload one")
 
-    def add_upload(self, files, label: str | None = None) -> str:
+    def add_upload(self, files, session: str | None = None, label: str | None = None) -> str:
         """Validate an uploaded checkpoint, load it once, and make it selectable; returns its name."""
         folder = stage_upload(files, self.config.uploads_dir, self.config.max_upload_mb)
         try:
@@ -126,8 +128,15 @@ class Backend:
                 raise
             raise ValueError(f"the uploaded checkpoint could not be loaded ({type(exc).__name__}: {exc})") from None
         name = f"upload: {label or folder.name}"
-        self._uploads[name] = folder
+        self._uploads.setdefault(session or "", {})[name] = folder
         return name
+
+    def drop_session(self, session: str | None) -> None:
+        """Forget and delete the checkpoints a closed session uploaded."""
+        import shutil
+
+        for folder in self._uploads.pop(session or "", {}).values():
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _load_pipeline(self, folder: Path):
         """Cached MotionPipeline for a folder; reloaded when its files change (a run saving again)."""
@@ -146,8 +155,8 @@ class Backend:
                 self._pipelines.popitem(last=False)
             return pipe
 
-    def pipeline(self, name: str):
-        return self._load_pipeline(self.resolve(name))
+    def pipeline(self, name: str, session: str | None = None):
+        return self._load_pipeline(self.resolve(name, session))
 
     def warm_up(self) -> None:
         """Load the text encoder, the first two generators and the scorers ahead of the first request."""
@@ -161,18 +170,18 @@ class Backend:
 
     # ---- compare ------------------------------------------------------------------------------
     def compare(self, prompt: str, seconds: float, seed: int, guidance: float, steps: int,
-                name_a: str, name_b: str) -> list[SideResult]:
+                name_a: str, name_b: str, session: str | None = None) -> list[SideResult]:
         """Sample `prompt` with checkpoints A and B from the same seed and the same initial noise."""
         from .zerogpu import gpu
 
-        sides = gpu(self._sample_pair, duration=60)(prompt, seconds, seed, guidance, steps, name_a, name_b)
+        sides = gpu(self._sample_pair, duration=60)(prompt, seconds, seed, guidance, steps, name_a, name_b, session)
         self.score(prompt, sides)
         return sides
 
-    def _sample_pair(self, prompt, seconds, seed, guidance, steps, name_a, name_b) -> list[SideResult]:
+    def _sample_pair(self, prompt, seconds, seed, guidance, steps, name_a, name_b, session=None) -> list[SideResult]:
         import torch
 
-        pipe_a, pipe_b = self.pipeline(name_a), self.pipeline(name_b)
+        pipe_a, pipe_b = self.pipeline(name_a, session), self.pipeline(name_b, session)
         frames = int(round(seconds * FPS))
         noise = pipe_a.make_noise(1, frames, seed)
         dim_b = getattr(getattr(pipe_b, "config", None), "feature_dim", None)
@@ -250,11 +259,11 @@ class Backend:
             return self._engine
 
     # ---- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, name: str, repeats: int = 2, samples: int = 64) -> dict:
+    def evaluate(self, name: str, repeats: int = 2, samples: int = 64, session: str | None = None) -> dict:
         """Quick evaluator metrics for a checkpoint (see app.evaluation)."""
         from .evaluation import quick_evaluate
 
-        return quick_evaluate(self, name, self.resolve(name), repeats=repeats, samples=samples)
+        return quick_evaluate(self, name, self.resolve(name, session), repeats=repeats, samples=samples)
 
 
 class _NullLock:

@@ -39,6 +39,10 @@ def load_examples(assets_dir) -> list[str]:
     return EXAMPLES
 
 
+def _session(request) -> str | None:
+    return getattr(request, "session_hash", None)
+
+
 def _fmt(value) -> float | None:
     return None if value is None else round(float(value), 4)
 
@@ -87,17 +91,18 @@ def build_compare_tab(backend, folders, config):
 
     @user_errors
     def compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
+        session = _session(request)
         prompt = check_prompt(prompt)
         seconds = check_seconds(seconds)
         seed = check_seed(seed)
         guidance = check_guidance(guidance)
         steps = check_steps(steps)
-        names = backend.checkpoint_choices()
+        names = backend.checkpoint_choices(session)
         check_choice(ckpt_a, names, "checkpoint A")
         check_choice(ckpt_b, names, "checkpoint B")
         start = time.perf_counter()
-        sides = backend.compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b)
-        folder = folders.new(getattr(request, "session_hash", None))
+        sides = backend.compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session)
+        folder = folders.new(session)
         for side in sides:
             backend.export(side, folder)
         took = time.perf_counter() - start
@@ -125,15 +130,16 @@ def build_compare_tab(backend, folders, config):
         if not folder.exists():
             raise ValueError("this comparison's files were cleaned up: generate it again")
         sides = [{**s, "joints": np.load(s["joints"])} for s in state["sides"]]
-        out = folders.new(getattr(request, "session_hash", None)) / "compare.mp4"
+        out = folders.new(_session(request)) / "compare.mp4"
         return str(backend.render_video(out, sides, state["prompt"]))
 
     video_btn.click(render_video, inputs=[last], outputs=[video], api_name="render_video", concurrency_limit=1)
 
     @user_errors
-    def add_checkpoint(files):
-        name = backend.add_upload(files)
-        names = backend.checkpoint_choices()
+    def add_checkpoint(files, request: gr.Request):
+        session = _session(request)
+        name = backend.add_upload(files, session)
+        names = backend.checkpoint_choices(session)
         return gr.Dropdown(choices=names), gr.Dropdown(choices=names, value=name), f"Added **{name}** as checkpoint B."
 
     add_btn.click(add_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",

@@ -33,16 +33,20 @@ def build_evaluate_tab(backend, config):
     note = gr.Markdown("")
 
     @user_errors
-    def evaluate(name, samples, repeats):
-        check_choice(name, backend.checkpoint_choices(), "checkpoint")
+    def evaluate(name, samples, repeats, request: gr.Request):
+        session = getattr(request, "session_hash", None)
+        check_choice(name, backend.checkpoint_choices(session), "checkpoint")
         samples = check_steps(samples, "test captions", 1024)
         if samples % 32:
             raise ValueError(f"test captions must be a multiple of 32 (R-Precision uses groups of 32), got {samples}")
         repeats = check_steps(repeats, "repeats", 20)
-        result = backend.evaluate(name, repeats=repeats, samples=samples)
+        result = backend.evaluate(name, repeats=repeats, samples=samples, session=session)
         return metrics_table(result["rows"]), result.get("note", "")
 
     # Its own queue lane: a minute-long evaluation must not hold up Compare requests.
     run.click(evaluate, inputs=[ckpt, samples, repeats], outputs=[table, note], api_name="evaluate",
               concurrency_limit=1)
-    ckpt.focus(lambda: gr.Dropdown(choices=backend.checkpoint_choices()), outputs=[ckpt], api_name=False, queue=False)
+    def refresh(request: gr.Request):
+        return gr.Dropdown(choices=backend.checkpoint_choices(getattr(request, "session_hash", None)))
+
+    ckpt.focus(refresh, outputs=[ckpt], api_name=False, queue=False)

@@ -82,7 +82,8 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
     seen = gr.State(None)
 
     @user_errors
-    def finetune_start(kind, method, init, source, lines, steps, lr, k, weighting, adapter, rank, sample_steps, run_name):
+    def finetune_start(kind, method, init, source, lines, steps, lr, k, weighting, adapter, rank, sample_steps, run_name,
+                       request: gr.Request):
         kind = JOB_KINDS[check_choice(kind, list(JOB_KINDS), "what to run")]
         check_choice(method, METHODS, "method")
         check_choice(weighting, WEIGHTINGS, "step weighting")
@@ -92,7 +93,7 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
         request = {
             "kind": kind,
             "method": method,
-            "init": backend.resolve(init) if kind != "spl" else None,
+            "init": backend.resolve(init, getattr(request, "session_hash", None)) if kind != "spl" else None,
             "init_name": init,
             "prompts": parse_prompt_lines(lines) if source == PROMPT_SOURCES[1] else None,
             "steps": check_steps(steps, "optimiser steps", 100_000),
@@ -123,13 +124,13 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
     gr.Button("Refresh", visible=False).click(finetune_status, inputs=[job_id], outputs=status_outputs,
                                                api_name="finetune_status", concurrency_limit=None)
 
-    def tick(job, seen_state):
+    def tick(job, seen_state, request: gr.Request):
         # Every visitor polls the shared job; checkpoint lists refresh only when they change.
         try:
             out = finetune_status(job)
         except gr.Error:
             out = (gr.skip(),) * len(status_outputs)
-        names = tuple(backend.checkpoint_choices())
+        names = tuple(backend.checkpoint_choices(getattr(request, "session_hash", None)))
         if names == seen_state:
             return (*out, gr.skip(), gr.skip(), gr.skip(), seen_state)
         lst = list(names)

@@ -63,13 +63,16 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
             with gr.Tab("Evaluate", id="evaluate"):
                 build_evaluate_tab(backend, config)
 
-        def refresh_choices():
-            names = backend.checkpoint_choices()
+        def refresh_choices(request: gr.Request):
+            names = backend.checkpoint_choices(getattr(request, "session_hash", None))
             return gr.Dropdown(choices=names), gr.Dropdown(choices=names)
 
         demo.load(refresh_choices, outputs=[ckpt_a, ckpt_b], api_name=False, queue=False)
+
         def drop_session(request: gr.Request):
-            folders.drop_session(getattr(request, "session_hash", None))
+            session = getattr(request, "session_hash", None)
+            folders.drop_session(session)
+            backend.drop_session(session)
 
         demo.unload(drop_session)  # plus the janitor's sweep by age for sessions that never say goodbye
 
@@ -82,7 +85,8 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
 def launch(demo: gr.Blocks | None = None, **kwargs):
     """Serve on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (default 127.0.0.1:7860); never a share link."""
     demo = demo or create_app()
-    config_dirs = [str(demo.easytune_backend.config.outputs_dir)]
+    cfg = demo.easytune_backend.config
+    config_dirs = [str(cfg.outputs_dir), str(cfg.runs_dir / "finetune")]  # per-request files, run zips
     kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     kwargs.setdefault("allowed_paths", config_dirs)

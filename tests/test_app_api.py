@@ -127,6 +127,10 @@ def test_uploaded_zip_checkpoint_becomes_selectable(client, served, tmp_path):
     assert name.startswith("upload: ")
     glb_a, glb_b, scores, *_ = compare(client, a=BASE, b=name)
     assert _is_glb(glb_b) and scores["data"][1][1] == name
+    # An upload belongs to the session that made it: another user cannot pick it.
+    stranger = Client(served["url"], verbose=False, download_files=str(served["root"] / "downloads2"))
+    with pytest.raises(AppError, match="checkpoint B must be one of"):
+        compare(stranger, a=BASE, b=name)
 
 
 @pytest.mark.parametrize("files, message", [
