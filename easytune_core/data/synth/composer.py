@@ -11,7 +11,7 @@ from .captions import captions_for
 from ...motion.rotations import qmul
 from .clip import Clip, concat_blend
 from .pose import euler
-from .solve import FPS, solve
+from .solve import solve
 
 # HumanML3D's loader drops motions with fewer than 40 *feature* frames (one less than joint
 # frames) or 200 or more, so every motion gets 44..196 joint frames (2.2-9.8 s).
@@ -121,7 +121,7 @@ def build_action(rng, kind: str) -> Clip:
     elif kind == "hop":
         side = _side(rng)
         count = int(rng.integers(2, 6))
-        c, _ = gaits.hop(rng, 0, side, count)
+        c = gaits.hop(rng, side, count)
         c.actions = [dict(type="hop", side=side, count=count)]
     elif kind in ("squat", "crouch", "sit", "bow"):
         c = {"squat": gestures.squat, "crouch": gestures.crouch, "sit": gestures.sit_floor, "bow": gestures.bow}[kind](rng)

@@ -165,7 +165,7 @@ def march(rng, T, knee_lift=1.0, yaw_total=0.0, ramp=(8, 8), cadence=None) -> Cl
     return Clip(q, yaw, contact, np.full((T, 3), np.nan))
 
 
-def hop(rng, T_hint, side="left", count=3) -> tuple[Clip, int]:
+def hop(rng, side="left", count=3) -> Clip:
     """Hops on the ``side`` leg: crouch, push, short flight, land; the other leg held up."""
     period = int(round(rng.uniform(0.45, 0.6) * FPS))
     flight = int(round(rng.uniform(0.2, 0.26) * FPS))
@@ -193,4 +193,4 @@ def hop(rng, T_hint, side="left", count=3) -> tuple[Clip, int]:
         set_arm(q, s, *arm(T, flex=10 * env, abd=8 + 22 * env, elbow=10 + 30 * env))
     set_spine(q, pitch=5 * env)
     clip = Clip(q, np.zeros(T), contact, np.zeros((T, 3)))
-    return (clip if side == "left" else clip.mirrored()), T
+    return clip if side == "left" else clip.mirrored()
