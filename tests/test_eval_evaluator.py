@@ -76,7 +76,7 @@ def test_train_evaluator_round_trip(tmp_path, fake_text):  # noqa: F811
     out = tmp_path / "ev"
     args = p.parse_args(["--data", str(data), "--out", str(out), "--steps", "5", "--batch-size", "8",
                          "--hidden", "8", "--movement-dim", "8", "--embed-dim", "6", "--threads", "1",
-                         "--fp16-weights"])
+                         "--fp16-weights", "--text-encoder", "fake", "--dup-encoder", "fake"])
     assert etrain.run(args) == 0
     ev = load_evaluator(out, device="cpu")
     assert ev.config.token_dim == 16 and ev.config.text_encoder == "fake"
@@ -86,3 +86,14 @@ def test_train_evaluator_round_trip(tmp_path, fake_text):  # noqa: F811
     e = ev.embed_texts(["a person jumps up", "a person kicks", "a person jumps up"])
     assert e.shape == (3, 6)
     np.testing.assert_array_equal(e[0], e[2])
+
+
+def test_static_token_embedder_reads_minilm_word_vectors():
+    from easytune_core.eval.text import get_token_encoder
+    enc = get_token_encoder("minilm-static")
+    tok, mask = enc.encode_tokens(["A person walks", "a person walks forward slowly", ""])
+    assert tok.shape[0] == 3 and tok.shape[2] == 384
+    assert mask.sum(1).tolist()[0] == 3 and mask[2].sum() == 0
+    torch.testing.assert_close(tok[0, :3], tok[1, :3])  # no context: same words, same vectors
+    ids = enc.tokenizer.encode("walks").ids
+    torch.testing.assert_close(tok[0, 2], enc.table[ids[1]])

@@ -14,7 +14,7 @@ from easytune_core.eval.protocol import evaluate_pipeline, format_table, load_ev
 
 def _evaluator(enc, data):
     torch.manual_seed(0)
-    ev = Evaluator(EvaluatorConfig(token_dim=16, movement_dim=8, hidden=8, embed_dim=6)).eval()
+    ev = Evaluator(EvaluatorConfig(token_dim=16, movement_dim=8, hidden=8, embed_dim=6, text_encoder="fake")).eval()
     ev.mean.copy_(torch.from_numpy(np.load(data / "Mean.npy")))
     ev.std.copy_(torch.from_numpy(np.load(data / "Std.npy")))
     ev.text_encoder = enc

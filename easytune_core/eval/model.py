@@ -5,8 +5,9 @@ Architecture, after Guo et al.'s ``text_mot_match`` networks, scaled down for CP
     convolutions, so one unit = 4 frames) and a bidirectional GRU over the movement
     features, packed to each motion's length // 4; the last hidden states of both
     directions go through an MLP to the co-embedding;
-  * text: a bidirectional GRU over the text encoder's per-TOKEN features (not the pooled
-    sentence vector the reward model uses), packed to each caption's token count.
+  * text: a bidirectional GRU over per-token word vectors (by default MiniLM's static input
+    embeddings, as Guo et al. read GloVe vectors; never the pooled contextual sentence
+    vector the reward model uses), packed to each caption's token count.
 Embeddings live in Euclidean space (the metrics use Euclidean distances). Motions enter
 de-normalised and are normalised here with the evaluator's own statistics.
 """
@@ -43,8 +44,8 @@ class EvaluatorConfig:
     """Size of the co-embedding space."""
     dropout: float = 0.2
     """Dropout in the movement encoder during training."""
-    text_encoder: str = "minilm"
-    """Name of the text encoder (``get_text_encoder``) whose token features it reads."""
+    text_encoder: str = "minilm-static"
+    """Source of its token features (``eval.text.get_token_encoder``): MiniLM's static word vectors."""
 
     def __post_init__(self):
         for name in ("feature_dim", "token_dim", "movement_dim", "hidden", "embed_dim"):
@@ -149,8 +150,8 @@ class Evaluator(nn.Module):
     def embed_texts(self, captions: list[str], batch_size: int = 64) -> np.ndarray:
         """Captions -> (B, E) numpy (uses the text encoder's per-token features)."""
         if self.text_encoder is None:
-            from easytune_core.text import get_text_encoder
-            self.text_encoder = get_text_encoder(self.config.text_encoder, device=str(self.device))
+            from easytune_core.eval.text import get_token_encoder
+            self.text_encoder = get_token_encoder(self.config.text_encoder, device=str(self.device))
         captions = [str(c) for c in captions]
         self.eval()
         missing = sorted({c for c in captions if c not in self._text_cache})

@@ -32,7 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", type=int, default=160)
     p.add_argument("--movement-dim", type=int, default=128)
     p.add_argument("--embed-dim", type=int, default=128)
-    p.add_argument("--text-encoder", default="minilm")
+    p.add_argument("--text-encoder", default="minilm-static",
+                   help="token features: 'minilm-static' (MiniLM word vectors) or a get_text_encoder name")
+    p.add_argument("--dup-encoder", default="minilm", help="sentence encoder for the near-duplicate filter")
     p.add_argument("--seed", type=int, default=1234, help="its own seed, different from the reward's")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default=None)
@@ -45,6 +47,8 @@ class TokenCache:
 
     def __init__(self, text_encoder, max_bytes: int = 400 * 2 ** 20):
         self.enc = text_encoder
+        if getattr(text_encoder, "cheap", False):
+            max_bytes = 0  # static look-ups: caching would only cost memory
         self.store: dict[str, torch.Tensor] = {}
         self.max_bytes, self.bytes = int(max_bytes), 0
 
@@ -53,7 +57,7 @@ class TokenCache:
         missing = sorted({c for c in captions if c not in self.store})
         if missing:
             tok, mask = self.enc.encode_tokens(missing)
-            if self.bytes > self.max_bytes:  # start over rather than grow without bound
+            if self.bytes >= self.max_bytes:  # start over rather than grow without bound
                 keep = set(captions)
                 self.store = {c: v for c, v in self.store.items() if c in keep}
                 self.bytes = sum(v.numel() * 2 for v in self.store.values())
@@ -105,6 +109,8 @@ def run(args) -> int:
     from easytune_core.checkpoints import save_checkpoint
     from easytune_core.data.dataset import load_stats
     from easytune_core.reward.retrieval import make_loader, resolve_data_root, seed_everything, set_epoch
+    from easytune_core.eval.text import get_token_encoder
+    from easytune_core.reward.retrieval import load_caption_cache
     from easytune_core.text import get_text_encoder
 
     if args.steps < 1 or args.batch_size < 2:
@@ -116,7 +122,9 @@ def run(args) -> int:
     root = resolve_data_root(args.data)
     seed_everything(args.seed)
     mean, std = load_stats(root)
-    text_encoder = get_text_encoder(args.text_encoder, device=device)
+    text_encoder = get_token_encoder(args.text_encoder, device=device)
+    dup_encoder = get_text_encoder(args.dup_encoder, device=device)
+    load_caption_cache(dup_encoder, root)
     cache = TokenCache(text_encoder)
     probe, _ = text_encoder.encode_tokens(["a person walks"])
     cfg = EvaluatorConfig(feature_dim=int(len(mean)), token_dim=int(probe.shape[-1]), movement_dim=args.movement_dim,
@@ -143,7 +151,7 @@ def run(args) -> int:
                 continue
             tok, tmask = cache.batch(caps)
             with torch.no_grad():
-                sent = text_encoder.encode(caps).to(device)
+                sent = dup_encoder.encode(caps).to(device)
                 eye = torch.eye(len(caps), dtype=torch.bool, device=device)
                 negatives = ~((sent @ sent.T > args.dup_threshold) | eye)
             text = model.encode_text(tok.to(device), tmask.to(device))

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["resolve_data_root", "make_loader", "set_epoch", "seed_everything", "recall_at_k", "embed_split",
+__all__ = ["caption_cache_file", "load_caption_cache", "resolve_data_root", "make_loader", "set_epoch", "seed_everything", "recall_at_k", "embed_split",
            "evaluate_retrieval"]
 
 
@@ -27,6 +27,17 @@ def resolve_data_root(data: str | Path) -> Path:
         raise FileNotFoundError(f"no HumanML3D-layout dataset at {root} (Mean.npy missing); create it with "
                                 f"`python -m easytune_core prepare-data --out {root}`")
     return root
+
+
+def caption_cache_file(text_encoder, root) -> Path:
+    """Where pooled caption embeddings of a dataset are kept (shared with train-base)."""
+    return Path(root) / ".cache" / f"text_{text_encoder.name}.safetensors"
+
+
+def load_caption_cache(text_encoder, root) -> int:
+    """Pre-fill the encoder's cache from ``<root>/.cache`` if there is one; returns entries loaded."""
+    loader = getattr(text_encoder, "load_cache", None)
+    return int(loader(caption_cache_file(text_encoder, root))) if loader else 0
 
 
 def seed_everything(seed: int) -> None:

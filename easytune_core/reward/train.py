@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from easytune_core.reward.model import RewardConfig, RewardModel, load_reward_model
-from easytune_core.reward.retrieval import (evaluate_retrieval, make_loader, resolve_data_root, seed_everything,
-                                            set_epoch)
+from easytune_core.reward.retrieval import (caption_cache_file, evaluate_retrieval, load_caption_cache, make_loader,
+                                            resolve_data_root, seed_everything, set_epoch)
 from easytune_core.reward.spl import spl_loss
 
 
@@ -143,6 +143,8 @@ def run(args, on_step=None, cancel=None) -> int:
     use_amp = not args.no_amp
     amp_dtype = torch.bfloat16 if device == "cpu" else torch.float16
     loader = make_loader(root, "train", args.batch_size, train=True, seed=args.seed)
+    loaded = load_caption_cache(text_encoder, root)
+    print(f"caption cache: {loaded} embeddings loaded from {caption_cache_file(text_encoder, root)}", flush=True)
     captions = CaptionCache(text_encoder, device)
     rng = np.random.default_rng(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
