@@ -123,3 +123,8 @@ def test_caption_tokens_and_mirror_rules():
     assert mirror_caption("Left arm up, then turn right clockwise") == \
         "Right arm up, then turn left counterclockwise"
     assert mirror_caption("a bright light") == "a bright light"  # whole words only
+
+
+def test_mirroring_a_caption_twice_gives_it_back():
+    for c in ("turn left, then right", "Right hand up", "walks leftwards", "spins clockwise"):
+        assert mirror_caption(mirror_caption(c)) == c

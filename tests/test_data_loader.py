@@ -7,6 +7,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _data_helpers import feature_fns, make_motion
 from easytune_core.data import (LengthBucketSampler, MotionTextDataset, collate_motion, load_stats,
@@ -163,3 +165,18 @@ def test_kit_folder_uses_kit_dims_min_length_and_fps(tmp_path):
     assert item["features"].shape == (28, 251) and item["caption"] == "a person walks."
     raw = np.load(root / "new_joint_vecs" / "00001.npy")
     np.testing.assert_allclose(item["features"].numpy(), raw[:28] / 2.0, rtol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(1, 300), min_size=1, max_size=200), batch=st.integers(1, 40),
+       pool=st.integers(1, 8), drop_last=st.booleans(), seed=st.integers(0, 5))
+def test_bucket_sampler_covers_every_index_once(lengths, batch, pool, drop_last, seed):
+    s = LengthBucketSampler(lengths, batch, seed=seed, pool_batches=pool, drop_last=drop_last)
+    batches = list(s)
+    assert len(batches) == len(s)
+    flat = [i for b in batches for i in b]
+    assert len(flat) == len(set(flat))
+    if drop_last:
+        assert all(len(b) == batch for b in batches) and len(flat) == len(lengths) // batch * batch
+    else:
+        assert sorted(flat) == list(range(len(lengths)))
