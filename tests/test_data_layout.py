@@ -128,3 +128,20 @@ def test_caption_tokens_and_mirror_rules():
 def test_mirroring_a_caption_twice_gives_it_back():
     for c in ("turn left, then right", "Right hand up", "walks leftwards", "spins clockwise"):
         assert mirror_caption(mirror_caption(c)) == c
+
+
+def test_fix_yaw_wrap_option_keeps_spins_lossless(tmp_path):
+    from easytune_core.motion.features import canonicalize_joints, joints_to_features
+    j = make_motion(60, seed=9, speed=0.0).astype(np.float64)
+    ang = np.linspace(0, 1.5 * np.pi, 60)  # a 270 degree turn in place
+    c, s = np.cos(ang)[:, None], np.sin(ang)[:, None]
+    x, z = j[..., 0].copy(), j[..., 2].copy()
+    j[..., 0], j[..., 2] = c * x + s * z, -s * x + c * z
+    write_humanml3d_folder(tmp_path / "ds", [("spin", j, ["a person spins"])], mirror=False,
+                           split_fracs=(1, 0, 0), fix_yaw_wrap=True)
+    feats = np.load(tmp_path / "ds" / "new_joint_vecs" / "spin.npy")
+    np.testing.assert_array_equal(feats, joints_to_features(j.astype(np.float32), fix_yaw_wrap=True))
+    rec = np.load(tmp_path / "ds" / "new_joints" / "spin.npy")
+    np.testing.assert_allclose(rec, canonicalize_joints(j)[:-1], atol=1e-4)
+    with pytest.raises(ValueError, match="not both"):
+        write_humanml3d_folder(tmp_path / "ds2", [("spin", j, ["x"])], fns=feature_fns(), fix_yaw_wrap=True)

@@ -120,7 +120,7 @@ def bvh_samples(bvh_dir, captions: dict, fps: float = 20.0, units="auto"):
 
 def write_bvh_dataset(bvh_dir, captions_file, out_dir, fps: float = 20.0, units="auto", seed: int = 0,
                       split_fracs=(0.8, 0.05, 0.15), mirror: bool = True, workers: int = 1,
-                      overwrite: bool = False) -> BVHImportReport:
+                      overwrite: bool = False, fix_yaw_wrap: bool = False) -> BVHImportReport:
     """Convert a folder of BVH files + a captions file into a HumanML3D-layout dataset folder."""
     root = Path(bvh_dir)
     if not root.is_dir():
@@ -139,7 +139,8 @@ def write_bvh_dataset(bvh_dir, captions_file, out_dir, fps: float = 20.0, units=
             yield name, joints, caps
 
     summary = write_humanml3d_folder(out_dir, samples(), split_fracs=split_fracs, seed=seed,
-                                     mirror=mirror, workers=workers, overwrite=overwrite)
+                                     mirror=mirror, workers=workers, overwrite=overwrite,
+                                     fix_yaw_wrap=fix_yaw_wrap)
     return BVHImportReport(summary, [k for k in all_bvh if k not in captions], too_long)
 
 

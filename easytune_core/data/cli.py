@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="captions for --from-bvh: lines 'file.bvh<TAB>caption[<TAB>start<TAB>end]'")
     bvh.add_argument("--bvh-units", default="auto", help="BVH units: auto, m, cm, mm, inch or cmu")
     bvh.add_argument("--fps", type=float, default=20.0, help="frame rate to resample BVH motion to")
+    bvh.add_argument("--fix-yaw-wrap", action="store_true",
+                     help="avoid HumanML3D's yaw glitch on turns past 180 degrees (default: HumanML3D's exact numbers)")
 
 
 def _run_builtin(args) -> int:
@@ -57,7 +59,8 @@ def _run_bvh(args) -> int:
     if not args.captions:
         raise ValueError("--from-bvh needs --captions FILE (lines 'file.bvh<TAB>caption')")
     report = write_bvh_dataset(args.from_bvh, args.captions, args.out, fps=args.fps, units=args.bvh_units,
-                               seed=args.seed, workers=args.workers, overwrite=args.overwrite)
+                               seed=args.seed, workers=args.workers, overwrite=args.overwrite,
+                               fix_yaw_wrap=args.fix_yaw_wrap)
     s = report.summary
     print(f"wrote {s.num_motions} motions ({s.num_frames} frames) to {Path(args.out)}: "
           + ", ".join(f"{k} {len(v)}" for k, v in s.splits.items()))

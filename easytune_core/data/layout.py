@@ -20,6 +20,7 @@ The bytes written depend only on the samples, ``split_fracs``, ``seed`` and ``mi
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import re
 import sys
@@ -130,12 +131,13 @@ class FeatureFns:
     mirror_joints: Callable
 
 
-def default_feature_fns() -> FeatureFns:
-    try:
-        from ..motion import features as f
-    except ImportError as err:  # pragma: no cover - only before the features module exists
-        raise ImportError("easytune_core.motion.features is needed to write a dataset") from err
-    return FeatureFns(f.joints_to_features, f.features_to_joints, f.mirror_joints)
+def default_feature_fns(fix_yaw_wrap: bool = False) -> FeatureFns:
+    """``easytune_core.motion.features``' functions; ``fix_yaw_wrap`` avoids HumanML3D's
+    published yaw-sign glitch on turns past 180 degrees (its issue #156) at the price of
+    differing from HumanML3D's numbers on those frames."""
+    from ..motion import features as f
+    j2f = functools.partial(f.joints_to_features, fix_yaw_wrap=True) if fix_yaw_wrap else f.joints_to_features
+    return FeatureFns(j2f, f.features_to_joints, f.mirror_joints)
 
 
 _WORKER_FNS: FeatureFns | None = None  # inherited by forked workers, never pickled
@@ -166,7 +168,7 @@ def _normalise_captions(name: str, captions) -> list[tuple[str, float, float]]:
 def _process(job) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
     """One sample -> [(name, features, new_joints, text)] (+ the mirrored copy)."""
     name, joints, captions, skel_name, mirror = job
-    fns = _WORKER_FNS or default_feature_fns()
+    fns = _WORKER_FNS or default_feature_fns()  # workers are forked and inherit _WORKER_FNS
     out = []
     variants = [(name, joints, captions)]
     if mirror:
@@ -225,7 +227,8 @@ def _split_names(names: Sequence[str], fracs, seed: int) -> dict[str, list[str]]
 def write_humanml3d_folder(out_dir, samples: Iterable, split_fracs=(0.8, 0.05, 0.15), seed: int = 0,
                            mirror: bool = True, workers: int = 1, skeleton: str = "humanml3d",
                            overwrite: bool = False, fns: FeatureFns | None = None,
-                           progress: Callable[[int], Any] | None = None) -> LayoutSummary:
+                           progress: Callable[[int], Any] | None = None,
+                           fix_yaw_wrap: bool = False) -> LayoutSummary:
     """Write ``samples`` as a HumanML3D-layout dataset folder.
 
     Args:
@@ -242,6 +245,8 @@ def write_humanml3d_folder(out_dir, samples: Iterable, split_fracs=(0.8, 0.05, 0
         overwrite: allow writing into a folder that already holds a dataset.
         fns: feature functions (defaults to ``easytune_core.motion.features``).
         progress: called with the number of samples done after each window.
+        fix_yaw_wrap: compute features with ``joints_to_features(..., fix_yaw_wrap=True)``
+            (lossless on turns past 180 degrees; default False = HumanML3D's exact numbers).
 
     Returns:
         A :class:`LayoutSummary`.
@@ -264,7 +269,9 @@ def write_humanml3d_folder(out_dir, samples: Iterable, split_fracs=(0.8, 0.05, 0
             for f in list((out / d).glob("*.npy")) + list((out / d).glob("*.txt")):
                 f.unlink()
 
-    fns = fns or default_feature_fns()
+    if fns is not None and fix_yaw_wrap:
+        raise ValueError("pass either fns or fix_yaw_wrap=True, not both")
+    fns = fns or default_feature_fns(fix_yaw_wrap)
     stats = RunningStats(skel.feature_dim)
     originals: list[str] = []
     seen: set = set()
