@@ -259,11 +259,13 @@ class Backend:
             return self._engine
 
     # ---- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, name: str, repeats: int = 2, samples: int = 64, session: str | None = None) -> dict:
+    def evaluate(self, name: str, repeats: int = 2, samples: int = 64, session: str | None = None,
+                 progress=None) -> dict:
         """Quick evaluator metrics for a checkpoint (see app.evaluation)."""
         from .evaluation import quick_evaluate
 
-        return quick_evaluate(self, name, self.resolve(name, session), repeats=repeats, samples=samples)
+        return quick_evaluate(self, name, self.resolve(name, session), repeats=repeats, samples=samples,
+                              progress=progress)
 
 
 class _NullLock:

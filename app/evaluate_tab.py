@@ -33,14 +33,15 @@ def build_evaluate_tab(backend, config):
     note = gr.Markdown("")
 
     @user_errors
-    def evaluate(name, samples, repeats, request: gr.Request):
+    def evaluate(name, samples, repeats, request: gr.Request, progress=gr.Progress()):
         session = getattr(request, "session_hash", None)
         check_choice(name, backend.checkpoint_choices(session), "checkpoint")
         samples = check_steps(samples, "test captions", 1024)
         if samples % 32:
             raise ValueError(f"test captions must be a multiple of 32 (R-Precision uses groups of 32), got {samples}")
         repeats = check_steps(repeats, "repeats", 20)
-        result = backend.evaluate(name, repeats=repeats, samples=samples, session=session)
+        result = backend.evaluate(name, repeats=repeats, samples=samples, session=session,
+                                  progress=lambda frac, msg: progress(frac, desc=msg))
         return metrics_table(result["rows"]), result.get("note", "")
 
     # Its own queue lane: a minute-long evaluation must not hold up Compare requests.

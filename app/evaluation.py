@@ -21,7 +21,8 @@ def _stamp(folder: Path) -> tuple:
     return (str(Path(folder).resolve()), max((p.stat().st_mtime_ns for p in Path(folder).glob("*")), default=0))
 
 
-def quick_evaluate(backend, name: str, folder: Path, repeats: int = 2, samples: int = 64, steps: int = 10) -> dict:
+def quick_evaluate(backend, name: str, folder: Path, repeats: int = 2, samples: int = 64, steps: int = 10,
+                   progress=None) -> dict:
     """Rows for the real test motions, the base model and `folder`'s model (R-Precision, FID, MM-Dist,
     Diversity; MultiModality skipped for speed). Results are cached per checkpoint file state."""
     from easytune_core.eval.model import load_evaluator
@@ -42,12 +43,17 @@ def quick_evaluate(backend, name: str, folder: Path, repeats: int = 2, samples: 
         targets = [("base (shipped)", base_dir)] if base_dir.exists() else []
         if not base_dir.exists() or Path(folder).resolve() != base_dir.resolve():
             targets.append((name, Path(folder)))
-        for label, path in targets:
+        for n, (label, path) in enumerate(targets):
             key = (_stamp(path), settings, str(cfg.data_dir))
             if key not in _cache:
                 pipe = backend._load_pipeline(path)
+
+                def report(frac, msg, n=n, label=label):
+                    if progress is not None:
+                        progress((n + frac) / len(targets), f"{label}: {msg}")
+
                 _cache[key] = evaluate_pipeline(pipe, evaluator, cfg.data_dir, repeats=repeats, max_prompts=samples,
-                                                steps=steps, mm_prompts=0, batch_size=32)
+                                                steps=steps, mm_prompts=0, batch_size=32, progress=report)
             results[label] = _cache[key]
     first = next(iter(results.values()))
     rows = [_row("real motion (test split)", first["real"])]
