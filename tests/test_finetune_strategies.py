@@ -6,7 +6,7 @@ import torch
 from easytune_core.finetune.config import FinetuneConfig
 from easytune_core.finetune.loop import run_trajectory, select_steps, step_weights
 from easytune_core.finetune.optim import Optimisation
-from easytune_core.finetune.strategies import (AlignProp, DraftK, DRTune, EasyTuneChain, EasyTuneStep, ReFL,
+from easytune_core.finetune.strategies import (AlignProp, DraftK, DraftLV, DRTune, EasyTuneChain, EasyTuneStep, ReFL,
                                                make_strategy)
 from test_finetune_helpers import batch, context, sampler, tiny_denoiser, tiny_reward
 
@@ -159,6 +159,28 @@ def test_drtune_detaches_the_denoiser_input_but_keeps_the_linear_path():
     assert not any(req for _, req in calls)
     trained = sorted(strat.train | {strat.stop})
     assert [i for i, (g, _) in enumerate(calls) if g] == [i for i in trained if i <= strat.stop]
+
+
+def test_draft_lv_gradient_is_the_mean_of_one_step_rewards_from_renoised_x0():
+    model, reward, smp = tiny_denoiser().requires_grad_(True), tiny_reward(), sampler(S)
+    text, mask, x_T = batch()
+    calls = []
+    model.register_forward_pre_hook(lambda m, a: calls.append(torch.is_grad_enabled()))
+    rec = GradRecorder(model)
+    run_trajectory(context(model, reward, smp, text, mask, rec, generator=torch.Generator().manual_seed(3)),
+                   DraftLV(n=2), x_T)
+    assert calls == [False] * S + [True, True] and len(rec.grads) == 1
+
+    x0 = smp.sample(model, text, mask, guidance=2.0, init_noise=x_T)
+    g = torch.Generator().manual_seed(3)
+    a = float(smp.schedule.alphas_cumprod[smp.timesteps[-1]])
+    loss = 0.0
+    for _ in range(2):
+        x_t = (a ** 0.5 * x0 + (1 - a) ** 0.5 * torch.randn(x0.shape, generator=g)) * mask[..., None]
+        x_prev = smp.step(x_t, smp.predict_x0(model, x_t, S - 1, text, mask, 2.0), S - 1)
+        loss = loss - reward.reward(x_prev, mask, text, None).mean() / 2
+    grads = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
+    assert_grads_close(rec.grads[0], {n: g for (n, _), g in zip(model.named_parameters(), grads) if g is not None})
 
 
 def test_alignprop_truncation_is_random_and_checkpointed():

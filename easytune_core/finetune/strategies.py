@@ -120,7 +120,7 @@ class DraftLV(Strategy):
         last = ctx.num_steps - 1
         a = ctx.alpha_bar(last)
         loss, rewards = 0.0, []
-        for _ in range(self.n):
+        for _ in range(self.n):  # (grad mode is the caller's default: the trajectory ran without it)
             noise = torch.randn(x_final.shape, generator=ctx.generator).to(x_final.device)
             x_t = (a ** 0.5) * x_final.detach() + ((1.0 - a) ** 0.5) * noise
             x_t = x_t * ctx.mask.unsqueeze(-1)
