@@ -111,10 +111,16 @@ def resolve_data(data: str) -> Path:
     return root
 
 
-def all_captions(root: Path) -> list[str]:
-    """Every caption in root/texts/*.txt (HumanML3D format: caption#tokens#start#end)."""
+def all_captions(root: Path, splits: tuple[str, ...] = ("train", "val")) -> list[str]:
+    """Every caption of the motions in ``splits`` (root/texts/NAME.txt lines: caption#tokens#start#end)."""
     caps = set()
-    for f in (root / "texts").glob("*.txt"):
+    names = []
+    for split in splits:
+        if (root / f"{split}.txt").exists():
+            names += [n.strip() for n in (root / f"{split}.txt").read_text().splitlines() if n.strip()]
+    for f in (root / "texts" / f"{n}.txt" for n in names):
+        if not f.exists():
+            continue
         for line in f.read_text(errors="replace").splitlines():
             c = line.split("#")[0].strip()
             if c:
