@@ -59,6 +59,6 @@ def quick_evaluate(backend, name: str, folder: Path, repeats: int = 2, samples: 
     rows = [_row("real motion (test split)", first["real"])]
     rows += [_row(label, r["generated"]) for label, r in results.items()]
     s = first["settings"]
-    note = (f"{s['pairs']} test captions, {s['repeats']} repeats, {s['steps']} DDIM steps; mean over repeats. "
+    note = (f"{s['pairs']} test captions, repeats: {s['repeats']}, {s['steps']} DDIM steps; mean over repeats. "
             f"Quick mode: indicative only; the full protocol is `python -m easytune_core evaluate`.")
     return {"rows": rows, "note": note, "raw": results}
