@@ -215,3 +215,21 @@ def test_mirrored_motion_matches_swapped_captions():
             if a.get(key) in swap:
                 a[key] = swap[a[key]]
         check_action(mirror_joints(s.joints, "humanml3d"), a)
+
+
+@pytest.mark.parametrize("kind,pace,speed,cadence", [
+    ("walk", "slow", (0.4, 0.9), (75, 110)), ("walk", "normal", (0.8, 1.5), (100, 130)),
+    ("walk", "fast", (1.1, 1.8), (115, 145)), ("run", "normal", (2.3, 4.5), (160, 195)),
+])
+def test_gaits_have_human_speed_cadence_and_bob(kind, pace, speed, cadence):
+    from easytune_core.data.synth import gaits
+
+    clip = gaits.locomotion(np.random.default_rng(0), 160, kind, pace, "forward")
+    j, contact = solve(clip, return_contact=True)
+    v = (j[120, 0, 2] - j[40, 0, 2]) / 4.0  # steady part, metres per second
+    steps = ((contact[1:] > 0.5) & (contact[:-1] <= 0.5))[40:120].sum() / 4.0 * 60  # per minute
+    bob = np.ptp(j[40:120, 0, 1])
+    assert speed[0] < v < speed[1] and cadence[0] < steps < cadence[1], (v, steps)
+    assert 0.01 < bob < (0.09 if kind == "walk" else 0.14), bob
+    flight = (contact[40:120] < 0.05).all(-1).mean()
+    assert (flight > 0.1) if kind == "run" else (flight == 0)  # runners leave the ground, walkers never
