@@ -5,6 +5,7 @@ builds them as joint-rotation curves, blends them, solves the root from the feet
 the stance feet with leg IK, runs forward kinematics and writes matching captions.
 """
 
-from .composer import ACTION_TYPES, MAX_FRAMES, MIN_FRAMES, SynthSample, build_action, synthesize_sample
+from .composer import ACTION_TYPES, ACTION_WEIGHTS, MAX_FRAMES, MIN_FRAMES, SynthConfig, SynthSample, build_action, synthesize_sample
 
-__all__ = ["ACTION_TYPES", "MAX_FRAMES", "MIN_FRAMES", "SynthSample", "build_action", "synthesize_sample"]
+__all__ = ["ACTION_TYPES", "ACTION_WEIGHTS", "MAX_FRAMES", "MIN_FRAMES", "SynthConfig", "SynthSample",
+           "build_action", "synthesize_sample"]

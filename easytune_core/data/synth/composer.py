@@ -27,6 +27,53 @@ ACTION_WEIGHTS = {
 ACTION_TYPES = tuple(ACTION_WEIGHTS)
 
 
+@dataclass(frozen=True)
+class SynthConfig:
+    """What the synthesiser draws (the defaults make the built-in dataset).
+
+    Attributes:
+        min_frames: shortest motion in frames at 20 fps (padded with standing); at least 41 so
+            HumanML3D's loader (40 feature frames minimum) keeps every motion.
+        max_frames: longest motion in frames (HumanML3D's limit is 196 = 9.8 s).
+        sequence_probs: probability of 1, 2, 3, ... actions in one motion.
+        action_weights: relative frequency per action kind (``None``: ``ACTION_WEIGHTS``).
+        scale_range: body height scale drawn uniformly from this range.
+        n_captions: paraphrased captions per motion.
+    """
+
+    min_frames: int = MIN_FRAMES
+    max_frames: int = MAX_FRAMES
+    sequence_probs: tuple = (0.45, 0.35, 0.2)
+    action_weights: dict | None = None
+    scale_range: tuple = (0.9, 1.1)
+    n_captions: int = 3
+
+    def __post_init__(self):
+        if not 20 <= self.min_frames <= self.max_frames - 20:
+            raise ValueError(f"min_frames must be between 20 and max_frames - 20, got {self.min_frames}")
+        if not 40 <= self.max_frames <= 196:
+            raise ValueError(f"max_frames must be between 40 and 196 (9.8 s at 20 fps), got {self.max_frames}")
+        probs = np.asarray(self.sequence_probs, dtype=float)
+        if probs.ndim != 1 or len(probs) == 0 or (probs < 0).any() or abs(probs.sum() - 1) > 1e-6:
+            raise ValueError(f"sequence_probs must be non-negative and sum to 1, got {self.sequence_probs}")
+        w = self.action_weights
+        if w is not None:
+            unknown = sorted(set(w) - set(ACTION_TYPES))
+            if unknown:
+                raise ValueError(f"unknown action kinds {unknown}; choose from {', '.join(ACTION_TYPES)}")
+            if any(v < 0 for v in w.values()) or sum(w.values()) <= 0:
+                raise ValueError("action_weights must be non-negative with a positive sum")
+        lo, hi = self.scale_range
+        if not 0.5 <= lo <= hi <= 2.0:
+            raise ValueError(f"scale_range must satisfy 0.5 <= low <= high <= 2, got {self.scale_range}")
+        if self.n_captions < 1:
+            raise ValueError(f"n_captions must be at least 1, got {self.n_captions}")
+
+    @property
+    def weights(self) -> dict:
+        return dict(ACTION_WEIGHTS if self.action_weights is None else self.action_weights)
+
+
 @dataclass
 class SynthSample:
     """One generated motion.
@@ -148,59 +195,68 @@ def build_action(rng, kind: str) -> Clip:
     return c
 
 
-def draw_kinds(rng, n: int) -> list[str]:
+def draw_kinds(rng, n: int, weights: dict | None = None) -> list[str]:
     """``n`` action kinds; sitting only ends a sequence, no immediate repeats."""
-    names = list(ACTION_WEIGHTS)
-    p = np.array([ACTION_WEIGHTS[k] for k in names])
+    weights = ACTION_WEIGHTS if weights is None else weights
+    names = list(weights)
+    p = np.array([weights[k] for k in names], dtype=float)
     out = []
     for i in range(n):
         q = p.copy()
         for j, k in enumerate(names):
             if (k == "sit" and i < n - 1) or (out and k == out[-1]) or (k == "stand" and n == 1 and rng.random() < 0.5):
                 q[j] = 0.0
+        if q.sum() <= 0:  # e.g. only one kind allowed and it cannot repeat: allow the repeat
+            q = p.copy()
         out.append(names[int(rng.choice(len(names), p=q / q.sum()))])
     return out
 
 
-def synthesize_sample(rng=0, kinds: list[str] | None = None, n_captions: int = 3, name: str = "") -> SynthSample:
+def synthesize_sample(rng=0, kinds: list[str] | None = None, n_captions: int | None = None, name: str = "",
+                      config: SynthConfig | None = None) -> SynthSample:
     """Generate one motion with its captions.
 
     Args:
         rng: a ``numpy.random.Generator`` or an int seed.
         kinds: force the action kinds (see ``ACTION_TYPES``); drawn when None.
-        n_captions: paraphrases per motion.
+        n_captions: paraphrases per motion (overrides ``config.n_captions``).
+        name: stored on the sample.
+        config: what to draw (defaults: the built-in dataset's :class:`SynthConfig`).
 
     Returns:
-        :class:`SynthSample` with ``joints (T, 22, 3)``, 40 <= T <= 196.
+        :class:`SynthSample` with ``joints (T, 22, 3)``, ``min_frames <= T <= max_frames``.
     """
+    cfg = config or SynthConfig()
+    n_captions = cfg.n_captions if n_captions is None else int(n_captions)
     if not isinstance(rng, np.random.Generator):
         rng = np.random.default_rng(rng)
     if kinds is None:
-        n = int(rng.choice([1, 2, 3], p=[0.45, 0.35, 0.2]))
-        kinds = draw_kinds(rng, n)
+        probs = np.asarray(cfg.sequence_probs, dtype=float)
+        n = int(rng.choice(np.arange(1, len(probs) + 1), p=probs))
+        kinds = draw_kinds(rng, n, cfg.weights)
     clips, blends = [], []
     total = 0
     for k in kinds:
         c = build_action(rng, k)
         blend = int(rng.integers(6, 13))  # 0.3-0.6 s
         extra = c.T - (blend if clips else 0)
-        if clips and total + extra > MAX_FRAMES:
+        if clips and total + extra > cfg.max_frames:
             break
-        if not clips and c.T > MAX_FRAMES:
-            c = _trim(c, MAX_FRAMES)
+        if not clips and c.T > cfg.max_frames:
+            c = _trim(c, cfg.max_frames)
         if clips:
             blends.append(blend)
         clips.append(c)
         total += extra
     clip, _ = concat_blend(clips, blends)
-    if clip.T < MIN_FRAMES:  # pad with standing (before or after) so every motion lasts long enough
-        pad = gestures.idle(rng, MIN_FRAMES - clip.T + 8 + int(rng.integers(0, 10)))
+    if clip.T < cfg.min_frames:  # pad with standing (before or after) so every motion lasts long enough
+        pad = gestures.idle(rng, cfg.min_frames - clip.T + 8 + int(rng.integers(0, 10)))
         pad.actions = []
         clip, _ = concat_blend([clip, pad] if rng.random() < 0.6 else [pad, clip], [8])
-    if clip.T > MAX_FRAMES:
-        clip = _trim(clip, MAX_FRAMES)
+    if clip.T > cfg.max_frames:
+        clip = _trim(clip, cfg.max_frames)
     clip = _add_life(rng, clip)
-    scale = float(rng.uniform(0.9, 1.1))
+    scale = float(rng.uniform(*cfg.scale_range))
     joints, contact = solve(clip, scale, return_contact=True)
     actions = [a for a in clip.actions if a["start"] < clip.T]
     for a in actions:
