@@ -20,6 +20,7 @@ def test_two_bodies_side_by_side_gl(tmp_path):
     A, B = walk_joints(8), walk_joints(6, speed=0.7)
     path = video.render_video(tmp_path / "ab.mp4", [A, B], labels=["A", "B"], prompt="a person walks",
                               size=(128, 128), renderer="gl")
+    assert b"avc1" in path.read_bytes()[:100_000]  # H.264 in an mp4 container
     frames = _frames(path)
     assert len(frames) == 8  # the shorter motion holds its last pose
     assert frames[0].shape == (128 + 64, 256, 3)

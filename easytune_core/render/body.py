@@ -255,7 +255,8 @@ def find_smpl_file(kind: str, gender: str = "neutral", model_dir: str | None = N
         cands = [root]
     else:
         name = f"{kind.upper()}_{gender.upper()}"
-        cands = [root / kind / f"{name}.npz", root / f"{name}.npz", root / kind.upper() / f"{name}.npz"]
+        cands = [root / kind / f"{name}.npz", root / f"{name}.npz", root / kind.upper() / f"{name}.npz",
+                 root / kind / gender.lower() / "model.npz"]  # the last: AMASS's body-model layout
     for c in cands:
         if c.is_file():
             if c.suffix.lower() != ".npz":
