@@ -99,3 +99,46 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(ValueError, match="colours for 2 motions"):
         write_glb(tmp_path / "x.glb", [walk_joints(5)] * 2, colors=["#ff0000"])
     assert parse_color((255, 0, 0)) == (1.0, 0.0, 0.0)
+
+
+def _trs(node, rot=None, trans=None):
+    from scipy.spatial.transform import Rotation
+
+    M = np.eye(4)
+    r = rot if rot is not None else node.get("rotation", [0, 0, 0, 1])
+    M[:3, :3] = Rotation.from_quat(r).as_matrix() * np.asarray(node.get("scale", [1, 1, 1]))
+    M[:3, 3] = trans if trans is not None else node.get("translation", [0, 0, 0])
+    return M
+
+
+def test_glb_skinning_as_a_gltf_viewer_evaluates_it_matches_our_lbs(tmp_path):
+    from easytune_core.render.body import get_body
+    from easytune_core.render.glb import prepare_motion
+
+    J = walk_joints(12)
+    gltf, bin_ = read_glb(write_glb(tmp_path / "one.glb", [J], body="capsule"))
+    frame = 7
+    anim = gltf["animations"][0]
+    keyed = {}
+    for ch in anim["channels"]:
+        s = anim["samplers"][ch["sampler"]]
+        keyed[(ch["target"]["node"], ch["target"]["path"])] = _accessor(gltf, bin_, s["output"])[frame]
+    nodes = gltf["nodes"]
+    parent = {c: i for i, n in enumerate(nodes) for c in n.get("children", [])}
+
+    def world(i):
+        M = _trs(nodes[i], keyed.get((i, "rotation")), keyed.get((i, "translation")))
+        return world(parent[i]) @ M if i in parent else M
+
+    skin = gltf["skins"][0]
+    ibm = _accessor(gltf, bin_, skin["inverseBindMatrices"]).reshape(-1, 4, 4).transpose(0, 2, 1)
+    G = np.stack([world(j) @ ibm[k] for k, j in enumerate(skin["joints"])])
+    prim = gltf["meshes"][0]["primitives"][0]["attributes"]
+    v = _accessor(gltf, bin_, prim["POSITION"]).astype(np.float64)
+    ji, w = _accessor(gltf, bin_, prim["JOINTS_0"]), _accessor(gltf, bin_, prim["WEIGHTS_0"])
+    vh = np.concatenate([v, np.ones((len(v), 1))], 1)
+    skinned = np.einsum("vk,vkij,vj->vi", w, G[ji], vh)[:, :3]
+
+    bm, pose, low, _ = prepare_motion(get_body("capsule"), J)
+    ours = bm.pose(pose, None, device="cpu")[frame].numpy() + [0.0, -low, 0.0]
+    np.testing.assert_allclose(skinned, ours, atol=1e-4)
