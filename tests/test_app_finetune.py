@@ -87,3 +87,22 @@ def test_finetune_bad_inputs(client):
         ft_start(client, k=10, sample_steps=4)
     with pytest.raises(AppError, match="prepare-data"):
         ft_start(client, source="Train split of the built-in dataset")
+
+
+def test_a_failed_job_shows_its_error_and_the_app_keeps_serving(client, served):
+    # A dataset folder that looks valid from outside (Mean.npy) but has no train split: the job
+    # fails inside the worker thread.
+    data = served["root"] / "no-data"
+    data.mkdir(exist_ok=True)
+    np.save(data / "Mean.npy", np.zeros(263, np.float32))
+    job, _ = ft_start(client, source="Train split of the built-in dataset", run_name="doomed")
+    deadline, st = time.time() + 60, {"state": "queued"}
+    while time.time() < deadline and st["state"] in ("queued", "running"):
+        md, *_, st = client.predict(job, api_name="/finetune_status")
+        time.sleep(0.3)
+    assert st["state"] == "failed" and st["error"]
+    assert "Error:" in md
+    glb_a, glb_b, *_ = compare(client, BASE)  # still serving
+    assert _is_glb(glb_a)
+    job2, _ = ft_start(client, run_name="after-failure", steps=2)  # the engine takes new jobs
+    assert job2 != job
