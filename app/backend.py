@@ -171,9 +171,16 @@ class Backend:
     def compare(self, prompt: str, seconds: float, seed: int, guidance: float, steps: int,
                 name_a: str, name_b: str, session: str | None = None) -> list[SideResult]:
         """Sample `prompt` with checkpoints A and B from the same seed and the same initial noise."""
+        import torch
+
         from .zerogpu import gpu
 
-        sides = gpu(self._sample_pair, duration=60)(prompt, seconds, seed, guidance, steps, name_a, name_b, session)
+        try:
+            sides = gpu(self._sample_pair, duration=60)(prompt, seconds, seed, guidance, steps, name_a, name_b, session)
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            raise ValueError("the GPU ran out of memory (a fine-tuning job may be using it): try a shorter motion "
+                             "or again when the job ends") from None
         self.score(prompt, sides)
         return sides
 
