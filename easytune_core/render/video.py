@@ -241,7 +241,13 @@ def _wrap(text: str, font, width: int, draw) -> list[str]:
         else:
             lines.append(cur)
             cur = w
-    return (lines + [cur])[:2] if cur else lines[:2]
+    lines = lines + [cur] if cur else lines
+    if len(lines) > 2:  # two lines fit the bar: cut the second with an ellipsis
+        second = lines[1]
+        while second and draw.textlength(second + " ...", font=font) > width:
+            second = second[:-1]
+        lines = [lines[0], second.rstrip() + " ..."]
+    return lines
 
 
 def render_video(path, motions, labels=None, prompt: str = "", fps: float = 20.0, body="mannequin",
@@ -338,7 +344,8 @@ def render_video(path, motions, labels=None, prompt: str = "", fps: float = 20.0
     def run(make_renderer, tracks):
         rend = make_renderer() if mode == "mesh" else None
         writer = imageio.get_writer(str(path), fps=fps, codec="libx264", quality=7, pixelformat="yuv420p",
-                                    macro_block_size=16, ffmpeg_log_level="error")
+                                    macro_block_size=16, ffmpeg_log_level="error",
+                                    output_params=["-movflags", "+faststart"])  # plays while loading
         try:
             for t in range(T):
                 panels = []
