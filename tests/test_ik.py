@@ -94,3 +94,21 @@ def test_nan_joints_are_rejected_with_the_frame():
     J[4, 7] = np.nan
     with pytest.raises(ValueError, match="NaN.*frame 4"):
         validate_joints(J)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.5, 2.0), frames=st.integers(1, 6))
+def test_round_trip_holds_for_any_rotations_and_body_size(seed, scale, frames):
+    from _render_helpers import smpl_offsets
+
+    from easytune_core.motion.skeleton import forward_kinematics
+
+    rng = np.random.default_rng(seed)
+    q = rng.normal(size=(frames, 22, 4))
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)  # arbitrary, even extreme, rotations
+    J = forward_kinematics(q, rng.normal(size=(frames, 3)), HUMANML3D, offsets=smpl_offsets(scale))
+    err = np.linalg.norm(smpl_to_joints(joints_to_smpl(J)) - J, axis=-1)
+    assert err.max() < 1e-4
