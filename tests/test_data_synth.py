@@ -262,3 +262,54 @@ def test_bad_config_is_a_clear_error(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         SynthConfig(**kwargs)
+
+
+def test_no_accidental_flights(random_samples):
+    # Only jumps, hops, jumping jacks and running leave the ground with both feet.
+    airborne_kinds = {"jump", "hop", "jumping_jacks", "run", "jog"}
+    checked = 0
+    for s in random_samples:
+        if {a["type"] for a in s.actions} & airborne_kinds:
+            continue
+        j = s.joints
+        lowest_foot = j[:, [7, 8, 10, 11], 1].min(1) - j[:, [10, 11], 1].min()
+        assert lowest_foot.max() < 0.04, lowest_foot.max()
+        checked += 1
+    assert checked >= 15
+
+
+def _foot_turns(j):
+    """Per-frame turn (degrees) of each ankle->toe direction, (T-1, 2)."""
+    out = []
+    for a, t in ((7, 10), (8, 11)):
+        d = j[:, t] - j[:, a]
+        d = d / np.linalg.norm(d, axis=-1, keepdims=True)
+        out.append(np.degrees(np.arccos(np.clip((d[1:] * d[:-1]).sum(-1), -1, 1))))
+    return np.stack(out, -1)
+
+
+def test_feet_do_not_flip_between_frames(random_samples):
+    # A planted foot flattens and relaxes over several frames; only the swing of running legs
+    # and snapping kicks turn a foot by more than ~30 degrees in 50 ms (real shanks reach
+    # ~1000 deg/s there).
+    fast = {"run", "jog", "kick"}
+    calm, every = [], []
+    for s in random_samples:
+        t = _foot_turns(s.joints)
+        every.append(t.ravel())
+        if not {a["type"] for a in s.actions} & fast:
+            calm.append(t.ravel())
+    calm, every = np.concatenate(calm), np.concatenate(every)
+    assert np.percentile(calm, 99) < 25 and calm.max() < 60, (np.percentile(calm, 99), calm.max())
+    assert (every > 30).mean() < 0.02
+
+
+def test_ankle_rotations_stay_within_limits():
+    from easytune_core.data.synth.solve import ANKLE_LIMITS, clamp_ankle, euler_angles
+    from easytune_core.data.synth.pose import euler
+
+    wild = euler(x=np.array([-60.0, 120.0, 30.0]), y=np.array([0.0, 50.0, -80.0]), z=np.array([40.0, 0.0, -5.0]))
+    ang = euler_angles(clamp_ankle(wild))
+    for k, (lo, hi) in enumerate(ANKLE_LIMITS):
+        assert (ang[:, k] >= lo - 1e-6).all() and (ang[:, k] <= hi + 1e-6).all()
+    assert np.allclose(ang[2], [30.0, -30.0, -5.0], atol=1e-6)  # only the out-of-range parts move

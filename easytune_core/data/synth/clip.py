@@ -83,12 +83,18 @@ def concat_blend(clips: list[Clip], blends: list[int]) -> tuple[Clip, list[int]]
         lerp = lambda x, y: x * (1 - w).reshape(-1, *[1] * (x.ndim - 1)) + y * w.reshape(-1, *[1] * (x.ndim - 1))
         air_a, air_b = out.air_vel[s:], nxt.air_vel[:n]
         air_mix = np.where(np.isnan(air_a) | np.isnan(air_b), np.nan, lerp(np.nan_to_num(air_a), np.nan_to_num(air_b)))
+        # Lerped contacts can leave no foot firmly down (one clip's stance foot is the other's
+        # swing foot), which the solver would read as a flight: if both clips stand on the
+        # ground at a frame, so does the blend.
+        c_mix = lerp(out.contact[s:], nxt.contact[:n])
+        both = (out.contact[s:].max(-1) >= 0.95) & (nxt.contact[:n].max(-1) >= 0.95)
+        c_mix[both] /= np.maximum(c_mix[both].max(-1, keepdims=True), 1e-6)
         acts = list(out.actions) + [dict(a, start=a["start"] + s, end=a["end"] + s) for a in nxt.actions]
         out = Clip(
             rot=np.concatenate([out.rot[:s], mix, nxt.rot[n:]]),
             # Turning adds up in the overlap so each clip keeps its full heading change.
             yaw_rate=np.concatenate([out.yaw_rate[:s], out.yaw_rate[s:] + nxt.yaw_rate[:n], nxt.yaw_rate[n:]]),
-            contact=np.concatenate([out.contact[:s], lerp(out.contact[s:], nxt.contact[:n]), nxt.contact[n:]]),
+            contact=np.concatenate([out.contact[:s], c_mix, nxt.contact[n:]]),
             air_vel=np.concatenate([out.air_vel[:s], air_mix, nxt.air_vel[n:]]),
             actions=acts,
         )

@@ -13,7 +13,8 @@ import numpy as np
 from ...motion.rotations import qslerp
 from .clip import Clip
 from .pose import (L_COLLAR, L_ELBOW, L_SHOULDER, PELVIS, R_COLLAR, R_ELBOW, R_SHOULDER, SPINE1, SPINE2,
-                   SPINE3, arm, envelope, euler, leg, lerp_angle_curve, neutral, set_arm, set_leg, set_spine)
+                   SPINE3, arm, envelope, euler, leg, lerp_angle_curve, neutral, set_arm, set_leg, set_spine,
+                   smoothstep)
 
 ARM_JOINTS = {"left": (L_COLLAR, L_SHOULDER, L_ELBOW), "right": (R_COLLAR, R_SHOULDER, R_ELBOW)}
 
@@ -39,6 +40,16 @@ def apply_layer(clip: Clip, layer: dict, weight: np.ndarray) -> Clip:
     return Clip(q, clip.yaw_rate, clip.contact, clip.air_vel, list(clip.actions))
 
 
+def _layer_weight(env: np.ndarray) -> np.ndarray:
+    """Blend weight of an angle-space layer: fully on while the arm is still near its rest pose.
+
+    The layer's joint angles themselves grow with ``env`` (ease in/out in angle space), so the
+    slerp from the underlying pose only ever spans a small rotation; slerping straight to a
+    raised arm could take the short way round *backwards* over the shoulder.
+    """
+    return smoothstep(np.clip(env * 3.0, 0.0, 1.0))
+
+
 def _arm_layer(T, side, **angles):
     col, sh, el = arm(T, **angles)
     tmp = np.zeros((T, 22, 4))
@@ -62,10 +73,12 @@ def wave(rng, side="right", count=None, hold_frames=None):
     abd = rng.uniform(75, 105)
     fwd = rng.uniform(0, 35)
     amp = rng.uniform(22, 35)
+    env = envelope(T, ramp_in, ramp_out)
     layer = {}
     for s in sides_of(side):
-        layer.update(_arm_layer(T, s, flex=fwd, abd=abd, twist=85, elbow=95 + amp * osc, collar=12))
-    return layer, envelope(T, ramp_in, ramp_out), T, dict(count=count)
+        layer.update(_arm_layer(T, s, flex=fwd * env, abd=8 + (abd - 8) * env, twist=85 * env,
+                                elbow=10 + (85 + amp * osc) * env, collar=12 * env))
+    return layer, _layer_weight(env), T, dict(count=count)
 
 
 def raise_arms(rng, side="right", hold=None):
@@ -74,13 +87,17 @@ def raise_arms(rng, side="right", hold=None):
     hold = hold or int(rng.integers(8, 30))
     T = ramp_in + hold + ramp_out
     sideways = rng.random() < 0.4
+    env = envelope(T, ramp_in, ramp_out)
     layer = {}
     for s in sides_of(side):
         if sideways:
-            layer.update(_arm_layer(T, s, flex=10, abd=rng.uniform(155, 170), twist=90, elbow=10, collar=18))
+            top = rng.uniform(155, 170)
+            layer.update(_arm_layer(T, s, flex=10 * env, abd=8 + (top - 8) * env, twist=90 * env, elbow=10,
+                                    collar=18 * env))
         else:
-            layer.update(_arm_layer(T, s, flex=rng.uniform(155, 172), abd=10, elbow=8, collar=15))
-    return layer, envelope(T, ramp_in, ramp_out), T, dict(style="sideways" if sideways else "forward")
+            top = rng.uniform(155, 172)
+            layer.update(_arm_layer(T, s, flex=top * env, abd=10, elbow=10 - 2 * env, collar=15 * env))
+    return layer, _layer_weight(env), T, dict(style="sideways" if sideways else "forward")
 
 
 def clap(rng, count=None):
@@ -93,10 +110,11 @@ def clap(rng, count=None):
     closed = 0.5 - 0.5 * np.cos(2 * np.pi * np.clip(t - ramp_in, 0, count * period) / period)
     flex, elbow = rng.uniform(55, 75), rng.uniform(40, 60)
     hadd = 10 + 23 * closed
+    env = envelope(T, ramp_in, ramp_out)
     layer = {}
     for s in ("left", "right"):
-        layer.update(_arm_layer(T, s, flex=flex, abd=10, elbow=elbow, hadd=hadd))
-    return layer, envelope(T, ramp_in, ramp_out), T, dict(count=count)
+        layer.update(_arm_layer(T, s, flex=flex * env, abd=10, elbow=10 + (elbow - 10) * env, hadd=hadd * env))
+    return layer, _layer_weight(env), T, dict(count=count)
 
 
 def punch(rng, side="right", count=None):
@@ -226,7 +244,7 @@ def kick(rng, side="right", count=1) -> Clip:
     lifted = []
     height = rng.uniform(60, 85)
     for _ in range(count):
-        ch, ext, ret, down = int(rng.integers(5, 8)), int(rng.integers(3, 5)), int(rng.integers(4, 7)), int(rng.integers(5, 8))
+        ch, ext, ret, down = int(rng.integers(6, 9)), int(rng.integers(4, 6)), int(rng.integers(5, 8)), int(rng.integers(5, 8))
         keys_h += [(t + ch, height * 0.8), (t + ch + ext, height), (t + ch + ext + ret, height * 0.7), (t + ch + ext + ret + down, 0)]
         keys_k += [(t + ch, 95), (t + ch + ext, 8), (t + ch + ext + ret, 85), (t + ch + ext + ret + down, 4)]
         lifted.append([t + 2, t + ch + ext + ret + down - 2])

@@ -35,10 +35,12 @@ def jump(rng, forward: bool = False, count: int = 1) -> Clip:
         t += crouch
         key(t, hip=45 * depth, knee=80 * depth, ankle=-15, spine=25 * depth, arm=-40, elbow=20)
         t += int(rng.integers(3, 5))  # push-off: legs extend, arms swing up
-        key(t, hip=-3, knee=3, ankle=30, spine=5, arm=130 if forward else 110, elbow=15)
+        # Arms swing from behind to forward-up across push-off and flight (a quick but human
+        # swing: wrists stay under ~10 m/s).
+        key(t, hip=-3, knee=3, ankle=30, spine=5, arm=60 if forward else 50, elbow=15)
         take_off = t
         t += n_flight
-        key(take_off + n_flight // 2, hip=20, knee=35, ankle=15, spine=8, arm=90, elbow=20)
+        key(take_off + n_flight // 2, hip=20, knee=35, ankle=15, spine=8, arm=110 if forward else 95, elbow=20)
         key(t, hip=12, knee=15, ankle=5, spine=10, arm=60, elbow=20)
         contact_gaps.append((take_off, t))
         dist = rng.uniform(0.4, 1.0) if forward else 0.0

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...motion.rotations import qbetween, qinv, qmul, qrot, qslerp
+from ...motion.rotations import qbetween, qinv, qmul, qrot, qslerp, quat_to_matrix
 from ...motion.skeleton import HUMANML3D, forward_kinematics
 from .clip import Clip
-from .pose import ANKLE_NEUTRAL, L_ANKLE, L_FOOT, L_HIP, L_KNEE, PELVIS, R_ANKLE, R_FOOT, R_HIP, R_KNEE, rot_x, smoothstep
+from .pose import (ANKLE_NEUTRAL, L_ANKLE, L_FOOT, L_HIP, L_KNEE, PELVIS, R_ANKLE, R_FOOT, R_HIP, R_KNEE, euler,
+                   rot_x, smoothstep)
 
 FPS = 20.0
 GRAVITY = 9.81
@@ -86,11 +87,13 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     # Vertical: the lowest contact heel rests on the floor; flight follows gravity.
     y_f = heel_h[None, :] - ankles[..., 1]  # root height that grounds each foot
     ca = np.minimum(c, anchor)  # a re-stepping foot does not hold the body up
+    ca = np.where((ca.max(-1, keepdims=True) > 0), ca, c)
     c4 = ca ** 4  # a foot that is leaving the ground should barely pull the root down
     y = (c4 * y_f).sum(-1) / np.maximum(c4.sum(-1), 1e-9)
     firm = ca > 0.9
     y = np.where(firm.any(-1), np.min(np.where(firm, y_f, np.inf), -1), y)
-    grounded = ca.max(-1) >= 0.95  # a foot only lightly touching (leaving / landing) is flight
+    # Flight is what the plan says (no foot firmly down), never a side effect of re-stepping.
+    grounded = c.max(-1) >= 0.95
     if grounded.any():
         # Light smoothing of the grounded height, never mixing in flight frames.
         inner = grounded.copy()
@@ -159,7 +162,7 @@ def _anchor_feet(v, ankles, c, psi, heel_h, restep=0.05, step_frames=6, lift=0.0
         for f in range(2):
             o = 1 - f
             if (lock[f] is not None and step[f] is None and lock[o] is not None and step[o] is None
-                    and cool[f] <= 0 and c[t, f] > 0.99 and c[t, o] > 0.99):
+                    and cool[f] <= 0 and c[t, f] > 0.99 and c[t:t + step_frames + 1, o].min() > 0.99):
                 want = pred + ankles[t, f]
                 if np.linalg.norm((want - lock[f])[[0, 2]]) > restep:
                     want[1] = heel_h[f]
@@ -195,6 +198,46 @@ def _anchor_feet(v, ankles, c, psi, heel_h, restep=0.05, step_frames=6, lift=0.0
     return root, targets, np.maximum(anchor, 0.0) * c, foot_yaw
 
 
+FLAT_RAMP = 5  # frames over which a planted foot's flattening fades in / out
+# Ankle limits (degrees) in the (x: plantar-flexion, y: twist, z: roll) angles of ``pose.euler``;
+# x is measured like ``ANKLE_NEUTRAL`` (25 = relaxed standing foot), so 75 is 50 degrees of
+# plantar-flexion beyond it and -15 is 40 degrees of dorsi-flexion (deep squats need ~35).
+ANKLE_LIMITS = ((-15.0, 75.0), (-30.0, 30.0), (-25.0, 25.0))
+
+
+def _ramp(w: np.ndarray, n: int) -> np.ndarray:
+    """``w`` (T,) widened and softened so it rises / falls over about ``n`` frames each way."""
+    if n <= 0:
+        return w
+    k = np.hanning(2 * n + 3)[1:-1]
+    k /= k.max()
+    # A max-filter with a soft (Hann) profile: each planted frame spreads its weight to its
+    # neighbours, so the weight is 1 throughout the plant and eases off over n frames outside it.
+    pad = np.pad(w, n, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(pad, 2 * n + 1)
+    return np.clip((windows * k).max(-1), 0.0, 1.0)
+
+
+def euler_angles(q: np.ndarray) -> np.ndarray:
+    """Inverse of ``pose.euler``: quaternions (..., 4) -> degrees (..., 3) as (x, y, z) of R_z R_x R_y."""
+    m = quat_to_matrix(q)
+    x = np.arcsin(np.clip(m[..., 2, 1], -1.0, 1.0))
+    y = np.arctan2(-m[..., 2, 0], m[..., 2, 2])
+    z = np.arctan2(-m[..., 0, 1], m[..., 1, 1])
+    return np.degrees(np.stack([x, y, z], -1))
+
+
+def clamp_ankle(q: np.ndarray) -> np.ndarray:
+    """Keep local ankle rotations ``(T, 4)`` inside human limits (``ANKLE_LIMITS``)."""
+    ang = euler_angles(q)
+    lo = np.array([lim[0] for lim in ANKLE_LIMITS])
+    hi = np.array([lim[1] for lim in ANKLE_LIMITS])
+    if ((ang >= lo) & (ang <= hi)).all():
+        return q
+    ang = np.clip(ang, lo, hi)
+    return euler(x=ang[:, 0], y=ang[:, 1], z=ang[:, 2])
+
+
 def _leg_ik(q, world, targets, foot_yaw, offsets, heel_h):
     """Move ankles to ``targets`` (xyz + weight), flatten planted feet, keep feet above the floor."""
     T = q.shape[0]
@@ -225,7 +268,9 @@ def _leg_ik(q, world, targets, foot_yaw, offsets, heel_h):
         knee_w = qmul(new_hip_w, knee_q)
         flat_w = qmul(yaw_quat(foot_yaw[:, f]), rot_x(np.full(T, ANKLE_NEUTRAL)))
         flat_local = qmul(qinv(knee_w), flat_w)
-        q[:, ankle] = qslerp(q[:, ankle], flat_local, lock_w)
+        # The foot flattens over a few frames before it lands and relaxes over a few frames
+        # after it lifts (a one-frame switch would flip the foot between poses).
+        q[:, ankle] = clamp_ankle(qslerp(q[:, ankle], flat_local, _ramp(lock_w, FLAT_RAMP)))
     return q
 
 
