@@ -31,14 +31,14 @@ _CLOSED = {
            "should may might must",
     "PART": "not",
     "NUM": "zero two three four five six seven eight nine ten eleven twelve twenty hundred",
-    "ADV": "slowly quickly fast forward forwards backward backwards sideways again then "
+    "ADV": "overhand underhand slowly quickly fast forward forwards backward backwards sideways again then "
            "twice once very quite slightly really briefly repeatedly back away together "
            "still around also high low far here there now continuously gently rapidly "
            "ahead clockwise counterclockwise anticlockwise leftward leftwards rightward rightwards",
     "ADJ": "left right slow quick other same small big large little high long short "
            "straight full half several few many both whole single first second third last "
            "final right-handed",
-    "INTJ": "oh hey",
+    "INTJ": "oh hey hello hi",
 }
 _TAGS: dict[str, str] = {}
 for _tag, _words in _CLOSED.items():
@@ -53,13 +53,14 @@ _VERBS = set(
     "rise get make take hold look point kneel lie roll slide shuffle sway bounce circle "
     "perform do continue finish pause stay rest return repeat use try appear seem leap "
     "wipe stir drink eat open close touch grab carry drop extend cross tap swim fly "
-    "balance lunge strike flap lift wiggle nod".split()
+    "balance lunge strike flap lift wiggle nod applaud spread duck wind stroll remain sprint "
+    "say greet".split()
 )
 _NOUNS = set(
     "person man woman human figure body arm hand leg foot knee elbow head shoulder hip torso "
     "chest waist wrist finger toe step circle direction floor ground place side time way "
     "motion movement action position pose jump turn kick punch wave squat bow air front "
-    "degree stance fist heel line path spot".split()
+    "degree stance fist heel line path spot pace object ball face jack hello".split()
 )
 _IRREGULAR = {
     "feet": "foot", "teeth": "tooth", "men": "man", "women": "woman", "people": "person",
