@@ -71,7 +71,7 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
     with gr.Row():
         start = gr.Button("Start", variant="primary", elem_id="ft_start")
         cancel = gr.Button("Cancel", variant="stop", elem_id="ft_cancel")
-    job_id = gr.Textbox(label="Job id (empty = the current job)", elem_id="ft_job")
+    job_id = gr.Textbox(label="Job id (your last start; Cancel stops the current job when empty)", elem_id="ft_job")
     status = gr.Markdown(status_markdown({"state": "idle"}), elem_id="ft_status")
     with gr.Row():
         reward_plot = gr.LinePlot(EMPTY_CURVE, x="step", y="value", title="Reward", y_title="mean reward", height=260)
@@ -124,10 +124,11 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
     gr.Button("Refresh", visible=False).click(finetune_status, inputs=[job_id], outputs=status_outputs,
                                                api_name="finetune_status", concurrency_limit=None)
 
-    def tick(job, seen_state, request: gr.Request):
-        # Every visitor polls the shared job; checkpoint lists refresh only when they change.
+    def tick(seen_state, request: gr.Request):
+        # Every visitor watches the latest job, whoever started it (one job at a time for everyone);
+        # checkpoint lists refresh only when they change.
         try:
-            out = finetune_status(job)
+            out = finetune_status("")
         except gr.Error:
             out = (gr.skip(),) * len(status_outputs)
         names = tuple(backend.checkpoint_choices(getattr(request, "session_hash", None)))
@@ -136,7 +137,7 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
         lst = list(names)
         return (*out, gr.Dropdown(choices=lst), gr.Dropdown(choices=lst), gr.Dropdown(choices=lst), names)
 
-    timer.tick(tick, inputs=[job_id, seen], outputs=[*status_outputs, ckpt_a, ckpt_b, init, seen],
+    timer.tick(tick, inputs=[seen], outputs=[*status_outputs, ckpt_a, ckpt_b, init, seen],
                api_name=False, concurrency_limit=None, show_progress="hidden")
 
     @user_errors
