@@ -254,6 +254,27 @@ def compare_block(rows: list) -> dict:
     return out
 
 
+def compare_markdown(report: dict, prompts: int, repeats: int, steps: int) -> str:
+    b, a = report["before"], report["after"]
+    lines = [f"Reward: mean over {report['reward_prompts']} fixed train-split prompts (50-step DDIM, fixed noise). "
+             f"Evaluator: {prompts} held-out test prompts, {repeats} replications (mean ± 95% CI), {steps}-step DDIM.",
+             "", "| Model | reward (train prompts) | R@1 ↑ | R@3 ↑ | FID ↓ | MM-Dist ↓ | Diversity |",
+             "|---|---|---|---|---|---|---|"]
+    for label, r in ((report["base"], b), (report["finetuned"], a)):
+        if "error" in r:
+            lines.append(f"| {label} | failed: {r['error']} | | | | | |")
+            continue
+        e = r.get("eval")
+        if e:
+            ci = e["ci"]
+            lines.append(f"| {label} | {r['reward']:.3f} | {e['top1']:.3f}±{ci['top1']:.3f} | {e['top3']:.3f} | "
+                         f"{e['fid']:.3f}±{ci['fid']:.3f} | {e['mm_dist']:.3f}±{ci['mm_dist']:.3f} | "
+                         f"{e['diversity']:.3f} |")
+        else:
+            lines.append(f"| {label} | {r['reward']:.3f} | – | – | – | – | – |")
+    return "\n".join(lines)
+
+
 # -------------------------------------------------------------------------------------------- main
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -296,7 +317,7 @@ def main(argv=None) -> int:
     n_reward = args.reward_prompts or (16 if quick else 64)
     eval_prompts = args.eval_prompts if args.eval_prompts is not None else (32 if quick else 256)
     eval_repeats = args.eval_repeats or (1 if quick else 5)
-    for need in (args.base, args.reward):
+    for need in (*(args.compare or [args.base]), args.reward):
         if not (ROOT / need / "config.json").exists() and not Path(need, "config.json").exists():
             print(f"error: checkpoint {need} not found; train or ship it first", file=sys.stderr)
             return 2
@@ -320,8 +341,9 @@ def main(argv=None) -> int:
         report = {"base": args.compare[0], "finetuned": args.compare[1], "before": rows[0], "after": rows[1],
                   "reward_prompts": n_reward, "device": device}
         Path(str(out) + ".json").write_text(json.dumps(report, indent=2))
-        print(json.dumps({k: {kk: v.get(kk) for kk in ("reward", "eval", "error")} for k, v in
-                          (("before", rows[0]), ("after", rows[1]))}, indent=2))
+        md = compare_markdown(report, eval_prompts, eval_repeats, args.eval_steps)
+        Path(str(out) + ".md").write_text(md + "\n")
+        print(md)
         return 0
 
     t_all = time.time()
