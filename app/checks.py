@@ -120,9 +120,11 @@ def user_errors(fn: Callable) -> Callable:
         except gr.Error:
             raise
         except (ValueError, FileNotFoundError) as exc:
-            raise gr.Error(str(exc)) from None
+            # A user's mistake, answered in the page: no traceback in the server log.
+            log.info("event %s refused: %s", fn.__name__, exc)
+            raise gr.Error(str(exc), print_exception=False) from None
         except Exception as exc:  # keep serving; tell the user what broke
             log.exception("event %s failed", fn.__name__)
-            raise gr.Error(f"{type(exc).__name__}: {exc}") from None
+            raise gr.Error(f"{type(exc).__name__}: {exc}", print_exception=False) from None
 
     return wrapper
