@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint/)")
     p.add_argument("--base", default="assets/checkpoints/base", help="denoiser checkpoint folder to fine-tune")
     p.add_argument("--reward", default="assets/checkpoints/reward", help="reward checkpoint folder")
-    p.add_argument("--data", default="data/builtin", help="dataset (HumanML3D layout) whose split gives the prompts")
+    p.add_argument("--data", default="data/builtin", help="dataset (HumanML3D layout, or 'builtin' = data/builtin) whose split gives the prompts")
     p.add_argument("--split", default="train", help="split the prompts come from")
     p.add_argument("--prompt", action="append", default=None, help="a prompt (repeatable); replaces the split")
     p.add_argument("--prompts-file", default=None, help="text file with one prompt per line; replaces the split")

@@ -44,7 +44,7 @@ class SplitPrompts:
 
     def __init__(self, root: str | Path, split: str = "train", max_frames: int = 120,
                  limit: int = 0, skip_mirrored: bool = False):
-        root = Path(root)
+        root = Path("data/builtin") if str(root) == "builtin" else Path(root)  # the contract's --data builtin
         split_file = root / f"{split}.txt"
         if not split_file.is_file():
             raise FileNotFoundError(f"no split file {split_file}; build the data with "
