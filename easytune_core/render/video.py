@@ -81,7 +81,8 @@ def follow_cameras(pelvis: np.ndarray, distance: float = 3.6, height: float = 1.
 def project(points: np.ndarray, cam_pose: np.ndarray, yfov: float, W: int, H: int):
     """Pixel coordinates ``(N, 2)`` and depth ``(N,)`` of world points for a pinhole camera."""
     R, c = cam_pose[:3, :3], cam_pose[:3, 3]
-    pc = (points - c) @ R  # camera coordinates
+    rel = points - c
+    pc = np.stack([rel @ R[:, 0], rel @ R[:, 1], rel @ R[:, 2]], -1)  # camera coordinates
     depth = -pc[:, 2]
     fpx = 0.5 * H / np.tan(0.5 * yfov)
     z = np.maximum(depth, 1e-6)
@@ -104,24 +105,30 @@ def _camera_rays(W: int, H: int, yfov: float) -> np.ndarray:
 
 
 _SKY = np.array([236, 240, 245], np.float32)
-_TILES = np.array([[150, 150, 158], [195, 195, 200]], np.float32)
 
 
 def _floor_image(cam_pose, yfov, W, H, shadow=None):
     """Checkered ground plane (y = 0, 0.5 m tiles) seen from ``cam_pose``, by casting a ray per
     pixel; ``shadow`` = (x, z) darkens a soft blob there (under the pelvis)."""
-    d = _camera_rays(W, H, yfov) @ cam_pose[:3, :3].T.astype(np.float32)
+    rays = _camera_rays(W, H, yfov)
+    Rm = cam_pose[:3, :3].astype(np.float32)
+    dy = rays @ Rm[1]  # three mat-vec products are ~10x faster than one (N,3)@(3,3)
     c = cam_pose[:3, 3].astype(np.float32)
-    down = d[:, 1] < -1e-4
-    t = np.where(down, -c[1] / np.where(down, d[:, 1], -1.0), 1e9)
-    x, z = c[0] + t * d[:, 0], c[2] + t * d[:, 2]
-    check = (np.floor(x * 2).astype(np.int32) + np.floor(z * 2).astype(np.int32)) & 1
-    ground = _TILES[check]
+    img = np.empty((H * W, 3), np.float32)
+    img[:] = _SKY
+    hit = np.flatnonzero(dy < -1e-3)  # rays going down meet the floor
+    rh = rays[hit]
+    t = -c[1] / dy[hit]
+    x, z = c[0] + t * (rh @ Rm[0]), c[2] + t * (rh @ Rm[2])
+    # light / dark tiles as one grey level, then shadow and distance fog on that scalar
+    odd = (np.floor(x * 2).astype(np.int32) + np.floor(z * 2).astype(np.int32)) & 1
+    g = np.float32(150.0) + np.float32(45.0) * odd.astype(np.float32)
     if shadow is not None:
         r2 = (x - shadow[0]) ** 2 + (z - shadow[1]) ** 2
-        ground *= (1 - 0.35 * np.exp(-r2 / 0.06))[:, None]
-    fade = np.clip(1 - t / 40, 0, 1)[:, None]
-    img = ground * fade + _SKY * (1 - fade)
+        near = r2 < 1.0
+        g[near] *= 1 - 0.35 * np.exp(-r2[near] / 0.06)
+    fade = np.clip(1 - t / np.float32(40), 0, 1)[:, None]
+    img[hit] = g[:, None] * fade + _SKY * (1 - fade)
     return img.reshape(H, W, 3).astype(np.uint8)
 
 
