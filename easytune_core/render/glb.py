@@ -75,21 +75,26 @@ def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     return n.astype(np.float32)
 
 
-def _floor(half: float, tiles: int = 16):
-    """Checkered floor quad grid at y=0: positions, normals, colours, indices."""
-    edges = np.linspace(-half, half, tiles + 1)
+def _floor(lo: np.ndarray, hi: np.ndarray, tile: float = 0.5):
+    """Checkered floor at y=0 covering x/z from ``lo`` to ``hi`` (snapped to 0.5 m tiles):
+    positions, normals, colours, indices."""
+    lo = np.floor(np.asarray(lo) / tile) * tile
+    hi = np.ceil(np.asarray(hi) / tile) * tile
+    nx, nz = (np.clip(np.round((hi - lo) / tile), 1, 120)).astype(int)
     pos, col, idx = [], [], []
-    for i in range(tiles):
-        for k in range(tiles):
+    for i in range(nx):
+        for k in range(nz):
             n = len(pos)
-            x0, x1, z0, z1 = edges[i], edges[i + 1], edges[k], edges[k + 1]
+            x0, z0 = lo[0] + i * tile, lo[1] + k * tile
+            x1, z1 = x0 + tile, z0 + tile
             pos += [[x0, 0, z0], [x1, 0, z0], [x1, 0, z1], [x0, 0, z1]]
-            shade = 0.78 if (i + k) % 2 else 0.62
+            odd = (int(np.floor(x0 / tile + 1e-6)) + int(np.floor(z0 / tile + 1e-6))) % 2
+            shade = 0.55 if odd else 0.36
             col += [[shade, shade, shade + 0.02, 1.0]] * 4
             idx += [[n, n + 2, n + 1], [n, n + 3, n + 2]]  # counter-clockwise seen from above
     pos = np.asarray(pos, np.float32)
     return pos, np.tile([[0, 1, 0]], (len(pos), 1)).astype(np.float32), np.asarray(col, np.float32), \
-        np.asarray(idx, np.uint16).ravel()
+        np.asarray(idx, np.uint16 if len(pos) < 65535 else np.uint32).ravel()
 
 
 def prepare_motion(body: BodyModel, joints, scale_to_motion: bool = True):
@@ -161,14 +166,15 @@ def write_glb(path, motions, colors=None, fps: float = 20.0, body="mannequin", s
     nodes, meshes, materials, skins = [], [], [], []
     channels, samplers = [], []
     scene_nodes = []
-    extent = 1.0
+    lo, hi = np.full(2, np.inf), np.full(2, -np.inf)  # floor extent (x, z) over all bodies
     offsets_x = (np.arange(len(motions)) - (len(motions) - 1) / 2.0) * spacing
     for i, joints in enumerate(motions):
         bm, pose, low, factor = prepare_motion(base, joints)
         T = pose.num_frames
         rest = base.rest_joints
         root_pos = (pose.trans + bm.rest_joints[0]) / factor  # in the unscaled group space
-        extent = max(extent, float(np.abs(pose.trans[:, [0, 2]]).max()) + abs(offsets_x[i]) + 1.0)
+        track = (pose.trans + bm.rest_joints[0])[:, [0, 2]] + [offsets_x[i], 0.0]
+        lo, hi = np.minimum(lo, track.min(0) - 1.0), np.maximum(hi, track.max(0) + 1.0)
 
         group = len(nodes)
         nodes.append({"name": f"{labels[i]}", "translation": [float(offsets_x[i]), -low, 0.0],
@@ -216,14 +222,15 @@ def write_glb(path, motions, colors=None, fps: float = 20.0, body="mannequin", s
             samplers.append({"input": a_t, "output": a_q, "interpolation": "LINEAR"})
             channels.append({"sampler": len(samplers) - 1, "target": {"node": jnodes[j], "path": "rotation"}})
 
-    fpos, fnrm, fcol, fidx = _floor(float(np.ceil(extent)))
+    fpos, fnrm, fcol, fidx = _floor(lo, hi)
     materials.append({"name": "floor", "pbrMetallicRoughness": {
         "baseColorFactor": [1.0, 1.0, 1.0, 1.0], "metallicFactor": 0.0, "roughnessFactor": 1.0}})
     meshes.append({"name": "floor", "primitives": [{"attributes": {
         "POSITION": b.add(fpos, _FLOAT, "VEC3", _ARRAY, minmax=True),
         "NORMAL": b.add(fnrm, _FLOAT, "VEC3", _ARRAY),
         "COLOR_0": b.add(fcol, _FLOAT, "VEC4", _ARRAY)},
-        "indices": b.add(fidx, _USHORT, "SCALAR", _ELEMENTS), "material": len(materials) - 1}]})
+        "indices": b.add(fidx, _USHORT if fidx.dtype == np.uint16 else _UINT, "SCALAR", _ELEMENTS),
+        "material": len(materials) - 1}]})
     scene_nodes.append(len(nodes))
     nodes.append({"name": "floor", "mesh": len(meshes) - 1})
 
