@@ -5,7 +5,7 @@ simple joint-space rules judge it:
 
 - walk direction: "forward"/"backward" (or sideways "to the left/right") gaits move the
   pelvis at least 0.3 m that way (relative to the facing at frame 0: +Z forward, +X left);
-- jump / hop: at some frame both feet are at least 8 cm (hops on one foot: 4 cm) above the floor;
+- jump / hop: at some frame both feet are at least 8 cm (hops on one foot and jumping jacks: 4 cm) above the floor;
 - wave with the left/right hand: the named wrist rises higher (relative to its shoulder)
   than the other wrist, and above shoulder level minus 10 cm;
 - turn left/right: the facing direction turns at least 30 degrees the named way
@@ -63,7 +63,9 @@ def checks_for(caption: str) -> list[tuple[str, str]]:
             m = re.search(r"\b(left|right)\b", c)
             if m and not re.search(r"(hand|arm)", c):
                 out.append(("walk", m.group(1)))
-    if re.search(r"\b(jump|jumps|jumping|leaps?)\b", c):
+    if re.search(r"jumping jacks?|spreading the arms and legs", c):
+        out.append(("jump", "jacks"))
+    elif re.search(r"\b(jump|jumps|jumping|leaps?)\b", c):
         out.append(("jump", ""))
     elif re.search(r"\b(hop|hops|hopping)\b", c):
         out.append(("jump", "hop"))
@@ -109,7 +111,7 @@ def _judge(joints: np.ndarray, category: str, arg: str):
         feet = j[:, list(L_FOOT_JOINTS + R_FOOT_JOINTS), 1]
         floor = np.percentile(feet.min(axis=1), 5)
         value = float((feet.min(axis=1) - floor).max())
-        return value > (0.04 if arg == "hop" else 0.08), value
+        return value > (0.08 if arg == "" else 0.04), value
     if category == "wave":
         s, o = SIDE[arg], 1 - SIDE[arg]
         rise = (j[:, WRIST[s], 1] - j[:, SHOULDER[s], 1]).max()
