@@ -212,3 +212,16 @@ def test_every_documented_api_name_exists(client):
     for api in ("compare", "render_video", "finetune_start", "finetune_status", "finetune_cancel", "evaluate"):
         assert f"/{api}" in names
 
+
+
+def test_two_users_comparing_at_once_get_their_own_files(served):
+    users = [Client(served["url"], verbose=False, download_files=str(served["root"] / f"dl_{i}")) for i in range(2)]
+    jobs = [u.submit("a person walks forward", 2.0, seed, 2.5, 5, BASE, TUNED, api_name="/compare")
+            for u, seed in zip(users, (21, 22))]
+    results = [j.result(timeout=120) for j in jobs]
+    joints = [np.load(next(p for p in r[3] if p.endswith("_joints.npy"))) for r in results]
+    assert results[0][5].startswith("Seed 21") and results[1][5].startswith("Seed 22")
+    assert not np.allclose(joints[0], joints[1])
+    # Each request wrote into its own folder under its own session.
+    folders = [p.parent for p in (served["root"] / "outputs").glob("*/*/motion_A.glb")]
+    assert len(set(folders)) == len(folders) >= 2
