@@ -126,3 +126,32 @@ def test_chunked_fine_tuning_saves_and_resumes_between_chunks(tmp_path):
     assert [c["saved_at_step"] for c in chunks] == [2, 4, 5]
     assert [e["step"] for e in events if "step" in e] == [1, 2, 3, 4, 5]  # resumed, never restarted
     assert "chunky" in engine.registry.list("denoiser")
+
+
+def test_on_zerogpu_work_runs_inside_spaces_gpu(monkeypatch):
+    import sys
+    import types
+
+    import app.zerogpu as zg
+
+    leases = []
+    fake = types.ModuleType("spaces")
+
+    def GPU(fn, duration=60):  # noqa: N802 - the real decorator's name
+        def leased(*args, **kwargs):
+            leases.append(duration)
+            return fn(*args, **kwargs)
+        return leased
+
+    fake.GPU = GPU
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    monkeypatch.setattr(zg, "ON_ZEROGPU", True)
+    monkeypatch.delenv("EASYTUNE_CHUNK_STEPS", raising=False)
+    assert zg.gpu(lambda x: x + 1, duration=30)(1) == 2 and leases == [30]
+    assert zg.chunk_steps_from_env() == zg.ZEROGPU_CHUNK_STEPS
+    monkeypatch.setattr(zg, "ON_ZEROGPU", False)
+    assert zg.gpu(len)([1, 2]) == 2 and leases == [30]  # off ZeroGPU: called directly
+    assert zg.chunk_steps_from_env() == 0
+    monkeypatch.setenv("EASYTUNE_CHUNK_STEPS", "0")
+    with pytest.raises(ValueError, match="EASYTUNE_CHUNK_STEPS"):
+        zg.chunk_steps_from_env()
