@@ -3,7 +3,7 @@
 import numpy as np
 
 from easytune_core.motion.ik import PARENTS, SMPL_REST_JOINTS
-from easytune_core.motion.rotations import axis_angle_to_quat, qmul
+from easytune_core.motion.rotations import axis_angle_to_quat
 from easytune_core.motion.skeleton import HUMANML3D, forward_kinematics
 
 
@@ -51,4 +51,4 @@ def random_joints(T: int = 30, seed: int = 0) -> np.ndarray:
     return forward_kinematics(q, root, HUMANML3D).astype(np.float32)
 
 
-__all__ = ["qmul", "random_joints", "smpl_offsets", "walk_joints", "walk_rotations"]
+__all__ = ["random_joints", "smpl_offsets", "walk_joints", "walk_rotations"]
