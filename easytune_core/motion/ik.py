@@ -49,7 +49,9 @@ _GROUPS = {0: (1, 2, 3), 9: (13, 14, 12)}
 _HIPS = {1: (4, 7, 10), 2: (5, 8, 11)}
 _SHOULDERS = {16: (18, 20), 17: (19, 21)}
 _EPS = 1e-8
-KEEP, FOOT = 0.15, 0.3
+# Weights of the roll fallbacks against a hinge's bend (sine of its angle): a straight arm keeps
+# its inherited roll, a straight leg follows the foot. Tuned on CMU clips for no flips.
+_KEEP, _FOOT = 0.15, 0.3
 
 
 @dataclass
@@ -284,21 +286,20 @@ def joints_to_smpl(joints, fps: float = 20.0, template: np.ndarray | None = None
         c = _SINGLE_CHILD[j]
         bone = _unit(P[:, c] - P[:, j], W[:, p] @ rest_dir[c])
         Wj = _rot_between(W[:, p] @ rest_dir[c], bone) @ W[:, p]
-        fwd_rest = _unit(_perp(np.array([0, 0, 1.0]), rest_dir[c]))
         if j in _HIPS:
             knee, ankle, foot = _HIPS[j]
             # The knee's hinge sets the thigh's roll; a straight leg takes it from the foot
             # (relative to the rest foot, which turns out a little).
             z = _hinge_phasor(Wj, bone, rest_dir[c], rest_dir[ankle], _unit(P[:, ankle] - P[:, knee]), -1.0)
             rest_foot = _unit(_perp(rest_dir[foot], rest_dir[c]))
-            z = z + FOOT * _unit(_roll_phasor(Wj, bone, rest_foot, P[:, foot] - P[:, ankle]))
+            z = z + _FOOT * _unit(_roll_phasor(Wj, bone, rest_foot, P[:, foot] - P[:, ankle]))
             Wj = _apply_roll(Wj, bone, z, smooth)
         elif j in _SHOULDERS:
             elbow, wrist = _SHOULDERS[j]
             # The elbow's hinge sets the upper arm's roll; a straight arm keeps the roll it
             # inherits from the collar.
             z = _hinge_phasor(Wj, bone, rest_dir[c], rest_dir[wrist], _unit(P[:, wrist] - P[:, elbow]), 1.0)
-            z = z + KEEP * np.array([1.0, 0.0])
+            z = z + _KEEP * np.array([1.0, 0.0])
             Wj = _apply_roll(Wj, bone, z, smooth)
         W[:, j] = Wj
 
