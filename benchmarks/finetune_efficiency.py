@@ -221,7 +221,7 @@ def markdown(report: dict) -> str:
                      if d50 and d50["additional_memory_mb"] > 0 else None)
         lines.append(
             f"| {r['name']} | {r['seconds_per_step']:.2f} | {r['steps']} | {r['additional_memory_mb']:.0f} | "
-            f"{_f(mem_ratio, '{:.0%}')} | {_f(r['time_to_threshold'], '{:.0f}')} | {r['reward']:.3f} | "
+            f"{_f(mem_ratio, '{:.0%}')} | {_f(r['time_to_threshold'], '{:.1f}')} | {r['reward']:.3f} | "
             f"{_f(be.get('top1'))} → {_f(ev.get('top1'))} | {_f(be.get('fid'))} → {_f(ev.get('fid'))} | "
             f"{_f(be.get('mm_dist'))} → {_f(ev.get('mm_dist'))} |")
     lines += ["", "EasyTune (step) vs DRaFT-50, measured here beside the paper (PAPER §6.5):", "",
