@@ -311,10 +311,10 @@ def main(argv=None) -> int:
     import torch
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     quick = args.quick
-    seconds = args.seconds or (30.0 if quick else 300.0)
+    seconds = args.seconds or (25.0 if quick else 300.0)
     batch = args.batch_size or (4 if quick else 8)
     max_frames = args.max_frames or (60 if quick else 120)
-    n_reward = args.reward_prompts or (16 if quick else 64)
+    n_reward = args.reward_prompts or (8 if quick else 64)
     eval_prompts = args.eval_prompts if args.eval_prompts is not None else (32 if quick else 256)
     eval_repeats = args.eval_repeats or (1 if quick else 5)
     for need in (*(args.compare or [args.base]), args.reward):
