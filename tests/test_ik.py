@@ -112,3 +112,12 @@ def test_round_trip_holds_for_any_rotations_and_body_size(seed, scale, frames):
     J = forward_kinematics(q, rng.normal(size=(frames, 3)), HUMANML3D, offsets=smpl_offsets(scale))
     err = np.linalg.norm(smpl_to_joints(joints_to_smpl(J)) - J, axis=-1)
     assert err.max() < 1e-4
+
+
+def test_round_trip_on_joints_recovered_from_humanml3d_features():
+    # What the generator hands over: features -> joints (recover_from_ric), retargeted skeleton.
+    from easytune_core.motion.features import features_to_joints, joints_to_features
+
+    J = np.asarray(features_to_joints(joints_to_features(walk_joints(40))), np.float64)
+    pose = joints_to_smpl(J)
+    assert np.linalg.norm(smpl_to_joints(pose) - J, axis=-1).mean() < 1e-3
