@@ -84,7 +84,9 @@ class TextEncoder:
             if missing:
                 emb = self._embed(missing)
                 if len(self._cache) + len(missing) > _MAX_CACHE:
-                    self._cache.clear()
+                    # keep this call's texts: clearing them too made the return below raise KeyError
+                    keep = set(texts)
+                    self._cache = {t: e for t, e in self._cache.items() if t in keep}
                 for t, e in zip(missing, emb):
                     self._cache[t] = e
             if not texts:
