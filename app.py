@@ -7,7 +7,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
+import torch  # noqa: E402
+
 from app import create_app, launch  # noqa: E402  (the app/ package, not this file)
+
+# A and B are sampled in two parallel threads: give each half the cores. (With more torch threads
+# than free cores, OpenMP threads spin against each other and sampling gets many times slower.)
+torch.set_num_threads(int(os.environ.get("EASYTUNE_TORCH_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2))
 
 demo = create_app(warm_up=True)
 

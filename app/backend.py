@@ -193,15 +193,20 @@ class Backend:
         dim_b = getattr(getattr(pipe_b, "config", None), "feature_dim", None)
         if dim_b is not None and noise.shape[-1] != dim_b:
             raise ValueError(f"{name_a} and {name_b} use different motion formats ({noise.shape[-1]} vs {dim_b} features): compare two checkpoints of one format")
-        sides = []
-        for side, name, pipe in (("A", name_a, pipe_a), ("B", name_b, pipe_b)):
+        for pipe in (pipe_a, pipe_b):
+            pipe.encode([prompt])  # fills the (shared) text cache before the two threads read it
+
+        def one(side: str, name: str, pipe) -> SideResult:
             with self._sampling(), torch.inference_mode():
                 res = pipe.generate([prompt], frames=frames, seed=seed, guidance=guidance,
                                     steps=steps, init_noise=noise.clone())
             n = int(res.lengths[0])
-            sides.append(SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
-                                    np.asarray(res.features[0][:n], np.float32)))
-        return sides
+            return SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
+                              np.asarray(res.features[0][:n], np.float32))
+
+        # A and B are independent given the shared noise: on CPU they run side by side, which keeps
+        # both cores busy with small single-motion batches; on CUDA the sampling lock orders them.
+        return _both(lambda: one("A", name_a, pipe_a), lambda: one("B", name_b, pipe_b))
 
     def _sampling(self):
         return self._sample_lock if self._sample_lock is not None else _NullLock()
@@ -245,6 +250,10 @@ class Backend:
         side.files = files
         return files
 
+    def export_both(self, sides: list[SideResult], folder: Path) -> None:
+        """`export` for both sides at once (parallel threads: GLB skinning, IK and file writing)."""
+        _both(lambda: self.export(sides[0], folder), lambda: self.export(sides[1], folder))
+
     def render_video(self, path: Path, sides: list[dict], prompt: str) -> Path:
         """mp4 of both bodies side by side with their labels and the prompt."""
         from easytune_core.render.video import render_video
@@ -272,6 +281,15 @@ class Backend:
 
         return quick_evaluate(self, name, self.resolve(name, session), repeats=repeats, samples=samples,
                               progress=progress)
+
+
+def _both(first, second) -> list:
+    """Run two callables in parallel threads; results in order, the first error re-raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2, thread_name_prefix="easytune-ab") as pool:
+        futures = [pool.submit(first), pool.submit(second)]
+        return [f.result() for f in futures]
 
 
 class _NullLock:

@@ -103,8 +103,7 @@ def build_compare_tab(backend, folders, config):
         start = time.perf_counter()
         sides = backend.compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session)
         folder = folders.new(session)
-        for side in sides:
-            backend.export(side, folder)
+        backend.export_both(sides, folder)
         took = time.perf_counter() - start
         table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
         state = {"prompt": prompt, "folder": str(folder),

@@ -31,7 +31,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--threads", type=int, default=2, help="torch threads of the server (this CPU has 2 cores)")
+    ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
+                    help="torch threads (as app.py: half the cores, since A and B sample in parallel)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
 
