@@ -16,14 +16,22 @@ JOB_KINDS = {
 METHODS = ["easytune", "easytune-chain", "draft", "draft-lv", "refl", "alignprop", "drtune"]
 WEIGHTINGS = ["uniform", "linear-up", "linear-down"]
 PROMPT_SOURCES = ["Train split of the built-in dataset", "My prompts (one per line)"]
-EMPTY_CURVE = pd.DataFrame({"step": pd.Series([], dtype=float), "value": pd.Series([], dtype=float)})
+SMOOTH = 10
+"""Steps in the running mean drawn over the per-step values (each step sees other prompts and noise)."""
+SERIES = ["per step", f"mean of last {SMOOTH}"]
+# No points, but both series named: gradio's line plot fixes its colour legend from the first value
+# it shows, and a plot that started truly empty never draws the series that arrive later.
+EMPTY_CURVE = pd.DataFrame({"step": [0.0, 0.0], "value": [float("nan")] * 2, "series": SERIES})
 
 
 def _curve(events: list[dict], key: str) -> pd.DataFrame:
-    rows = [(e["step"], e[key]) for e in events if e.get(key) is not None]
+    """Per-step values and their running mean, as long-form rows (step, value, series)."""
+    rows = [(e["step"], float(e[key])) for e in events if e.get(key) is not None]
     if not rows:
         return EMPTY_CURVE
-    return pd.DataFrame(rows, columns=["step", "value"])
+    per_step = pd.DataFrame(rows, columns=["step", "value"])
+    mean = per_step.assign(value=per_step["value"].rolling(SMOOTH, min_periods=1).mean())
+    return pd.concat([per_step.assign(series=SERIES[0]), mean.assign(series=SERIES[1])], ignore_index=True)
 
 
 def status_markdown(st: dict) -> str:
@@ -74,8 +82,10 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
     job_id = gr.Textbox(label="Job id (your last start; Cancel stops the current job when empty)", elem_id="ft_job")
     status = gr.Markdown(status_markdown({"state": "idle"}), elem_id="ft_status")
     with gr.Row():
-        reward_plot = gr.LinePlot(EMPTY_CURVE, x="step", y="value", title="Reward", y_title="mean reward", height=260)
-        loss_plot = gr.LinePlot(EMPTY_CURVE, x="step", y="value", title="Loss", y_title="loss", height=260)
+        reward_plot = gr.LinePlot(EMPTY_CURVE, x="step", y="value", color="series", title="Reward", elem_id="ft_reward",
+                                  y_title="batch mean reward", height=260)
+        loss_plot = gr.LinePlot(EMPTY_CURVE, x="step", y="value", color="series", title="Loss", elem_id="ft_loss",
+                                y_title="loss", height=260)
     run_files = gr.File(label="Download the run's checkpoint", file_count="multiple", interactive=False)
     raw = gr.JSON(label="Job status (as the API returns it)", visible=False)
     timer = gr.Timer(config.timer_s)

@@ -41,6 +41,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="README screenshots of the app's tabs")
     ap.add_argument("--out", default=str(REPO_ROOT / "docs" / "screenshots"))
     ap.add_argument("--tiny", action="store_true", help="tiny random stand-in models (layout check only)")
+    ap.add_argument("--assets", default=str(REPO_ROOT / "assets"), help="assets folder with checkpoints/")
     ap.add_argument("--prompt", default="a person walks forward and waves with the right hand")
     ap.add_argument("--finetune-seconds", type=float, default=25.0, help="how long to let the demo job run")
     args = ap.parse_args()
@@ -53,7 +54,7 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="easytune_shots_"))
-    assets = None if args.tiny else REPO_ROOT / "assets"
+    assets = None if args.tiny else Path(args.assets)
     data = REPO_ROOT / "data" / "builtin"
     with serve(scratch, assets_dir=assets, data_dir=data) as (url, demo), sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(str(scratch / "profile"), executable_path=chromium, headless=True,

@@ -28,6 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiny", action="store_true", help="use tiny random stand-in checkpoints")
+    ap.add_argument("--assets", default=str(ROOT / "assets"), help="assets folder with checkpoints/")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--steps", type=int, default=50)
@@ -44,7 +45,7 @@ def main() -> int:
     from app.testing import serve
 
     scratch = Path(tempfile.mkdtemp(prefix="app_latency_"))
-    assets = None if args.tiny else ROOT / "assets"
+    assets = None if args.tiny else Path(args.assets)
     if assets is not None and not (assets / "checkpoints" / "base" / "config.json").exists():
         print("error: no shipped checkpoints in assets/checkpoints (use --tiny for a smoke run)", file=sys.stderr)
         return 2

@@ -60,12 +60,25 @@ def test_generate_shows_both_3d_views_and_scores(page_and_logs):
     assert logs == []
 
 
-def test_fine_tune_and_evaluate_tabs_open_cleanly(page_and_logs):
+def test_fine_tune_job_draws_live_curves_and_evaluate_tab_opens(page_and_logs):
     page, logs = page_and_logs
     page.get_by_role("tab", name="Fine-tune").click()
     page.wait_for_selector("#ft_start", timeout=10_000)
     assert page.get_by_text("No fine-tuning job yet").is_visible()
-    page.wait_for_timeout(1500)  # a few status-timer ticks
+    page.get_by_label("My prompts (one per line)").check()
+    page.get_by_label("My prompts", exact=True).fill("a person walks forward\na person jumps")
+    page.get_by_label("Optimiser steps").fill("5000")
+    page.click("#ft_start")
+    page.wait_for_function("/step \\d{2,} \\//.test(document.querySelector('#ft_status').innerText)", timeout=60_000)
+    page.wait_for_timeout(1500)  # a few more timer ticks while it runs
+    # Both series (per step and running mean) are drawn as visible lines in each plot, live.
+    visible = "ps => ps.filter(p => (p.getAttribute('d') || '').length > 20 && getComputedStyle(p).stroke !== 'none').length"
+    for plot in ("#ft_reward", "#ft_loss"):
+        drawn = page.eval_on_selector_all(f"{plot} .mark-line path", visible)
+        assert drawn >= 2, f"{plot}: {drawn} of 2 series drawn"
+    page.click("#ft_cancel")
+    page.wait_for_function("document.querySelector('#ft_status').innerText.includes('Saved as checkpoint')",
+                           timeout=60_000)
     page.get_by_role("tab", name="Evaluate").click()
     page.wait_for_selector("#eval_run", timeout=10_000)
     page.get_by_role("tab", name="Compare").click()
