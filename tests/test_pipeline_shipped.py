@@ -1,0 +1,29 @@
+"""The shipped base model loads offline from the repository and samples deterministically."""
+
+from pathlib import Path
+
+import numpy as np
+
+from easytune_core.checkpoints import load_checkpoint
+from easytune_core.pipeline import DEFAULT_CHECKPOINT, MotionPipeline
+
+BASE = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
+
+
+def test_shipped_base_checkpoint_is_small_and_complete():
+    assert DEFAULT_CHECKPOINT == BASE
+    size = sum(p.stat().st_size for p in BASE.iterdir())
+    assert size < 8 * 2 ** 20, size
+    ck = load_checkpoint(BASE, expected_kind="denoiser")
+    assert ck.config["feature_dim"] == 263 and ck.mean.shape == (263,)
+    assert "train-base" in ck.meta["command"] and ck.meta["val_loss"] is not None
+
+
+def test_shipped_base_samples_deterministically():
+    pipe = MotionPipeline.from_checkpoint(device="cpu")
+    a = pipe.generate(["a person walks forward"], seconds=2, seed=3, steps=5)
+    b = pipe.generate(["a person walks forward"], seconds=2, seed=3, steps=5)
+    assert a.joints.shape == (1, 40, 22, 3) and np.isfinite(a.joints).all()
+    np.testing.assert_array_equal(a.joints, b.joints)
+    # a plausible standing body: head well above the feet
+    assert (a.joints[0, :, 15, 1] - a.joints[0, :, 10, 1]).mean() > 1.0
