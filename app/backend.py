@@ -160,10 +160,13 @@ class Backend:
     def warm_up(self) -> None:
         """Load the text encoder, the first two generators and the scorers ahead of the first request."""
         try:
+            import time
+
+            t0 = time.perf_counter()
             for name in self.checkpoint_choices()[:2]:
                 self.pipeline(name)
             self._get_scorer()
-            log.info("models loaded")
+            log.info("models loaded in %.1f s", time.perf_counter() - t0)
         except Exception:  # the first request will show the real error to the user
             log.exception("warm-up failed")
 
