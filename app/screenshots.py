@@ -86,6 +86,12 @@ def main() -> int:
 
         page.get_by_role("tab", name="Evaluate").click()
         page.wait_for_selector("#eval_run")
+        names = demo.easytune_backend.checkpoint_choices()
+        target = "easytune (shipped)" if "easytune (shipped)" in names else "readme-demo"
+        box = page.get_by_label("Checkpoint", exact=True)
+        box.click()
+        box.fill(target)
+        box.press("Enter")
         page.get_by_label("Test captions (multiple of 32)").fill("32")
         page.get_by_label("Repeats").fill("1")
         page.click("#eval_run")
