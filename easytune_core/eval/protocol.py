@@ -173,6 +173,8 @@ def _fmt(m: dict | None, k: int | None = None, digits: int = 3) -> str:
     if m is None:
         return "-"
     mean, ci = (m["mean"][k], m["ci"][k]) if k is not None else (m["mean"], m["ci"])
+    if abs(mean) < 0.5 * 10 ** -digits:
+        mean = 0.0  # FID of a set with itself rounds to -0.000 otherwise
     return f"{mean:.{digits}f}±{ci:.{digits}f}"
 
 
