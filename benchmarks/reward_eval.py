@@ -53,10 +53,10 @@ def bench_eval(data: str, steps: int, device: str, quick: bool, base: str, max_p
     from easytune_core.data.dataset import MotionTextDataset
     from easytune_core.eval import evaluate_pipeline, load_evaluator
     from easytune_core.pipeline import MotionPipeline
-    from easytune_core.reward.retrieval import resolve_data_root
+    from easytune_core.data.builtin import resolve_dataset
     pipe = MotionPipeline.from_checkpoint(base, device=device)
     ev = load_evaluator(ROOT / "assets/checkpoints/evaluator", device=device)
-    ds = MotionTextDataset(resolve_data_root(data), split="test", random_crop=False)
+    ds = MotionTextDataset(resolve_dataset(data), split="test", random_crop=False)
     t0 = time.perf_counter()
     if quick:  # the app's quick mode: QUICK settings, MultiModality included
         res = evaluate_pipeline(pipe, ev, ds, repeats=20, steps=steps, quick=True)

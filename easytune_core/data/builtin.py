@@ -107,4 +107,39 @@ def generate_builtin(out_dir, size: int = DEFAULT_SIZE, seed: int = 0, workers: 
     return summary
 
 
-__all__ = ["generate_builtin", "iter_builtin", "make_sample", "sample_name", "DEFAULT_SIZE", "ACTIONS_FILE"]
+BUILTIN_DIR = Path("data/builtin")
+
+
+def resolve_dataset(data: str | Path = "builtin", create: bool = True, workers: int = 2) -> Path:
+    """The dataset folder a command works on.
+
+    ``"builtin"`` (or the ``data/builtin`` path itself) means the built-in dataset; when it is
+    missing and ``create`` is true it is generated first with the default size and seed (the
+    same bytes the shipped models were trained on; a few minutes on 2 CPU cores), into a
+    temporary folder that is renamed only once complete, so an interrupted run leaves nothing
+    half-written. Any other value must be an existing HumanML3D-layout folder.
+
+    Raises:
+        FileNotFoundError: the folder has no ``Mean.npy`` (and cannot or may not be generated).
+    """
+    root = BUILTIN_DIR if str(data) == "builtin" else Path(data)
+    if (root / "Mean.npy").exists():
+        return root
+    is_builtin = str(data) == "builtin" or root.resolve() == BUILTIN_DIR.resolve()
+    if not (is_builtin and create):
+        hint = (f"create it with `python -m easytune_core prepare-data --out {root}`" if is_builtin else
+                "expected a HumanML3D-layout folder with Mean.npy, Std.npy, new_joint_vecs/, texts/ and train.txt")
+        raise FileNotFoundError(f"no dataset at {root} (Mean.npy missing): {hint}")
+    print(f"the built-in dataset is missing: generating it into {root} "
+          f"({DEFAULT_SIZE} motions + mirrored copies, a few minutes, once)", file=sys.stderr, flush=True)
+    tmp = root.with_name(root.name + ".partial")
+    generate_builtin(tmp, workers=workers, overwrite=True)
+    if root.exists():  # an empty or half-written folder from an older run
+        import shutil
+
+        shutil.rmtree(root)
+    tmp.rename(root)
+    return root
+
+
+__all__ = ["resolve_dataset", "BUILTIN_DIR", "generate_builtin", "iter_builtin", "make_sample", "sample_name", "DEFAULT_SIZE", "ACTIONS_FILE"]

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from ..checkpoints import CheckpointError, load_checkpoint, load_into, save_checkpoint
+from ..data.builtin import resolve_dataset
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .schedule import NoiseSchedule
 
-BUILTIN = Path("data/builtin")
 
 
 @dataclass
@@ -102,15 +102,6 @@ def diffusion_loss(model: MotionDenoiser, schedule: NoiseSchedule, x0: torch.Ten
 
 
 # ----------------------------------------------------------------------------- data
-def resolve_data(data: str) -> Path:
-    root = BUILTIN if data == "builtin" else Path(data)
-    if not (root / "Mean.npy").exists():
-        hint = ("run `python -m easytune_core prepare-data --out data/builtin` first" if data == "builtin"
-                else "expected a HumanML3D-layout folder with Mean.npy, Std.npy, new_joint_vecs/, texts/, train.txt")
-        raise FileNotFoundError(f"no dataset at {root}: {hint}")
-    return root
-
-
 def all_captions(root: Path, splits: tuple[str, ...] = ("train", "val")) -> list[str]:
     """Every caption of the motions in ``splits`` (root/texts/NAME.txt lines: caption#tokens#start#end)."""
     caps = set()
@@ -228,7 +219,7 @@ def run(args) -> int:
                        warmup=args.warmup, ema=args.ema, grad_clip=args.grad_clip, vel_loss=args.vel_loss,
                        amp=not args.no_amp, val_every=args.val_every, ckpt_every=args.ckpt_every,
                        time_budget=args.time_budget, seed=args.seed)
-    root = resolve_data(args.data)
+    root = resolve_dataset(args.data)
     from ..data.dataset import load_stats
     from ..text import get_text_encoder
     mean, std = (np.asarray(a, dtype=np.float32) for a in load_stats(str(root)))

@@ -42,8 +42,8 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
     """
     if isinstance(dataset, (str, Path)):
         from easytune_core.data.dataset import MotionTextDataset
-        from easytune_core.reward.retrieval import resolve_data_root
-        dataset = MotionTextDataset(resolve_data_root(dataset), split="test", random_crop=False)
+        from easytune_core.data.builtin import resolve_dataset
+        dataset = MotionTextDataset(resolve_dataset(dataset), split="test", random_crop=False)
     n = len(dataset)
     if n == 0:
         raise ValueError("the evaluation split has no motions")
@@ -215,13 +215,13 @@ def run(args) -> int:
     from easytune_core.data.dataset import MotionTextDataset
     from easytune_core.eval.model import load_evaluator
     from easytune_core.pipeline import MotionPipeline
-    from easytune_core.reward.retrieval import resolve_data_root
+    from easytune_core.data.builtin import resolve_dataset
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.split == "train":
         print("warning: evaluating on the train split, which fine-tuning also uses; report test-split numbers")
-    root = resolve_data_root(args.data)
+    root = resolve_dataset(args.data)
     pipeline = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device)
     evaluator = load_evaluator(args.evaluator, device=args.device)
     dataset = MotionTextDataset(root, split=args.split, random_crop=False)

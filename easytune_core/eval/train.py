@@ -107,8 +107,9 @@ def real_motion_scores(model: Evaluator, root, split: str, cache: TokenCache, se
 
 def run(args) -> int:
     from easytune_core.checkpoints import save_checkpoint
+    from easytune_core.data.builtin import resolve_dataset
     from easytune_core.data.dataset import load_stats
-    from easytune_core.reward.retrieval import make_loader, resolve_data_root, seed_everything, set_epoch
+    from easytune_core.reward.retrieval import make_loader, seed_everything, set_epoch
     from easytune_core.eval.text import get_token_encoder
     from easytune_core.reward.retrieval import load_caption_cache
     from easytune_core.text import get_text_encoder
@@ -119,7 +120,7 @@ def run(args) -> int:
         raise ValueError(f"--margin must be > 0, got {args.margin}")
     torch.set_num_threads(args.threads or torch.get_num_threads())
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    root = resolve_data_root(args.data)
+    root = resolve_dataset(args.data)
     seed_everything(args.seed)
     mean, std = load_stats(root)
     text_encoder = get_token_encoder(args.text_encoder, device=device)

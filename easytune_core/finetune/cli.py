@@ -72,7 +72,9 @@ def prompt_source(args, cfg: FinetuneConfig):
         if args.prompts_file:
             lines += Path(args.prompts_file).read_text(encoding="utf-8").splitlines()
         return ListPrompts(lines, frames=cfg.frames or cfg.max_frames)
-    return SplitPrompts(args.data, args.split, max_frames=cfg.max_frames)
+    from ..data.builtin import resolve_dataset
+
+    return SplitPrompts(resolve_dataset(args.data), args.split, max_frames=cfg.max_frames)
 
 
 def run(args) -> int:

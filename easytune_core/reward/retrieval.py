@@ -16,17 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["caption_cache_file", "load_caption_cache", "resolve_data_root", "make_loader", "set_epoch", "seed_everything", "recall_at_k", "embed_split",
+__all__ = ["caption_cache_file", "load_caption_cache", "make_loader", "set_epoch", "seed_everything", "recall_at_k", "embed_split",
            "evaluate_retrieval"]
-
-
-def resolve_data_root(data: str | Path) -> Path:
-    """``"builtin"`` -> ``data/builtin``; any other value is a HumanML3D-layout folder."""
-    root = Path("data/builtin") if str(data) == "builtin" else Path(data)
-    if not (root / "Mean.npy").exists():
-        raise FileNotFoundError(f"no HumanML3D-layout dataset at {root} (Mean.npy missing); create it with "
-                                f"`python -m easytune_core prepare-data --out {root}`")
-    return root
 
 
 def caption_cache_file(text_encoder, root) -> Path:

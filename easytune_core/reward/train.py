@@ -23,9 +23,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from easytune_core.data.builtin import resolve_dataset
 from easytune_core.reward.model import RewardConfig, RewardModel, load_reward_model
 from easytune_core.reward.retrieval import (caption_cache_file, evaluate_retrieval, load_caption_cache, make_loader,
-                                            resolve_data_root, seed_everything, set_epoch)
+                                            seed_everything, set_epoch)
 from easytune_core.reward.spl import spl_loss
 
 
@@ -115,7 +116,7 @@ def run(args, on_step=None, cancel=None) -> int:
         raise ValueError(f"--noise-prob must be in [0, 1], got {args.noise_prob}")
     torch.set_num_threads(args.threads or torch.get_num_threads())
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    root = resolve_data_root(args.data)
+    root = resolve_dataset(args.data)
     seed_everything(args.seed)
     mean, std = load_stats(root)
     text_encoder = get_text_encoder(args.text_encoder, device=device)
