@@ -128,7 +128,8 @@ def resolve_dataset(data: str | Path = "builtin", create: bool = True, workers: 
     is_builtin = str(data) == "builtin" or root.resolve() == BUILTIN_DIR.resolve()
     if not (is_builtin and create):
         hint = (f"create it with `python -m easytune_core prepare-data --out {root}`" if is_builtin else
-                "expected a HumanML3D-layout folder with Mean.npy, Std.npy, new_joint_vecs/, texts/ and train.txt")
+                "expected a HumanML3D-layout folder with Mean.npy, Std.npy, new_joint_vecs/, texts/ and train.txt "
+                f"(`python -m easytune_core prepare-data --out {root}` writes one, from BVH files with --from-bvh)")
         raise FileNotFoundError(f"no dataset at {root} (Mean.npy missing): {hint}")
     print(f"the built-in dataset is missing: generating it into {root} "
           f"({DEFAULT_SIZE} motions + mirrored copies, a few minutes, once)", file=sys.stderr, flush=True)
