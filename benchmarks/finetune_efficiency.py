@@ -333,8 +333,8 @@ def main(argv=None) -> int:
                          "guidance": 2.5}}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = out.parent / (out.name + "_work")
-    work.mkdir(exist_ok=True)
+    import tempfile
+    work = Path(tempfile.mkdtemp(prefix="finetune_efficiency_"))  # per-method spec/result files
 
     if args.compare:
         rows = [run_worker_process({**common, "name": "base", "base": ck}, work) for ck in args.compare]
