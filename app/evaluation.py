@@ -33,7 +33,7 @@ def quick_evaluate(backend, name: str, folder: Path, repeats: int = 2, samples: 
     if not (eval_dir / "config.json").exists():
         raise ValueError(f"no evaluator checkpoint at {eval_dir}: train one with `python -m easytune_core train-evaluator`")
     if not (cfg.data_dir / "Mean.npy").exists():
-        raise ValueError(f"no evaluation data at {cfg.data_dir}: create it with "
+        raise ValueError(f"no evaluation data at {cfg.data_dir} yet (a first start prepares it in the background within a few minutes), or create it with "
                          f"`python -m easytune_core prepare-data --out {cfg.data_dir}`")
     settings = (repeats, samples, steps)
     with _lock:  # one evaluation at a time: each one already uses the whole CPU

@@ -44,10 +44,10 @@ class AppJobs:
                           reward=str(cfg.checkpoints_dir / "reward"), prompts=request.get("prompts"),
                           data_root=str(cfg.data_dir), spl_steps=max(1, min(request["steps"], 200)))
         if request.get("prompts") is None and not (cfg.data_dir / "Mean.npy").exists():
-            raise ValueError(f"the train split needs the built-in dataset at {cfg.data_dir}: create it with "
+            raise ValueError(f"the train split needs the built-in dataset at {cfg.data_dir} (a first start prepares it in the background within a few minutes), or create it with "
                              f"`python -m easytune_core prepare-data --out {cfg.data_dir}`, or choose 'My prompts'")
         if kind != "finetune" and not (cfg.data_dir / "Mean.npy").exists():
-            raise ValueError(f"SPL trains on the dataset at {cfg.data_dir}: create it with "
+            raise ValueError(f"SPL trains on the dataset at {cfg.data_dir} (a first start prepares it in the background within a few minutes), or create it with "
                              f"`python -m easytune_core prepare-data --out {cfg.data_dir}`")
         try:
             return self.engine.submit(job)
