@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -136,8 +137,6 @@ def resolve_dataset(data: str | Path = "builtin", create: bool = True, workers: 
     tmp = root.with_name(root.name + ".partial")
     generate_builtin(tmp, workers=workers, overwrite=True)
     if root.exists():  # an empty or half-written folder from an older run
-        import shutil
-
         shutil.rmtree(root)
     tmp.rename(root)
     return root

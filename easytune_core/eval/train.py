@@ -109,9 +109,8 @@ def run(args) -> int:
     from easytune_core.checkpoints import save_checkpoint
     from easytune_core.data.builtin import resolve_dataset
     from easytune_core.data.dataset import load_stats
-    from easytune_core.reward.retrieval import make_loader, seed_everything, set_epoch
     from easytune_core.eval.text import get_token_encoder
-    from easytune_core.reward.retrieval import load_caption_cache
+    from easytune_core.reward.retrieval import load_caption_cache, make_loader, seed_everything, set_epoch
     from easytune_core.text import get_text_encoder
 
     if args.steps < 1 or args.batch_size < 2:
