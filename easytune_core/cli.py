@@ -19,6 +19,7 @@ COMMANDS = {
     "train-evaluator": ("easytune_core.eval.train", "train the independent evaluator"),
     "evaluate": ("easytune_core.eval.protocol", "HumanML3D-protocol metrics of a checkpoint"),
     "finetune": ("easytune_core.finetune.cli", "reward fine-tuning (EasyTune and baselines)"),
+    "select": ("easytune_core.finetune.select", "choose a fine-tuned checkpoint on held-out prompts (rules + evaluator)"),
     "render": ("easytune_core.render.cli", "render or export a motion (mp4, glb, bvh, npz)"),
 }
 

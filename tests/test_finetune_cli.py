@@ -48,11 +48,25 @@ def test_cli_finetune_writes_a_loadable_checkpoint(ckpts, tmp_path, capsys):
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 5
 
 
+def test_cli_keep_every_keeps_loadable_snapshots(ckpts, tmp_path):
+    out = tmp_path / "run"
+    assert main(_args(ckpts, out, "--steps", "4", "--keep-every", "2")) == 0
+    snaps = sorted(p.name for p in (out / "snapshots").iterdir())
+    assert snaps == ["step-000002", "step-000004"]
+    from easytune_core.checkpoints import load_checkpoint
+    s2, s4 = (load_checkpoint(out / "snapshots" / n, expected_kind="denoiser") for n in snaps)
+    assert s2.meta["optimiser_steps"] == 2 and s4.meta["optimiser_steps"] == 4
+    final = load_checkpoint(out / "checkpoint", expected_kind="denoiser")
+    assert all(torch.equal(s4.state_dict[k], final.state_dict[k]) for k in final.state_dict)
+    assert any(not torch.equal(s2.state_dict[k], s4.state_dict[k]) for k in s2.state_dict)
+
+
 @pytest.mark.parametrize("extra, msg", [
     (["--method", "draft", "--k", "9"], "between 1 and the 4 sampler steps"),
     (["--lr", "0"], "learning rate must be positive"),
     (["--lr", "3"], "absurdly large"),
     (["--select", "last:7"], "between 1 and the 4"),
+    (["--keep-every", "-1"], "keep_every must be >= 0"),
 ])
 def test_cli_bad_input_exits_2_with_a_message(ckpts, tmp_path, capsys, extra, msg):
     assert main(_args(ckpts, tmp_path / "bad", *extra)) == 2

@@ -117,3 +117,17 @@ def test_sample_cli_bad_input_exit_2(ckpt, tmp_path, capsys, extra, match):
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
     rc = cli_main(["sample", "--prompt", "walk", "--checkpoint", str(tmp_path / "none"), "--out", str(tmp_path / "x.npy")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_bf16_precision_is_close_to_fp32_and_deterministic(ckpt):
+    fp32 = MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder())
+    bf16 = MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder(), precision="auto")
+    assert fp32.precision == "fp32" and bf16.precision == "bf16"  # auto on CPU = bf16
+    kw = dict(seconds=2.0, seed=3, steps=5)
+    a, b, c = (p.generate(["a person walks forward"], **kw) for p in (fp32, bf16, bf16))
+    assert np.array_equal(b.features, c.features)
+    assert not np.array_equal(a.features, b.features)
+    scale = np.abs(a.features).mean()
+    assert np.abs(a.features - b.features).mean() < 0.1 * scale
+    with pytest.raises(ValueError, match="precision must be one of"):
+        MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder(), precision="int8")

@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, default=120, help="cap on dataset lengths")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
     p.add_argument("--save-every", type=int, default=0, help="checkpoint every N optimiser steps (0 = at the end)")
+    p.add_argument("--keep-every", type=int, default=0,
+                   help="also keep the weights every N optimiser steps in <out>/snapshots/ (for `select`)")
     p.add_argument("--half-weights", action="store_true", help="store checkpoint weights as float16")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -62,7 +64,8 @@ def config_from_args(args) -> FinetuneConfig:
         lv_samples=args.lv_samples, lr=args.lr, warmup=args.warmup, reg_weight=args.reg_weight,
         batch_size=args.batch_size, frames=args.frames, max_frames=args.max_frames, max_steps=args.steps,
         max_seconds=60.0 * args.minutes, target_reward=args.target_reward, lora_rank=args.lora_rank,
-        lora_alpha=args.lora_alpha, precision=args.precision, save_every=args.save_every, seed=args.seed)
+        lora_alpha=args.lora_alpha, precision=args.precision, save_every=args.save_every, keep_every=args.keep_every,
+        seed=args.seed)
 
 
 def prompt_source(args, cfg: FinetuneConfig):

@@ -88,6 +88,9 @@ class FinetuneConfig:
     """auto (bf16 autocast on CPU, fp16 AMP on CUDA), fp32, bf16 or fp16."""
     save_every: int = 0
     """Save a checkpoint every N optimiser steps (0 = only at the end)."""
+    keep_every: int = 0
+    """Also keep a copy of the weights every N optimiser steps in snapshots/step-NNNNNN/ (0 = off),
+    for choosing a checkpoint afterwards on held-out prompts (``python -m easytune_core select``)."""
     seed: int = 0
     """Seed for prompts, initial noise and random step draws."""
     extra: dict = field(default_factory=dict)
@@ -118,7 +121,7 @@ class FinetuneConfig:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         if self.lr > 0.1:
             raise ValueError(f"learning rate {self.lr} is absurdly large for fine-tuning; use at most 0.1 (typical: 1e-5 to 1e-3)")
-        for name in ("warmup", "frames", "save_every", "lora_rank"):
+        for name in ("warmup", "frames", "save_every", "keep_every", "lora_rank"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.grad_clip <= 0:

@@ -158,6 +158,8 @@ class FinetuneTrainer:
         self._emit(event)
         if self.cfg.save_every and step % self.cfg.save_every == 0:
             self.save()
+        if self.cfg.keep_every and step % self.cfg.keep_every == 0:
+            self.snapshot()
         if any_flag(self.cancel.is_set(), self.info):
             raise Cancelled()
         reason = ""
@@ -265,6 +267,23 @@ class FinetuneTrainer:
         (self.run_dir / "state.json").write_text(json.dumps(
             {"step": self.optim.steps, "seconds": self.seconds(), "status_at_save": "ok"}))
         self.saved_step = self.optim.steps
+        return folder
+
+    def snapshot(self) -> Optional[Path]:
+        """Keep the current (merged) weights in snapshots/step-NNNNNN/, loadable by the pipeline; rank 0 only."""
+        if self.run_dir is None or self.io is None or not self.info.is_main:
+            return None
+        folder = self.run_dir / "snapshots" / f"step-{self.optim.steps:06d}"
+        meta = {"finetune": self.cfg.to_dict(), "optimiser_steps": self.optim.steps,
+                "mean_reward_last": self._running_reward() if self.history else None,
+                "seconds": round(self.seconds(), 2), **self.run_meta}
+        tmp = folder.with_name(folder.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        self.io.save(tmp, merged_state_dict(self.model), "denoiser", meta)
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
         return folder
 
     def _resume(self) -> None:
