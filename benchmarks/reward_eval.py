@@ -49,12 +49,12 @@ def bench_reward(folder: Path, frames: int, batch: int, repeats: int, device: st
     return out
 
 
-def bench_eval(data: str, steps: int, device: str, quick: bool, base: str, max_prompts: int | None = None) -> dict:
+def bench_eval(data: str, steps: int, device: str, quick: bool, base: str, max_prompts: int | None = None, precision="fp32") -> dict:
     from easytune_core.data.dataset import MotionTextDataset
     from easytune_core.eval import evaluate_pipeline, load_evaluator
     from easytune_core.pipeline import MotionPipeline
     from easytune_core.data.builtin import resolve_dataset
-    pipe = MotionPipeline.from_checkpoint(base, device=device)
+    pipe = MotionPipeline.from_checkpoint(base, device=device, precision=precision)
     ev = load_evaluator(ROOT / "assets/checkpoints/evaluator", device=device)
     ds = MotionTextDataset(resolve_dataset(data), split="test", random_crop=False)
     t0 = time.perf_counter()
@@ -66,7 +66,8 @@ def bench_eval(data: str, steps: int, device: str, quick: bool, base: str, max_p
     return {"seconds": seconds, "pairs": res["settings"]["pairs"], "steps": res["settings"]["steps"],
             "test_pairs": len(ds), "seconds_per_pair": seconds / res["settings"]["pairs"],
             "repeats": res["settings"]["repeats"], "r_precision_top1": res["generated"]["r_precision"]["mean"][0],
-            "fid": res["generated"]["fid"]["mean"]}
+            "fid": res["generated"]["fid"]["mean"], "mm_dist": res["generated"]["mm_dist"]["mean"],
+            "precision": pipe.precision}
 
 
 def main() -> int:
@@ -81,6 +82,8 @@ def main() -> int:
     p.add_argument("--base", default=str(ROOT / "assets/checkpoints/base"), help="denoiser checkpoint to evaluate")
     p.add_argument("--max-prompts", type=int, default=None,
                    help="time a subset of the test split and extrapolate to all of it (marked in the table)")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
+                   help="generator arithmetic during the evaluations (auto: bf16 on CPU, fp16 on CUDA)")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -92,8 +95,8 @@ def main() -> int:
            "reward_batch": args.batch, "reward_frames": args.frames}
     if not args.skip_eval:
         res["eval_full_test_one_replication"] = bench_eval(args.data, args.steps, device, False, args.base,
-                                                           args.max_prompts)
-        res["eval_quick"] = bench_eval(args.data, args.steps, device, True, args.base)
+                                                           args.max_prompts, precision=args.precision)
+        res["eval_quick"] = bench_eval(args.data, args.steps, device, True, args.base, precision=args.precision)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "reward_eval.json").write_text(json.dumps(res, indent=2))
@@ -105,14 +108,14 @@ def main() -> int:
     if "eval_full_test_one_replication" in res:
         e, q = res["eval_full_test_one_replication"], res["eval_quick"]
         if e["pairs"] < e["test_pairs"]:
-            lines.append(f"| evaluation of {e['pairs']} test pairs, 1 replication, {e['steps']} DDIM steps (measured) | "
+            lines.append(f"| evaluation of {e['pairs']} test pairs, 1 replication, {e['steps']} DDIM steps, {e['precision']} (measured) | "
                          f"{e['seconds']:.1f} |")
             lines.append(f"| full test split ({e['test_pairs']} pairs), 1 replication (extrapolated per pair) | "
                          f"{e['seconds_per_pair'] * e['test_pairs']:.0f} |")
         else:
-            lines.append(f"| full test-split evaluation, 1 replication ({e['pairs']} pairs, {e['steps']} DDIM steps) | "
+            lines.append(f"| full test-split evaluation, 1 replication ({e['pairs']} pairs, {e['steps']} DDIM steps, {e['precision']}) | "
                          f"{e['seconds']:.1f} |")
-        lines.append(f"| quick evaluation ({q['pairs']} pairs, {q['repeats']} replications, {q['steps']} steps) | "
+        lines.append(f"| quick evaluation ({q['pairs']} pairs, {q['repeats']} replications, {q['steps']} steps, {q['precision']}) | "
                      f"{q['seconds']:.1f} |")
     md = (f"# reward + eval benchmark ({device}, {args.threads} threads, torch {torch.__version__})\n\n"
           + "\n".join(lines) + "\n")

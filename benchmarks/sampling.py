@@ -36,18 +36,21 @@ def main(argv=None) -> int:
     from easytune_core.diffusion.train import diffusion_loss
     from easytune_core.pipeline import MotionPipeline
     pipe = MotionPipeline.from_checkpoint(args.checkpoint)
+    fast = MotionPipeline.from_checkpoint(args.checkpoint, precision="auto")  # bf16 on CPU, fp16 on CUDA
     prompt = "a person walks forward and waves with the right hand"
-    pipe.generate([prompt], seconds=args.seconds, steps=2)  # warm-up (text cache, allocator)
     rows = []
-    for batch, repeats in ((1, args.repeats), (32, 1)):
-        times = []
-        for r in range(repeats):
-            t0 = time.perf_counter()
-            pipe.generate([prompt] * batch, seconds=args.seconds, steps=args.steps, seed=r, guidance=2.5,
-                          return_joints=False)
-            times.append(time.perf_counter() - t0)
-        rows.append({"what": f"sample batch {batch}", "batch": batch, "seconds_per_call": min(times),
-                     "mean_seconds_per_call": sum(times) / len(times), "seconds_per_motion": min(times) / batch})
+    for p in (pipe, fast):
+        p.generate([prompt], seconds=args.seconds, steps=2)  # warm-up (text cache, allocator)
+        for batch, repeats in ((1, args.repeats), (32, 1)):
+            times = []
+            for r in range(repeats):
+                t0 = time.perf_counter()
+                p.generate([prompt] * batch, seconds=args.seconds, steps=args.steps, seed=r, guidance=2.5,
+                           return_joints=False)
+                times.append(time.perf_counter() - t0)
+            rows.append({"what": f"sample batch {batch}, {p.precision}", "batch": batch, "precision": p.precision,
+                         "seconds_per_call": min(times), "mean_seconds_per_call": sum(times) / len(times),
+                         "seconds_per_motion": min(times) / batch})
     # joints recovery cost for one motion (features -> joints)
     res = pipe.generate([prompt], seconds=args.seconds, steps=args.steps)
     t0 = time.perf_counter()
