@@ -9,7 +9,6 @@ recovers joint positions.
 from __future__ import annotations
 
 import contextlib
-
 import math
 from dataclasses import dataclass
 from pathlib import Path
