@@ -22,25 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from easytune_core.eval.rules import judge, load_rule_cases, summarize  # noqa: E402
-
-
-def run_cases(pipe, cases: list[dict], root: Path, steps: int, guidance: float, seed: int, batch: int,
-              log=None) -> None:
-    """Generate one motion per case and store the rule results in case["gen"] (and "gt")."""
-    t0 = time.time()
-    for b in range(0, len(cases), batch):
-        chunk = cases[b:b + batch]
-        frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in chunk]
-        res = pipe.generate([c["caption"] for c in chunk], frames=frames, seed=seed + b, guidance=guidance,
-                            steps=steps)
-        for c, jts, n in zip(chunk, res.joints, res.lengths):
-            c["gen"] = [judge(jts[:n], cat, arg) for cat, arg in c["checks"]]
-            gt_path = root / "new_joints" / f"{c['name']}.npy"
-            if gt_path.exists():
-                c["gt"] = [judge(np.load(gt_path), cat, arg) for cat, arg in c["checks"]]
-        if log:
-            log(f"{min(b + batch, len(cases))}/{len(cases)} captions, {time.time() - t0:.0f}s")
+from easytune_core.eval.rules import judge, judge_generated, load_rule_cases, summarize  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -77,8 +59,8 @@ def main(argv=None) -> int:
         return 0
     pipe = MotionPipeline.from_checkpoint(args.checkpoint, precision=args.precision)
     t0 = time.time()
-    run_cases(pipe, cases, root, args.steps, args.guidance, args.seed, args.batch,
-              log=lambda m: print(m, file=sys.stderr))
+    judge_generated(pipe, cases, args.steps, args.guidance, args.seed, args.batch, gt_root=root,
+                    log=lambda m: print(m, file=sys.stderr))
     gen, gt = summarize(cases, "gen"), summarize(cases, "gt")
     summary = {"checkpoint": args.checkpoint, "split": args.split, "captions": len(cases), "checks": gen["checks"],
                "pass_fraction": gen["pass_fraction"], "gt_pass_fraction": gt["pass_fraction"],

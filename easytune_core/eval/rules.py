@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["checks_for", "facing_yaw", "judge", "load_rule_cases", "summarize"]
+__all__ = ["checks_for", "facing_yaw", "judge", "judge_generated", "load_rule_cases", "summarize"]
 
 L_FOOT_JOINTS, R_FOOT_JOINTS = (7, 10), (8, 11)
 SIDE = {"left": 0, "right": 1}
@@ -160,6 +160,28 @@ def load_rule_cases(root, split: str = "test", limit: int | None = None, seed: i
         vec = root / "new_joint_vecs" / f"{c['name']}.npy"
         c["frames"] = int(np.load(vec, mmap_mode="r").shape[0]) if vec.exists() else None
     return picked
+
+
+def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 2.5, seed: int = 0,
+                    batch: int = 32, gt_root=None, log=None) -> None:
+    """Sample one motion per case with ``pipe`` (a MotionPipeline) at the clip's length (40 frames
+    up to the model's maximum) and store the rule results in ``case["gen"]``; with ``gt_root``
+    (the dataset folder) also judge the ground-truth joints into ``case["gt"]``."""
+    import time
+
+    t0 = time.time()
+    for b in range(0, len(cases), batch):
+        chunk = cases[b:b + batch]
+        frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in chunk]
+        res = pipe.generate([c["caption"] for c in chunk], frames=frames, seed=seed + b, guidance=guidance,
+                            steps=steps)
+        for c, jts, n in zip(chunk, res.joints, res.lengths):
+            c["gen"] = [judge(jts[:n], cat, arg) for cat, arg in c["checks"]]
+            gt_path = Path(gt_root) / "new_joints" / f"{c['name']}.npy" if gt_root is not None else None
+            if gt_path is not None and gt_path.exists():
+                c["gt"] = [judge(np.load(gt_path), cat, arg) for cat, arg in c["checks"]]
+        if log:
+            log(f"{min(b + batch, len(cases))}/{len(cases)} captions, {time.time() - t0:.0f}s")
 
 
 def summarize(cases: list[dict], key: str = "gen") -> dict:

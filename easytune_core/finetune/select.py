@@ -24,8 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["candidates_of", "score_checkpoint", "choose", "add_arguments", "run"]
 
 
@@ -53,19 +51,13 @@ def score_checkpoint(folder, evaluator, root: Path, split: str, rule_cases: list
     """Rule pass rate and evaluator metrics of one denoiser checkpoint on a held-out split."""
     from easytune_core.data.dataset import MotionTextDataset
     from easytune_core.eval.protocol import evaluate_pipeline
-    from easytune_core.eval.rules import judge, summarize
+    from easytune_core.eval.rules import judge_generated, summarize
     from easytune_core.pipeline import MotionPipeline
 
     t0 = time.time()
     pipe = MotionPipeline.from_checkpoint(folder, device=device, precision=precision)
     cases = [dict(c) for c in rule_cases]
-    for b in range(0, len(cases), batch):
-        chunk = cases[b:b + batch]
-        frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in chunk]
-        res = pipe.generate([c["caption"] for c in chunk], frames=frames, seed=seed + b, guidance=guidance,
-                            steps=steps)
-        for c, jts, n in zip(chunk, res.joints, res.lengths):
-            c["gen"] = [judge(jts[:n], cat, arg) for cat, arg in c["checks"]]
+    judge_generated(pipe, cases, steps, guidance, seed, batch)
     rules = summarize(cases, "gen")
     ds = MotionTextDataset(root, split=split, random_crop=False)
     ev = evaluate_pipeline(pipe, evaluator, ds, repeats=1, max_prompts=eval_prompts, steps=steps, guidance=guidance,
