@@ -31,6 +31,7 @@ def _worker(rank, world, root):
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, f"{root}/rank{rank}.safetensors")
     with open(f"{root}/rank{rank}.json", "w") as fh:
         json.dump({"steps": result.steps, "prompts": seen, "rewards": [e["reward"] for e in result.history]}, fh)
+    dist.barrier()  # tearing gloo down while the other rank still uses it aborts (SIGABRT) now and then
     dist.destroy_process_group()
 
 

@@ -117,5 +117,6 @@ def run(args) -> int:
         print(f"{result.status}: {result.steps} optimiser steps in {time.time() - t0:.1f}s ({result.message}); "
               f"mean reward first 5 steps {head:.4f} -> last 5 {tail:.4f}; checkpoint: {result.checkpoint}")
     if info.enabled:
+        torch.distributed.barrier()  # no rank tears gloo down while another still talks to it (SIGABRT)
         torch.distributed.destroy_process_group()
     return 0 if result.status != "failed" else 1
