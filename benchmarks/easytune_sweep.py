@@ -115,10 +115,17 @@ def load_inputs(folder: Path):
 
 
 def install_text_cache(payload: dict, tensors: dict, device: str):
-    """Serve the denoiser's text encoder from the payload's embeddings (no weights needed)."""
+    """Serve the denoiser's text encoder from the payload's embeddings (no weights needed).
+
+    Replaces this process's shared "minilm" encoder for ``device``; the benchmark runs in its own
+    process, tests restore ``encoders._ENCODERS`` afterwards."""
     from easytune_core.text import encoders
 
-    enc = encoders.TextEncoder("minilm", int(tensors["text_emb"].shape[1]), "st", model=None, device=device)
+    class PayloadEncoder(encoders.TextEncoder):
+        def _embed(self, texts):
+            raise KeyError(f"caption not in the sweep payload: {texts[0]!r}")
+
+    enc = PayloadEncoder("minilm", int(tensors["text_emb"].shape[1]), "st", model=None, device=device)
     enc._cache = {c: tensors["text_emb"][i] for i, c in enumerate(payload["text_captions"])}
     encoders._ENCODERS[("minilm", device, "")] = enc
     return enc

@@ -19,9 +19,13 @@ def _load_sweep():
 
 
 @pytest.fixture()
-def tiny(tmp_path):
+def tiny(tmp_path, monkeypatch):
     from app.standins import build_tiny_assets
     from easytune_core.eval.rules import checks_for
+    from easytune_core.text import encoders
+
+    # the sweep swaps in a payload-backed shared encoder: keep it out of the other tests
+    monkeypatch.setattr(encoders, "_ENCODERS", dict(encoders._ENCODERS))
 
     assets = build_tiny_assets(tmp_path / "assets")
     sweep = _load_sweep()
