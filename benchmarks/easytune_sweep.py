@@ -37,7 +37,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from finetune_efficiency import METHODS as EFF_METHODS  # noqa: E402  (the efficiency benchmark's methods)
+from finetune_efficiency import inference_trajectory  # noqa: E402
 
 COMMON = dict(sampler_steps=50, guidance=2.5, batch_size=8, max_frames=120, precision="bf16", warmup=20, seed=0,
               lr=1e-5, select="last:10", reg_weight=0.0)
@@ -54,16 +58,6 @@ CONFIGS = {
     "b8-chain": dict(method="easytune-chain"),
     "b8-all-lindown": dict(select="all", weighting="linear-down"),
     "b32-lr5e-6-all": dict(lr=5e-6, batch_size=32, select="all"),
-}
-EFF_METHODS = {
-    "EasyTune (step)": dict(method="easytune", select="last:10"),
-    "EasyTune (chain)": dict(method="easytune-chain", select="last:10"),
-    "DRaFT-50": dict(method="draft", k=50),
-    "DRaFT-10": dict(method="draft", k=10),
-    "DRaFT-LV": dict(method="draft-lv", lv_samples=2),
-    "ReFL-10": dict(method="refl", m=10),
-    "AlignProp": dict(method="alignprop", k=0),
-    "DRTune": dict(method="drtune", k=10, m=5),
 }
 
 
@@ -276,15 +270,10 @@ class Sweep:
                 cfg = FinetuneConfig(**{**COMMON, **kw, "lr": 1e-5, "max_steps": 10 ** 6, "max_seconds": seconds_each})
                 trainer = build_trainer(cfg, self.args.base, self.args.reward, self.prompts, run_dir=None,
                                         device=self.dev)
-                pipe = trainer.pipeline
                 if cuda:
                     torch.cuda.synchronize()
                     torch.cuda.reset_peak_memory_stats()
-                with torch.no_grad(), trainer.autocast():
-                    mask = torch.ones(cfg.batch_size, cfg.max_frames, dtype=torch.bool, device=self.dev)
-                    trainer.sampler.sample(pipe.model, pipe.encode([self.prompts.caps[0]] * cfg.batch_size), mask,
-                                           guidance=cfg.guidance,
-                                           init_noise=pipe.make_noise(cfg.batch_size, cfg.max_frames, 0))
+                inference_trajectory(trainer, self.prompts.caps[:1], trainer.autocast())
                 base_mem = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else None
                 if cuda:
                     torch.cuda.reset_peak_memory_stats()
@@ -300,7 +289,7 @@ class Sweep:
                 self.results["efficiency"][name] = row
                 self.log("efficiency", name, res.steps, "steps", f"{row['s_per_step']:.4f} s/step",
                          f"+{row.get('additional_mb', float('nan')):.1f} MB")
-                del trainer, pipe
+                del trainer
             except Exception:
                 self.results["efficiency"][name] = {"error": traceback.format_exc()[-1500:]}
                 self.log("ERROR efficiency", name, traceback.format_exc()[-1000:])

@@ -116,6 +116,17 @@ def evaluator_metrics(pipe, evaluator, data, prompts, repeats, steps, seed=0) ->
             "pairs": res["settings"]["pairs"], "repeats": repeats, "steps": steps, "seconds": res["seconds"]}
 
 
+def inference_trajectory(trainer, captions, precision_ctx) -> None:
+    """One no-grad sampling trajectory of the trainer's batch shape (batch_size x max_frames, captions
+    repeated to fill it), under ``precision_ctx``: what a method's additional memory is measured over."""
+    import torch
+    cfg, pipe = trainer.cfg, trainer.pipeline
+    with torch.no_grad(), precision_ctx:
+        mask = torch.ones(cfg.batch_size, cfg.max_frames, dtype=torch.bool, device=pipe.device)
+        trainer.sampler.sample(pipe.model, pipe.encode((list(captions) * cfg.batch_size)[:cfg.batch_size]), mask,
+                               guidance=cfg.guidance, init_noise=pipe.make_noise(cfg.batch_size, cfg.max_frames, 0))
+
+
 # -------------------------------------------------------------------------------------------- worker
 def worker(spec: dict) -> dict:
     """Runs in its own process: one method (or the base model when spec['method'] is None)."""
@@ -136,14 +147,10 @@ def worker(spec: dict) -> dict:
     out = {"name": spec["name"], "config": cfg.to_dict()}
 
     # baseline: the loaded models + one no-grad inference trajectory of the training batch shape
-    lens = [cfg.max_frames] * cfg.batch_size
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    with torch.no_grad(), autocast(device):
-        mask = torch.ones(cfg.batch_size, cfg.max_frames, dtype=torch.bool, device=device)
-        trainer.sampler.sample(pipe.model, pipe.encode((list(captions) * cfg.batch_size)[:cfg.batch_size]),
-                               mask, guidance=cfg.guidance, init_noise=pipe.make_noise(len(lens), max(lens), 0))
+    inference_trajectory(trainer, captions, autocast(device))
     base_mem = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else rss_mb()
     out["baseline_memory_mb"] = base_mem
 

@@ -88,3 +88,17 @@ def test_unknown_setting_is_refused(tiny):
     sweep, _, tmp = tiny
     with pytest.raises(SystemExit):
         sweep.main(["--payload", str(tmp / "payload"), "--configs", "b7"])
+
+
+def test_efficiency_part_times_every_method(tiny):
+    sweep, ckpts, tmp = tiny
+    out = tmp / "eff" / "sweep"
+    rc = sweep.main(["--payload", str(tmp / "payload"), "--configs", "", "--efficiency-seconds", "0.2",
+                     "--device", "cpu", "--threads", "1", "--base", str(ckpts / "base"),
+                     "--reward", str(ckpts / "reward"), "--evaluator", str(ckpts / "evaluator"), "--out", str(out)])
+    assert rc == 0
+    eff = json.loads(Path(str(out) + ".json").read_text())["efficiency"]
+    assert set(eff) == set(sweep.EFF_METHODS)
+    for name, row in eff.items():
+        assert "error" not in row, (name, row.get("error"))
+        assert row["steps"] >= 1 and row["s_per_step"] > 0 and row["status"] == "finished"
