@@ -1,0 +1,344 @@
+"""The paper's claims tested on this stack: every fine-tuning method at equal compute, several seeds.
+
+EasyTune (step, chain), DRaFT-50, DRaFT-10, DRaFT-LV, ReFL, AlignProp and DRTune fine-tune the
+same base model against the same reward, on the same train prompts in the same order, at the same
+batch size, each with its learning rate chosen on val from a small grid. Two budgets: the same
+number of generated trajectories (the paper's framing) and the same training wall time. Every
+final model is scored on the test split (the same pairs and noise for all) by the independent
+evaluator and the rule checks; snapshots along the way on val. Efficiency: memory versus
+trajectory length, seconds per optimiser step, reward versus wall clock and the time to a common
+reward threshold; the gradient each denoising step receives under full backpropagation versus
+EasyTune; ablations (step selection, x0 vs noisy-input reward, reward with vs without SPL); the
+headline ratios beside the paper's.
+
+    python benchmarks/paper_claims.py --scale cpu                      # ~2.5 h on a 2-core CPU
+    python benchmarks/paper_claims.py --scale cpu --parts base,memory,gradnorm,lr   # in parts ...
+    python benchmarks/paper_claims.py --scale cpu --resume             # ... continued later
+    python benchmarks/paper_claims.py --export-payload DIR             # inputs for a GPU host
+    python benchmarks/paper_claims.py --scale gpu --payload DIR        # there (< 10 min)
+    python benchmarks/paper_claims.py --figures-only                   # figures + markdown from the JSON
+
+Every unit of work (one run, one memory measurement, ...) is saved under ``--work`` as it ends;
+``--resume`` skips the saved ones. Writes ``--out``.json/.md and PNG figures under ``--figures``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from claims import analysis, figures, report  # noqa: E402
+from claims.scales import ABLATIONS, METHODS, SCALES, Scale  # noqa: E402
+
+PARTS = ("base", "memory", "gradnorm", "lr", "main", "ablations")
+
+
+# ------------------------------------------------------------------------------------------- units
+def device_info(device: str) -> dict:
+    import torch
+    name = torch.cuda.get_device_name(0) if str(device).startswith("cuda") else "cpu"
+    return {"device": device, "device_name": name, "torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
+def make_env(spec: dict):
+    import torch
+
+    from claims import payload as pl
+    from claims.runs import Env
+    torch.set_num_threads(spec["scale"]["threads"])
+    scale = Scale(**{**spec["scale"], "seeds": tuple(spec["scale"]["seeds"])})
+    payload, tensors, manifest, ckpts = pl.load(Path(spec["payload"]))
+    return Env(scale, payload, tensors, manifest, ckpts, spec["device"])
+
+
+def execute(spec: dict, env=None, log=print) -> dict:
+    """Run one unit in this process; returns its stamped result."""
+    from claims import efficiency, runs
+    t0 = time.time()
+    env = env or make_env(spec)
+    kind = spec["kind"]
+    if kind == "base":
+        result = runs.base_scores(env)
+    elif kind == "memory":
+        result = efficiency.memory_unit(env, spec["method"], spec["steps"])
+    elif kind == "gradnorm":
+        result = efficiency.gradnorm_unit(env)
+    elif kind == "run":
+        result = runs.train_run(env, spec["run"], log=log)
+    else:
+        raise ValueError(f"unknown unit kind {kind!r}")
+    return {"unit": spec["id"], "scale": env.scale.name, **device_info(env.device),
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "wall_seconds": round(time.time() - t0, 1),
+            "result": result}
+
+
+class Runner:
+    """Runs units in order, in this process or each in a fresh one, saving each result as it ends."""
+
+    def __init__(self, work: Path, scale: Scale, payload: Path, device: str, resume: bool, stop_after: int = 0):
+        self.work, self.scale, self.payload, self.device = work, scale, payload, device
+        self.resume, self.stop_after, self.done = resume, stop_after, 0
+        self.env = None
+        self.t0 = time.time()
+
+    def log(self, *parts) -> None:
+        print(f"[{time.time() - self.t0:7.1f}s] " + " ".join(str(p) for p in parts), flush=True)
+
+    def path(self, uid: str) -> Path:
+        return self.work / "units" / f"{uid.replace(' ', '_').replace('(', '').replace(')', '').replace(',', '')}.json"
+
+    def load(self, uid: str):
+        p = self.path(uid)
+        return json.loads(p.read_text()) if p.is_file() else None
+
+    def __call__(self, uid: str, kind: str, isolate: bool | None = None, **params) -> dict:
+        have = self.load(uid)
+        if have is not None:
+            return have
+        spec = {"id": uid, "kind": kind, "scale": self.scale.to_dict(), "payload": str(self.payload),
+                "device": self.device, **params}
+        self.log(f"{uid} ...")
+        isolate = self.scale.isolate if isolate is None else isolate
+        try:
+            if isolate:
+                res = self._subprocess(spec)
+            else:
+                if self.env is None:
+                    self.env = make_env(spec)
+                res = execute(spec, self.env, log=self.log)
+        except Exception as err:  # one failed unit is recorded, the experiment goes on
+            self.log(f"{uid} FAILED: {err}")
+            res = {"unit": uid, "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()[-3000:]}
+        p = self.path(uid)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(".tmp")
+        tmp.write_text(json.dumps(res))
+        tmp.rename(p)
+        self.log(f"{uid} done ({res.get('wall_seconds', '?')} s)")
+        self.done += 1
+        if self.stop_after and self.done >= self.stop_after:
+            self.log(f"stopping after {self.done} units (--stop-after)")
+            raise SystemExit(3)
+        return res
+
+    def _subprocess(self, spec: dict) -> dict:
+        folder = self.work / "specs"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = self.path(spec["id"]).name
+        spec_file, out_file = folder / name, folder / ("result_" + name)
+        spec_file.write_text(json.dumps(spec))
+        out_file.unlink(missing_ok=True)
+        proc = subprocess.run([sys.executable, __file__, "--unit", str(spec_file), "--unit-out", str(out_file)],
+                              cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for line in proc.stdout.splitlines()[-40:]:
+            if line.strip():
+                print("    " + line, flush=True)
+        if proc.returncode != 0 or not out_file.is_file():
+            raise RuntimeError(f"unit process exited with {proc.returncode}: {proc.stdout.strip()[-600:]}")
+        return json.loads(out_file.read_text())
+
+
+# ------------------------------------------------------------------------------------------- parts
+def lr_choices(run: Runner, methods: list[str], base: dict) -> dict:
+    out = {}
+    for m in methods:
+        trials = []
+        for lr in run.scale.lr_grid:
+            r = run.load(f"lr/{m}/{lr:g}")
+            if r and "result" in r:
+                trials.append({"lr": lr, "val": r["result"]["test"].get("equal_trajectories")})
+        if trials:
+            out[m] = {"trials": trials, **analysis.choose_lr(trials, base["val"])}
+    return out
+
+
+def run_parts(run: Runner, parts: list[str], methods: list[str]) -> None:
+    s = run.scale
+    if "base" in parts:
+        run("base", "base")
+    if "memory" in parts:
+        for steps in s.memory_steps:
+            for m in methods:
+                run(f"memory/{m}/T{steps}", "memory", method=m, steps=steps, isolate=s.isolate)
+    if "gradnorm" in parts:
+        run("gradnorm", "gradnorm")
+    base = (run.load("base") or {}).get("result")
+    if "lr" in parts:
+        for m in methods:
+            for lr in s.lr_grid:
+                run(f"lr/{m}/{lr:g}", "run", run={"method": m, "lr": lr, "seed": s.lr_seed,
+                                                  "trajectories": s.lr_trajectories or s.trajectories,
+                                                  "seconds": None, "val_final": True})
+    if ("main" in parts or "ablations" in parts) and base is None:
+        raise SystemExit("the base model's scores are missing: run the 'base' part first (--parts base)")
+    chosen = lr_choices(run, methods, base) if base else {}
+    if "main" in parts:
+        for m in methods:
+            if m not in chosen:
+                raise SystemExit(f"no learning rate chosen for {m}: run the 'lr' part first")
+            for seed in s.seeds:
+                run(f"main/{m}/seed{seed}", "run", run={"method": m, "lr": chosen[m]["lr"], "seed": seed,
+                                                        "trajectories": s.trajectories, "seconds": s.seconds,
+                                                        "val": seed in s.val_seeds, "test": True})
+    if "ablations" in parts:
+        et = chosen.get(analysis.ET)
+        if et is None:
+            raise SystemExit("ablations use EasyTune (step)'s learning rate: run its 'lr' part first")
+        manifest = json.loads((run.payload / "manifest.json").read_text())
+        for label, kw in ablations_for(manifest).items():
+            for seed in s.ablation_seeds:
+                run(f"ablation/{label}/seed{seed}", "run", run={"method": label, "overrides": kw, "lr": et["lr"],
+                                                               "seed": seed, "trajectories": s.trajectories,
+                                                               "seconds": None, "test": True})
+
+
+def ablations_for(manifest: dict) -> dict:
+    out = dict(ABLATIONS)
+    if "reward_spl" in manifest.get("checkpoints", {}):
+        out["EasyTune (step), reward with SPL (same pre-training)"] = dict(method="easytune", select="last:10",
+                                                                           reward="reward_spl")
+    return out
+
+
+# ----------------------------------------------------------------------------------------- collect
+def collect(run: Runner, methods: list[str], extra: dict) -> dict:
+    """All saved units -> the results JSON (see claims.report for its sections)."""
+    s = run.scale
+    units, errors = {}, {}
+    for p in sorted((run.work / "units").rglob("*.json")):
+        r = json.loads(p.read_text())
+        (errors if "error" in r else units)[r["unit"]] = r
+    sources = {u: {k: r.get(k) for k in ("scale", "device", "device_name", "torch", "finished", "wall_seconds")}
+               for u, r in units.items()}
+    res = {"experiment": "paper_claims", "stamp": report.stamp(run.device), "scale": s.to_dict(), **extra,
+           "methods_requested": methods, "sources": sources, "errors": {u: e["error"] for u, e in errors.items()}}
+    base = units.get("base", {}).get("result")
+    res["base"] = base
+    res["lr_selection"] = lr_choices(run, methods, base) if base else {}
+    res["memory"] = {m: {str(T): units[f"memory/{m}/T{T}"]["result"] for T in s.memory_steps
+                         if f"memory/{m}/T{T}" in units} for m in methods}
+    res["gradnorm"] = units.get("gradnorm", {}).get("result")
+    res["methods"] = {}
+    for m in methods:
+        runs_ = [units[u]["result"] for u in sorted(units) if u.startswith(f"main/{m}/seed")]
+        if runs_:
+            res["methods"][m] = {"runs": runs_, "lr": runs_[0]["lr"]}
+    res["ablations"] = {}
+    for u in sorted(units):
+        if u.startswith("ablation/"):
+            label = u.split("/")[1]
+            res["ablations"].setdefault(label, {"runs": []})["runs"].append(units[u]["result"])
+    report.summarise(res)
+    return res
+
+
+def write_outputs(res: dict, out: Path, figdir: Path, log=print) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Path(str(out) + ".json").write_text(json.dumps(res, indent=1))
+    written = figures.make_all(res, figdir)
+    res["figures"] = [str(p) for p in written]
+    Path(str(out) + ".json").write_text(json.dumps(res, indent=1))
+    Path(str(out) + ".md").write_text(report.markdown(res) + "\n")
+    log(f"wrote {out}.json, {out}.md and {len(written)} figures in {figdir}")
+
+
+# -------------------------------------------------------------------------------------------- main
+def parse_set(items: list[str], scale: Scale) -> Scale:
+    """--set key=value overrides of the scale (numbers, tuples as comma lists, booleans)."""
+    fields = {f.name: f for f in dataclasses.fields(Scale)}
+    kw = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        if key not in fields:
+            raise SystemExit(f"--set: unknown scale field {key!r}; fields: {', '.join(fields)}")
+        cur = getattr(scale, key)
+        if isinstance(cur, bool):
+            kw[key] = value.lower() in ("1", "true", "yes")
+        elif isinstance(cur, tuple):
+            kw[key] = tuple(type(cur[0])(v) if cur else float(v) for v in value.split(",") if v)
+        else:
+            kw[key] = type(cur)(value)
+    return dataclasses.replace(scale, **kw) if kw else scale
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", default="cpu", choices=sorted(SCALES))
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a scale field")
+    p.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of: " + ", ".join(PARTS))
+    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
+    p.add_argument("--resume", action="store_true", help="keep the saved units under --work and do the rest")
+    p.add_argument("--work", default=None, help="unit results and the payload (default runs/paper_claims/<scale>)")
+    p.add_argument("--payload", default=None, help="run from this payload folder (no dataset or text encoder needed)")
+    p.add_argument("--export-payload", default=None, help="only write the payload folder, then exit")
+    p.add_argument("--data", default="data/builtin")
+    p.add_argument("--base", default="assets/checkpoints/base")
+    p.add_argument("--reward", default="assets/checkpoints/reward")
+    p.add_argument("--evaluator", default="assets/checkpoints/evaluator")
+    p.add_argument("--reward-nospl", default=None, help="reward checkpoint without SPL (default: built, see claims.payload)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default=None, help="results file stem (default benchmarks/results/paper_claims_<scale>)")
+    p.add_argument("--figures", default="docs/figures", help="folder of the PNG figures")
+    p.add_argument("--figures-only", action="store_true", help="only redraw figures and markdown from --out.json")
+    p.add_argument("--unit", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--unit-out", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.unit:
+        res = execute(json.loads(Path(args.unit).read_text()))
+        Path(args.unit_out).write_text(json.dumps(res))
+        return 0
+    out = Path(args.out or f"benchmarks/results/paper_claims_{args.scale}")
+    figdir = Path(args.figures)
+    if args.figures_only:
+        res = json.loads(Path(str(out) + ".json").read_text())
+        write_outputs(res, out, figdir)
+        return 0
+    scale = parse_set(args.set, SCALES[args.scale])
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    parts = [x.strip() for x in args.parts.split(",") if x.strip()]
+    bad = [m for m in methods if m not in METHODS] + [x for x in parts if x not in PARTS]
+    if bad:
+        p.error(f"unknown method(s) or part(s): {', '.join(bad)}")
+    import torch
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.set_num_threads(scale.threads)
+    work = Path(args.work or f"runs/paper_claims/{args.scale}")
+    if (work / "units").is_dir() and any((work / "units").rglob("*.json")) and not args.resume:
+        p.error(f"{work} already holds results: pass --resume to continue them, or another --work")
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "scale.json").write_text(json.dumps(scale.to_dict(), indent=1))
+    payload = Path(args.export_payload or args.payload or work / "payload")
+    if args.export_payload or not (payload / "manifest.json").is_file():
+        if args.payload and not args.export_payload:
+            p.error(f"{payload} is not a complete payload folder (no manifest.json)")
+        from claims import payload as pl
+        t0 = time.time()
+        pl.export(payload, args.data, {"base": args.base, "reward": args.reward, "evaluator": args.evaluator},
+                  scale.train_prompts, work, scale.threads, args.reward_nospl)
+        print(f"payload written to {payload} ({time.time() - t0:.0f} s)", flush=True)
+        if args.export_payload:
+            return 0
+    run = Runner(work, scale, payload, device, args.resume, args.stop_after)
+    run_parts(run, parts, methods)
+    manifest = json.loads((payload / "manifest.json").read_text())
+    res = collect(run, methods, {"payload": {"folder": str(payload), **manifest}, "command": sys.argv[1:] if argv is None else argv})
+    write_outputs(res, out, figdir, log=run.log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
