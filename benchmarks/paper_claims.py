@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from claims import analysis, figures, report  # noqa: E402
-from claims.scales import ABLATIONS, METHODS, SCALES, Scale  # noqa: E402
+from claims import analysis, figures, plan, report  # noqa: E402
+from claims.scales import ABLATIONS, METHODS, SCALES, USES, Scale  # noqa: E402
 
 PARTS = ("base", "memory", "gradnorm", "lr", "main", "ablations")
 
@@ -66,7 +66,7 @@ def make_env(spec: dict):
 def execute(spec: dict, env=None, log=print) -> dict:
     """Run one unit in this process; returns its stamped result."""
     from claims import efficiency, runs
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     env = env or make_env(spec)
     kind = spec["kind"]
     if kind == "base":
@@ -79,8 +79,9 @@ def execute(spec: dict, env=None, log=print) -> dict:
         result = runs.train_run(env, spec["run"], log=log)
     else:
         raise ValueError(f"unknown unit kind {kind!r}")
-    return {"unit": spec["id"], "scale": env.scale.name, **device_info(env.device),
+    return {"unit": spec["id"], "scale": env.scale.name, **device_info(env.device), "precision": env.precision,
             "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "wall_seconds": round(time.time() - t0, 1),
+            "cpu_seconds": round(time.process_time() - c0, 1),
             "result": result}
 
 
@@ -103,14 +104,13 @@ class Runner:
         p = self.path(uid)
         return json.loads(p.read_text()) if p.is_file() else None
 
-    def __call__(self, uid: str, kind: str, isolate: bool | None = None, **params) -> dict:
+    def __call__(self, uid: str, kind: str, isolate: bool = False, **params) -> dict:
         have = self.load(uid)
         if have is not None:
             return have
         spec = {"id": uid, "kind": kind, "scale": self.scale.to_dict(), "payload": str(self.payload),
                 "device": self.device, **params}
         self.log(f"{uid} ...")
-        isolate = self.scale.isolate if isolate is None else isolate
         try:
             if isolate:
                 res = self._subprocess(spec)
@@ -164,44 +164,62 @@ def lr_choices(run: Runner, methods: list[str], base: dict) -> dict:
     return out
 
 
-def run_parts(run: Runner, parts: list[str], methods: list[str]) -> None:
+def unit_specs(run: Runner, parts: list[str], methods: list[str], dry: bool = False):
+    """The units of ``parts`` in order, as (uid, kind, params). Main runs and ablations need the lr
+    part's choices; ``dry`` (for --plan) stands in the grid's first lr where none is chosen yet."""
     s = run.scale
     if "base" in parts:
-        run("base", "base")
+        yield "base", "base", {}
     if "memory" in parts:
         for steps in s.memory_steps:
             for m in methods:
-                run(f"memory/{m}/T{steps}", "memory", method=m, steps=steps, isolate=s.isolate)
+                yield f"memory/{m}/T{steps}", "memory", {"method": m, "steps": steps, "isolate": s.isolate_memory}
     if "gradnorm" in parts:
-        run("gradnorm", "gradnorm")
-    base = (run.load("base") or {}).get("result")
+        yield "gradnorm", "gradnorm", {}
     if "lr" in parts:
         for m in methods:
             for lr in s.lr_grid:
-                run(f"lr/{m}/{lr:g}", "run", run={"method": m, "lr": lr, "seed": s.lr_seed,
-                                                  "trajectories": s.lr_trajectories or s.trajectories,
-                                                  "seconds": None, "val_final": True})
-    if ("main" in parts or "ablations" in parts) and base is None:
+                yield f"lr/{m}/{lr:g}", "run", {"run": {"method": m, "lr": lr, "seed": s.lr_seed,
+                                                        "trajectories": s.lr_trajectories or s.trajectories,
+                                                        "seconds": None, "val_final": True}}
+    if not ("main" in parts or "ablations" in parts):
+        return
+    base = (run.load("base") or {}).get("result")
+    if base is None and not dry:
         raise SystemExit("the base model's scores are missing: run the 'base' part first (--parts base)")
     chosen = lr_choices(run, methods, base) if base else {}
+    lr_of = lambda m: chosen[m]["lr"] if m in chosen else s.lr_grid[0]  # noqa: E731
     if "main" in parts:
         for m in methods:
-            if m not in chosen:
+            if m not in chosen and not dry:
                 raise SystemExit(f"no learning rate chosen for {m}: run the 'lr' part first")
             for seed in s.seeds:
-                run(f"main/{m}/seed{seed}", "run", run={"method": m, "lr": chosen[m]["lr"], "seed": seed,
-                                                        "trajectories": s.trajectories, "seconds": s.seconds,
-                                                        "val": seed in s.val_seeds, "test": True})
+                yield f"main/{m}/seed{seed}", "run", {"run": {
+                    "method": m, "lr": lr_of(m), "seed": seed, "trajectories": s.trajectories, "seconds": s.seconds,
+                    "val": seed in s.val_seeds, "test": True}}
     if "ablations" in parts:
-        et = chosen.get(analysis.ET)
-        if et is None:
+        if analysis.ET not in chosen and not dry:
             raise SystemExit("ablations use EasyTune (step)'s learning rate: run its 'lr' part first")
         manifest = json.loads((run.payload / "manifest.json").read_text())
         for label, kw in ablations_for(manifest).items():
             for seed in s.ablation_seeds:
-                run(f"ablation/{label}/seed{seed}", "run", run={"method": label, "overrides": kw, "lr": et["lr"],
-                                                               "seed": seed, "trajectories": s.trajectories,
-                                                               "seconds": None, "test": True})
+                yield f"ablation/{label}/seed{seed}", "run", {"run": {
+                    "method": label, "overrides": kw, "lr": lr_of(analysis.ET), "seed": seed,
+                    "trajectories": s.trajectories, "seconds": None, "test": True}}
+
+
+def run_parts(run: Runner, parts: list[str], methods: list[str]) -> None:
+    for uid, kind, params in unit_specs(run, parts, methods):
+        run(uid, kind, **params)
+
+
+def saved_units(run: Runner) -> dict:
+    out = {}
+    for p in sorted((run.work / "units").rglob("*.json")):
+        r = json.loads(p.read_text())
+        if "error" not in r:
+            out[r["unit"]] = r
+    return out
 
 
 def ablations_for(manifest: dict) -> dict:
@@ -220,7 +238,8 @@ def collect(run: Runner, methods: list[str], extra: dict) -> dict:
     for p in sorted((run.work / "units").rglob("*.json")):
         r = json.loads(p.read_text())
         (errors if "error" in r else units)[r["unit"]] = r
-    sources = {u: {k: r.get(k) for k in ("scale", "device", "device_name", "torch", "finished", "wall_seconds")}
+    sources = {u: {k: r.get(k) for k in ("scale", "device", "device_name", "torch", "precision", "finished",
+                                         "wall_seconds", "cpu_seconds")}
                for u, r in units.items()}
     res = {"experiment": "paper_claims", "stamp": report.stamp(run.device), "scale": s.to_dict(), **extra,
            "methods_requested": methods, "sources": sources, "errors": {u: e["error"] for u, e in errors.items()}}
@@ -255,6 +274,19 @@ def write_outputs(res: dict, out: Path, figdir: Path, log=print) -> None:
 
 
 # -------------------------------------------------------------------------------------------- main
+def scale_clash(before: dict, scale: Scale, work: Path) -> str:
+    """Changed scale fields that parts with saved units depend on ('' when none)."""
+    now = json.loads(json.dumps(scale.to_dict()))
+    done = {p.parts[len((work / "units").parts)].split(".")[0] for p in (work / "units").rglob("*.json")}
+    out = []
+    for key in sorted(set(before) | set(now)):
+        if before.get(key) != now.get(key):
+            parts = sorted(part for part in done if key in USES.get(part, ()))
+            if parts:
+                out.append(f"{key} ({before.get(key)} -> {now.get(key)}; used by {', '.join(parts)})")
+    return "; ".join(out)
+
+
 def parse_set(items: list[str], scale: Scale) -> Scale:
     """--set key=value overrides of the scale (numbers, tuples as comma lists, booleans)."""
     fields = {f.name: f for f in dataclasses.fields(Scale)}
@@ -292,6 +324,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="results file stem (default benchmarks/results/paper_claims_<scale>)")
     p.add_argument("--figures", default="docs/figures", help="folder of the PNG figures")
     p.add_argument("--figures-only", action="store_true", help="only redraw figures and markdown from --out.json")
+    p.add_argument("--plan", action="store_true", help="only print the projected time of the units of --parts "
+                   "not saved yet under --work, from the costs the saved units measured")
     p.add_argument("--unit", default=None, help=argparse.SUPPRESS)
     p.add_argument("--unit-out", default=None, help=argparse.SUPPRESS)
     p.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
@@ -317,11 +351,23 @@ def main(argv=None) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.set_num_threads(scale.threads)
     work = Path(args.work or f"runs/paper_claims/{args.scale}")
-    if (work / "units").is_dir() and any((work / "units").rglob("*.json")) and not args.resume:
+    if (work / "units").is_dir() and any((work / "units").rglob("*.json")) and not (args.resume or args.plan):
         p.error(f"{work} already holds results: pass --resume to continue them, or another --work")
     work.mkdir(parents=True, exist_ok=True)
-    (work / "scale.json").write_text(json.dumps(scale.to_dict(), indent=1))
+    saved = work / "scale.json"
+    if (args.resume or args.plan) and saved.is_file():
+        clash = scale_clash(json.loads(saved.read_text()), scale, work)
+        if clash:
+            p.error(f"--resume with other sizes than the saved units: {clash}; use the same --scale/--set "
+                    "as before for the parts already run, or another --work")
     payload = Path(args.export_payload or args.payload or work / "payload")
+    if args.plan:
+        if not (payload / "manifest.json").is_file():
+            p.error(f"--plan needs the payload ({payload}) and saved units: run the first parts first")
+        run = Runner(work, scale, payload, device, True)
+        print(plan.describe(plan.project(list(unit_specs(run, parts, methods, dry=True)), saved_units(run), scale)))
+        return 0
+    saved.write_text(json.dumps(scale.to_dict(), indent=1))
     if args.export_payload or not (payload / "manifest.json").is_file():
         if args.payload and not args.export_payload:
             p.error(f"{payload} is not a complete payload folder (no manifest.json)")

@@ -36,7 +36,7 @@ def memory_unit(env: Env, method: str, steps: int) -> dict:
 
     s = env.scale
     cfg = method_config(s, METHODS[method], lr=1e-5, seed=0, steps=steps,
-                        batch=s.memory_batch, frames=s.memory_frames)
+                        batch=s.memory_batch, frames=s.memory_frames, precision=env.precision)
     cfg.max_frames = s.memory_frames
     cfg.max_steps = s.memory_updates
     trainer = build_trainer(cfg, env.checkpoints["base"], env.checkpoints["reward"],
@@ -68,7 +68,8 @@ def gradnorm_unit(env: Env) -> dict:
     from easytune_core.finetune.loop import LoopContext
 
     s = env.scale
-    cfg = method_config(s, METHODS["DRaFT-50"], lr=1e-5, seed=0, batch=s.grad_batch, frames=s.grad_frames)
+    cfg = method_config(s, METHODS["DRaFT-50"], lr=1e-5, seed=0, batch=s.grad_batch, frames=s.grad_frames,
+                        precision=env.precision)
     cfg.max_frames = s.grad_frames
     trainer = build_trainer(cfg, env.checkpoints["base"], env.checkpoints["reward"],
                             OrderedPrompts(env.payload["train"], 99), run_dir=None, device=env.device)

@@ -195,8 +195,8 @@ def markdown(res: dict) -> str:
             L.append(f"| {name} | " + " | ".join(row) + f" | {sel['lr']:g} ({sel['why']}) |")
         L.append("")
     src = res.get("sources", {})
-    devices = sorted({f"{v.get('scale')} on {v.get('device_name')} ({v.get('device')}), torch {v.get('torch')}"
-                      for v in src.values()})
+    devices = sorted({f"{v.get('scale')} on {v.get('device_name')} ({v.get('device')}), torch {v.get('torch')}, "
+                      f"{v.get('precision')}" for v in src.values()})
     L += ["Units ran on: " + "; ".join(devices) + ".", ""]
     if res.get("figures"):
         L += ["Figures: " + ", ".join(f"`{p}`" for p in res["figures"]) + "."]

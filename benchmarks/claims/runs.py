@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from .quality import Judge, Probe
+from .quality import Judge, Probe, resolve_precision
 from .scales import METHODS, Scale
 
 
@@ -30,13 +30,14 @@ class Env:
         from .payload import install_text_cache
         self.scale, self.payload, self.tensors, self.manifest = scale, payload, tensors, manifest
         self.checkpoints, self.device = checkpoints, device
+        self.precision = resolve_precision(scale.precision, device)
         self.encoder = install_text_cache(payload, tensors, device)
         self._evaluator = None
         self._judges: dict = {}
         rng = np.random.default_rng(123)
         items = payload["train"]
         self.probe = Probe([items[i] for i in rng.permutation(len(items))[:scale.probe_prompts]],
-                           steps=scale.sampler_steps)
+                           steps=scale.sampler_steps, precision=self.precision)
 
     @property
     def evaluator(self):
@@ -50,7 +51,7 @@ class Env:
             s = self.scale
             pairs, rules = (s.val_pairs, s.val_rules) if split == "val" else (s.test_pairs, s.test_rules)
             self._judges[split] = Judge(self.payload, self.tensors, self.evaluator, self.encoder, split, pairs,
-                                        rules, steps=s.sampler_steps, batch=s.eval_batch)
+                                        rules, steps=s.sampler_steps, batch=s.eval_batch, precision=self.precision)
         return self._judges[split]
 
 
@@ -78,14 +79,14 @@ def updates_per_trajectory(cfg) -> int:
 
 
 def method_config(scale: Scale, overrides: dict, lr: float, seed: int, steps: int | None = None,
-                  batch: int | None = None, frames: int = 0):
+                  batch: int | None = None, frames: int = 0, precision: str = "fp32"):
     """The FinetuneConfig of a method in this experiment."""
     from easytune_core.finetune import FinetuneConfig
     from .scales import method_for_steps
     kw = {k: v for k, v in method_for_steps(overrides, steps or scale.sampler_steps).items() if k != "reward"}
     cfg = FinetuneConfig(**{"sampler_steps": steps or scale.sampler_steps, "guidance": 2.5,
                             "batch_size": batch or scale.batch_size, "max_frames": scale.max_frames,
-                            "frames": frames, "precision": scale.precision, "seed": seed, "lr": lr, "max_steps": 1,
+                            "frames": frames, "precision": precision, "seed": seed, "lr": lr, "max_steps": 1,
                             "reg_weight": 0.0, **kw})
     cfg.warmup = scale.warmup_trajectories * updates_per_trajectory(cfg)
     return cfg
@@ -106,7 +107,7 @@ def train_run(env: Env, spec: dict, log=print) -> dict:
 
     scale = env.scale
     overrides = spec.get("overrides") or METHODS[spec["method"]]
-    cfg = method_config(scale, overrides, spec["lr"], spec["seed"])
+    cfg = method_config(scale, overrides, spec["lr"], spec["seed"], precision=env.precision)
     reward_name = overrides.get("reward", spec.get("reward", "reward"))
     prompts = OrderedPrompts(env.payload["train"], spec["seed"])
     trainer = build_trainer(cfg, env.checkpoints["base"], env.checkpoints[reward_name], prompts, run_dir=None,
@@ -122,7 +123,7 @@ def train_run(env: Env, spec: dict, log=print) -> dict:
         probe_fn = trainer.reward
     upt = updates_per_trajectory(cfg)
     N, S = int(spec["trajectories"]), spec.get("seconds")
-    probe_dt = (S or 0) / scale.probes if S else None
+    probe_dt = (S or 0) / scale.probes if S else None  # plus two early marks: time to threshold needs them
     val_dt = (S or 0) / scale.val_points if (S and spec.get("val")) else None
     rec = {"method": spec["method"], "seed": spec["seed"], "lr": spec["lr"], "config": cfg.to_dict(),
            "reward_checkpoint": reward_name, "updates_per_trajectory": upt, "trajectory_events": [],
@@ -130,17 +131,22 @@ def train_run(env: Env, spec: dict, log=print) -> dict:
     if str(env.device).startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    seconds, traj, next_probe, next_val = 0.0, 0, probe_dt, val_dt
+    seconds, traj, next_probe, next_val = 0.0, 0, (probe_dt / 4 if probe_dt else None), val_dt
+    wall, cpu, threads = 0.0, 0.0, max(1, torch.get_num_threads())
+    probed = (-1, None)  # (trajectory, probe reward) of the last probe
     t_wall = time.time()
     while True:
         before = len(trainer.history)
         trainer.cfg.max_steps = trainer.optim.steps + upt
-        trainer.elapsed_before = seconds
+        w0, c0 = time.perf_counter(), time.process_time()
         res = trainer.train()
-        seconds, traj = res.seconds, traj + 1
+        wall += time.perf_counter() - w0
+        cpu += (time.process_time() - c0) / threads
+        seconds, traj = (cpu if scale.clock == "cpu" else wall), traj + 1
         events = trainer.history[before:]
         rec["trajectory_events"].append({
-            "trajectory": traj, "seconds": round(seconds, 3), "steps": trainer.optim.steps,
+            "trajectory": traj, "seconds": round(seconds, 3), "wall": round(wall, 3), "cpu": round(cpu, 3),
+            "steps": trainer.optim.steps,
             "reward": float(np.mean([e["reward"] for e in events])) if events else None,
             "grad_norm": float(np.nanmean([e["grad_norm"] for e in events])) if events else None})
         if res.status != "finished":
@@ -148,30 +154,36 @@ def train_run(env: Env, spec: dict, log=print) -> dict:
             log(f"  {spec['method']} seed {spec['seed']}: {res.status}: {res.message}")
             break
         point = {"trajectory": traj, "seconds": round(seconds, 3), "steps": trainer.optim.steps}
-        while next_probe is not None and seconds >= next_probe - 1e-9:
-            rec["probes"].append({**point, "mark": round(next_probe, 3), "reward": probe(env, pipe, probe_fn)})
-            next_probe += probe_dt
-        while next_val is not None and seconds >= next_val - 1e-9 and next_val <= S + 1e-9:
+        if next_probe is not None and seconds >= next_probe - 1e-9:  # one probe however many marks passed
+            probed = (traj, probe(env, pipe, probe_fn))
+            rec["probes"].append({**point, "mark": round(next_probe, 3), "reward": probed[1]})
+            while next_probe <= seconds + 1e-9:  # early marks probe_dt/4, probe_dt/2, then every probe_dt
+                next_probe = next_probe * 2 if next_probe < probe_dt - 1e-9 else next_probe + probe_dt
+        if next_val is not None and seconds >= next_val - 1e-9 and next_val <= S + 1e-9:
             rec["val"].append({**point, "mark": round(next_val, 3),
                                **env.judge("val").score(pipe, score_reward)})
             log(f"  val at {seconds:.0f}s: {brief(rec['val'][-1])}")
-            next_val += val_dt
+            next_val = _after(next_val, val_dt, seconds)
         budgets = []
         if traj == N:
             budgets.append("equal_trajectories")
         if S and "equal_time" not in rec["test"] and seconds >= S:
             budgets.append("equal_time")
-        for budget in budgets:
-            row = {**point, "probe_reward": probe(env, pipe, probe_fn)}
-            if spec.get("test"):
-                row.update(env.judge("test").score(pipe, score_reward))
-            elif spec.get("val_final"):
-                row.update(env.judge("val").score(pipe, score_reward))
-            rec["test"][budget] = row
+        row = None
+        for budget in budgets:  # both budgets at the same trajectory: one model, scored once
+            if row is None:
+                row = {**point, "probe_reward": probed[1] if probed[0] == traj else probe(env, pipe, probe_fn)}
+                if spec.get("test"):
+                    row.update(env.judge("test").score(pipe, score_reward))
+                elif spec.get("val_final"):
+                    row.update(env.judge("val").score(pipe, score_reward))
+            rec["test"][budget] = dict(row)
             log(f"  {budget}: {brief(row)}")
         if traj >= N and (not S or seconds >= S):
             break
     rec["train_seconds"] = round(seconds, 3)
+    rec["train_wall_seconds"], rec["train_cpu_seconds"] = round(wall, 3), round(cpu, 3)
+    rec["clock"] = scale.clock
     rec["trajectories"] = traj
     rec["optimiser_steps"] = trainer.optim.steps
     rec["seconds_per_step"] = seconds / max(1, trainer.optim.steps)
@@ -179,6 +191,13 @@ def train_run(env: Env, spec: dict, log=print) -> dict:
     rec["cuda_peak_mb"] = _cuda_peak(env.device)
     rec["wall_seconds"] = round(time.time() - t_wall, 1)
     return rec
+
+
+def _after(mark: float, step: float, seconds: float) -> float:
+    """The first mark of the series mark, mark + step, ... that lies after ``seconds``."""
+    while mark <= seconds + 1e-9:
+        mark += step
+    return mark
 
 
 def probe(env: Env, pipe, reward_fn) -> float:

@@ -105,10 +105,15 @@ class Scale:
     threads: int = 2
     """torch CPU threads."""
     precision: str = "auto"
-    """Fine-tuning arithmetic (auto = bf16 autocast on CPU, fp16 AMP on CUDA); evaluations always
-    generate under bf16 (CPU) / fp16 (CUDA) autocast."""
-    isolate: bool = True
-    """Run each unit in its own process (fresh peak RSS per memory measurement, crash isolation)."""
+    """Arithmetic of fine-tuning, evaluations and probes: fp32, bf16, fp16, or auto = fp16 AMP on
+    CUDA, bf16 autocast on a CPU with bf16 units, else fp32 (bf16 is emulated, ~5x slower, on AVX2)."""
+    clock: str = "wall"
+    """What the equal-time budget and the time axes count: "wall" (wall-clock seconds of training) or
+    "cpu" (the process's CPU seconds / threads: wall time on an otherwise idle machine, robust when
+    other jobs share the CPU)."""
+    isolate_memory: bool = True
+    """Measure memory in a fresh process per method and length (CPU: peak RSS never goes down within
+    a process); off on CUDA, where ``max_memory_allocated`` is reset between measurements."""
     notes: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -119,6 +124,8 @@ class Scale:
             raise ValueError("need at least one seed and one learning rate")
         if self.val_pairs < 32 or self.test_pairs < 32:
             raise ValueError("R-Precision uses groups of 32: val_pairs and test_pairs must be >= 32")
+        if self.clock not in ("wall", "cpu"):
+            raise ValueError(f"clock must be 'wall' or 'cpu', got {self.clock!r}")
         if not set(self.val_seeds) <= set(self.seeds):
             raise ValueError(f"val_seeds {self.val_seeds} must be among seeds {self.seeds}")
 
@@ -132,18 +139,34 @@ SCALES = {
                   probe_prompts=2, probes=3, val_pairs=32, val_rules=2, val_points=2, val_seeds=(0,),
                   test_pairs=32, test_rules=2, eval_batch=32, memory_steps=(5, 10), memory_batch=2,
                   memory_frames=16, memory_updates=1, grad_batches=1, grad_batch=2, grad_frames=16,
-                  ablation_seeds=(0, 1, 2), train_prompts=0, threads=1, precision="fp32", isolate=False,
+                  ablation_seeds=(0, 1, 2), train_prompts=0, threads=1, precision="fp32", isolate_memory=False,
                   notes="stand-in models and data, for tests only"),
     "cpu": Scale(name="cpu", batch_size=16, max_frames=80, trajectories=30, seconds=240.0,
                  lr_trajectories=15, warmup_trajectories=2, probe_prompts=16, probes=6,
                  val_pairs=128, val_rules=32, val_points=3, val_seeds=(0,), test_pairs=1024, test_rules=128,
                  eval_batch=128, memory_batch=4, memory_frames=60, grad_batches=2, grad_batch=8, grad_frames=60,
-                 ablation_seeds=(0, 1, 2), threads=2, isolate=True,
+                 ablation_seeds=(0, 1, 2), threads=2, clock="cpu", isolate_memory=True,
                  notes="2-core CPU, bf16 autocast"),
     "gpu": Scale(name="gpu", batch_size=64, max_frames=120, trajectories=60, seconds=40.0,
                  lr_trajectories=30, warmup_trajectories=2, probe_prompts=64, probes=8,
                  val_pairs=1000, val_rules=296, val_points=4, val_seeds=(0, 1, 2), test_pairs=3000,
                  test_rules=956, eval_batch=500, memory_batch=64, memory_frames=120, grad_batches=4,
-                 grad_batch=64, grad_frames=120, ablation_seeds=(0, 1, 2), threads=8, isolate=False,
+                 grad_batch=64, grad_frames=120, ablation_seeds=(0, 1, 2), threads=8, isolate_memory=False,
                  notes="one CUDA GPU, fp16 autocast; memory is max_memory_allocated"),
 }
+
+
+_EVAL = ("sampler_steps", "probe_prompts", "val_pairs", "val_rules", "test_pairs", "test_rules", "eval_batch",
+         "precision", "train_prompts")
+_RUN = ("batch_size", "max_frames", "warmup_trajectories", "clock") + _EVAL
+USES = {
+    "base": _EVAL,
+    "memory": ("memory_batch", "memory_frames", "memory_updates", "precision"),
+    "gradnorm": ("grad_batches", "grad_batch", "grad_frames", "sampler_steps", "precision"),
+    "lr": ("lr_trajectories", "lr_seed", "trajectories") + _RUN,
+    "main": ("lr_grid", "lr_trajectories", "lr_seed", "trajectories", "seconds", "probes", "val_points",
+             "val_seeds") + _RUN,
+    "ablation": ("lr_grid", "lr_trajectories", "lr_seed", "trajectories") + _RUN,
+}
+"""Scale fields each part's saved units depend on: ``--resume`` refuses to change them once that part
+has results (sizes of parts not run yet may still change, e.g. after reading ``--plan``)."""
