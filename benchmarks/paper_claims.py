@@ -95,7 +95,7 @@ def unit_specs(run: Runner, parts: list[str], methods: list[str], dry: bool = Fa
         if analysis.ET not in chosen and not dry:
             raise SystemExit("ablations use EasyTune (step)'s learning rate: run its 'lr' part first")
         manifest = json.loads((run.payload / "manifest.json").read_text())
-        for label, kw in ablations_for(manifest).items():
+        for label, kw in ablations_for(manifest, run.ablations).items():
             for seed in s.ablation_seeds:
                 yield f"ablation/{label}/seed{seed}", "run", {"run": {
                     "method": label, "overrides": kw, "lr": lr_of(analysis.ET), "seed": seed,
@@ -107,12 +107,15 @@ def run_parts(run: Runner, parts: list[str], methods: list[str]) -> None:
         run(uid, kind, **params)
 
 
-def ablations_for(manifest: dict) -> dict:
+def ablations_for(manifest: dict, only: str = "") -> dict:
+    """The ablation variants (plus the SPL arm trained from the same pre-training when the payload has
+    one); ``only``: comma-separated words, a variant runs when its label contains one of them."""
     out = dict(ABLATIONS)
     if "reward_spl" in manifest.get("checkpoints", {}):
         out["EasyTune (step), reward with SPL (same pre-training)"] = dict(method="easytune", select="last:10",
                                                                            reward="reward_spl")
-    return out
+    words = [w.strip() for w in only.split(",") if w.strip()]
+    return {k: v for k, v in out.items() if not words or any(w in k for w in words)}
 
 
 # ----------------------------------------------------------------------------------------- collect
@@ -196,6 +199,8 @@ def main(argv=None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a scale field")
     p.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of: " + ", ".join(PARTS))
     p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
+    p.add_argument("--ablations", default="", help="only the ablations whose label contains one of these "
+                   "comma-separated words (e.g. random,noisy,SPL); default all")
     p.add_argument("--resume", action="store_true", help="keep the saved units under --work and do the rest")
     p.add_argument("--work", default=None, help="unit results and the payload (default runs/paper_claims/<scale>)")
     p.add_argument("--payload", default=None, help="run from this payload folder (no dataset or text encoder needed)")
@@ -250,6 +255,7 @@ def main(argv=None) -> int:
         if not (payload / "manifest.json").is_file():
             p.error(f"--plan needs the payload ({payload}) and saved units: run the first parts first")
         run = Runner(work, scale, payload, device, True)
+        run.ablations = args.ablations
         print(plan.describe(plan.project(list(unit_specs(run, parts, methods, dry=True)), saved_units(run), scale)))
         return 0
     saved.write_text(json.dumps(scale.to_dict(), indent=1))
@@ -264,6 +270,7 @@ def main(argv=None) -> int:
         if args.export_payload:
             return 0
     run = Runner(work, scale, payload, device, args.resume, args.stop_after)
+    run.ablations = args.ablations
     run_parts(run, parts, methods)
     manifest = json.loads((payload / "manifest.json").read_text())
     res = collect(run, methods, {"payload": {"folder": str(payload), **manifest}, "command": sys.argv[1:] if argv is None else argv})

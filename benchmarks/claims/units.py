@@ -67,6 +67,7 @@ class Runner:
         self.work, self.scale, self.payload, self.device = work, scale, payload, device
         self.resume, self.stop_after, self.done = resume, stop_after, 0
         self.env = None
+        self.ablations = ""
         self.t0 = time.time()
 
     def log(self, *parts) -> None:
