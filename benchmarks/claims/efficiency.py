@@ -14,6 +14,7 @@ step-wise loss at step i, −R(x̂0_i) with sg(x_i): ‖dL_i/dθ‖.
 
 from __future__ import annotations
 
+import gc
 import resource
 import time
 
@@ -24,13 +25,60 @@ from .runs import Env, OrderedPrompts, method_config, updates_per_trajectory
 from .scales import METHODS
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+class HostPeak:
+    """Peak resident memory of this process over a window (MiB).
+
+    On Linux the high-water mark is reset at the start of each window (``/proc/self/clear_refs``),
+    after handing freed heap back to the system (``malloc_trim``), so a window's peak is its own and
+    memory that an earlier phase freed is not silently reused; elsewhere it falls back to the peak
+    RSS of the process (meaningful only in a fresh process, as the first window)."""
+
+    def __init__(self):
+        self.resettable = False
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")
+            self.resettable = self._hwm() is not None
+        except OSError:
+            pass
+        self._trim = None
+        try:
+            import ctypes
+            self._trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            pass
+
+    @staticmethod
+    def _hwm():
+        try:
+            for line in open("/proc/self/status", encoding="ascii"):
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+        except OSError:
+            return None
+        return None
+
+    def start(self) -> None:
+        gc.collect()
+        if self._trim is not None:
+            self._trim(0)
+        if self.resettable:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")
+
+    def peak(self) -> float:
+        hwm = self._hwm() if self.resettable else None
+        return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+    @property
+    def measure(self) -> str:
+        return ("peak RSS per phase (high-water mark reset after malloc_trim), fresh process" if self.resettable
+                else "peak RSS of a fresh process")
 
 
 def memory_unit(env: Env, method: str, steps: int) -> dict:
-    """Additional memory and seconds per optimiser step of ``method`` at a ``steps``-step trajectory.
-    Meaningful on CPU only in a fresh process (peak RSS never goes down)."""
+    """Additional memory and seconds per optimiser step of ``method`` at a ``steps``-step trajectory:
+    peak while training minus peak of one no-grad sampling trajectory of the same batch."""
     from easytune_core.finetune import build_trainer
     from finetune_efficiency import inference_trajectory
 
@@ -42,21 +90,26 @@ def memory_unit(env: Env, method: str, steps: int) -> dict:
     trainer = build_trainer(cfg, env.checkpoints["base"], env.checkpoints["reward"],
                             OrderedPrompts(env.payload["train"], 0), run_dir=None, device=env.device)
     cuda = str(env.device).startswith("cuda")
+    host = None if cuda else HostPeak()
     if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
+    else:
+        host.start()
     inference_trajectory(trainer, [c for c, _ in env.payload["train"][:1]], trainer.autocast())
-    base = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else _rss_mb()
+    base = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else host.peak()
     if cuda:
         torch.cuda.reset_peak_memory_stats()
+    else:
+        host.start()
     t0 = time.perf_counter()
     res = trainer.train()
     if cuda:
         torch.cuda.synchronize()
-    peak = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else _rss_mb()
+    peak = torch.cuda.max_memory_allocated() / 2 ** 20 if cuda else host.peak()
     return {"method": method, "steps": steps, "config": {k: cfg.to_dict()[k] for k in ("method", "k", "m", "select")},
             "baseline_mb": round(base, 1), "peak_mb": round(peak, 1), "additional_mb": round(max(0.0, peak - base), 1),
-            "measure": "cuda max_memory_allocated" if cuda else "peak RSS of a fresh process",
+            "measure": "cuda max_memory_allocated" if cuda else host.measure,
             "optimiser_steps": res.steps, "seconds": round(time.perf_counter() - t0, 3),
             "seconds_per_step": res.seconds / max(1, res.steps), "status": res.status,
             "updates_per_trajectory": updates_per_trajectory(cfg)}
