@@ -101,6 +101,9 @@ def _row_metrics(t: dict) -> str:
             f"{_ci(t.get('reward'))}")
 
 
+CLOCKS = {"wall": "Training times are wall-clock seconds of training (evaluations excluded).",
+          "cpu": "Training times are the training process's CPU seconds divided by its threads (wall time on an "
+                 "otherwise idle machine; evaluations excluded)."}
 HEAD = ("| R@1 ↑ | R@2 ↑ | R@3 ↑ | FID ↓ | MM-Dist ↓ | Diversity | rules ↑ | reward ↑ |", "|---|---|---|---|---|---|---|---|")
 
 
@@ -113,7 +116,7 @@ def markdown(res: dict) -> str:
          f"trajectories then constant lr, full fine-tuning. Budgets: {s['trajectories']} trajectories; "
          f"{s['seconds']:.0f} s of training. Seeds {', '.join(map(str, s['seeds']))}. Test: {s['test_pairs']} pairs "
          f"(the same pairs and noise for every model) and {s['test_rules']} rule-check captions; mean ± 95% CI "
-         "over seeds (Student t).", ""]
+         "over seeds (Student t). " + CLOCKS[s.get("clock", "wall")], ""]
     if res.get("errors"):
         L += ["**Units that failed:** " + "; ".join(f"`{u}`: {e}" for u, e in res["errors"].items()), ""]
     bt = base.get("test")
