@@ -53,3 +53,31 @@ def test_tagger_names():
     except ImportError:
         with pytest.raises(ValueError, match="pip install spacy"):
             get_tagger("spacy")
+
+
+def _spacy_fixture():
+    import json
+    from pathlib import Path
+    return json.loads((Path(__file__).parent / "data" / "t2m" / "spacy_tokens.json").read_text())
+
+
+def test_lexicon_agrees_with_spacy_on_most_tokens():
+    fix = _spacy_fixture()
+    tag = LexiconTagger()
+    same = total = 0
+    for case in fix["cases"]:
+        got = tag(case["caption"])
+        assert [t.split("/")[0].lower() for t in got][:1] == [case["tokens"][0].split("/")[0].lower()]
+        for a, b in zip(got, case["tokens"]):
+            total += 1
+            same += a.lower() == b.lower()
+    assert same / total >= 0.85, same / total
+
+
+def test_spacy_tagger_reproduces_humanml3d_tokens():
+    try:
+        tag = get_tagger("spacy")
+    except ValueError:
+        pytest.skip("spaCy with an English pipeline is not installed (optional)")
+    for case in _spacy_fixture()["cases"]:
+        assert tag(case["caption"]) == case["tokens"], case["caption"]

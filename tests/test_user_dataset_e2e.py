@@ -107,6 +107,12 @@ def test_every_command_on_a_user_folder(tmp_path, capsys, name, dim, joints, fps
                "--split", "all", "--rule-captions", 4, "--eval-prompts", 32, "--steps", 2, "--precision", "fp32",
                "--device", "cpu", "--fid-tolerance", 100, "--rule-tolerance", 1) == 0
     assert json.loads((r / "ft" / "selection.json").read_text())["chosen"]
+    # ... or with the T2M evaluator
+    assert run("select", r / "ft", "--base", r / "base", "--evaluator", f"t2m:{t2m_dir}", "--glove", T2M / "glove",
+               "--data", data, "--split", "all", "--rule-captions", 4, "--eval-prompts", 32, "--steps", 2,
+               "--precision", "fp32", "--device", "cpu", "--fid-tolerance", 100, "--rule-tolerance", 1,
+               "--out", tmp_path / "sel_t2m") == 0
+    assert json.loads((tmp_path / "sel_t2m.json").read_text())["chosen"]
     capsys.readouterr()
 
 
