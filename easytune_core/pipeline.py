@@ -128,8 +128,7 @@ class MotionPipeline:
         model = load_into(MotionDenoiser(config), ckpt)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         # A converted checkpoint may record where its (hub) text encoder lives on this machine.
-        enc_path = (ckpt.meta or {}).get("text_encoder_path")
-        enc_path = enc_path if enc_path and Path(enc_path).is_dir() else None
+        enc_path = config.text_encoder_path if config.text_encoder_path and Path(config.text_encoder_path).is_dir() else None
         encoder = text_encoder or get_text_encoder(config.text_encoder, device=device, path=enc_path)
         if encoder.dim != config.text_dim:
             raise ValueError(f"text encoder {encoder.name!r} gives {encoder.dim}-d embeddings, the model expects {config.text_dim}")

@@ -46,6 +46,9 @@ class DenoiserConfig:
     """Longest sequence the positional encoding covers (frames)."""
     text_encoder: str = "minilm"
     """Name of the text encoder whose embeddings condition the model (see easytune_core.text)."""
+    text_encoder_path: str = ""
+    """Local folder holding that text encoder's weights (e.g. CLIP for converted MDM models) when it is not
+    loaded by name; a folder missing on this machine falls back to loading by name."""
     schedule: str = "cosine"
     """Noise schedule kind the model was trained with ("cosine" | "scaled_linear")."""
     diffusion_steps: int = 1000

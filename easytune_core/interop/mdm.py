@@ -220,12 +220,12 @@ def convert_mdm(checkpoint, out, args=None, data=None, mean=None, std=None, ema:
     state = mdm_to_denoiser_state(load_mdm_weights(checkpoint, use_ema), config)
     model = MotionDenoiser(config)
     model.load_state_dict(state)
-    if clip_path is not None and not Path(clip_path).is_dir():
-        raise FileNotFoundError(f"{clip_path}: no such CLIP folder (a transformers CLIPModel saved with save_pretrained)")
+    if clip_path is not None:
+        if not Path(clip_path).is_dir():
+            raise FileNotFoundError(f"{clip_path}: no such CLIP folder (a transformers CLIPModel saved with save_pretrained)")
+        config.text_encoder_path = str(Path(clip_path).resolve())
     meta = {"source": "mdm", "mdm_checkpoint": checkpoint.name, "mdm_args": mdm_args,
             "command": "convert mdm", "recommended_sampler": "ddpm",
             "note": "MDM samples with DDPM over every step of its schedule at guidance 2.5"}
-    if clip_path is not None:
-        meta["text_encoder_path"] = str(Path(clip_path).resolve())
     save_checkpoint(out, model, config, "denoiser", mean=m, std=s, meta=meta)
     return out
