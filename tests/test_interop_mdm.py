@@ -28,8 +28,10 @@ def test_convert_cli_gives_a_folder_that_loads_and_samples(tmp_path, capsys):
     pt = write_mdm_run(tmp_path / "mdm")
     out = tmp_path / "converted"
     rc = main(["convert", "mdm", "--checkpoint", str(pt), "--out", str(out), "--data", str(tmp_path / "mdm" / "data"),
-               "--clip-path", str(TINY_CLIP)])
+               "--clip-path", str(TINY_CLIP), "--register", "mdm-humanml", "--runs-dir", str(tmp_path / "runs")])
     assert rc == 0, capsys.readouterr().err
+    from easytune_core.checkpoints import CheckpointRegistry
+    assert CheckpointRegistry(tmp_path / "runs").get("mdm-humanml") == out.resolve()  # listed in the app's menus
     printed = json.loads(capsys.readouterr().out)
     assert printed["text_encoder"] == "clip-mdm" and printed["diffusion_steps"] == 50
     ck = load_checkpoint(out, expected_kind="denoiser")

@@ -26,6 +26,26 @@ def _add_mdm(sub) -> None:
     p.add_argument("--clip-path", default=None,
                    help="local CLIP ViT-B/32 folder (transformers format) to record for offline use")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    _add_register(p)
+
+
+def _add_register(p) -> None:
+    p.add_argument("--register", default=None, metavar="NAME",
+                   help="also list the folder under NAME in the checkpoint registry (the app's checkpoint menus)")
+    p.add_argument("--runs-dir", default=None,
+                   help="registry folder (default: $EASYTUNE_RUNS or runs/, where the app looks)")
+
+
+def _register(args, out) -> None:
+    if not args.register:
+        return
+    import os
+    from pathlib import Path
+
+    from ..checkpoints import CheckpointRegistry
+
+    root = Path(args.runs_dir or os.environ.get("EASYTUNE_RUNS") or "runs")
+    CheckpointRegistry(root).register(args.register, Path(out).resolve(), "denoiser")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +62,7 @@ def run(args) -> int:
         from ..checkpoints import read_config
 
         cfg = read_config(out)["config"]
+        _register(args, out)
         print(json.dumps({"out": str(out), "text_encoder": cfg["text_encoder"], "feature_dim": cfg["feature_dim"],
                           "diffusion_steps": cfg["diffusion_steps"], "mask_frames": cfg["mask_frames"]}, indent=1))
         return 0

