@@ -212,6 +212,10 @@ def convert_mdm(checkpoint, out, args=None, data=None, mean=None, std=None, ema:
     args_path = Path(args) if args is not None else checkpoint.parent / "args.json"
     mdm_args = read_mdm_args(args_path)
     config = mdm_denoiser_config(mdm_args)
+    if clip_path is not None:
+        if not Path(clip_path).is_dir():
+            raise FileNotFoundError(f"{clip_path}: no such CLIP folder (a transformers CLIPModel saved with save_pretrained)")
+        config.text_encoder_path = str(Path(clip_path).resolve())
     m, s = read_stats(data, mean, std, config.feature_dim)
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -220,10 +224,6 @@ def convert_mdm(checkpoint, out, args=None, data=None, mean=None, std=None, ema:
     state = mdm_to_denoiser_state(load_mdm_weights(checkpoint, use_ema), config)
     model = MotionDenoiser(config)
     model.load_state_dict(state)
-    if clip_path is not None:
-        if not Path(clip_path).is_dir():
-            raise FileNotFoundError(f"{clip_path}: no such CLIP folder (a transformers CLIPModel saved with save_pretrained)")
-        config.text_encoder_path = str(Path(clip_path).resolve())
     meta = {"source": "mdm", "mdm_checkpoint": checkpoint.name, "mdm_args": mdm_args,
             "command": "convert mdm", "recommended_sampler": "ddpm",
             "note": "MDM samples with DDPM over every step of its schedule at guidance 2.5"}
