@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -67,6 +68,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    load_before = os.getloadavg()[0]
     B, T = args.batch, 196
     model = MotionDenoiser(DenoiserConfig(**MDM)).eval()
     x = torch.randn(2 * B, T, 263)
@@ -108,12 +110,15 @@ def main(argv=None) -> int:
         commit = "unknown"
     res = {"commit": commit, "date": datetime.date.today().isoformat(), "device": "cpu",
            "cpu": platform.processor() or platform.machine(), "threads": args.threads, "torch": torch.__version__,
+           "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
            "batch": B, "frames": T, "denoiser": MDM, **{k: round(v, 4) for k, v in rows.items()}}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(res, indent=2))
     md = [f"# Published-setting cost on this CPU ({args.threads} threads, torch {torch.__version__}, "
           f"commit {commit}, {res['date']})", "",
+          f"1-minute load average {res['load_average_1min'][0]} before, {res['load_average_1min'][1]} after "
+          f"(the machine is shared: above {args.threads}, other jobs took part of the CPU).", "",
           "| measurement | seconds |", "|---|---|",
           f"| MDM-size denoiser, one guided call, {B} motions x {T} frames ({2 * B} sequences), fp32 | "
           f"{rows['denoiser_guided_call_fp32_s']:.3f} |",
