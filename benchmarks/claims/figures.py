@@ -90,21 +90,22 @@ def quality_vs_progress(res: dict, ax_r1, ax_fid, colors) -> None:
     ax_r1.legend(fontsize=7)
 
 
-def reward_vs_alignment(res: dict, ax, colors) -> None:
+def reward_vs_alignment(res: dict, axes, colors) -> None:
     bt = ((res.get("base") or {}).get("test") or {})
-    if bt:
-        ax.scatter([bt["reward"]], [bt["top1"]], marker="*", s=120, color="k", label="base model")
-    for name, rec in res.get("methods", {}).items():
-        for budget, mk in (("equal_trajectories", "o"), ("equal_time", "s")):
-            t = rec.get(budget) or {}
-            if (t.get("reward") or {}).get("mean") is None:
-                continue
-            ax.errorbar(t["reward"]["mean"], t["top1"]["mean"], xerr=t["reward"].get("ci") or 0,
-                        yerr=t["top1"].get("ci") or 0, fmt=mk, color=colors[name], ms=6,
-                        label=f"{name}" if budget == "equal_trajectories" else None)
-    ax.set(xlabel="reward of the test samples (the optimised objective)", ylabel="test R-Precision top-1 (evaluator)",
-           title="Reward vs evaluator alignment (o equal trajectories, s equal time)")
-    ax.legend(fontsize=7)
+    for ax, metric, label in zip(axes, ("top1", "mm_dist"), ("test R-Precision top-1 ↑", "test MM-Dist ↓")):
+        if bt:
+            ax.scatter([bt["reward"]], [bt[metric]], marker="*", s=120, color="k", label="base model")
+        for name, rec in res.get("methods", {}).items():
+            for budget, mk in (("equal_trajectories", "o"), ("equal_time", "s")):
+                t = rec.get(budget) or {}
+                if (t.get("reward") or {}).get("mean") is None or (t.get(metric) or {}).get("mean") is None:
+                    continue
+                ax.errorbar(t["reward"]["mean"], t[metric]["mean"], xerr=t["reward"].get("ci") or 0,
+                            yerr=t[metric].get("ci") or 0, fmt=mk, color=colors[name], ms=6,
+                            label=name if budget == "equal_trajectories" else None)
+        ax.set(xlabel="reward of the test samples (the optimised objective)", ylabel=f"{label} (evaluator)",
+               title="Reward vs evaluator (o equal trajectories, s equal time)")
+    axes[0].legend(fontsize=7)
 
 
 def make_all(res: dict, folder) -> list[Path]:
@@ -132,8 +133,8 @@ def make_all(res: dict, folder) -> list[Path]:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
         quality_vs_progress(res, axes[0], axes[1], colors)
         save(fig, "quality_vs_progress")
-        fig, ax = plt.subplots(figsize=(7, 5))
-        reward_vs_alignment(res, ax, colors)
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+        reward_vs_alignment(res, axes, colors)
         save(fig, "reward_vs_alignment")
     if any(res.get("memory", {}).values()):
         fig, ax = plt.subplots(figsize=(7, 4.8))
