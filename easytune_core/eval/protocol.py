@@ -192,8 +192,10 @@ def format_table(results: dict, name: str = "Generated") -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="denoiser checkpoint folder (e.g. assets/checkpoints/base)")
-    p.add_argument("--evaluator", default="assets/checkpoints/evaluator", help="evaluator checkpoint folder")
+    p.add_argument("--checkpoint", required=True,
+                   help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hub repo id")
+    p.add_argument("--evaluator", default="evaluator",
+                   help="evaluator: a checkpoint folder, the shipped name or a Hub repo id (default: shipped)")
     p.add_argument("--data", default="builtin", help="dataset folder (HumanML3D layout) or 'builtin'")
     p.add_argument("--split", default="test", help="evaluation split (never the fine-tuning split)")
     p.add_argument("--repeats", type=int, default=20)
@@ -224,8 +226,9 @@ def run(args) -> int:
     if args.split == "train":
         print("warning: evaluating on the train split, which fine-tuning also uses; report test-split numbers")
     root = resolve_dataset(args.data)
-    pipeline = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
-    evaluator = load_evaluator(args.evaluator, device=args.device)
+    from easytune_core.eval.model import Evaluator
+    pipeline = MotionPipeline.from_pretrained(args.checkpoint, device=args.device, precision=args.precision)
+    evaluator = Evaluator.from_pretrained(args.evaluator, device=args.device)
     dataset = MotionTextDataset(root, split=args.split, random_crop=False)
 
     def progress(frac, msg):

@@ -20,8 +20,10 @@ from .config import METHODS, FinetuneConfig
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="easytune", choices=METHODS, help="fine-tuning method")
     p.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint/)")
-    p.add_argument("--base", default="assets/checkpoints/base", help="denoiser checkpoint folder to fine-tune")
-    p.add_argument("--reward", default="assets/checkpoints/reward", help="reward checkpoint folder")
+    p.add_argument("--base", default="base", help="denoiser to fine-tune: a checkpoint folder or a shipped name "
+                                                  "(default: the shipped base)")
+    p.add_argument("--reward", default="reward", help="reward: a checkpoint folder or a shipped name (default: the "
+                                                      "shipped reward)")
     p.add_argument("--data", default="data/builtin", help="dataset (HumanML3D layout, or 'builtin' = data/builtin) whose split gives the prompts")
     p.add_argument("--split", default="train", help="split the prompts come from")
     p.add_argument("--prompt", action="append", default=None, help="a prompt (repeatable); replaces the split")
@@ -105,7 +107,8 @@ def run(args) -> int:
         bar.refresh()
 
     t0 = time.time()
-    trainer = build_trainer(cfg, args.base, args.reward, prompts, run_dir=args.out, device=device,
+    from ..shipped import resolve_checkpoint
+    trainer = build_trainer(cfg, resolve_checkpoint(args.base), resolve_checkpoint(args.reward), prompts, run_dir=args.out, device=device,
                             callbacks=[progress], resume=args.resume, dist_info=info,
                             storage_dtype=torch.float16 if args.half_weights else None)
     result = trainer.train()

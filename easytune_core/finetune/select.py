@@ -99,8 +99,8 @@ def markdown(report: dict) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", help="fine-tuning run folders (their snapshots/ and checkpoint/) or checkpoints")
-    p.add_argument("--base", default="assets/checkpoints/base", help="the model the runs started from")
-    p.add_argument("--evaluator", default="assets/checkpoints/evaluator")
+    p.add_argument("--base", default="base", help="the model the runs started from: a folder or a shipped name")
+    p.add_argument("--evaluator", default="evaluator", help="evaluator: a folder or a shipped name")
     p.add_argument("--data", default="builtin")
     p.add_argument("--split", default="val", help="held-out split to choose on (not train, not the report split)")
     p.add_argument("--rule-captions", type=int, default=128)
@@ -137,10 +137,11 @@ def run(args) -> int:
     cases = load_rule_cases(root, args.split, args.rule_captions, seed=args.seed)
     if not cases:
         raise ValueError(f"no checkable captions in the {args.split} split of {root}")
-    evaluator = load_evaluator(args.evaluator, device=args.device)
+    from easytune_core.shipped import resolve_checkpoint
+    evaluator = load_evaluator(resolve_checkpoint(args.evaluator), device=args.device)
     kw = dict(evaluator=evaluator, root=root, split=args.split, rule_cases=cases, eval_prompts=args.eval_prompts,
               steps=args.steps, guidance=args.guidance, precision=args.precision, seed=args.seed, device=args.device)
-    base = score_checkpoint(args.base, **kw)
+    base = score_checkpoint(resolve_checkpoint(args.base), **kw)
     print(f"base: rules {base['rules']:.1%} R@1 {base['top1']:.3f} FID {base['fid']:.2f} ({base['seconds']} s)",
           file=sys.stderr, flush=True)
     rows = []
