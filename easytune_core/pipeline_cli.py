@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", action="append", required=True, help="text description (repeat for a batch)")
     p.add_argument("--seconds", type=float, default=4.0, help="motion length, 1-9.8 s (default 4)")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
-    p.add_argument("--checkpoint", default="base",
+    p.add_argument("--checkpoint", default=None,
                    help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face Hub "
                         "repo id (default: the shipped base model)")
     p.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance weight")
@@ -41,7 +41,9 @@ def run(args) -> int:
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy, got {out}")
     from tqdm import tqdm
-    pipe = MotionPipeline.from_pretrained(args.checkpoint, device=args.device, precision=args.precision)
+    from .shipped import shipped_checkpoint
+    source = args.checkpoint if args.checkpoint is not None else shipped_checkpoint("base")
+    pipe = MotionPipeline.from_pretrained(source, device=args.device, precision=args.precision)
     bar = tqdm(total=args.steps, desc="sampling", disable=args.quiet, dynamic_ncols=True)
     res = pipe.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance, steps=args.steps,
                         eta=args.eta, on_step=lambda i, t, x, x0: bar.update(1))

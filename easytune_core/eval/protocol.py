@@ -194,7 +194,7 @@ def format_table(results: dict, name: str = "Generated") -> str:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True,
                    help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hub repo id")
-    p.add_argument("--evaluator", default="evaluator",
+    p.add_argument("--evaluator", default=None,
                    help="evaluator: a checkpoint folder, the shipped name or a Hub repo id (default: shipped)")
     p.add_argument("--data", default="builtin", help="dataset folder (HumanML3D layout) or 'builtin'")
     p.add_argument("--split", default="test", help="evaluation split (never the fine-tuning split)")
@@ -228,7 +228,9 @@ def run(args) -> int:
     root = resolve_dataset(args.data)
     from easytune_core.eval.model import Evaluator
     pipeline = MotionPipeline.from_pretrained(args.checkpoint, device=args.device, precision=args.precision)
-    evaluator = Evaluator.from_pretrained(args.evaluator, device=args.device)
+    from easytune_core.shipped import shipped_checkpoint
+    evaluator_source = args.evaluator if args.evaluator is not None else shipped_checkpoint("evaluator")
+    evaluator = Evaluator.from_pretrained(evaluator_source, device=args.device)
     dataset = MotionTextDataset(root, split=args.split, random_crop=False)
 
     def progress(frac, msg):
@@ -237,7 +239,7 @@ def run(args) -> int:
     res = evaluate_pipeline(pipeline, evaluator, dataset, repeats=args.repeats, max_prompts=args.max_prompts,
                             steps=args.steps, guidance=args.guidance, seed=args.seed, mm_prompts=args.mm_prompts,
                             mm_repeats=args.mm_repeats, quick=args.quick, progress=progress)
-    res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator),
+    res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(evaluator_source),
                                                                        str(root), args.split)
     res["settings"]["precision"] = pipeline.precision
     print(format_table(res, name=Path(args.checkpoint).name or "Generated"))

@@ -20,9 +20,9 @@ from .config import METHODS, FinetuneConfig
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="easytune", choices=METHODS, help="fine-tuning method")
     p.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint/)")
-    p.add_argument("--base", default="base", help="denoiser to fine-tune: a checkpoint folder or a shipped name "
+    p.add_argument("--base", default=None, help="denoiser to fine-tune: a checkpoint folder or a shipped name "
                                                   "(default: the shipped base)")
-    p.add_argument("--reward", default="reward", help="reward: a checkpoint folder or a shipped name (default: the "
+    p.add_argument("--reward", default=None, help="reward: a checkpoint folder or a shipped name (default: the "
                                                       "shipped reward)")
     p.add_argument("--data", default="data/builtin", help="dataset (HumanML3D layout, or 'builtin' = data/builtin) whose split gives the prompts")
     p.add_argument("--split", default="train", help="split the prompts come from")
@@ -108,7 +108,7 @@ def run(args) -> int:
 
     t0 = time.time()
     from ..shipped import resolve_checkpoint
-    trainer = build_trainer(cfg, resolve_checkpoint(args.base), resolve_checkpoint(args.reward), prompts, run_dir=args.out, device=device,
+    trainer = build_trainer(cfg, resolve_checkpoint(args.base, "base"), resolve_checkpoint(args.reward, "reward"), prompts, run_dir=args.out, device=device,
                             callbacks=[progress], resume=args.resume, dist_info=info,
                             storage_dtype=torch.float16 if args.half_weights else None)
     result = trainer.train()

@@ -99,8 +99,9 @@ def markdown(report: dict) -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", help="fine-tuning run folders (their snapshots/ and checkpoint/) or checkpoints")
-    p.add_argument("--base", default="base", help="the model the runs started from: a folder or a shipped name")
-    p.add_argument("--evaluator", default="evaluator", help="evaluator: a folder or a shipped name")
+    p.add_argument("--base", default=None, help="the model the runs started from: a folder or a shipped name "
+                                                "(default: the shipped base)")
+    p.add_argument("--evaluator", default=None, help="evaluator: a folder or a shipped name (default: shipped)")
     p.add_argument("--data", default="builtin")
     p.add_argument("--split", default="val", help="held-out split to choose on (not train, not the report split)")
     p.add_argument("--rule-captions", type=int, default=128)
@@ -138,10 +139,10 @@ def run(args) -> int:
     if not cases:
         raise ValueError(f"no checkable captions in the {args.split} split of {root}")
     from easytune_core.shipped import resolve_checkpoint
-    evaluator = load_evaluator(resolve_checkpoint(args.evaluator), device=args.device)
+    evaluator = load_evaluator(resolve_checkpoint(args.evaluator, "evaluator"), device=args.device)
     kw = dict(evaluator=evaluator, root=root, split=args.split, rule_cases=cases, eval_prompts=args.eval_prompts,
               steps=args.steps, guidance=args.guidance, precision=args.precision, seed=args.seed, device=args.device)
-    base = score_checkpoint(resolve_checkpoint(args.base), **kw)
+    base = score_checkpoint(resolve_checkpoint(args.base, "base"), **kw)
     print(f"base: rules {base['rules']:.1%} R@1 {base['top1']:.3f} FID {base['fid']:.2f} ({base['seconds']} s)",
           file=sys.stderr, flush=True)
     rows = []
