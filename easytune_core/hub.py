@@ -75,8 +75,8 @@ def resolve_pretrained(name_or_path, kind: str | None = None, revision: str | No
     elif is_repo_id(str(name_or_path)):
         folder = _download(str(name_or_path), revision, cache_dir, local_files_only, token)
     else:
-        raise FileNotFoundError(f"{name_or_path!r} is not a folder, a shipped model ({', '.join(SHIPPED)}) "
-                                "or a Hub repo id (org/name)")
+        raise FileNotFoundError(f"checkpoint folder {name_or_path} does not exist, and it is neither a shipped model "
+                                f"({', '.join(SHIPPED)}) nor a Hub repo id (org/name)")
     cfg = read_config(folder)
     if kind is not None and cfg["kind"] != kind:
         raise CheckpointError(f"{name_or_path} holds a {cfg['kind']!r} checkpoint, expected {kind!r}")
@@ -96,12 +96,13 @@ def _download(repo_id, revision, cache_dir, local_files_only, token) -> Path:
         return Path(snapshot_download(repo_id, **kwargs))
     except LocalEntryNotFoundError as err:
         raise FileNotFoundError(
-            f"{repo_id} is not in the local Hugging Face cache and downloading is off (HF_HUB_OFFLINE=1 or "
+            f"{repo_id} is not a local folder, and as a Hub repo id it is not in the local Hugging Face cache "
+            f"while downloading is off (HF_HUB_OFFLINE=1 or "
             f"local_files_only=True). Download it once online (huggingface-cli download {repo_id}), or pass "
             f"the path of a local folder holding its config.json and model.safetensors.") from err
     except OSError as err:  # RepositoryNotFoundError, HTTP and connection errors
-        raise FileNotFoundError(f"could not fetch {repo_id} from the Hugging Face Hub ({type(err).__name__}: "
-                                f"{err}); check the repo id and your connection, or pass a local folder") from err
+        raise FileNotFoundError(f"{repo_id} is not a local folder, and fetching it from the Hugging Face Hub failed "
+                                f"({type(err).__name__}: {err}); check the path or repo id and your connection") from err
 
 
 def read_metrics(folder) -> dict | None:

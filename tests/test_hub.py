@@ -59,7 +59,7 @@ def test_names_resolve_to_folders_shipped_names_or_repo_ids(tmp_path):
     assert not is_repo_id("base") and not is_repo_id("./a/b") and not is_repo_id("a/b/c")
     with pytest.raises(CheckpointError, match="holds a 'reward' checkpoint, expected 'denoiser'"):
         resolve_pretrained("reward", kind="denoiser")
-    with pytest.raises(FileNotFoundError, match="not a folder, a shipped model"):
+    with pytest.raises(FileNotFoundError, match="does not exist, and it is neither a shipped model"):
         resolve_pretrained("no such thing")
 
 
@@ -97,7 +97,7 @@ def test_from_pretrained_reads_a_prepopulated_hub_cache_offline(base, tmp_path, 
     # explicit cache_dir + local_files_only, and a repo that is not cached: a clear error, no download
     assert resolve_pretrained("easytune-test/base-copy", cache_dir=cache, local_files_only=True).name == \
         Path(pipe.folder).name
-    with pytest.raises(FileNotFoundError, match="not in the local Hugging Face cache.*local folder"):
+    with pytest.raises(FileNotFoundError, match="not a local folder.*not in the local Hugging Face cache.*local folder"):
         MotionPipeline.from_pretrained("easytune-test/missing", local_files_only=True)
 
 
