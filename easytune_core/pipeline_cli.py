@@ -21,7 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face Hub "
                         "repo id (default: the shipped base model)")
     p.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance weight")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    p.add_argument("--steps", type=int, default=50, help="sampler steps (DDPM: fewer than the model's run on its respaced process)")
+    p.add_argument("--sampler", default="ddim", choices=("ddim", "ddpm"),
+                   help="ddim (default) or ddpm (ancestral, as MDM samples; e.g. --steps 1000 for its 1,000-step models)")
+    p.add_argument("--spacing", default=None, choices=("trailing", "even", "strided"),
+                   help="which timesteps the sampler visits (default: trailing for DDIM, even for DDPM)")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM eta (0 = deterministic)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
@@ -44,9 +48,11 @@ def run(args) -> int:
     from .shipped import shipped_checkpoint
     source = args.checkpoint if args.checkpoint is not None else shipped_checkpoint("base")
     pipe = MotionPipeline.from_pretrained(source, device=args.device, precision=args.precision)
-    bar = tqdm(total=args.steps, desc="sampling", disable=args.quiet, dynamic_ncols=True)
+    total = min(args.steps, pipe.schedule.num_steps) if args.sampler == "ddpm" else args.steps
+    bar = tqdm(total=total, desc="sampling", disable=args.quiet, dynamic_ncols=True)
     res = pipe.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance, steps=args.steps,
-                        eta=args.eta, on_step=lambda i, t, x, x0: bar.update(1))
+                        eta=args.eta, on_step=lambda i, t, x, x0: bar.update(1), sampler=args.sampler,
+                        spacing=args.spacing)
     bar.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []
