@@ -42,7 +42,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     from gradio_client import Client
 
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     scratch = Path(tempfile.mkdtemp(prefix="app_latency_"))
     assets = None if args.tiny else Path(args.assets)

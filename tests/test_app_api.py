@@ -19,7 +19,7 @@ BASE, TUNED = "base (shipped)", "easytune (shipped)"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     root = tmp_path_factory.mktemp("app")
     with serve(root, default_steps=10, data_dir=root / "data") as (url, demo):
@@ -110,7 +110,7 @@ def test_video_of_both_bodies_after_a_comparison(client):
 
 
 def _tiny_checkpoint(folder: Path) -> Path:
-    from app.standins import build_tiny_assets
+    from tests.support.standins import build_tiny_assets
 
     build_tiny_assets(folder, seed=5)
     return folder / "checkpoints" / "base"

@@ -18,7 +18,7 @@ BASE = "base (shipped)"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     root = tmp_path_factory.mktemp("app_ft")
     with serve(root, default_steps=4, timer_s=0.5) as (url, demo):

@@ -20,7 +20,7 @@ def _load_sweep():
 
 @pytest.fixture()
 def tiny(tmp_path, monkeypatch):
-    from app.standins import build_tiny_assets
+    from tests.support.standins import build_tiny_assets
     from easytune_core.eval.rules import checks_for
     from easytune_core.text import encoders
 
