@@ -1,4 +1,4 @@
-"""Efficiency of EasyTune vs the baselines, all in one run (PAPER §6.5 / Table 5 style).
+"""Efficiency of EasyTune vs the baselines, all in one run (after the paper's Table 5).
 
 Every method fine-tunes the same base model against the same reward, on the same train-split
 prompts, seeds and 50-step DDIM trajectories, for the same wall-time budget. For each method:
@@ -231,7 +231,7 @@ def markdown(report: dict) -> str:
             f"{_f(mem_ratio, '{:.0%}')} | {_f(r['time_to_threshold'], '{:.1f}')} | {r['reward']:.3f} | "
             f"{_f(be.get('top1'))} → {_f(ev.get('top1'))} | {_f(be.get('fid'))} → {_f(ev.get('fid'))} | "
             f"{_f(be.get('mm_dist'))} → {_f(ev.get('mm_dist'))} |")
-    lines += ["", "EasyTune (step) vs DRaFT-50, measured here beside the paper (PAPER §6.5):", "",
+    lines += ["", "EasyTune (step) vs DRaFT-50, measured here beside the paper (its Tables 1 and 5):", "",
               "| Quantity | paper (MLD, RTX A6000) | measured here |", "|---|---|---|"]
     c = report.get("comparison", {})
     lines.append(f"| additional memory, EasyTune / DRaFT-50 | 31% | {_f(c.get('memory_ratio'), '{:.0%}')} |")

@@ -14,7 +14,7 @@ S = 6
 
 
 def plain_trajectory(model, smp, text, mask, x_T, guidance=2.0):
-    """States x_t entering each step, from the diffusion engineer's own sample loop."""
+    """States x_t entering each step, from the diffusion sampler's own sample loop."""
     states = []
     smp.sample(model, text, mask, guidance=guidance, init_noise=x_T,
                on_step=lambda i, t, x, x0: states.append(x.clone()))

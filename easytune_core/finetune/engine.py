@@ -305,7 +305,7 @@ def run_finetune_job(ctx: JobContext, reward_folder: Optional[Path] = None) -> d
 
 
 def run_spl_job(ctx: JobContext) -> dict:
-    """A short SPL stage on the reward model (reward engineer's ``train-reward --spl``); its events are
+    """A short SPL stage on the reward model (``train-reward --spl``, docs/reward_eval.md); its events are
     ``{stage: "spl", spl_step, loss, spl, lr, seconds}``; cancel stops it early and keeps the model."""
     from ..reward.train import add_arguments, run
     job = ctx.job
