@@ -7,8 +7,10 @@ import time
 
 import gradio as gr
 
-from .checks import (MAX_SECONDS, MIN_SECONDS, check_choice, check_guidance, check_prompt,
-                     check_seconds, check_seed, check_steps, user_errors)
+from easytune_core.limits import (APP_DEFAULT_SECONDS, APP_MAX_GUIDANCE_SLIDER, DEFAULT_GUIDANCE, MAX_SECONDS,
+                                  MAX_SEED, MIN_SECONDS)
+
+from .checks import check_choice, check_guidance, check_prompt, check_seconds, check_seed, check_steps, user_errors
 
 SCORE_HEADERS = ["side", "checkpoint", "reward (higher = closer to the text)", "evaluator matching distance (lower = better)"]
 EXAMPLES = [
@@ -58,11 +60,11 @@ def build_compare_tab(backend, folders, config):
                                 value=EXAMPLES[0], elem_id="prompt")
             gr.Examples([[e] for e in load_examples(config.assets_dir)], inputs=[prompt], label="Examples")
         with gr.Column(scale=2):
-            seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=6.0, step=0.1, label="Length (seconds)")
+            seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=APP_DEFAULT_SECONDS, step=0.1, label="Length (seconds)")
             with gr.Row():
                 seed = gr.Number(value=0, label="Seed", precision=None, min_width=120)
                 dice = gr.Button("Random seed", size="sm", min_width=80)
-            guidance = LooseSlider(0.0, 10.0, value=2.5, step=0.1, label="Guidance scale")
+            guidance = LooseSlider(0.0, APP_MAX_GUIDANCE_SLIDER, value=DEFAULT_GUIDANCE, step=0.1, label="Guidance scale")
             steps = LooseSlider(1, 200, value=config.default_steps, step=1, label="Diffusion steps (DDIM)")
     with gr.Row():
         # allow_custom_value: the list grows at run time (fine-tuning runs, uploads) while gradio's own
@@ -87,7 +89,7 @@ def build_compare_tab(backend, folders, config):
     video = gr.Video(label="A and B side by side", interactive=False, height=360)
     last = gr.State(None)
 
-    dice.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_name=False, queue=False)
+    dice.click(lambda: random.randint(0, MAX_SEED), outputs=seed, api_name=False, queue=False)
 
     @user_errors
     def compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from easytune_core.limits import DEFAULT_STEPS, MAX_STEPS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,7 +50,7 @@ class AppConfig:
     max_upload_mb: float = 200.0
     """Largest accepted uploaded checkpoint (zip or files), in megabytes."""
 
-    default_steps: int = 50
+    default_steps: int = DEFAULT_STEPS
     """Diffusion steps pre-selected in the Compare tab."""
 
     warm_up: bool = False
@@ -70,8 +72,8 @@ class AppConfig:
             raise ValueError(f"compare_concurrency must be at least 1, got {self.compare_concurrency}")
         if self.max_queue < 1:
             raise ValueError(f"max_queue must be at least 1, got {self.max_queue}")
-        if not 1 <= self.default_steps <= 1000:
-            raise ValueError(f"default_steps must be between 1 and 1000, got {self.default_steps}")
+        if not 1 <= self.default_steps <= MAX_STEPS:
+            raise ValueError(f"default_steps must be between 1 and {MAX_STEPS}, got {self.default_steps}")
         if self.timer_s <= 0:
             raise ValueError(f"timer_s must be positive, got {self.timer_s}")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from .checks import (check_choice, check_learning_rate, check_steps, parse_prompt_lines, user_errors)
+from easytune_core.limits import MAX_STEPS
+
+from .checks import check_choice, check_learning_rate, check_steps, parse_prompt_lines, user_errors
 from .compare import LooseSlider
 
 JOB_KINDS = {
@@ -99,7 +101,7 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
         check_choice(weighting, WEIGHTINGS, "step weighting")
         check_choice(adapter, ["LoRA", "Full"], "parameters")
         check_choice(source, PROMPT_SOURCES, "prompts")
-        sample_steps = check_steps(sample_steps, "diffusion steps per trajectory", 1000)
+        sample_steps = check_steps(sample_steps, "diffusion steps per trajectory", MAX_STEPS)
         request = {
             "kind": kind,
             "method": method,

@@ -72,12 +72,12 @@ def build_inputs(data: str, train_prompts: int, seed: int = 0):
     from easytune_core.eval.protocol import _pad, load_eval_pairs
     from easytune_core.eval.rules import load_rule_cases
     from easytune_core.finetune.prompts import SplitPrompts
-    from easytune_core.reward.retrieval import load_caption_cache
+    from easytune_core.data.loader import CaptionEmbeddings
     from easytune_core.text import get_text_encoder
 
     root = resolve_dataset(data)
     te = get_text_encoder("minilm", "cpu")
-    load_caption_cache(te, root)
+    CaptionEmbeddings(te).warm(root, encode_all=False)  # the disk cache of train-base, if any
     ev = load_evaluator(device="cpu")
     sp = SplitPrompts(root, "train", max_frames=196)
     idx = np.random.default_rng(seed).permutation(len(sp.captions))[:train_prompts]

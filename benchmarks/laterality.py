@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     from easytune_core.data.builtin import resolve_dataset
     from easytune_core.eval.model import load_evaluator
     from easytune_core.reward import load_reward_model
-    from easytune_core.reward.retrieval import load_caption_cache
+    from easytune_core.data.loader import CaptionEmbeddings
     from easytune_core.text import get_text_encoder
 
     torch.set_num_threads(args.threads)
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     rm = load_reward_model(args.reward, "cpu")
     ev = load_evaluator(args.evaluator, device="cpu")
     te = get_text_encoder("minilm", "cpu")
-    load_caption_cache(te, root)
+    CaptionEmbeddings(te).warm(root, encode_all=False)  # the disk cache of train-base, if any
     reward_wins, eval_wins, examples = [], [], []
     for name in originals:
         own, mirrored = first_caption(root, name), first_caption(root, f"M{name}")

@@ -18,9 +18,8 @@ import torch
 
 from .checkpoints import load_checkpoint, load_into
 from .diffusion import DDIMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
-
-MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
-MAX_PROMPT_CHARS = 300
+from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
+                     MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
 
 
@@ -157,7 +156,7 @@ class MotionPipeline:
         g = torch.Generator().manual_seed(int(seed))
         return torch.randn((int(batch), int(frames), self.config.feature_dim), generator=g)
 
-    def sampler(self, steps: int = 50, eta: float = 0.0) -> DDIMSampler:
+    def sampler(self, steps: int = DEFAULT_STEPS, eta: float = 0.0) -> DDIMSampler:
         return DDIMSampler(self.schedule, steps=steps, eta=eta)
 
     def lengths_for(self, n: int, seconds=None, frames=None) -> list[int]:
@@ -165,7 +164,7 @@ class MotionPipeline:
         if seconds is not None and frames is not None:
             raise ValueError("give seconds or frames, not both")
         if seconds is None and frames is None:
-            seconds = 4.0
+            seconds = DEFAULT_SECONDS
         vals = seconds if seconds is not None else frames
         vals = list(vals) if isinstance(vals, (list, tuple, np.ndarray)) else [vals] * n
         if len(vals) != n:
@@ -184,17 +183,19 @@ class MotionPipeline:
         return out
 
     # ----------------------------------------------------------------------------- generate
-    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = 2.5, steps: int = 50,
+    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = DEFAULT_GUIDANCE,
+                 steps: int = DEFAULT_STEPS,
                  init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
                  return_joints: bool = True) -> GenerationResult:
         """Sample one motion per prompt.
 
         Args:
-            prompts: a string or list of B strings (non-empty, at most 300 characters).
-            seconds: length(s) in seconds, 1-9.8 (default 4), or ``frames``: length(s) in frames.
+            prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 300).
+            seconds: length(s) in seconds, 1-9.8 (default 4; ``easytune_core.limits``), or ``frames``:
+                length(s) in frames.
             seed: seeds the initial noise (and DDIM's noise when eta > 0).
-            guidance: classifier-free guidance weight (1 = conditional only).
-            steps: DDIM steps (>= 1).
+            guidance: classifier-free guidance weight in [0, 20] (1 = conditional only).
+            steps: DDIM steps, 1-1000.
             init_noise: optional (B, T_max, D) x_T, e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step.
             eta: DDIM eta (0 deterministic).
@@ -204,10 +205,10 @@ class MotionPipeline:
         prompts = check_prompts(prompts)
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
-        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= 30:
-            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
+        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise ValueError(f"guidance must be a number between 0 and {MAX_GUIDANCE:g}, got {guidance}")
         T = max(lengths)
         shape = (B, T, self.config.feature_dim)
         if init_noise is None:

@@ -89,9 +89,10 @@ def test_train_reward_hooks_report_steps_and_cancel(tmp_path, fake_text):
         if e["step"] == 2:
             cancel.set()
 
-    args = _args(rtrain, ["--data", str(data), "--out", str(tmp_path / "r"), "--batch-size", "8", "--width", "16",
-                          "--layers", "1", "--embed-dim", "8", "--steps", "50", "--eval-split", ""])
-    assert rtrain.run(args, on_step=on_step, cancel=cancel) == 0
+    cfg = rtrain.RewardTrainConfig(data=str(data), out=str(tmp_path / "r"), batch_size=8, width=16, layers=1,
+                                   embed_dim=8, steps=50, eval_split="")
+    returned = rtrain.train_reward(cfg, on_step=on_step, cancel=cancel)
+    assert returned["steps"] == 2 and returned["cancelled"]
     assert [e["step"] for e in events] == [1, 2]
     assert set(events[0]) == {"step", "loss", "spl", "lr", "seconds"}
     meta = json.loads((tmp_path / "r" / "config.json").read_text())["meta"]
