@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 METHODS = {
@@ -303,7 +303,7 @@ def main(argv=None) -> int:
     p.add_argument("--eval-steps", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None)
-    p.add_argument("--out", default="benchmarks/results/finetune_efficiency")
+    p.add_argument("--out", default=str(RESULTS / "finetune_efficiency"))
     p.add_argument("--compare", nargs=2, metavar=("BASE", "FINETUNED"), default=None,
                    help="only compare two checkpoints: reward on train prompts + evaluator metrics on test")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -347,9 +347,8 @@ def main(argv=None) -> int:
         rows = [run_worker_process({**common, "name": "base", "base": ck}, work) for ck in args.compare]
         report = {"base": args.compare[0], "finetuned": args.compare[1], "before": rows[0], "after": rows[1],
                   "reward_prompts": n_reward, "device": device}
-        Path(str(out) + ".json").write_text(json.dumps(report, indent=2))
         md = compare_markdown(report, eval_prompts, eval_repeats, args.eval_steps)
-        Path(str(out) + ".md").write_text(md + "\n")
+        write_results(out, report, md, device=device)
         print(md)
         return 0
 
@@ -384,9 +383,8 @@ def main(argv=None) -> int:
         "eval_note": eval_note, "base": base, "methods": rows, "comparison": compare_block(rows), "paper": PAPER,
         "total_seconds": round(time.time() - t_all, 1),
     }
-    Path(str(out) + ".json").write_text(json.dumps(report, indent=2))
     md = markdown(report)
-    Path(str(out) + ".md").write_text(md + f"\n\nTotal benchmark wall time: {report['total_seconds']:.0f} s.\n")
+    write_results(out, report, md + f"\n\nTotal benchmark wall time: {report['total_seconds']:.0f} s.", device=device)
     print(md)
     print(f"wrote {out}.json and {out}.md ({report['total_seconds']:.0f} s)")
     return 0

@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from easytune_core.checkpoints import save_checkpoint
