@@ -16,6 +16,15 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value) if value else default
 
 
+def _env_flag(*names: str) -> bool:
+    """True when the first of ``names`` that is set says so (1, true, yes, on)."""
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None:
+            return value.strip().lower() in ("1", "true", "yes", "on")
+    return False
+
+
 @dataclass
 class AppConfig:
     """Everything `create_app` needs; every path can be pointed elsewhere (tests use temp dirs)."""
@@ -58,6 +67,10 @@ class AppConfig:
 
     timer_s: float = 1.0
     """Polling interval of the fine-tuning status timer, in seconds."""
+
+    mcp_server: bool = field(default_factory=lambda: _env_flag("EASYTUNE_MCP_SERVER", "GRADIO_MCP_SERVER"))
+    """Also serve the API as an MCP server (tools named after the API endpoints) at /gradio_api/mcp/;
+    needs the `mcp` package. Set EASYTUNE_MCP_SERVER=1 (or gradio's GRADIO_MCP_SERVER=true)."""
 
     def __post_init__(self) -> None:
         self.assets_dir = Path(self.assets_dir)

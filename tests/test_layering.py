@@ -1,5 +1,6 @@
-"""Which package may import which: the evaluator never reaches the reward model's code, and the core
-library never reaches the app or gradio. Imports are read from the source (module level and inside
+"""Which package may import which: the evaluator never reaches the reward model's code, the core library
+never reaches the app or gradio, and every module of the app is part of the app (none is only test
+scaffolding). Imports are read from the source (module level and inside
 functions alike) and followed through the package, so a lazy import deep in a helper counts too."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _module_name(path: Path) -> str:
 
 def _path_of(module: str) -> Path | None:
     base = ROOT.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):  # a package wins, as in Python
         if candidate.is_file():
             return candidate
     return None
@@ -60,7 +61,7 @@ def reachable(start: list[Path]) -> dict[str, str]:
             continue
         seen[name] = parent
         path = _path_of(name)
-        if path is None or not name.startswith("easytune_core"):
+        if path is None or name.split(".")[0] not in ("easytune_core", "app"):
             continue
         # importing a.b.c runs a/__init__ and a/b/__init__ too
         parts = name.split(".")
@@ -92,3 +93,10 @@ def test_the_core_library_never_reaches_the_app_or_gradio():
     seen = reachable(sorted(PACKAGE.rglob("*.py")))
     bad = sorted(m for m in seen if m.split(".")[0] in ("app", "gradio", "gradio_client"))
     assert not bad, "; ".join(_chain(seen, m) for m in bad)
+
+
+def test_every_app_module_is_used_by_the_app():
+    seen = reachable([ROOT / "app.py"])
+    app_modules = {_module_name(p) for p in (ROOT / "app").glob("*.py")}
+    unused = sorted(app_modules - set(seen))
+    assert not unused, f"app modules the app never imports (test scaffolding belongs in tests/support/): {unused}"
