@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # runs the benchmark end to end, a training process per method
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

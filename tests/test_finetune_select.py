@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from easytune_core.checkpoints import save_checkpoint
@@ -31,6 +32,7 @@ def _tiny_denoiser(seed):
     return MotionDenoiser(cfg), cfg
 
 
+@pytest.mark.slow
 def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_text, capsys):
     from easytune_core.data.builtin import generate_builtin
     data = tmp_path / "data"
