@@ -28,7 +28,7 @@ def served(tmp_path_factory):
         yield {"url": url, "root": root, "demo": demo}
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client(served):
     return Client(served["url"], verbose=False, download_files=str(served["root"] / "downloads"))
 
