@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .checkpoints import load_checkpoint, load_into
-from .diffusion import DDIMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .diffusion import DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
 from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
                      MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
@@ -126,7 +126,9 @@ class MotionPipeline:
             raise CheckpointError(f"{ckpt.folder} has no stats.safetensors (feature mean/std are required)")
         model = load_into(MotionDenoiser(config), ckpt)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        encoder = text_encoder or get_text_encoder(config.text_encoder, device=device)
+        # A converted checkpoint may record where its (hub) text encoder lives on this machine.
+        enc_path = config.text_encoder_path if config.text_encoder_path and Path(config.text_encoder_path).is_dir() else None
+        encoder = text_encoder or get_text_encoder(config.text_encoder, device=device, path=enc_path)
         if encoder.dim != config.text_dim:
             raise ValueError(f"text encoder {encoder.name!r} gives {encoder.dim}-d embeddings, the model expects {config.text_dim}")
         pipe = cls(model, encoder, ckpt.mean, ckpt.std, config=config, device=device, precision=precision)
@@ -156,8 +158,18 @@ class MotionPipeline:
         g = torch.Generator().manual_seed(int(seed))
         return torch.randn((int(batch), int(frames), self.config.feature_dim), generator=g)
 
-    def sampler(self, steps: int = DEFAULT_STEPS, eta: float = 0.0) -> DDIMSampler:
-        return DDIMSampler(self.schedule, steps=steps, eta=eta)
+    SAMPLERS = ("ddim", "ddpm")
+
+    def sampler(self, steps: int = DEFAULT_STEPS, eta: float = 0.0, kind: str = "ddim",
+                spacing: str | None = None) -> DDIMSampler:
+        """The reverse process: "ddim" (default spacing "trailing") or "ddpm" (ancestral, MDM's
+        ``p_sample_loop``; fewer steps than the schedule's run on its respaced process, default
+        spacing "even"). See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
+        if kind == "ddim":
+            return DDIMSampler(self.schedule, steps=steps, eta=eta, spacing=spacing or "trailing")
+        if kind == "ddpm":
+            return DDPMSampler(self.schedule, steps=min(int(steps), self.schedule.num_steps), spacing=spacing or "even")
+        raise ValueError(f"sampler must be one of {', '.join(self.SAMPLERS)}, got {kind!r}")
 
     def lengths_for(self, n: int, seconds=None, frames=None) -> list[int]:
         """Validated per-motion lengths in frames from seconds or frames (scalar or per prompt)."""
@@ -186,7 +198,8 @@ class MotionPipeline:
     def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = DEFAULT_GUIDANCE,
                  steps: int = DEFAULT_STEPS,
                  init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
-                 return_joints: bool = True) -> GenerationResult:
+                 return_joints: bool = True, text_emb: torch.Tensor | None = None, sampler: str = "ddim",
+                 spacing: str | None = None) -> GenerationResult:
         """Sample one motion per prompt.
 
         Args:
@@ -195,10 +208,15 @@ class MotionPipeline:
                 length(s) in frames.
             seed: seeds the initial noise (and DDIM's noise when eta > 0).
             guidance: classifier-free guidance weight in [0, 20] (1 = conditional only).
-            steps: DDIM steps, 1-1000.
+            steps: sampler steps, 1-1000 (DDPM: at most the schedule's, fewer run on its respaced process).
             init_noise: optional (B, T_max, D) x_T, e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step.
             eta: DDIM eta (0 deterministic).
+            text_emb: optional (B, text_dim) precomputed text embeddings used instead of encoding
+                the prompts (which then only label the result), e.g. to reproduce another program's run.
+            sampler: "ddim" (default) or "ddpm" (ancestral; its noise is drawn from seed + 1).
+            spacing: which timesteps the sampler visits: "trailing", "even" or "strided"
+                (default: "trailing" for DDIM, "even" for DDPM).
         Returns:
             :class:`GenerationResult`.
         """
@@ -219,12 +237,21 @@ class MotionPipeline:
                 raise ValueError(f"init_noise must have shape {shape} (prompts, frames, features), got {tuple(init_noise.shape)}")
             if not torch.isfinite(init_noise).all():
                 raise ValueError("init_noise contains NaN or infinite values")
+        if text_emb is None:
+            text_emb = self.encode(prompts)
+        else:
+            text_emb = torch.as_tensor(text_emb, dtype=torch.float32)
+            if tuple(text_emb.shape) != (B, self.config.text_dim):
+                raise ValueError(f"text_emb must have shape {(B, self.config.text_dim)} (prompts, text_dim), got {tuple(text_emb.shape)}")
+            if not torch.isfinite(text_emb).all():
+                raise ValueError("text_emb contains NaN or infinite values")
+            text_emb = text_emb.to(self.device)
         mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
-        sampler = self.sampler(steps, eta)
-        gen = torch.Generator().manual_seed(int(seed) + 1) if eta > 0 else None
+        sampler_obj = self.sampler(steps, eta, kind=sampler, spacing=spacing)
+        gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or sampler == "ddpm") else None
         with torch.no_grad(), self.autocast():
-            x0 = sampler.sample(self.model, self.encode(prompts), mask.to(self.device), guidance=guidance,
-                                init_noise=init_noise, generator=gen, on_step=on_step)
+            x0 = sampler_obj.sample(self.model, text_emb, mask.to(self.device), guidance=guidance,
+                                    init_noise=init_noise, generator=gen, on_step=on_step)
         feats = self.denormalize(x0.float().cpu().numpy())
         feats = feats * mask[..., None].numpy()
         joints = self.features_to_joints(feats, lengths) if return_joints else None
