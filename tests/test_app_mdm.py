@@ -13,6 +13,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 BASE, TUNED = "base (shipped)", "easytune (shipped)"
 
+pytestmark = pytest.mark.slow  # its own app server, MDM conversion and comparisons end to end
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
