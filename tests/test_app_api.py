@@ -14,6 +14,8 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
+pytestmark = pytest.mark.slow  # serves the app over HTTP and drives it with gradio_client
+
 BASE, TUNED = "base (shipped)", "easytune (shipped)"
 
 
@@ -65,7 +67,6 @@ def test_compare_returns_two_animated_glbs_scores_and_downloads(client):
     assert "Seed 7" in status and "same noise" in status
 
 
-@pytest.mark.slow
 def test_same_checkpoint_on_both_sides_gives_identical_motions_and_seed_matters(client):
     # Both sides start from the same initial noise: the same model on A and B must agree exactly.
     _, _, _, files_a, files_b, _ = compare(client, seed=11, a=BASE, b=BASE)
@@ -100,7 +101,6 @@ def test_video_before_any_comparison_says_generate_first(served):
         newcomer.predict(api_name="/render_video")
 
 
-@pytest.mark.slow
 def test_video_of_both_bodies_after_a_comparison(client):
     import imageio
 
@@ -121,7 +121,6 @@ def _tiny_checkpoint(folder: Path) -> Path:
     return folder / "checkpoints" / "base"
 
 
-@pytest.mark.slow
 def test_uploaded_zip_checkpoint_becomes_selectable(client, served, tmp_path):
     ckpt = _tiny_checkpoint(tmp_path / "mine")
     zpath = tmp_path / "mine.zip"
@@ -197,7 +196,6 @@ def _tiny_dataset(folder: Path) -> None:
     write_humanml3d_folder(folder, samples(), split_fracs=(0.4, 0.0, 0.6), mirror=False)
 
 
-@pytest.mark.slow
 def test_evaluate_needs_data_then_shows_base_beside_the_checkpoint(client, served):
     with pytest.raises(AppError, match="prepare-data"):
         client.predict(TUNED, 32, 1, api_name="/evaluate")
@@ -250,7 +248,6 @@ def test_the_api_is_also_an_mcp_server_with_tools_named_after_it(served):
 
 
 
-@pytest.mark.slow
 def test_two_users_comparing_at_once_get_their_own_files(served):
     users = [Client(served["url"], verbose=False, download_files=str(served["root"] / f"dl_{i}")) for i in range(2)]
     jobs = [u.submit("a person walks forward", 2.0, seed, 2.5, 5, BASE, TUNED, api_name="/compare")

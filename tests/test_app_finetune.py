@@ -16,6 +16,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from app.finetune_tab import _curve  # noqa: E402
 
+pytestmark = pytest.mark.slow  # serves the app over HTTP and runs fine-tuning jobs through it
+
 BASE = "base (shipped)"
 
 
@@ -51,7 +53,6 @@ def ft_start(client, **change):
     return client.predict(*args.values(), api_name="/finetune_start")
 
 
-@pytest.mark.slow
 def test_finetune_job_starts_reports_progress_is_cancelled_and_registers_its_checkpoint(client, served):
     job, text = ft_start(client, run_name="tiny-run")
     assert job and ("running" in text or "queued" in text)
@@ -95,7 +96,6 @@ def test_finetune_bad_inputs(client):
         ft_start(client, source="Train split of the built-in dataset")
 
 
-@pytest.mark.slow
 def test_a_failed_job_shows_its_error_and_the_app_keeps_serving(client, served):
     # A dataset folder that looks valid from outside (Mean.npy) but has no train split: the job
     # fails inside the worker thread.
