@@ -40,11 +40,12 @@ class SideResult:
 
     side: str
     checkpoint: str
-    joints: np.ndarray  # (T, 22, 3) metres, Y up, 20 fps
-    features: np.ndarray  # (T, 263) de-normalised HumanML3D features
+    joints: np.ndarray  # (T, 22, 3) metres, Y up (KIT-ML models: (T, 21, 3))
+    features: np.ndarray  # (T, 263) de-normalised HumanML3D features (KIT-ML: 251)
     reward: float | None = None
     matching_distance: float | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    fps: float = FPS  # the model's frame rate (20 HumanML3D, 12.5 KIT-ML)
 
 
 class Backend:
@@ -214,7 +215,8 @@ class Backend:
         import torch
 
         pipe_a, pipe_b = self.pipeline(name_a, session), self.pipeline(name_b, session)
-        frames = int(round(seconds * FPS))
+        fps = float(getattr(pipe_a, "fps", FPS))
+        frames = int(round(seconds * fps))
         noise = pipe_a.make_noise(1, frames, seed)
         dim_b = getattr(getattr(pipe_b, "config", None), "feature_dim", None)
         if dim_b is not None and noise.shape[-1] != dim_b:
@@ -228,7 +230,7 @@ class Backend:
                                     steps=steps, init_noise=noise.clone())
             n = int(res.lengths[0])
             return SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
-                              np.asarray(res.features[0][:n], np.float32))
+                              np.asarray(res.features[0][:n], np.float32), fps=float(getattr(pipe, "fps", FPS)))
 
         # A and B are independent given the shared noise: on CPU they run side by side, which keeps
         # both cores busy with small single-motion batches; on CUDA the sampling lock orders them.
@@ -266,9 +268,9 @@ class Backend:
         stem = f"motion_{side.side}"
         files = {"glb": folder / f"{stem}.glb"}
         color = SIDE_COLORS[side.side]
-        write_glb(files["glb"], [side.joints], colors=[color], fps=FPS, labels=[side.side])
-        files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=FPS)
-        files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=FPS)
+        write_glb(files["glb"], [side.joints], colors=[color], fps=side.fps, labels=[side.side])
+        files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=side.fps)
+        files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=side.fps)
         files["joints"] = folder / f"{stem}_joints.npy"
         np.save(files["joints"], side.joints)
         files["features"] = folder / f"{stem}_features.npy"
@@ -285,7 +287,7 @@ class Backend:
         from easytune_core.render.video import render_video
 
         render_video(path, [np.asarray(s["joints"]) for s in sides],
-                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=FPS,
+                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=float(sides[0].get("fps", FPS)),
                      colors=[SIDE_COLORS.get(s["side"], "#888888") for s in sides])
         return Path(path)
 

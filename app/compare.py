@@ -124,7 +124,8 @@ def build_compare_tab(backend, folders, config):
         took = time.perf_counter() - start
         table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
         state = {"prompt": prompt, "folder": str(folder),
-                 "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"])} for s in sides]}
+                 "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
+                           "fps": s.fps} for s in sides]}
         a, b = sides
         note = (f"Seed {seed}, {seconds:g} s ({a.joints.shape[0]} frames), {steps} steps, guidance {guidance:g}; "
                 f"both sides started from the same noise. Took {took:.1f} s.")

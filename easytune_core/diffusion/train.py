@@ -200,12 +200,13 @@ class TrainBaseConfig(TrainConfig):
             raise ValueError(f"threads must be >= 0, got {self.threads}")
         self.model_config()  # sizes are checked where they are defined
 
-    def model_config(self, feature_dim: int = 263, text_dim: int = 384) -> DenoiserConfig:
-        """The DenoiserConfig these settings describe for data of ``feature_dim`` and a ``text_dim`` encoder."""
+    def model_config(self, feature_dim: int = 263, text_dim: int = 384, fps: float = 20.0) -> DenoiserConfig:
+        """The DenoiserConfig these settings describe for ``feature_dim``-d data at ``fps`` frames per second
+        and a ``text_dim`` encoder."""
         return DenoiserConfig(feature_dim=feature_dim, text_dim=text_dim, width=self.width, layers=self.layers,
                               heads=self.heads, ff=self.ff, dropout=self.dropout, cond_drop_prob=self.cond_drop,
                               prediction=self.prediction, max_frames=self.max_frames, text_encoder=self.text_encoder,
-                              schedule=self.schedule)
+                              schedule=self.schedule, fps=fps)
 
     def optimisation(self) -> dict:
         """The :class:`TrainConfig` part, as recorded in ``meta["train"]``."""
@@ -227,11 +228,12 @@ def train_base(cfg: TrainBaseConfig) -> dict:
     set_threads(cfg.threads)
     device = resolve_device(cfg.device)
     root = resolve_dataset(cfg.data)
-    from ..data.dataset import load_stats
+    from ..data.dataset import detect_skeleton, load_stats
     from ..text import get_text_encoder
     mean, std = (np.asarray(a, dtype=np.float32) for a in load_stats(str(root)))
+    fps = detect_skeleton(root).fps  # 20 for HumanML3D, 12.5 for KIT-ML
     encoder = get_text_encoder(cfg.text_encoder, device=device)
-    mcfg = cfg.model_config(feature_dim=int(mean.shape[0]), text_dim=encoder.dim)
+    mcfg = cfg.model_config(feature_dim=int(mean.shape[0]), text_dim=encoder.dim, fps=fps)
     out = Path(cfg.out)
     torch.manual_seed(cfg.seed)
     model = MotionDenoiser(mcfg).to(device)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from easytune_core.cli_config import add_config_arguments, config_from_args
+from easytune_core.eval.evaluators import EvaluatorOptions
 from easytune_core.limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
 __all__ = ["candidates_of", "score_checkpoint", "choose", "SelectConfig", "add_arguments", "run"]
@@ -103,15 +104,13 @@ def markdown(report: dict) -> str:
 
 
 @dataclass
-class SelectConfig:
+class SelectConfig(EvaluatorOptions):
     """One ``select`` run: score the base model and every candidate on a held-out split, choose one."""
 
     runs: list[str] = field(default_factory=list, metadata={"positional": True, "metavar": "RUN"})
     """Fine-tuning run folders (their snapshots/ and checkpoint/) or checkpoint folders."""
     base: str = "assets/checkpoints/base"
     """The model the runs started from."""
-    evaluator: str = "assets/checkpoints/evaluator"
-    """Evaluator checkpoint folder."""
     data: str = "builtin"
     """Dataset folder (HumanML3D layout) or 'builtin'."""
     split: str = "val"
@@ -164,8 +163,8 @@ def run(args) -> int:
     import shutil
 
     from easytune_core.data.builtin import resolve_dataset
+    from easytune_core.data.dataset import detect_skeleton
     from easytune_core.data.loader import set_threads
-    from easytune_core.eval.model import load_evaluator
     from easytune_core.eval.rules import load_rule_cases
 
     args = config_from_args(SelectConfig, args)
@@ -175,7 +174,7 @@ def run(args) -> int:
     cases = load_rule_cases(root, args.split, args.rule_captions, seed=args.seed)
     if not cases:
         raise ValueError(f"no checkable captions in the {args.split} split of {root}")
-    evaluator = load_evaluator(args.evaluator, device=args.device)
+    evaluator = args.load_evaluator(feature_dim=detect_skeleton(root).feature_dim, device=args.device)
     kw = dict(evaluator=evaluator, root=root, split=args.split, rule_cases=cases, eval_prompts=args.eval_prompts,
               steps=args.steps, guidance=args.guidance, precision=args.precision, seed=args.seed, device=args.device)
     base = score_checkpoint(args.base, **kw)
