@@ -71,7 +71,7 @@ def test_app_on_a_user_folder(tmp_path, name, fps, joints):
                                    "", 2, 1e-4, 2, "uniform", "LoRA", 4, 4, "user-data", api_name="/finetune_start")
         deadline, st = time.time() + 120, {"state": "queued"}
         while time.time() < deadline and st["state"] in ("queued", "running"):
-            *_, st = client.predict(job, api_name="/finetune_status")
+            st = client.predict(job, api_name="/finetune_status")
             time.sleep(0.5)
         assert st["state"] == "finished", st
         assert all(np.isfinite(e["reward"]) for e in st["events"])
