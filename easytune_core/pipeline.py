@@ -21,10 +21,10 @@ import torch
 from .checkpoints import load_checkpoint, load_into
 from .diffusion import DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
 from .hub import PretrainedMixin, read_metrics
+from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
+                     MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
 from .shipped import shipped_checkpoint
 
-MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
-MAX_PROMPT_CHARS = 300
 DEFAULT_CHECKPOINT = "base"
 """Shipped model loaded when no folder is given (found by :func:`easytune_core.shipped.shipped_checkpoint`)."""
 
@@ -178,7 +178,8 @@ class MotionPipeline(PretrainedMixin):
 
     SAMPLERS = ("ddim", "ddpm")
 
-    def sampler(self, steps: int = 50, eta: float = 0.0, kind: str = "ddim", spacing: str | None = None) -> DDIMSampler:
+    def sampler(self, steps: int = DEFAULT_STEPS, eta: float = 0.0, kind: str = "ddim",
+                spacing: str | None = None) -> DDIMSampler:
         """The reverse process: "ddim" (default spacing "trailing") or "ddpm" (ancestral, MDM's
         ``p_sample_loop``; fewer steps than the schedule's run on its respaced process, default
         spacing "even"). See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
@@ -193,7 +194,7 @@ class MotionPipeline(PretrainedMixin):
         if seconds is not None and frames is not None:
             raise ValueError("give seconds or frames, not both")
         if seconds is None and frames is None:
-            seconds = 4.0
+            seconds = DEFAULT_SECONDS
         vals = seconds if seconds is not None else frames
         vals = list(vals) if isinstance(vals, (list, tuple, np.ndarray)) else [vals] * n
         if len(vals) != n:
@@ -212,18 +213,20 @@ class MotionPipeline(PretrainedMixin):
         return out
 
     # ----------------------------------------------------------------------------- generate
-    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = 2.5, steps: int = 50,
+    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = DEFAULT_GUIDANCE,
+                 steps: int = DEFAULT_STEPS,
                  init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
                  return_joints: bool = True, text_emb: torch.Tensor | None = None, sampler: str = "ddim",
                  spacing: str | None = None) -> GenerationResult:
         """Sample one motion per prompt.
 
         Args:
-            prompts: a string or list of B strings (non-empty, at most 300 characters).
-            seconds: length(s) in seconds, 1-9.8 (default 4), or ``frames``: length(s) in frames.
+            prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 300).
+            seconds: length(s) in seconds, 1-9.8 (default 4; ``easytune_core.limits``), or ``frames``:
+                length(s) in frames.
             seed: seeds the initial noise (and DDIM's noise when eta > 0).
-            guidance: classifier-free guidance weight (1 = conditional only).
-            steps: sampler steps (>= 1; DDPM: at most the schedule's, fewer run on its respaced process).
+            guidance: classifier-free guidance weight in [0, 20] (1 = conditional only).
+            steps: sampler steps, 1-1000 (DDPM: at most the schedule's, fewer run on its respaced process).
             init_noise: optional (B, T_max, D) x_T, e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step.
             eta: DDIM eta (0 deterministic).
@@ -238,10 +241,10 @@ class MotionPipeline(PretrainedMixin):
         prompts = check_prompts(prompts)
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
-        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= 30:
-            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
+        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise ValueError(f"guidance must be a number between 0 and {MAX_GUIDANCE:g}, got {guidance}")
         T = max(lengths)
         shape = (B, T, self.config.feature_dim)
         if init_noise is None:

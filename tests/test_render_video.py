@@ -26,6 +26,8 @@ def _skip_with_unmaintained_pyrender():
             pytest.skip(str(err))
 
 
+
+@pytest.mark.slow
 def test_two_bodies_side_by_side_gl(tmp_path):
     _skip_with_unmaintained_pyrender()
     A, B = walk_joints(8), walk_joints(6, speed=0.7)

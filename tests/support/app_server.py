@@ -1,4 +1,5 @@
-"""Helpers for tests and benchmarks: serve the app in-process on tiny stand-in checkpoints."""
+"""Serve the app in-process on a free local port (tests, benchmarks, screenshots), on tiny stand-in
+checkpoints unless an assets folder is given."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def serve(root: Path, assets_dir: Path | None = None, **config):
     """Launch the app on 127.0.0.1:<free port> without blocking; yields (url, demo); closes on exit.
 
     root: scratch folder for runs/outputs (and tiny assets unless `assets_dir` is given)."""
-    from . import create_app, launch
+    from app import create_app, launch
+
     from .standins import build_tiny_assets
 
     root = Path(root)

@@ -1,5 +1,6 @@
 """Tiny random stand-in checkpoints with the real checkpoint format, for the app's tests, the
-browser test and the latency benchmark's smoke mode. They produce motion-shaped noise, not motion."""
+browser test, the latency benchmark's smoke mode and the screenshot script's layout check.
+They produce motion-shaped noise, not motion."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Screenshots of each tab for the README, taken in headless Chromium (Debian's /usr/bin/chromium via
 Playwright) from the app running on the shipped checkpoints, with runs and outputs in a temp folder.
 
-    .venv/bin/python -m app.screenshots [--out docs/screenshots] [--tiny]
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--tiny]
 
 Writes compare.png, finetune.png, evaluate.png (palette PNGs, each kept under 300 KB)."""
 
@@ -14,7 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # run as a script from anywhere: `app` and `tests.support` import from the checkout
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -49,7 +50,7 @@ def main() -> int:
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     from playwright.sync_api import sync_playwright
 
-    from .testing import serve
+    from tests.support.app_server import serve
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
