@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from easytune_core.limits import FPS
+
 from .config import AppConfig
 from .uploads import stage_upload
 
 log = logging.getLogger("easytune.app")
 
 SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune"}
-FPS = 20
 SIDE_COLORS = {"A": "#3b73d9", "B": "#e6731f"}  # the same blue/orange in the 3D views and the mp4
 
 

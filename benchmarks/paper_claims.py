@@ -32,9 +32,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for `common` and the `claims` package
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from claims import analysis, figures, plan, report  # noqa: E402
@@ -152,13 +151,19 @@ def collect(run: Runner, methods: list[str], extra: dict) -> dict:
 
 
 def write_outputs(res: dict, out: Path, figdir: Path, log=print) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Path(str(out) + ".json").write_text(json.dumps(res, indent=1))
+    """Figures from ``res``, then ``out``.json/.md through ``benchmarks/common.py`` (keeping ``res``'s stamp)."""
     written = figures.make_all(res, figdir)
-    res["figures"] = [str(p) for p in written]
-    Path(str(out) + ".json").write_text(json.dumps(res, indent=1))
-    Path(str(out) + ".md").write_text(report.markdown(res) + "\n")
+    res["figures"] = [_shown(p) for p in written]
+    write_results(out, res, report.markdown(res))
     log(f"wrote {out}.json, {out}.md and {len(written)} figures in {figdir}")
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the repository root when it lies inside it (results do not name the machine)."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 # -------------------------------------------------------------------------------------------- main
@@ -205,14 +210,14 @@ def main(argv=None) -> int:
     p.add_argument("--work", default=None, help="unit results and the payload (default runs/paper_claims/<scale>)")
     p.add_argument("--payload", default=None, help="run from this payload folder (no dataset or text encoder needed)")
     p.add_argument("--export-payload", default=None, help="only write the payload folder, then exit")
-    p.add_argument("--data", default="data/builtin")
-    p.add_argument("--base", default="assets/checkpoints/base")
-    p.add_argument("--reward", default="assets/checkpoints/reward")
-    p.add_argument("--evaluator", default="assets/checkpoints/evaluator")
+    p.add_argument("--data", default=str(ROOT / "data" / "builtin"), help="dataset of the payload (default: built-in)")
+    p.add_argument("--base", default=None, help="base model checkpoint (default: the shipped base)")
+    p.add_argument("--reward", default=None, help="reward checkpoint (default: the shipped reward)")
+    p.add_argument("--evaluator", default=None, help="evaluator checkpoint (default: the shipped evaluator)")
     p.add_argument("--reward-nospl", default=None, help="reward checkpoint without SPL (default: built, see claims.payload)")
     p.add_argument("--device", default=None)
     p.add_argument("--out", default=None, help="results file stem (default benchmarks/results/paper_claims_<scale>)")
-    p.add_argument("--figures", default="docs/figures", help="folder of the PNG figures")
+    p.add_argument("--figures", default=str(ROOT / "docs" / "figures"), help="folder of the PNG figures")
     p.add_argument("--figures-only", action="store_true", help="only redraw figures and markdown from --out.json")
     p.add_argument("--plan", action="store_true", help="only print the projected time of the units of --parts "
                    "not saved yet under --work, from the costs the saved units measured")
@@ -225,7 +230,7 @@ def main(argv=None) -> int:
         res = execute(json.loads(Path(args.unit).read_text()))
         Path(args.unit_out).write_text(json.dumps(res))
         return 0
-    out = Path(args.out or f"benchmarks/results/paper_claims_{args.scale}")
+    out = Path(args.out or RESULTS / f"paper_claims_{args.scale}")
     figdir = Path(args.figures)
     if args.figures_only:
         res = json.loads(Path(str(out) + ".json").read_text())
@@ -240,7 +245,7 @@ def main(argv=None) -> int:
     import torch
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.set_num_threads(scale.threads)
-    work = Path(args.work or f"runs/paper_claims/{args.scale}")
+    work = Path(args.work or ROOT / "runs" / "paper_claims" / args.scale)
     if (work / "units").is_dir() and any((work / "units").rglob("*.json")) and not (args.resume or args.plan):
         p.error(f"{work} already holds results: pass --resume to continue them, or another --work")
     work.mkdir(parents=True, exist_ok=True)
@@ -264,7 +269,9 @@ def main(argv=None) -> int:
             p.error(f"{payload} is not a complete payload folder (no manifest.json)")
         from claims import payload as pl
         t0 = time.time()
-        pl.export(payload, args.data, {"base": args.base, "reward": args.reward, "evaluator": args.evaluator},
+        from easytune_core.shipped import shipped_checkpoint
+        ckpts = {name: getattr(args, name) or shipped_checkpoint(name) for name in ("base", "reward", "evaluator")}
+        pl.export(payload, args.data, ckpts,
                   scale.train_prompts, work, scale.threads, args.reward_nospl)
         print(f"payload written to {payload} ({time.time() - t0:.0f} s)", flush=True)
         if args.export_payload:

@@ -1,9 +1,11 @@
 """Text -> motions: the one entry point for generation.
 
-``MotionPipeline.from_checkpoint(folder).generate(prompts, seconds=4, seed=0)`` encodes the
+``MotionPipeline.from_pretrained("easytune").generate(prompts, seconds=4, seed=0)`` encodes the
 prompts, draws the initial noise from the seed (on CPU, so every device gets the same
 numbers), runs DDIM with classifier-free guidance, de-normalises the features and
-recovers joint positions.
+recovers joint positions. ``from_pretrained`` takes a local folder, a shipped model name
+("base", "easytune") or a Hugging Face Hub repo id; ``save_pretrained`` / ``push_to_hub`` write the
+same folder layout (:mod:`easytune_core.hub`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ import torch
 
 from .checkpoints import load_checkpoint, load_into
 from .diffusion import DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .hub import PretrainedMixin, read_metrics
+from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
+                     MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
+from .shipped import shipped_checkpoint
 
-MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
-MAX_PROMPT_CHARS = 300
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
+DEFAULT_CHECKPOINT = "base"
+"""Shipped model loaded when no folder is given (found by :func:`easytune_core.shipped.shipped_checkpoint`)."""
 
 
 @dataclass
@@ -74,7 +79,7 @@ def seconds_to_frames(seconds, fps: float = 20.0) -> int:
     return max(1, int(round(s * fps)))
 
 
-class MotionPipeline:
+class MotionPipeline(PretrainedMixin):
     """Denoiser + text encoder + normalisation stats + schedule.
 
     Args:
@@ -91,6 +96,7 @@ class MotionPipeline:
     """
 
     PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+    checkpoint_kind = "denoiser"
 
     def __init__(self, model: MotionDenoiser, text_encoder, mean, std, schedule: NoiseSchedule | None = None,
                  config: DenoiserConfig | None = None, device: str | None = None, precision: str = "fp32"):
@@ -114,9 +120,9 @@ class MotionPipeline:
     @classmethod
     def from_checkpoint(cls, folder=None, device: str | None = None, text_encoder=None,
                         precision: str = "fp32") -> "MotionPipeline":
-        """Load a denoiser checkpoint folder (default: the shipped assets/checkpoints/base)."""
+        """Load a denoiser checkpoint folder (default: the shipped base model, wherever it is installed)."""
         from .text import get_text_encoder
-        ckpt = load_checkpoint(folder or DEFAULT_CHECKPOINT, expected_kind="denoiser")
+        ckpt = load_checkpoint(folder or shipped_checkpoint(DEFAULT_CHECKPOINT), expected_kind="denoiser")
         try:
             config = DenoiserConfig.from_dict(ckpt.config)
         except (TypeError, ValueError) as err:
@@ -135,7 +141,18 @@ class MotionPipeline:
         pipe = cls(model, encoder, ckpt.mean, ckpt.std, config=config, device=device, precision=precision)
         pipe.meta = ckpt.meta
         pipe.folder = ckpt.folder
+        pipe.metrics = read_metrics(ckpt.folder)
         return pipe
+
+    @classmethod
+    def _from_folder(cls, folder, **kwargs) -> "MotionPipeline":
+        return cls.from_checkpoint(folder, **kwargs)
+
+    def _pretrained_parts(self) -> dict:
+        """What ``save_pretrained`` writes. ``metrics`` are those loaded with the checkpoint: set
+        ``pipe.metrics = None`` after changing the weights, or measure them again."""
+        return {"model": self.model, "config": self.config, "kind": "denoiser", "mean": self.mean, "std": self.std,
+                "meta": getattr(self, "meta", None), "metrics": getattr(self, "metrics", None)}
 
     # ----------------------------------------------------------------------------- helpers
     def normalize(self, features):
@@ -161,7 +178,8 @@ class MotionPipeline:
 
     SAMPLERS = ("ddim", "ddpm")
 
-    def sampler(self, steps: int = 50, eta: float = 0.0, kind: str = "ddim", spacing: str | None = None) -> DDIMSampler:
+    def sampler(self, steps: int = DEFAULT_STEPS, eta: float = 0.0, kind: str = "ddim",
+                spacing: str | None = None) -> DDIMSampler:
         """The reverse process: "ddim" (default spacing "trailing") or "ddpm" (ancestral, MDM's
         ``p_sample_loop``; fewer steps than the schedule's run on its respaced process, default
         spacing "even"). See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
@@ -176,7 +194,7 @@ class MotionPipeline:
         if seconds is not None and frames is not None:
             raise ValueError("give seconds or frames, not both")
         if seconds is None and frames is None:
-            seconds = 4.0
+            seconds = DEFAULT_SECONDS
         vals = seconds if seconds is not None else frames
         vals = list(vals) if isinstance(vals, (list, tuple, np.ndarray)) else [vals] * n
         if len(vals) != n:
@@ -195,18 +213,20 @@ class MotionPipeline:
         return out
 
     # ----------------------------------------------------------------------------- generate
-    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = 2.5, steps: int = 50,
+    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = DEFAULT_GUIDANCE,
+                 steps: int = DEFAULT_STEPS,
                  init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
                  return_joints: bool = True, text_emb: torch.Tensor | None = None, sampler: str = "ddim",
                  spacing: str | None = None) -> GenerationResult:
         """Sample one motion per prompt.
 
         Args:
-            prompts: a string or list of B strings (non-empty, at most 300 characters).
-            seconds: length(s) in seconds, 1-9.8 (default 4), or ``frames``: length(s) in frames.
+            prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 300).
+            seconds: length(s) in seconds, 1-9.8 (default 4; ``easytune_core.limits``), or ``frames``:
+                length(s) in frames.
             seed: seeds the initial noise (and DDIM's noise when eta > 0).
-            guidance: classifier-free guidance weight (1 = conditional only).
-            steps: sampler steps (>= 1; DDPM: at most the schedule's, fewer run on its respaced process).
+            guidance: classifier-free guidance weight in [0, 20] (1 = conditional only).
+            steps: sampler steps, 1-1000 (DDPM: at most the schedule's, fewer run on its respaced process).
             init_noise: optional (B, T_max, D) x_T, e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step.
             eta: DDIM eta (0 deterministic).
@@ -221,10 +241,10 @@ class MotionPipeline:
         prompts = check_prompts(prompts)
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
-        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= 30:
-            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
+        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise ValueError(f"guidance must be a number between 0 and {MAX_GUIDANCE:g}, got {guidance}")
         T = max(lengths)
         shape = (B, T, self.config.feature_dim)
         if init_noise is None:

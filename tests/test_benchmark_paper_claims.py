@@ -24,7 +24,7 @@ FAST = ["--set", "ablation_seeds=0"]
 
 def make_payload(folder: Path) -> Path:
     """A synthetic payload: stand-in checkpoints, 12 train prompts, 40 val and 40 test pairs."""
-    from app.standins import build_tiny_assets
+    from tests.support.standins import build_tiny_assets
     from easytune_core.eval.rules import checks_for
 
     a = build_tiny_assets(folder / "a")

@@ -115,7 +115,7 @@ def make_all(res: dict, folder) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     names = list(dict.fromkeys(list(res.get("methods", {})) + list(res.get("memory", {}))))
     colors = _colors(names)
-    tag = f" (--scale {res['scale']['name']}, {res['stamp']['device_name']})"
+    tag = f" (--scale {res['scale']['name']}, {res['stamp']['device']})"
     written = []
 
     def save(fig, name):

@@ -9,32 +9,15 @@ additional MB), ``gradnorm``, ``ablations``, ``ratios`` (beside the paper's), ``
 
 from __future__ import annotations
 
-import subprocess
-import time
-from pathlib import Path
-
 import numpy as np
 
 from . import analysis as A
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
 def stamp(device: str) -> dict:
-    """Commit, device, torch version and date of a result."""
-    import platform
+    """Commit, device, torch version and date of a result (``benchmarks/common.py``'s stamp)."""
+    from common import stamp as common_stamp
 
-    import torch
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                                    capture_output=True, text=True).stdout.strip())
-    except OSError:
-        commit, dirty = "unknown", False
-    name = torch.cuda.get_device_name(0) if str(device).startswith("cuda") else (platform.processor() or "cpu")
-    return {"commit": commit + ("+dirty" if dirty else ""), "device": device, "device_name": name,
-            "torch": torch.__version__, "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M")}
+    return common_stamp(device)
 
 
 def summarise(res: dict) -> None:
@@ -110,9 +93,8 @@ HEAD = ("| R@1 ↑ | R@2 ↑ | R@3 ↑ | FID ↓ | MM-Dist ↓ | Diversity | rul
 def markdown(res: dict) -> str:
     s, st, base = res["scale"], res["stamp"], res.get("base") or {}
     L = [f"# Paper claims at equal compute (`--scale {s['name']}`)", "",
-         f"Commit {st['commit']}, {st['device_name']} ({st['device']}), torch {st['torch']}, {st['date']}. "
-         f"Batch {s['batch_size']} prompts per trajectory for every method, train lengths capped at {s['max_frames']} "
-         f"frames, {s['sampler_steps']}-step DDIM (guidance 2.5), AdamW with {s['warmup_trajectories']} warm-up "
+         f"Measured on {st['device']}, torch {st['torch']}. Batch {s['batch_size']} prompts per trajectory for "
+         f"every method, train lengths capped at {s['max_frames']} frames, {s['sampler_steps']}-step DDIM (guidance 2.5), AdamW with {s['warmup_trajectories']} warm-up "
          f"trajectories then constant lr, full fine-tuning. Budgets: {s['trajectories']} trajectories; "
          f"{s['seconds']:.0f} s of training. Seeds {', '.join(map(str, s['seeds']))}. Test: {s['test_pairs']} pairs "
          f"(the same pairs and noise for every model) and {s['test_rules']} rule-check captions; mean ± 95% CI "
@@ -198,7 +180,7 @@ def markdown(res: dict) -> str:
             L.append(f"| {name} | " + " | ".join(row) + f" | {sel['lr']:g} ({sel['why']}) |")
         L.append("")
     src = res.get("sources", {})
-    devices = sorted({f"{v.get('scale')} on {v.get('device_name')} ({v.get('device')}), torch {v.get('torch')}, "
+    devices = sorted({f"{v.get('scale')} on {v.get('device_name')}, torch {v.get('torch')}, "
                       f"{v.get('precision')}" for v in src.values()})
     L += ["Units ran on: " + "; ".join(devices) + ".", ""]
     if res.get("figures"):

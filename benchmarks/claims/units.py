@@ -23,7 +23,8 @@ SCRIPT = Path(__file__).resolve().parent.parent / "paper_claims.py"
 
 def device_info(device: str) -> dict:
     import torch
-    name = torch.cuda.get_device_name(0) if str(device).startswith("cuda") else "cpu"
+    from common import device_description
+    name = device_description(device)
     return {"device": device, "device_name": name, "torch": torch.__version__, "threads": torch.get_num_threads()}
 
 
