@@ -198,6 +198,28 @@ def parse_set(items: list[str], scale: Scale) -> Scale:
     return dataclasses.replace(scale, **kw) if kw else scale
 
 
+def print_plan(args, work: Path, scale: Scale, payload: Path, device: str, parts: list, methods: list, p) -> int:
+    """--plan: the projected time of the units not saved yet, from this --work's costs or --costs-from's."""
+    measured = None
+    source = Runner(work, scale, payload, device, True)
+    if args.costs_from:
+        other = Path(args.costs_from)
+        if not (other / "scale.json").is_file():
+            p.error(f"--costs-from {other}: no scale.json there (not a --work folder of this experiment)")
+        raw = json.loads((other / "scale.json").read_text())
+        measured = Scale(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        source = Runner(other, measured, payload, device, True)
+        payload = other / "payload" if not (payload / "manifest.json").is_file() else payload
+    if not (payload / "manifest.json").is_file() and "ablations" in parts:
+        p.error(f"--plan needs the payload ({payload}) to list the ablations: run the first parts first, "
+                "or leave out the ablations part")
+    run = Runner(work, scale, payload, device, True)
+    run.ablations = args.ablations
+    specs = list(unit_specs(run, parts, methods, dry=True))
+    print(plan.describe(plan.project(specs, saved_units(source), scale, measured)))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", default="cpu", choices=sorted(SCALES))
@@ -221,6 +243,8 @@ def main(argv=None) -> int:
     p.add_argument("--figures-only", action="store_true", help="only redraw figures and markdown from --out.json")
     p.add_argument("--plan", action="store_true", help="only print the projected time of the units of --parts "
                    "not saved yet under --work, from the costs the saved units measured")
+    p.add_argument("--costs-from", default=None, metavar="WORK", help="with --plan: take the unit costs from "
+                   "this other --work folder (measured at its own sizes, rescaled to this scale's)")
     p.add_argument("--unit", default=None, help=argparse.SUPPRESS)
     p.add_argument("--unit-out", default=None, help=argparse.SUPPRESS)
     p.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
@@ -257,12 +281,7 @@ def main(argv=None) -> int:
                     "as before for the parts already run, or another --work")
     payload = Path(args.export_payload or args.payload or work / "payload")
     if args.plan:
-        if not (payload / "manifest.json").is_file():
-            p.error(f"--plan needs the payload ({payload}) and saved units: run the first parts first")
-        run = Runner(work, scale, payload, device, True)
-        run.ablations = args.ablations
-        print(plan.describe(plan.project(list(unit_specs(run, parts, methods, dry=True)), saved_units(run), scale)))
-        return 0
+        return print_plan(args, work, scale, payload, device, parts, methods, p)
     saved.write_text(json.dumps(scale.to_dict(), indent=1))
     if args.export_payload or not (payload / "manifest.json").is_file():
         if args.payload and not args.export_payload:

@@ -247,3 +247,85 @@ def test_unknown_scale_field_is_refused():
     with pytest.raises(SystemExit):
         paper_claims.parse_set(["epochs=3"], SCALES["tiny"])
     assert paper_claims.parse_set(["seeds=0,1", "isolate_memory=true"], SCALES["tiny"]).seeds == (0, 1)
+
+
+@pytest.mark.slow
+def test_exported_payload_runs_without_the_dataset_or_text_encoder_weights(tmp_path, monkeypatch):
+    """The GPU path at a tiny size: --export-payload from a dataset, then the dataset and the text encoder
+    are gone and the experiment runs from the payload folder alone."""
+    import shutil
+
+    import easytune_core.text as text_module
+    from easytune_core.text import encoders
+    from tests.support.fakes import FakeTextEncoder, make_tiny_dataset
+    from tests.support.standins import build_tiny_assets
+
+    class Encoder384(FakeTextEncoder):
+        dim = 384  # the stand-in denoiser's text width
+
+    monkeypatch.setattr(encoders, "_ENCODERS", dict(encoders._ENCODERS))
+    monkeypatch.setattr(text_module, "get_text_encoder", lambda name="minilm", device=None, path=None: Encoder384())
+    threads = torch.get_num_threads()
+    data = make_tiny_dataset(tmp_path / "data", n_train=40, n_test=40)
+    (data / "val.txt").write_text("\n".join(f"train{i:03d}" for i in range(40)) + "\n")  # a val split to score on
+    ckpts = build_tiny_assets(tmp_path / "assets") / "checkpoints"
+    nospl = build_tiny_assets(tmp_path / "other", seed=5) / "checkpoints" / "reward"
+    payload, work = tmp_path / "payload", tmp_path / "work"
+    sizes = ["--set", "train_prompts=30", "--set", "seeds=0", "--set", "ablation_seeds=0"]
+    try:
+        assert paper_claims.main(["--scale", "tiny", "--export-payload", str(payload), "--data", str(data),
+                                  "--base", str(ckpts / "base"), "--reward", str(ckpts / "reward"),
+                                  "--evaluator", str(ckpts / "evaluator"), "--reward-nospl", str(nospl),
+                                  "--work", str(work), *sizes]) == 0
+        manifest = json.loads((payload / "manifest.json").read_text())
+        assert set(manifest["checkpoints"]) == {"base", "reward", "reward_nospl", "evaluator"}
+        inputs = json.loads((payload / "payload.json").read_text())
+        assert len(inputs["train"]) == 30 and len(inputs["val"]["captions"]) == len(inputs["test"]["captions"]) == 40
+        assert inputs["test_rules"] and inputs["val_rules"]
+
+        shutil.rmtree(data)  # a GPU host has neither the dataset ...
+        shutil.rmtree(tmp_path / "assets")  # ... nor the checkpoints outside the payload ...
+
+        def no_weights(*_a, **_k):  # ... nor the text encoder's weights
+            raise AssertionError("the experiment loaded a text encoder instead of the payload's embeddings")
+        monkeypatch.setattr(text_module, "get_text_encoder", encoders.get_text_encoder)
+        monkeypatch.setattr(encoders, "_load", no_weights)
+        encoders._ENCODERS.clear()
+        out = tmp_path / "res"
+        assert paper_claims.main(["--scale", "tiny", "--payload", str(payload), "--work", str(work), "--resume",
+                                  "--out", str(out), "--figures", str(tmp_path / "fig"), "--device", "cpu",
+                                  "--methods", "EasyTune (step)", "--parts", "base,lr,main,ablations",
+                                  "--ablations", "noisy", *sizes]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    res = json.loads((tmp_path / "res.json").read_text())
+    assert not res["errors"]
+    assert res["base"]["test"]["top1"] is not None
+    run = res["methods"]["EasyTune (step)"]["runs"][0]
+    assert run["test"]["equal_trajectories"]["fid"] is not None and run["probes"]
+    assert list(res["ablations"]) == ["EasyTune (step), noisy-input reward"]
+    assert (tmp_path / "fig" / "paper_claims_reward_vs_time.png").is_file()
+
+
+def test_plan_projects_from_costs_measured_at_other_sizes():
+    import dataclasses
+
+    from claims import plan
+
+    small = dataclasses.replace(SCALES["cpu"], name="small", batch_size=4, max_frames=40, sampler_steps=10,
+                                memory_batch=2, memory_frames=30)
+    units = {"lr/DRaFT-50/0.0001": {"result": {"method": "DRaFT-50", "trajectories": 2, "train_seconds": 10.0}},
+             "base": {"result": {"test": {"eval_seconds": 99.0, "eval_cpu_seconds": 20.0, "pairs": 38, "rule_cases": 2}}},
+             "memory/DRaFT-50/T10": {"cpu_seconds": 2 * (3.0 + 10 * 0.5), "wall_seconds": 60.0,
+                                     "result": {"steps": 10}}}
+    target = SCALES["cpu"]
+    run = {"run": {"method": "DRaFT-50", "lr": 1e-4, "seed": 0, "trajectories": 3, "seconds": None, "test": True}}
+    planned = [("main/DRaFT-50/seed0", "run", run), ("memory/DRaFT-50/T100", "memory", {"steps": 100})]
+    p = plan.project(planned, units, target, measured=small)
+    f = (16 * 80 * 50) / (4 * 40 * 10)
+    assert p["costs"]["traj"]["DRaFT-50"] == pytest.approx(5.0 * f)
+    assert p["costs"]["sample"] == pytest.approx(0.5 * 5)  # CPU clock: CPU seconds, not the loaded wall time
+    assert p["seconds"]["memory"] == pytest.approx(plan.OVERHEAD + 100 * 0.5 * (4 * 60) / (2 * 30))
+    evals = target.test_pairs + target.test_rules
+    assert p["seconds"]["main"] == pytest.approx(3 * 5.0 * f + 2.5 * evals + plan.OVERHEAD)
+    assert "rescaled" in plan.describe(p)

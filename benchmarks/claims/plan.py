@@ -3,7 +3,9 @@
 Costs: seconds per trajectory of each method (its lr trials or main runs, on the experiment's clock),
 seconds per generated evaluation sample (the base model's scoring), and per memory unit. Run the
 first parts (``--parts base,memory,gradnorm,lr``), read the plan, and if the rest would not fit,
-shrink the sizes of the parts not run yet with ``--set`` before ``--resume``."""
+shrink the sizes of the parts not run yet with ``--set`` before ``--resume``. Before any unit of a
+scale has run, ``--costs-from WORK`` projects it from another run's units (for instance a small
+smoke run), rescaled to the scale's sizes (:func:`rescale`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ OVERHEAD = 3.0
 
 
 def costs(units: dict, scale: Scale) -> dict:
-    """{"traj": {method: s}, "sample": s, "memory": s} from saved units (missing ones absent)."""
+    """{"traj": {method: s}, "sample": s, "memory_per_step": s} from saved units measured at ``scale``
+    (missing ones absent), on the scale's clock: with ``clock="cpu"`` CPU seconds / threads, which
+    other jobs on the machine do not inflate."""
+    cpu = scale.clock == "cpu"
     traj: dict = {}
     for uid, u in units.items():
         r = u.get("result") or {}
@@ -26,16 +31,50 @@ def costs(units: dict, scale: Scale) -> dict:
     base = (units.get("base") or {}).get("result")
     if base:
         t = base["test"]
-        out["sample"] = t["eval_seconds"] / max(1, t["pairs"] + t["rule_cases"])
-    mem = [u["wall_seconds"] for uid, u in units.items() if uid.startswith("memory/") and "wall_seconds" in u]
+        sec = t.get("eval_cpu_seconds", t["eval_seconds"]) if cpu else t["eval_seconds"]
+        out["sample"] = sec / max(1, t["pairs"] + t["rule_cases"])
+    mem = []
+    for uid, u in units.items():
+        steps = (u.get("result") or {}).get("steps")
+        if uid.startswith("memory/") and steps:
+            sec = u["cpu_seconds"] / max(1, scale.threads) if cpu and "cpu_seconds" in u else u.get("wall_seconds")
+            if sec is not None:
+                mem.append(max(0.0, sec - OVERHEAD) / steps)
     if mem:
-        out["memory"] = sum(mem) / len(mem)
+        out["memory_per_step"] = sum(mem) / len(mem)
     return out
 
 
-def project(planned: list[tuple], units: dict, scale: Scale) -> dict:
-    """Projected seconds per part for the ``planned`` units (uid, kind, params) not saved yet."""
-    c = costs(units, scale)
+def rescale(c: dict, measured: Scale, target: Scale) -> dict:
+    """Costs measured at ``measured`` sizes carried to ``target``'s: a trajectory's cost taken as
+    proportional to batch x frames x DDIM steps, an evaluated sample's to DDIM steps, a memory
+    unit's (per trajectory step) to its batch x frames. A first-order estimate (attention is
+    quadratic in frames, small batches use the cores less well); run the target's first parts and
+    plan from them for a measured projection."""
+    f_traj = (target.batch_size * target.max_frames * target.sampler_steps) / (
+        measured.batch_size * measured.max_frames * measured.sampler_steps)
+    f_mem = (target.memory_batch * target.memory_frames) / (measured.memory_batch * measured.memory_frames)
+    out = {"traj": {m: t * f_traj for m, t in c["traj"].items()}, "rescaled_from": measured.name,
+           "factors": {"trajectory": f_traj, "sample": target.sampler_steps / measured.sampler_steps,
+                       "memory": f_mem}}
+    if "sample" in c:
+        out["sample"] = c["sample"] * target.sampler_steps / measured.sampler_steps
+    if "memory_per_step" in c:
+        out["memory_per_step"] = c["memory_per_step"] * f_mem
+    return out
+
+
+def project(planned: list[tuple], units: dict, scale: Scale, measured: Scale | None = None,
+            given: dict | None = None) -> dict:
+    """Projected seconds per part for the ``planned`` units (uid, kind, params) not saved yet.
+
+    ``measured``: the sizes ``units`` were measured at when they are not ``scale``'s (costs are then
+    rescaled, see :func:`rescale`, and every planned unit counts as not run). ``given``: costs in
+    :func:`costs`' form to use instead of the units' (e.g. from another benchmark's measurements)."""
+    c = dict(given) if given is not None else costs(units, measured or scale)
+    if measured is not None and given is None:
+        c = rescale(c, measured, scale)
+        units = {}
     e = c.get("sample")
     per_part: dict = {}
     unknown = set()
@@ -45,7 +84,8 @@ def project(planned: list[tuple], units: dict, scale: Scale) -> dict:
         part = uid.split("/")[0]
         sec = None
         if kind == "memory":
-            sec = c.get("memory")
+            if "memory_per_step" in c:
+                sec = OVERHEAD + c["memory_per_step"] * params["steps"]
         elif kind == "run" and e is not None:
             spec = params["run"]
             t = c["traj"].get(spec["method"]) or (c["traj"].get("EasyTune (step)") if spec.get("overrides") else None)
@@ -65,6 +105,10 @@ def project(planned: list[tuple], units: dict, scale: Scale) -> dict:
                 sec = train + e * (evals + probes * scale.probe_prompts) + OVERHEAD
         elif kind == "base" and e is not None:
             sec = e * (scale.test_pairs + scale.test_rules + scale.val_pairs + scale.val_rules)
+        elif kind == "gradnorm" and c["traj"].get("DRaFT-50") is not None:
+            # full backprop of grad_batches trajectories at grad_batch x grad_frames, plus one EasyTune pass
+            f = (scale.grad_batch * scale.grad_frames) / (scale.batch_size * scale.max_frames)
+            sec = 2 * scale.grad_batches * c["traj"]["DRaFT-50"] * f + OVERHEAD
         if sec is None:
             unknown.add(part)
             continue
@@ -80,6 +124,10 @@ def describe(p: dict) -> str:
     if p["unknown"]:
         lines.append("  no cost measured yet for: " + ", ".join(p["unknown"]) + " (run the earlier parts first)")
     c = p["costs"]
+    if c.get("rescaled_from"):
+        f = c["factors"]
+        lines.append(f"  (costs measured at other sizes and rescaled: trajectory x{f['trajectory']:.2f}, evaluated "
+                     f"sample x{f['sample']:.2f}, memory x{f['memory']:.2f}; a first-order estimate)")
     if c.get("traj"):
         lines.append("  seconds per trajectory: " + ", ".join(f"{m} {t:.2f}" for m, t in sorted(c["traj"].items())))
     if c.get("sample"):

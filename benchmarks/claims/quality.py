@@ -99,7 +99,7 @@ class Judge:
         from easytune_core.eval.metrics import diversity, frechet_distance, mm_dist, r_precision
         from easytune_core.eval.rules import judge_generated, summarize
 
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         was_training, old_precision = pipe.model.training, pipe.precision
         pipe.model.eval()
         pipe.precision = self.precision
@@ -123,6 +123,7 @@ class Judge:
             pipe.precision = old_precision
         out["pairs"], out["rule_cases"] = len(self.idx), len(self.rule_cases)
         out["eval_seconds"] = round(time.time() - t0, 1)
+        out["eval_cpu_seconds"] = round((time.process_time() - c0) / max(1, torch.get_num_threads()), 1)
         return out
 
     def _reward(self, feats, lens, reward_model, device) -> float:

@@ -146,13 +146,14 @@ SCALES = {
                  val_pairs=128, val_rules=32, val_points=3, val_seeds=(0,), test_pairs=1024, test_rules=128,
                  eval_batch=128, memory_batch=4, memory_frames=60, grad_batches=2, grad_batch=8, grad_frames=60,
                  ablation_seeds=(0, 1, 2), threads=2, clock="cpu", isolate_memory=True,
-                 notes="2-core CPU, bf16 autocast"),
-    "gpu": Scale(name="gpu", batch_size=64, max_frames=120, trajectories=60, seconds=40.0,
-                 lr_trajectories=30, warmup_trajectories=2, probe_prompts=64, probes=8,
-                 val_pairs=1000, val_rules=296, val_points=4, val_seeds=(0, 1, 2), test_pairs=3000,
-                 test_rules=956, eval_batch=500, memory_batch=64, memory_frames=120, grad_batches=4,
+                 notes="2-core CPU; bf16 autocast where the CPU has bf16 units, else fp32"),
+    "gpu": Scale(name="gpu", batch_size=64, max_frames=120, trajectories=20, seconds=8.0,
+                 lr_trajectories=10, warmup_trajectories=2, probe_prompts=32, probes=4,
+                 val_pairs=256, val_rules=64, val_points=3, val_seeds=(0,), test_pairs=1000,
+                 test_rules=128, eval_batch=500, memory_batch=64, memory_frames=120, grad_batches=2,
                  grad_batch=64, grad_frames=120, ablation_seeds=(0, 1, 2), threads=8, isolate_memory=False,
-                 notes="one CUDA GPU, fp16 autocast; memory is max_memory_allocated"),
+                 notes="one CUDA GPU, fp16 autocast; memory is max_memory_allocated; four calls of under "
+                       "10 minutes each on an H100 (estimated, see docs/finetune.md)"),
 }
 
 
