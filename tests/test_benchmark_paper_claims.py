@@ -322,8 +322,9 @@ def test_plan_projects_from_costs_measured_at_other_sizes():
     run = {"run": {"method": "DRaFT-50", "lr": 1e-4, "seed": 0, "trajectories": 3, "seconds": None, "test": True}}
     planned = [("main/DRaFT-50/seed0", "run", run), ("memory/DRaFT-50/T100", "memory", {"steps": 100})]
     p = plan.project(planned, units, target, measured=small)
-    f = (16 * 80 * 50) / (4 * 40 * 10)
+    f = (16 * 80 * (50 + 3 * 50)) / (4 * 40 * (10 + 3 * 10))  # DRaFT-50 differentiates every step
     assert p["costs"]["traj"]["DRaFT-50"] == pytest.approx(5.0 * f)
+    assert plan.graph_calls(METHODS["EasyTune (step)"], 50) == 10 and plan.graph_calls(METHODS["ReFL-10"], 50) == 1
     assert p["costs"]["sample"] == pytest.approx(0.5 * 5)  # CPU clock: CPU seconds, not the loaded wall time
     assert p["seconds"]["memory"] == pytest.approx(plan.OVERHEAD + 100 * 0.5 * (4 * 60) / (2 * 30))
     evals = target.test_pairs + target.test_rules

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from .scales import Scale
+from .scales import METHODS, Scale, method_for_steps
 
 OVERHEAD = 3.0
 """Seconds per unit for building the trainer and loading the models."""
@@ -45,16 +45,40 @@ def costs(units: dict, scale: Scale) -> dict:
     return out
 
 
+def graph_calls(kw: dict, steps: int) -> int:
+    """Denoiser calls a method differentiates through per trajectory of ``steps`` DDIM steps (its
+    selected steps for EasyTune, the back-propagated tail for DRaFT/DRTune, every step for AlignProp
+    with k = 0, one for ReFL, the re-noised samples for DRaFT-LV)."""
+    kw = method_for_steps(kw, steps)
+    method = kw.get("method")
+    if method.startswith("easytune"):
+        sel = str(kw.get("select", "last:10"))
+        return steps if sel == "all" else int(sel.split(":")[1])
+    if method in ("draft", "drtune"):
+        return int(kw.get("k") or steps)
+    if method == "alignprop":
+        return int(kw.get("k") or steps)
+    if method == "draft-lv":
+        return int(kw.get("lv_samples", 2))
+    return 1
+
+
+def trajectory_work(kw: dict, scale: Scale) -> float:
+    """Relative cost of one trajectory: batch x frames x (sampling calls + 3 per differentiated call,
+    a forward and a backward of about twice its cost)."""
+    return scale.batch_size * scale.max_frames * (scale.sampler_steps + 3 * graph_calls(kw, scale.sampler_steps))
+
+
 def rescale(c: dict, measured: Scale, target: Scale) -> dict:
     """Costs measured at ``measured`` sizes carried to ``target``'s: a trajectory's cost taken as
-    proportional to batch x frames x DDIM steps, an evaluated sample's to DDIM steps, a memory
-    unit's (per trajectory step) to its batch x frames. A first-order estimate (attention is
-    quadratic in frames, small batches use the cores less well); run the target's first parts and
-    plan from them for a measured projection."""
-    f_traj = (target.batch_size * target.max_frames * target.sampler_steps) / (
-        measured.batch_size * measured.max_frames * measured.sampler_steps)
+    proportional to :func:`trajectory_work`, an evaluated sample's to DDIM steps, a memory unit's
+    (per trajectory step) to its batch x frames. A first-order estimate (attention is quadratic in
+    frames, small batches use the cores less well); run the target's first parts and plan from them
+    for a measured projection."""
+    f_traj = {m: trajectory_work(METHODS[m], target) / trajectory_work(METHODS[m], measured)
+              for m in c["traj"] if m in METHODS}
     f_mem = (target.memory_batch * target.memory_frames) / (measured.memory_batch * measured.memory_frames)
-    out = {"traj": {m: t * f_traj for m, t in c["traj"].items()}, "rescaled_from": measured.name,
+    out = {"traj": {m: t * f_traj.get(m, 1.0) for m, t in c["traj"].items()}, "rescaled_from": measured.name,
            "factors": {"trajectory": f_traj, "sample": target.sampler_steps / measured.sampler_steps,
                        "memory": f_mem}}
     if "sample" in c:
@@ -126,8 +150,9 @@ def describe(p: dict) -> str:
     c = p["costs"]
     if c.get("rescaled_from"):
         f = c["factors"]
-        lines.append(f"  (costs measured at other sizes and rescaled: trajectory x{f['trajectory']:.2f}, evaluated "
-                     f"sample x{f['sample']:.2f}, memory x{f['memory']:.2f}; a first-order estimate)")
+        ft = ", ".join(f"{m} x{v:.1f}" for m, v in sorted(f["trajectory"].items()))
+        lines.append(f"  (costs measured at other sizes and rescaled, a first-order estimate: trajectory {ft}; "
+                     f"evaluated sample x{f['sample']:.2f}; memory x{f['memory']:.2f})")
     if c.get("traj"):
         lines.append("  seconds per trajectory: " + ", ".join(f"{m} {t:.2f}" for m, t in sorted(c["traj"].items())))
     if c.get("sample"):
