@@ -329,4 +329,7 @@ def test_plan_projects_from_costs_measured_at_other_sizes():
     assert p["seconds"]["memory"] == pytest.approx(plan.OVERHEAD + 100 * 0.5 * (4 * 60) / (2 * 30))
     evals = target.test_pairs + target.test_rules
     assert p["seconds"]["main"] == pytest.approx(3 * 5.0 * f + 2.5 * evals + plan.OVERHEAD)
-    assert "rescaled" in plan.describe(p)
+    assert "rescaled" in plan.describe(p) and p["partial"] == []
+    other = {"run": {**run["run"], "method": "AlignProp", "seconds": 30.0}}  # no AlignProp cost measured
+    q = plan.project([("main/AlignProp/seed0", "run", other)], units, target, measured=small)
+    assert q["partial"] == ["main"] and q["seconds"]["main"] >= 30.0 + 2.5 * 2 * evals

@@ -101,7 +101,7 @@ def project(planned: list[tuple], units: dict, scale: Scale, measured: Scale | N
         units = {}
     e = c.get("sample")
     per_part: dict = {}
-    unknown = set()
+    unknown, partial = set(), set()
     for uid, kind, params in planned:
         if uid in units:
             continue
@@ -113,20 +113,23 @@ def project(planned: list[tuple], units: dict, scale: Scale, measured: Scale | N
         elif kind == "run" and e is not None:
             spec = params["run"]
             t = c["traj"].get(spec["method"]) or (c["traj"].get("EasyTune (step)") if spec.get("overrides") else None)
-            if t is not None:
+            if t is None:  # training cost not measured: count the evaluations and the time budget only
+                partial.add(part)
+                train = spec.get("seconds") or 0.0
+            else:
                 if (spec.get("overrides") or {}).get("select") == "all":
                     t *= 3.0  # fifty optimiser steps per trajectory instead of ten (a guess until measured)
                 train = spec["trajectories"] * t
                 if spec.get("seconds"):
                     train = max(train, spec["seconds"])
-                evals = (scale.test_pairs + scale.test_rules) * (2 if spec.get("seconds") else 1) if spec.get("test") \
-                    else (scale.val_pairs + scale.val_rules)
-                if spec.get("val"):
-                    evals += scale.val_points * (scale.val_pairs + scale.val_rules)
-                probes = 0
-                if spec.get("seconds"):
-                    probes = 2 + math.ceil(train / (spec["seconds"] / scale.probes))
-                sec = train + e * (evals + probes * scale.probe_prompts) + OVERHEAD
+            evals = (scale.test_pairs + scale.test_rules) * (2 if spec.get("seconds") else 1) if spec.get("test") \
+                else (scale.val_pairs + scale.val_rules)
+            if spec.get("val"):
+                evals += scale.val_points * (scale.val_pairs + scale.val_rules)
+            probes = 0
+            if spec.get("seconds"):
+                probes = 2 + math.ceil(train / (spec["seconds"] / scale.probes))
+            sec = train + e * (evals + probes * scale.probe_prompts) + OVERHEAD
         elif kind == "base" and e is not None:
             sec = e * (scale.test_pairs + scale.test_rules + scale.val_pairs + scale.val_rules)
         elif kind == "gradnorm" and c["traj"].get("DRaFT-50") is not None:
@@ -137,7 +140,8 @@ def project(planned: list[tuple], units: dict, scale: Scale, measured: Scale | N
             unknown.add(part)
             continue
         per_part[part] = per_part.get(part, 0.0) + sec
-    return {"seconds": per_part, "total": sum(per_part.values()), "unknown": sorted(unknown), "costs": c}
+    return {"seconds": per_part, "total": sum(per_part.values()), "unknown": sorted(unknown),
+            "partial": sorted(partial - unknown), "costs": c}
 
 
 def describe(p: dict) -> str:
@@ -145,6 +149,9 @@ def describe(p: dict) -> str:
     for part, sec in p["seconds"].items():
         lines.append(f"  {part:10s} {sec / 60:7.1f} min")
     lines.append(f"  {'total':10s} {p['total'] / 60:7.1f} min")
+    if p.get("partial"):
+        lines.append("  lower bounds (evaluations and time budgets only; some methods' training cost not measured): "
+                     + ", ".join(p["partial"]))
     if p["unknown"]:
         lines.append("  no cost measured yet for: " + ", ".join(p["unknown"]) + " (run the earlier parts first)")
     c = p["costs"]
