@@ -333,3 +333,22 @@ def test_plan_projects_from_costs_measured_at_other_sizes():
     other = {"run": {**run["run"], "method": "AlignProp", "seconds": 30.0}}  # no AlignProp cost measured
     q = plan.project([("main/AlignProp/seed0", "run", other)], units, target, measured=small)
     assert q["partial"] == ["main"] and q["seconds"]["main"] >= 30.0 + 2.5 * 2 * evals
+
+
+def test_resume_runs_a_failed_unit_again(tmp_path, monkeypatch):
+    from claims import units
+
+    calls = []
+
+    def execute(spec, env=None, log=print):
+        calls.append(spec["id"])
+        if len(calls) == 1:
+            raise RuntimeError("killed")
+        return {"unit": spec["id"], "result": {"ok": 1}}
+
+    monkeypatch.setattr(units, "execute", execute)
+    monkeypatch.setattr(units, "make_env", lambda spec: object())
+    run = units.Runner(tmp_path, SCALES["tiny"], tmp_path, "cpu", resume=True)
+    assert "error" in run("gradnorm", "gradnorm")  # recorded, the experiment goes on
+    assert run("gradnorm", "gradnorm")["result"] == {"ok": 1}  # resumed: tried again
+    assert run("gradnorm", "gradnorm")["result"] == {"ok": 1} and len(calls) == 2  # saved: not redone

@@ -83,7 +83,7 @@ class Runner:
 
     def __call__(self, uid: str, kind: str, isolate: bool = False, **params) -> dict:
         have = self.load(uid)
-        if have is not None:
+        if have is not None and "error" not in have:  # a failed unit runs again on --resume
             return have
         spec = {"id": uid, "kind": kind, "scale": self.scale.to_dict(), "payload": str(self.payload),
                 "device": self.device, **params}
