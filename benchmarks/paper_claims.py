@@ -11,15 +11,15 @@ reward threshold; the gradient each denoising step receives under full backpropa
 EasyTune; ablations (step selection, x0 vs noisy-input reward, reward with vs without SPL); the
 headline ratios beside the paper's.
 
-    python benchmarks/paper_claims.py --scale cpu                      # ~2.5 h on a 2-core CPU
+    python benchmarks/paper_claims.py --scale cpu                      # days on a 2-core CPU (--plan)
     python benchmarks/paper_claims.py --scale cpu --parts base,memory,gradnorm,lr   # in parts ...
     python benchmarks/paper_claims.py --scale cpu --resume             # ... continued later
     python benchmarks/paper_claims.py --export-payload DIR             # inputs for a GPU host
-    python benchmarks/paper_claims.py --scale gpu --payload DIR        # there (< 10 min)
+    python benchmarks/paper_claims.py --scale gpu --payload DIR --parts ...   # there, in calls of < 10 min
     python benchmarks/paper_claims.py --figures-only                   # figures + markdown from the JSON
 
 Every unit of work (one run, one memory measurement, ...) is saved under ``--work`` as it ends;
-``--resume`` skips the saved ones. Writes ``--out``.json/.md and PNG figures under ``--figures``.
+``--resume`` skips the saved ones (a failed unit runs again). Writes ``--out``.json/.md and PNG figures under ``--figures``.
 """
 
 from __future__ import annotations
