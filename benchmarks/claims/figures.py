@@ -24,6 +24,13 @@ def _colors(names):
     return {n: cmap(i % 10) for i, n in enumerate(names)}
 
 
+def _time_label(res: dict) -> str:
+    """The time axis: wall-clock seconds of training, or CPU seconds / threads with the cpu clock."""
+    if (res.get("scale") or {}).get("clock") == "cpu":
+        return "training time (s; CPU seconds / threads)"
+    return "training wall time (s)"
+
+
 def _arr(xs):
     return np.asarray([np.nan if x is None else x for x in xs], dtype=float)
 
@@ -44,9 +51,9 @@ def reward_vs_time(res: dict, ax_probe, ax_train, colors) -> None:
         ax_probe.axhline(thr, color="k", ls="--", lw=0.8, label=f"threshold {thr:.3f}")
     if base is not None:
         ax_probe.axhline(base, color="grey", ls=":", lw=0.8, label="base model")
-    ax_probe.set(xlabel="training wall time (s)", ylabel="reward of full samples (fixed prompts)",
+    ax_probe.set(xlabel=_time_label(res), ylabel="reward of full samples (fixed prompts)",
                  title="Reward vs wall clock (seed mean, min-max shaded)")
-    ax_train.set(xlabel="training wall time (s)", ylabel="logged training reward (EMA)",
+    ax_train.set(xlabel=_time_label(res), ylabel="logged training reward (EMA)",
                  title="Each method's own training reward (not comparable across methods)")
     ax_probe.legend(fontsize=7)
 
@@ -85,8 +92,8 @@ def quality_vs_progress(res: dict, ax_r1, ax_fid, colors) -> None:
             ax_r1.plot(t, [bv.get("top1")] + [p["top1"] for p in pts], "o-", ms=3, color=colors[name],
                        label=name if j == 0 else None)
             ax_fid.plot(t, [bv.get("fid")] + [p["fid"] for p in pts], "o-", ms=3, color=colors[name])
-    ax_r1.set(xlabel="training wall time (s)", ylabel="val R-Precision top-1", title="Val R@1 along training")
-    ax_fid.set(xlabel="training wall time (s)", ylabel="val FID", title="Val FID along training")
+    ax_r1.set(xlabel=_time_label(res), ylabel="val R-Precision top-1", title="Val R@1 along training")
+    ax_fid.set(xlabel=_time_label(res), ylabel="val FID", title="Val FID along training")
     ax_r1.legend(fontsize=7)
 
 
@@ -115,11 +122,11 @@ def make_all(res: dict, folder) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     names = list(dict.fromkeys(list(res.get("methods", {})) + list(res.get("memory", {}))))
     colors = _colors(names)
-    tag = f" (--scale {res['scale']['name']}, {res['stamp']['device']})"
+    tag = f"--scale {res['scale']['name']}, {res['stamp']['device']}"
     written = []
 
     def save(fig, name):
-        fig.suptitle(tag.strip(" ()"), fontsize=9)
+        fig.suptitle(tag, fontsize=9)
         fig.tight_layout()
         path = folder / f"{PREFIX}{name}.png"
         fig.savefig(path, dpi=110)

@@ -175,12 +175,13 @@ def markdown(res: dict) -> str:
               "|---|" + "---|" * len(s["lr_grid"]) + "---|"]
         for name, sel in res["lr_selection"].items():
             cells = {t["lr"]: t.get("val") for t in sel["trials"]}
-            row = [f"{v['top1']:.3f} / {v['fid']:.2f} / {100 * v.get('rules', float('nan')):.0f}%" if v else "–"
+            row = [f"{v['top1']:.3f} / {v['fid']:.2f} / " + (f"{100 * v['rules']:.0f}%" if v.get("rules") is not None
+                                                            else "–") if v else "–"
                    for v in (cells.get(lr) for lr in s["lr_grid"])]
             L.append(f"| {name} | " + " | ".join(row) + f" | {sel['lr']:g} ({sel['why']}) |")
         L.append("")
     src = res.get("sources", {})
-    devices = sorted({f"{v.get('scale')} on {v.get('device_name')}, torch {v.get('torch')}, "
+    devices = sorted({f"--scale {v.get('scale')} on {v.get('device_name')}, torch {v.get('torch')}, "
                       f"{v.get('precision')}" for v in src.values()})
     L += ["Units ran on: " + "; ".join(devices) + ".", ""]
     if res.get("figures"):
