@@ -61,7 +61,7 @@ CONFIGS = {
 
 
 # ---------------------------------------------------------------------------------------- inputs
-def build_inputs(data: str, train_prompts: int, seed: int = 0):
+def build_inputs(data: str, train_prompts: int, seed: int = 0, evaluator=None):
     """(payload dict, tensors dict) from the dataset, the evaluator and the text encoder."""
     import torch
 
@@ -77,7 +77,7 @@ def build_inputs(data: str, train_prompts: int, seed: int = 0):
     root = resolve_dataset(data)
     te = get_text_encoder("minilm", "cpu")
     CaptionEmbeddings(te).warm(root, encode_all=False)  # the disk cache of train-base, if any
-    ev = load_evaluator(device="cpu")
+    ev = load_evaluator(evaluator, device="cpu")  # None: the shipped evaluator
     sp = SplitPrompts(root, "train", max_frames=196)
     idx = np.random.default_rng(seed).permutation(len(sp.captions))[:train_prompts]
     payload = {"train": [[sp.captions[i], int(sp.frames[i])] for i in idx]}
