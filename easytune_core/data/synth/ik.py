@@ -1,0 +1,112 @@
+"""Limb inverse kinematics for the solver: legs (flat feet, toes), knees and hands.
+
+Every routine takes local rotations ``q (T, 22, 4)`` (heading already in the pelvis), the
+world joint positions ``world (T, 22, 3)`` of that pose, and per-frame targets with weights;
+it changes only the joints of one limb and leaves the other chains alone, so limbs can be
+solved one after the other from the same ``world``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...motion.rotations import qbetween, qinv, qmul, qrot, qslerp
+from ...motion.skeleton import HUMANML3D
+from .pose import ANKLE_NEUTRAL, rot_x
+
+PARENTS = HUMANML3D.parents
+
+
+def world_rotation(q: np.ndarray, joint: int) -> np.ndarray:
+    """``(T, 4)`` world rotation of ``joint`` (product of the local rotations up its chain)."""
+    chain = []
+    j = joint
+    while j >= 0:
+        chain.append(j)
+        j = PARENTS[j]
+    out = q[:, chain[-1]]
+    for j in reversed(chain[:-1]):
+        out = qmul(out, q[:, j])
+    return out
+
+
+def _blend_rotation(dq: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``dq`` applied with weight ``w`` (T,) (slerp from the identity)."""
+    ident = np.zeros_like(dq)
+    ident[:, 0] = 1.0
+    return qslerp(ident, dq, w)
+
+
+def two_bone(q, world, root_j, mid_j, end_j, target, weight, a, b, hinge_sign):
+    """Two-bone IK of the chain ``root_j -> mid_j -> end_j`` (hip-knee-ankle or shoulder-elbow-wrist).
+
+    The middle joint is a hinge about its local X axis (``hinge_sign`` +1 for knees, whose
+    flexion is +X, -1 for elbows); the root joint turns on the shortest arc so that the end
+    reaches ``target`` ``(T, 3)`` blended in by ``weight`` ``(T,)``. Returns the new ``q``.
+    """
+    q = q.copy()
+    on = weight > 1e-4
+    if not on.any():
+        return q
+    R = world[on, root_j]
+    cur = world[on, end_j]
+    tgt = cur + (target[on] - cur) * weight[on, None]
+    d = np.clip(np.linalg.norm(tgt - R, axis=-1), abs(a - b) + 1e-3, (a + b) * 0.9995)
+    kappa = np.arccos(np.clip((d * d - a * a - b * b) / (2 * a * b), -1.0, 1.0))
+    n = len(d)
+    loc = np.stack([np.zeros(n), -a - b * np.cos(kappa), -hinge_sign * b * np.sin(kappa)], -1)
+    parent_w = world_rotation(q[on], PARENTS[root_j])
+    root_w = qmul(parent_w, q[on, root_j])
+    dq = qbetween(qrot(root_w, loc), tgt - R)
+    q[on, root_j] = qmul(qinv(parent_w), qmul(dq, root_w))
+    q[on, mid_j] = rot_x(hinge_sign * np.degrees(kappa))
+    return q
+
+
+def aim_thigh(q, world, hip_j, knee_j, target, weight, thigh_len):
+    """Turn the thigh so the knee rests at ``target``'s height, as close to it as the thigh allows.
+
+    The knee stays at ``thigh_len`` from the hip: its height is matched exactly (when reachable)
+    and its horizontal direction points at the target. The knee hinge and the shin keep their
+    local angles. Blended in by ``weight`` (T,).
+    """
+    q = q.copy()
+    on = weight > 1e-4
+    if not on.any():
+        return q
+    H = world[on, hip_j]
+    cur = world[on, knee_j] - H
+    tgt = target[on]
+    uy = np.clip((tgt[:, 1] - H[:, 1]) / thigh_len, -0.999, 0.999)
+    horiz = (tgt - H)[:, [0, 2]]
+    hn = np.linalg.norm(horiz, axis=-1, keepdims=True)
+    cur_h = cur[:, [0, 2]]
+    horiz = np.where(hn > 1e-4, horiz / np.maximum(hn, 1e-9), cur_h / np.maximum(np.linalg.norm(cur_h, axis=-1, keepdims=True), 1e-9))
+    m = np.sqrt(1 - uy ** 2)[:, None]
+    want = np.stack([horiz[:, 0] * m[:, 0], uy, horiz[:, 1] * m[:, 0]], -1)
+    dq = _blend_rotation(qbetween(cur, want), weight[on])
+    parent_w = world_rotation(q[on], PARENTS[hip_j])
+    hip_w = qmul(parent_w, q[on, hip_j])
+    q[on, hip_j] = qmul(qinv(parent_w), qmul(dq, hip_w))
+    return q
+
+
+def foot_rotation(q, knee_j, ankle_j, world_target, weight):
+    """Set the ankle so the foot's world rotation moves toward ``world_target`` (T, 4) by ``weight``."""
+    q = q.copy()
+    on = weight > 1e-4
+    if on.any():
+        knee_w = world_rotation(q[on], knee_j)
+        want = qmul(qinv(knee_w), world_target[on])
+        q[on, ankle_j] = qslerp(q[on, ankle_j], want, weight[on])
+    return q
+
+
+def flat_foot_world(yaw: np.ndarray) -> np.ndarray:
+    """World rotation ``(T, 4)`` of a planted foot facing ``yaw`` radians."""
+    half = yaw / 2
+    y = np.stack([np.cos(half), np.zeros_like(half), np.sin(half), np.zeros_like(half)], -1)
+    return qmul(y, rot_x(np.full(len(yaw), ANKLE_NEUTRAL)))
+
+
+__all__ = ["world_rotation", "two_bone", "aim_thigh", "foot_rotation", "flat_foot_world"]
