@@ -110,3 +110,38 @@ def flat_foot_world(yaw: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["world_rotation", "two_bone", "aim_thigh", "foot_rotation", "flat_foot_world"]
+
+
+def leg_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, free, ankle_min, toe_min=0.005):
+    """Bend or straighten the knee of a leg that has no foot on the ground so that its ankle and
+    toe stay above the floor (a kneeling shin, legs lying on the ground).
+
+    ``free`` (T,) marks the frames to fix. The smallest change of knee angle (degrees, on a
+    5-degree grid) that puts the ankle at or above ``ankle_min`` and the toe at or above
+    ``toe_min`` is used; frames that need none are left alone.
+    """
+    q = q.copy()
+    H = world[:, hip_j]
+    hip_w = world_rotation(q, hip_j)
+    kappa = np.degrees(2 * np.arctan2(q[:, knee_j, 1], q[:, knee_j, 0]))
+    K = H + qrot(hip_w, np.broadcast_to(offsets[knee_j], H.shape))
+
+    def heights(k):
+        kn_w = qmul(hip_w, rot_x(k))
+        A = K + qrot(kn_w, np.broadcast_to(offsets[ankle_j], H.shape))
+        toe = A + qrot(qmul(kn_w, q[:, ankle_j]), np.broadcast_to(offsets[toe_j], H.shape))
+        return A[:, 1], toe[:, 1]
+
+    a0, t0 = heights(kappa)
+    bad = free & ((a0 < ankle_min) | (t0 < toe_min))
+    if not bad.any():
+        return q
+    best = np.where(bad, np.nan, kappa)
+    for delta in sorted(np.arange(-150, 151, 5), key=abs)[1:]:
+        k = np.clip(kappa + delta, 0.0, 150.0)
+        a, t = heights(k)
+        ok = bad & np.isnan(best) & (a >= ankle_min) & (t >= toe_min)
+        best = np.where(ok, k, best)
+    best = np.where(np.isnan(best), kappa, best)
+    q[bad, knee_j] = rot_x(best[bad])
+    return q

@@ -15,7 +15,7 @@ import numpy as np
 from ...motion.rotations import qmul, qrot, quat_to_matrix
 from ...motion.skeleton import HUMANML3D, forward_kinematics
 from .clip import SITE_HEIGHT, SITE_JOINT, SITE_KIND, SITES, Clip
-from .ik import aim_thigh, flat_foot_world, foot_rotation, two_bone, world_rotation
+from .ik import aim_thigh, flat_foot_world, foot_rotation, leg_clearance, two_bone, world_rotation
 from .pose import ANKLE_NEUTRAL, L_ANKLE, L_FOOT, L_HIP, L_KNEE, PELVIS, R_ANKLE, R_FOOT, R_HIP, R_KNEE, euler, smoothstep
 
 FPS = 20.0
@@ -106,8 +106,19 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
             fill = np.inf if pick is np.min else -np.inf
             val = pick(np.where(fg, y_f, fill), -1)
             y = np.where(fg.any(-1), val, y)
+    # Hand-overs between the trunk, the hands and the legs switch the rule that sets the height:
+    # ease the height around them (about 0.3 s) so the body rises or sinks instead of jumping.
+    changing = np.zeros(T, bool)
+    changing[1:] = np.abs(np.diff(c[:, 2:], axis=0)).max(-1) > 1e-3
+    if changing.any():
+        near = np.convolve(changing.astype(float), np.ones(13), mode="same") > 0
+        k = np.exp(-0.5 * (np.arange(-6, 7) / 2.5) ** 2)
+        pad = np.pad(y, 6, mode="edge")
+        ys = np.convolve(pad, k / k.sum(), mode="valid")
+        y = np.where(near, ys, y)
     # Flight is what the plan says (no point firmly down), never a side effect of re-stepping.
-    grounded = c.max(-1) >= 0.95
+    # Body parts half-way through a hand-over from one support site to another hold it too.
+    grounded = (c.max(-1) >= 0.95) | ((c.sum(-1) >= 1.2) & (c[:, 2:].max(-1) > 0.05))
     if grounded.any():
         # Light smoothing of the grounded height, never mixing in flight frames.
         inner = grounded.copy()
@@ -303,6 +314,9 @@ def _limb_ik(q, world, targets, foot_yaw, offsets, heel_h):
         kt = targets[:, site[f"{side}_knee"]]
         q = aim_thigh(q, world, hip, knee, kt[:, :3], kt[:, 3], a)
         q[:, ankle] = clamp_ankle(q[:, ankle])
+        free = (lock_w < 0.05) & (toe_w < 0.05) & (targets[:, 2:, 3].max(-1) > 0.05)
+        if free.any():  # a kneeling or lying leg: the shin and foot stay above the floor
+            q = leg_clearance(q, world, hip, knee, ankle, toe, offsets, free, heel_h[f] * 0.7)
     for f, (shoulder, elbow, wrist) in enumerate(((16, 18, 20), (17, 19, 21))):
         ht = targets[:, site[("l_hand", "r_hand")[f]]]
         q = two_bone(q, world, shoulder, elbow, wrist, ht[:, :3], ht[:, 3],
