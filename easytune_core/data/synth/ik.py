@@ -145,3 +145,24 @@ def leg_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, free, ankle_
     best = np.where(np.isnan(best), kappa, best)
     q[bad, knee_j] = rot_x(best[bad])
     return q
+
+
+def toe_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, toe_min=0.0):
+    """Lift a toe that dips below the floor by turning the foot up about the ankle (the
+    smallest dorsi-flexion on a 3-degree grid, up to 45 degrees, that clears ``toe_min``)."""
+    hip_w = world_rotation(q, hip_j)
+    knee_w = qmul(hip_w, q[:, knee_j])
+    A = world[:, hip_j] + qrot(hip_w, np.broadcast_to(offsets[knee_j], (len(q), 3))) + \
+        qrot(knee_w, np.broadcast_to(offsets[ankle_j], (len(q), 3)))
+    toe_y = lambda qa: (A + qrot(qmul(knee_w, qa), np.broadcast_to(offsets[toe_j], (len(q), 3))))[:, 1]
+    bad = toe_y(q[:, ankle_j]) < toe_min
+    if not bad.any():
+        return q
+    q = q.copy()
+    done = ~bad
+    for d in range(3, 48, 3):
+        cand = qmul(q[:, ankle_j], rot_x(np.full(len(q), -float(d))))
+        ok = ~done & (toe_y(cand) >= toe_min)
+        q[ok, ankle_j] = cand[ok]
+        done |= ok
+    return q

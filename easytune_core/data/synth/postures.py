@@ -183,6 +183,14 @@ def route_up(rng, start: str, lead: str = "r") -> list:
 SUPPORTS = ("c_l", "c_r") + tuple(f"s_{n}" for n in SITES)
 
 
+def step(k: Keys, foot: str, n: int, base: dict | None = None, **channels) -> Keys:
+    """One step of ``foot`` ("l"/"r") in ``n`` frames (at least 6): lift it, move to the new pose, put it down."""
+    c = f"c_{foot[0]}"
+    k.after(2, **{c: 0.0})
+    k.after(max(n, 6) - 4, base, **{**channels, c: 0.0})
+    return k.after(2, **{c: 1.0})
+
+
 def play(k: Keys, steps: list) -> Keys:
     """Append route steps ``[(frames, pose), ...]`` to keys ``k``.
 
@@ -201,5 +209,5 @@ def play(k: Keys, steps: list) -> Keys:
     return k
 
 
-__all__ = ["POSTURES", "FLOOR_POSTURES", "posture", "route_down", "route_up", "play", "squat_low", "sit",
+__all__ = ["POSTURES", "FLOOR_POSTURES", "posture", "route_down", "route_up", "play", "step", "squat_low", "sit",
            "sit_cross", "supine", "prone", "fours", "kneel", "kneel_one", "plank", "chair", "stand"]

@@ -15,7 +15,7 @@ import numpy as np
 from ...motion.rotations import qmul, qrot, quat_to_matrix
 from ...motion.skeleton import HUMANML3D, forward_kinematics
 from .clip import SITE_HEIGHT, SITE_JOINT, SITE_KIND, SITES, Clip
-from .ik import aim_thigh, flat_foot_world, foot_rotation, leg_clearance, two_bone, world_rotation
+from .ik import aim_thigh, flat_foot_world, foot_rotation, leg_clearance, toe_clearance, two_bone, world_rotation
 from .pose import ANKLE_NEUTRAL, L_ANKLE, L_FOOT, L_HIP, L_KNEE, PELVIS, R_ANKLE, R_FOOT, R_HIP, R_KNEE, euler, smoothstep
 
 FPS = 20.0
@@ -317,6 +317,7 @@ def _limb_ik(q, world, targets, foot_yaw, offsets, heel_h):
         free = (lock_w < 0.05) & (toe_w < 0.05) & (targets[:, 2:, 3].max(-1) > 0.05)
         if free.any():  # a kneeling or lying leg: the shin and foot stay above the floor
             q = leg_clearance(q, world, hip, knee, ankle, toe, offsets, free, heel_h[f] * 0.7)
+        q = toe_clearance(q, world, hip, knee, ankle, toe, offsets)
     for f, (shoulder, elbow, wrist) in enumerate(((16, 18, 20), (17, 19, 21))):
         ht = targets[:, site[("l_hand", "r_hand")[f]]]
         q = two_bone(q, world, shoulder, elbow, wrist, ht[:, :3], ht[:, 3],
