@@ -1,8 +1,12 @@
 """The built-in motion-language dataset: procedural motions written in HumanML3D's layout.
 
-Every sample is drawn from its own generator ``numpy.random.default_rng([seed, index])``,
-so the dataset is the same whatever the number of workers, and the same seed gives the
-same bytes. Motions are synthesised in a process pool and streamed to
+Samples come in pairs (indices 2k and 2k+1). A share of the pairs (``TWIN_SHARE``) are near
+twins: the same plan with one attribute changed (left vs right, 2 vs 3 times, 90 vs 180
+degrees, slow vs fast, "A then B" vs "B then A"; :func:`synth.composer.twin_plan`), drawn from
+``numpy.random.default_rng([seed, pair, ...])``; the other pairs are two independent samples,
+each from ``numpy.random.default_rng([seed, index])``. The dataset is the same whatever the
+number of workers, and the same seed gives the same bytes. Both samples of a pair go to the
+same split. Motions are synthesised in a process pool and streamed to
 :func:`easytune_core.data.layout.write_humanml3d_folder`, which computes the HumanML3D
 features (and the mirrored ``M`` copies) in its own workers.
 """
@@ -13,15 +17,18 @@ import json
 import multiprocessing as mp
 import shutil
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from .synth import synthesize_sample
+from .synth.composer import draw_plan, render_plan, twin_plan
 
-DEFAULT_SIZE = 10_000
+DEFAULT_SIZE = 20_000
 ACTIONS_FILE = "synth_actions.jsonl"
+TWIN_SHARE = 0.33  # share of sample pairs made as near twins
 
 
 def sample_name(index: int) -> str:
@@ -29,10 +36,51 @@ def sample_name(index: int) -> str:
     return f"{index:06d}"
 
 
+def _same_story(a, b, attribute: str) -> bool:
+    """Two rendered twins tell the same story apart from the changed attribute (no action
+    dropped from one of them for lack of time)."""
+    ta, tb = [r["type"] for r in a.actions], [r["type"] for r in b.actions]
+    if attribute == "order":
+        return len(ta) == len(tb) and sorted(ta) == sorted(tb) and ta != tb
+    return ta == tb and a.captions != b.captions
+
+
+@lru_cache(maxsize=4)
+def make_pair(seed: int, pair: int):
+    """Samples ``2 * pair`` and ``2 * pair + 1`` as near twins: ``(sample_a, sample_b, info)``,
+    or ``None`` when the pair is not a twin pair (then each sample is drawn on its own)."""
+    if np.random.default_rng([int(seed), int(pair), 1]).random() >= TWIN_SHARE:
+        return None
+    rng = np.random.default_rng([int(seed), int(pair), 2])
+    for _ in range(6):
+        plan = draw_plan(rng)
+        made = twin_plan(rng, plan)
+        if made is None:
+            continue
+        other, info = made
+        a, b = render_plan(plan), render_plan(other)
+        if _same_story(a, b, info["attribute"]):
+            return a, b, info
+    return None
+
+
 def make_sample(seed: int, index: int):
-    """``(name, joints (T, 22, 3) float32, captions, actions)`` of one sample."""
-    s = synthesize_sample(np.random.default_rng([int(seed), int(index)]))
-    return sample_name(index), s.joints, s.captions, s.actions
+    """``(name, joints (T, 22, 3) float32, captions, actions, twin)`` of one sample; ``twin`` is
+    ``{"name", "attribute", "values": [this sample's, the twin's]}`` or None."""
+    made = make_pair(int(seed), int(index) // 2)
+    if made is None:
+        s = synthesize_sample(np.random.default_rng([int(seed), int(index)]))
+        return sample_name(index), s.joints, s.captions, s.actions, None
+    a, b, info = made
+    mine, other = (a, b) if index % 2 == 0 else (b, a)
+    values = info["values"] if index % 2 == 0 else info["values"][::-1]
+    twin = {"name": sample_name(index ^ 1), "attribute": info["attribute"], "values": values}
+    return sample_name(index), mine.joints, mine.captions, mine.actions, twin
+
+
+def pair_group(name: str) -> int:
+    """Split group of a built-in sample: the pair it belongs to (twins share a split)."""
+    return int(name.lstrip("M")) // 2
 
 
 def _make(args):
@@ -40,7 +88,7 @@ def _make(args):
 
 
 def iter_builtin(size: int = DEFAULT_SIZE, seed: int = 0, workers: int = 2) -> Iterator[tuple]:
-    """Yield ``(name, joints, captions, actions)`` for indices ``0..size-1`` in order."""
+    """Yield ``(name, joints, captions, actions, twin)`` for indices ``0..size-1`` in order."""
     if size < 1:
         raise ValueError(f"size must be at least 1, got {size}")
     if workers < 1:
@@ -87,18 +135,23 @@ def generate_builtin(out_dir, size: int = DEFAULT_SIZE, seed: int = 0, workers: 
 
     Returns:
         Whatever the writer returns (a ``LayoutSummary`` by default). The action records of
-        every motion are also written to ``synth_actions.jsonl`` (one JSON object per line).
+        every motion are also written to ``synth_actions.jsonl`` (one JSON object per line:
+        ``name``, ``actions`` and, for near twins, ``twin`` = ``{"name", "attribute", "values"}``).
     """
     extra = {}
     if writer is None:
         from .layout import write_humanml3d_folder as writer
 
         extra["fns"] = builtin_feature_fns()
+        extra["group_of"] = pair_group
     records = []
 
     def samples():
-        for name, joints, caps, actions in iter_builtin(size, seed, workers):
-            records.append({"name": name, "actions": actions})
+        for name, joints, caps, actions, twin in iter_builtin(size, seed, workers):
+            rec = {"name": name, "actions": actions}
+            if twin is not None and int(twin["name"]) < size:
+                rec["twin"] = twin
+            records.append(rec)
             yield name, joints, caps
 
     summary = writer(out_dir, samples(), seed=seed, workers=workers, overwrite=overwrite, progress=progress, **extra)
@@ -142,4 +195,5 @@ def resolve_dataset(data: str | Path = "builtin", create: bool = True, workers: 
     return root
 
 
-__all__ = ["resolve_dataset", "BUILTIN_DIR", "generate_builtin", "iter_builtin", "make_sample", "sample_name", "DEFAULT_SIZE", "ACTIONS_FILE"]
+__all__ = ["resolve_dataset", "BUILTIN_DIR", "generate_builtin", "iter_builtin", "make_sample", "make_pair", "sample_name",
+           "pair_group", "DEFAULT_SIZE", "ACTIONS_FILE", "TWIN_SHARE"]

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
     builtin = parser.add_argument_group("built-in procedural dataset (default source)")
     builtin.add_argument("--size", type=int, default=None,
-                         help="number of motions before mirroring (default 10000)")
+                         help="number of motions before mirroring (default 20000)")
     bvh = parser.add_argument_group("BVH folder source")
     bvh.add_argument("--from-bvh", metavar="DIR", default=None, help="folder of .bvh files to convert")
     bvh.add_argument("--captions", metavar="FILE", default=None,

@@ -67,7 +67,7 @@ def build_one_foot(rng, p):
     """Stand on the ``side`` foot: the other leg lifts (knee bent), arms out for balance, hold."""
     k = Keys().key(0).after(_f(rng, 4, 8))
     o = _other("l")
-    lift = pose(**{f"c_{o}": 0.0}, **side(o, hip=_u(rng, 25, 60), knee=_u(rng, 60, 95), ankle=10),
+    lift = pose(**{f"c_{o}": 0.0}, **side(o, hip=_u(rng, 30, 60), knee=_u(rng, 70, 100), ankle=10),
                 **both(sh_abd=_u(rng, 35, 80), elbow=_u(rng, 5, 25)), spine_roll=-4)
     play(k, [(_f(rng, 10, 14), lift)])
     s = int(k.t)
@@ -83,21 +83,26 @@ def build_one_foot(rng, p):
 
 
 def build_lunge(rng, p):
-    """Forward lunges with the ``side`` leg: step out, sink until the back knee nearly touches, push back."""
+    """Forward lunges with the ``side`` leg: step out while the back knee bends, land with the back
+    heel rising onto the toes, sink until the back knee nearly touches, push back to standing."""
     k = Keys().key(0).after(_f(rng, 3, 6))
     bottoms = []
-    tempo = min(1.0, 140 / (p["count"] * 62))
-    n = lambda lo, hi: max(8, int(_f(rng, lo, hi) * tempo))  # noqa: E731
+    tempo = min(1.0, 140 / (p["count"] * 60))
+    n = lambda lo, hi: max(6, int(_f(rng, lo, hi) * tempo))  # noqa: E731
+    arms = both(sh=10, elbow=20)
     for _ in range(p["count"]):
-        air = pose(c_l=0.0, **side("l", hip=_u(rng, 40, 50), knee=_u(rng, 35, 45)), **both(sh=10, elbow=20))
-        land = pose(air, c_l=1.0, **side("l", hip=_u(rng, 35, 40), knee=8))
+        air = {**side("l", hip=_u(rng, 42, 48), knee=_u(rng, 45, 55)), **side("r", hip=-8, knee=30, ankle=15), **arms}
+        land = {**side("l", hip=_u(rng, 38, 42), knee=20), **side("r", hip=-12, knee=45, ankle=20)}
         deep = _u(rng, 0.85, 1.0)
-        down = pose(land, c_r=0.0, s_r_toe=1.0, spine_pitch=_u(rng, -2, 6),
-                    **side("l", hip=85 * deep, knee=95 * deep), **side("r", hip=-18 * deep, knee=100 * deep, ankle=10))
-        play(k, [(n(8, 11), air), (n(8, 10), land), (n(12, 16), down)])
+        down = {**side("l", hip=85 * deep, knee=95 * deep), **side("r", hip=-18 * deep, knee=100 * deep, ankle=10),
+                "spine_pitch": _u(rng, -2, 6)}
+        k.after(2, c_l=0.0).after(n(7, 9), **air)  # the front foot lifts and swings out, the body lowers
+        k.after(n(6, 8), **land).after(3, c_l=1.0, c_r=0.0, s_r_toe=1.0)  # lands; the back heel rises
+        k.after(n(12, 16), **down)
         bottoms.append(int(k.t))
         k.after(int(_f(rng, 0, 5) * tempo))
-        play(k, [(n(10, 14), land), (n(8, 10), air), (n(8, 11), pose())])
+        k.after(n(10, 14), **land).after(2, c_l=0.0).after(n(7, 9), **air)
+        k.after(n(6, 8), **both(hip=0, knee=0, ankle=0), spine_pitch=0).after(3, c_l=1.0, c_r=1.0, s_r_toe=0.0)
     k.after(_f(rng, 3, 8))
     clip = k.clip(actions=[dict(type="lunge", side="left", count=p["count"], start=0, end=int(k.t) + 1, bottoms=bottoms)])
     return _mirror_if(clip, p["side"])
@@ -127,10 +132,14 @@ def build_step_over(rng, p):
     lead, trail = "l", "r"
     high = _u(rng, 75, 95)
     for leg_, other in ((lead, trail), (trail, lead)):
-        up = pose(k.cur, **{f"c_{leg_}": 0.0}, **side(leg_, hip=high, knee=high * 1.15, ankle=-10), spine_pitch=5)
-        reach = pose(up, **side(leg_, hip=35 if leg_ == lead else 15, knee=15))
+        up = pose(k.cur, **{f"c_{leg_}": 0.0, f"s_{leg_}_toe": 0.0}, **side(leg_, hip=high, knee=high * 1.15, ankle=-10),
+                  spine_pitch=5)
+        reach = pose(up, **side(leg_, hip=30 if leg_ == lead else 12, knee=12), **side(other, knee=15))
         land = pose(reach, **{f"c_{leg_}": 1.0})
-        over = pose(land, spine_pitch=2, **side(leg_, hip=0, knee=5), **side(other, hip=-25 if leg_ == lead else 0, knee=10))
+        # The body moves over the planted foot; the trailing heel rises onto the toes behind it.
+        trail = {f"c_{other}": 0.0, f"s_{other}_toe": 1.0, **side(other, hip=-25, knee=15, ankle=20)} if leg_ == lead else \
+            {f"s_{other}_toe": 0.0, f"c_{other}": 1.0, **side(other, hip=0, knee=10)}
+        over = pose(land, spine_pitch=2, **side(leg_, hip=0, knee=5), **trail)
         play(k, [(_f(rng, 8, 11), up), (_f(rng, 6, 9), reach), (8, land), (_f(rng, 8, 11), over)])
     play(k, [(_f(rng, 8, 11), pose())])
     k.after(_f(rng, 3, 8))
@@ -208,10 +217,11 @@ def build_tiptoe(rng, p):
 
 # ---------------------------------------------------------------- bounding gaits
 
-def _bound(rng, T, cadence, legs: dict, spans: dict, air=(0.0, 0.0), arm_fn=None, lean=0.0, ramp=8):
+def _bound(rng, T, cadence, legs: dict, spans: dict, air=None, arm_fn=None, lean=0.0, ramp=8):
     """A phase-driven gait: ``legs[s]`` maps channels to periodic keys, ``spans[s]`` the stance
     phases of each foot; frames with neither foot down fly with horizontal velocity ``air``
-    (metres per second, heading frame)."""
+    (metres per second, heading frame; None: the speed of take-off and landing, for bounding
+    on the spot)."""
     ph = _u(rng, 0.0, 0.05) + cadence / FPS * np.arange(T)
     env = envelope(T, ramp, ramp)
     k = Keys().key(0).key(T - 1)
@@ -229,8 +239,9 @@ def _bound(rng, T, cadence, legs: dict, spans: dict, air=(0.0, 0.0), arm_fn=None
     c = np.stack(contact, -1)
     flight = c.max(-1) < 0.5
     air_vel = np.full((T, 3), np.nan)
-    air_vel[flight, 0] = air[0] / FPS
-    air_vel[flight, 2] = air[1] / FPS
+    if air is not None:
+        air_vel[flight, 0] = air[0] / FPS
+        air_vel[flight, 2] = air[1] / FPS
     return curves_to_clip(ch, air_vel=air_vel)
 
 
@@ -305,10 +316,10 @@ def build_grapevine(rng, p):
     n = _f(rng, 2, 4)
     for i in range(n):
         cross = 1.0 if i % 2 == 0 else -1.0  # behind, then in front
-        step(k, "l", _f(rng, 6, 8), l_abd=_u(rng, 22, 28), l_knee=5, r_abd=0.0, r_hip=0.0, spine_yaw=0.0)
-        k.after(_f(rng, 5, 7), l_abd=4.0, r_abd=-10.0)
-        step(k, "r", _f(rng, 6, 8), r_abd=-_u(rng, 22, 28), r_hip=-14 * cross, r_knee=8, spine_yaw=-8 * cross)
-        k.after(_f(rng, 5, 7), l_abd=10.0, r_abd=-2.0, r_hip=0.0, spine_yaw=0.0)
+        step(k, "l", _f(rng, 6, 8), l_abd=_u(rng, 22, 28), l_knee=5, r_abd=0.0, r_hip=0.0, r_knee=12, spine_yaw=0.0)
+        k.after(_f(rng, 5, 7), l_abd=4.0, r_abd=10.0, r_knee=5)
+        step(k, "r", _f(rng, 6, 8), r_abd=-_u(rng, 22, 28), r_hip=-14 * cross, r_knee=8, l_knee=12, spine_yaw=-8 * cross)
+        k.after(_f(rng, 5, 7), l_abd=10.0, r_abd=-2.0, r_hip=0.0, l_knee=5, spine_yaw=0.0)
     step(k, "l", 7, l_abd=0.0, r_abd=0.0)
     k.after(_f(rng, 3, 6), pose())
     clip = k.clip(actions=[dict(type="grapevine", direction="left", start=0, end=int(k.t) + 1)])

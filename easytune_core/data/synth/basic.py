@@ -114,7 +114,7 @@ def draw_jog(rng, posture, kind="jog"):
     if kind == "jog" and r < 0.15:
         p["layer"] = draw_layer(rng)
     elif r < 0.27:
-        p["style"] = _pick(rng, ("happy", "angry", "tired"))
+        p["style"] = _pick(rng, ("happy", "angry"))
     return p
 
 
@@ -291,9 +291,12 @@ def _layer_fn(kind):
 S2, S3 = {"side": SIDES}, {"side": ("left", "right", "both")}
 register(
     Action("stand", "locomotion", 0.4, draw_stand, build_stand),
-    Action("walk", "locomotion", 3.0, draw_walk, build_walk,
+    Action("walk", "locomotion", 2.6, draw_walk, build_walk,
            attrs={"pace": ("slow", "fast"), "direction": ("forward", "backward"), "layer.side": SIDES,
                   "distance": (1, 2, 3, 4, 5), "style": styles.STYLES}),
+    Action("walk_wave", "locomotion", 0.5, lambda r, s: {**draw_walk(r, s, layer_p=0.0, style_p=0.0),
+                                                         "layer": draw_layer(r)}, build_walk,
+           attrs={"pace": ("slow", "fast"), "layer.side": SIDES}),
     Action("walk_back", "locomotion", 0.9, lambda r, s: draw_walk(r, s, "backward"), build_walk,
            attrs={"pace": ("slow", "fast"), "direction": ("forward", "backward")}),
     Action("sidestep", "locomotion", 0.9, draw_sidestep, build_sidestep, attrs={"direction": SIDES, "pace": ("slow", "fast")}),

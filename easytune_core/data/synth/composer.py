@@ -185,7 +185,7 @@ def draw_plan(rng, config: SynthConfig | None = None, kinds: list[str] | None = 
         if steps and len(steps) + len(pre) + 1 > limit:
             break
         for kind, params in pre:
-            steps.append({"kind": kind, "params": params, "seed": int(rng.integers(2 ** 31))})
+            steps.append({"kind": kind, "params": params, "seed": int(rng.integers(2 ** 31)), "auto": True})
             posture = REGISTRY[kind].end_posture(params)
         params = a.draw(rng, posture)
         steps.append({"kind": k, "params": params, "seed": int(rng.integers(2 ** 31))})
@@ -250,6 +250,7 @@ def render_plan(plan: dict, config: SynthConfig | None = None, n_captions: int |
     rng = np.random.default_rng(plan["seed"])
     clips, blends = [], []
     total = 0
+    auto_only = True  # everything so far was a transition the composer added
     for step in plan["steps"]:
         r = np.random.default_rng(step["seed"])
         a = _check_kind(step["kind"])
@@ -261,7 +262,10 @@ def render_plan(plan: dict, config: SynthConfig | None = None, n_captions: int |
         blend = int(r.integers(6, 13))  # 0.3-0.6 s
         extra = c.T - (blend if clips else 0)
         if clips and total + extra > cfg.max_frames:
-            break
+            if not (auto_only and c.T <= cfg.max_frames):
+                break
+            clips, blends, extra, total = [], [], c.T, 0  # no room for the way down: start in the posture instead
+        auto_only = auto_only and bool(step.get("auto"))
         if not clips and c.T > cfg.max_frames:
             c = _trim(c, cfg.max_frames)
         if clips:

@@ -123,7 +123,7 @@ def build_roll_over(rng, p):
     frm = p["from"]
     k = Keys(P.supine(rng) if frm == "supine" else P.prone(rng))
     k.key(0).after(_f(rng, 4, 8))
-    arms_up = both(sh=170, sh_abd=10, elbow=10)
+    arms_up = dict(**both(sh=0, sh_abd=1, elbow=5), s_l_hand=0.0, s_r_hand=0.0)  # arms tucked along the body
     k.after(_f(rng, 8, 12), **arms_up)
     n = _f(rng, 20, 28)
     t0 = int(k.t)
@@ -134,8 +134,9 @@ def build_roll_over(rng, p):
     k.after(n - n // 2, pelvis_roll=sign * 180)
     t1 = int(k.t)
     end = P.prone(rng) if frm == "supine" else P.supine(rng)
-    # Same world orientation, other parameterisation: heading +180 and a plain lying pose.
-    k.after(1, pose(end, **arms_up, yaw=180.0, s_torso=0.0))
+    # Same world orientation, other parameterisation: heading +180 and a plain lying pelvis;
+    # the limbs keep their angles through that frame and only then ease into the new pose.
+    k.after(1, pelvis_pitch=end["pelvis_pitch"], pelvis_roll=0.0, yaw=180.0)
     k.after(6, s_torso=1.0)
     k.after(_f(rng, 8, 12), pose(end, yaw=180.0))
     k.after(_f(rng, 4, 10))
@@ -186,7 +187,7 @@ def build_crawl(rng, p):
 def build_push_up(rng, p):
     k = _start(rng, "plank")
     bottoms = []
-    tempo = min(1.0, 130 / (p["count"] * 28))
+    tempo = min(1.0, 100 / (p["count"] * 25))
     for _ in range(p["count"]):
         down, up = int(_f(rng, 10, 15) * tempo), int(_f(rng, 9, 14) * tempo)
         k.after(max(down, 7), P.plank(rng, low=True))

@@ -112,13 +112,15 @@ def flat_foot_world(yaw: np.ndarray) -> np.ndarray:
 __all__ = ["world_rotation", "two_bone", "aim_thigh", "foot_rotation", "flat_foot_world"]
 
 
-def leg_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, free, ankle_min, toe_min=0.005):
+def leg_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, free, ankle_min, toe_min=0.005, loose=None):
     """Bend or straighten the knee of a leg that has no foot on the ground so that its ankle and
-    toe stay above the floor (a kneeling shin, legs lying on the ground).
+    toe stay above the floor (a kneeling shin, legs lying face down, legs folding while sitting).
 
-    ``free`` (T,) marks the frames to fix. The smallest change of knee angle (degrees, on a
-    5-degree grid) that puts the ankle at or above ``ankle_min`` and the toe at or above
-    ``toe_min`` is used; frames that need none are left alone.
+    ``free`` (T,) marks the frames to fix. Per frame, the smallest change of knee angle (degrees,
+    on a 5-degree grid) that puts the ankle at or above ``ankle_min`` and the toe at or above
+    ``toe_min`` is found; each run of such frames keeps one direction (bending or straightening,
+    whichever works on more of its frames) so the shin does not flip, and the change is spread
+    over neighbouring frames (those marked ``loose``: a foot pinned to the floor is never moved).
     """
     q = q.copy()
     H = world[:, hip_j]
@@ -126,25 +128,50 @@ def leg_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, free, ankle_
     kappa = np.degrees(2 * np.arctan2(q[:, knee_j, 1], q[:, knee_j, 0]))
     K = H + qrot(hip_w, np.broadcast_to(offsets[knee_j], H.shape))
 
-    def heights(k):
+    def ok_at(k):
         kn_w = qmul(hip_w, rot_x(k))
         A = K + qrot(kn_w, np.broadcast_to(offsets[ankle_j], H.shape))
         toe = A + qrot(qmul(kn_w, q[:, ankle_j]), np.broadcast_to(offsets[toe_j], H.shape))
-        return A[:, 1], toe[:, 1]
+        return (A[:, 1] >= ankle_min) & (toe[:, 1] >= toe_min)
 
-    a0, t0 = heights(kappa)
-    bad = free & ((a0 < ankle_min) | (t0 < toe_min))
+    bad = free & ~ok_at(kappa)
     if not bad.any():
         return q
-    best = np.where(bad, np.nan, kappa)
-    for delta in sorted(np.arange(-150, 151, 5), key=abs)[1:]:
-        k = np.clip(kappa + delta, 0.0, 150.0)
-        a, t = heights(k)
-        ok = bad & np.isnan(best) & (a >= ankle_min) & (t >= toe_min)
-        best = np.where(ok, k, best)
-    best = np.where(np.isnan(best), kappa, best)
-    q[bad, knee_j] = rot_x(best[bad])
+    found = {}
+    for sign in (1.0, -1.0):
+        need = np.full(len(q), np.nan)
+        for delta in range(5, 155, 5):
+            k = kappa + sign * delta
+            valid = (k >= 0.0) & (k <= 155.0)
+            hit = np.isnan(need) & valid & ok_at(np.clip(k, 0.0, 155.0))
+            need[hit] = sign * delta
+        found[sign] = need
+    signed = np.zeros(len(q))
+    for s0, e0 in _runs(bad):
+        pos, neg = found[1.0][s0:e0], found[-1.0][s0:e0]
+        use = pos if np.isfinite(pos).sum() >= np.isfinite(neg).sum() else neg  # bending wins a tie
+        if np.isfinite(use).any():
+            fill = use[np.isfinite(use)][np.argmax(np.abs(use[np.isfinite(use)]))]
+            signed[s0:e0] = np.where(np.isfinite(use), use, fill)
+    # Ease in and out over two frames on each side of every run, and smooth inside it; a frame
+    # the smoothing leaves short of the floor keeps its own (tested) value.
+    raw = signed.copy()
+    for s0, e0 in _runs(bad):
+        a, b = max(0, s0 - 2), min(len(q), e0 + 2)
+        seg = np.pad(raw[s0:e0], (s0 - a, b - e0), mode="edge") * np.r_[np.linspace(0.33, 0.67, s0 - a), np.ones(e0 - s0),
+                                                                        np.linspace(0.67, 0.33, b - e0)]
+        signed[a:b] = np.convolve(np.pad(seg, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    fails = bad & ~ok_at(np.clip(kappa + signed, 0.0, 155.0))
+    signed[fails] = raw[fails]
+    on = (np.abs(signed) > 0.05) & (free if loose is None else loose)
+    q[on, knee_j] = rot_x(np.clip(kappa[on] + signed[on], 0.0, 155.0))
     return q
+
+
+def _runs(mask: np.ndarray):
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
 
 
 def toe_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, toe_min=0.0):
@@ -159,10 +186,19 @@ def toe_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, toe_min=0.0)
     if not bad.any():
         return q
     q = q.copy()
+    need = np.zeros(len(q))
     done = ~bad
     for d in range(3, 48, 3):
         cand = qmul(q[:, ankle_j], rot_x(np.full(len(q), -float(d))))
         ok = ~done & (toe_y(cand) >= toe_min)
-        q[ok, ankle_j] = cand[ok]
+        need[ok] = d
         done |= ok
+    need[~done] = 45.0
+    # Spread each lift over its neighbouring frames so the foot turns up and back smoothly.
+    pad = np.pad(need, 3, mode="edge")
+    need = np.lib.stride_tricks.sliding_window_view(pad, 7).max(-1)
+    k = np.hanning(9)[1:-1]
+    need = np.convolve(np.pad(need, 3, mode="edge"), k / k.sum(), mode="valid")
+    on = need > 0.05
+    q[on, ankle_j] = qmul(q[on, ankle_j], rot_x(-need[on]))
     return q

@@ -53,10 +53,10 @@ def jump(rng, forward: bool = False, count: int = 1, direction: str | None = Non
         n_flight = max(3, int(round(2 * np.sqrt(2 * apex / GRAVITY) * FPS)))
         crouch = int(rng.integers(7, 11)) if i == 0 else int(rng.integers(3, 5))
         t += crouch
-        d = depth * (1.6 if shape == "squat" else 1.0)
+        d = depth * (1.35 if shape == "squat" else 1.0)
         if shape == "squat":
             t += int(rng.integers(6, 10))
-        key(t, hip=45 * d, knee=min(80 * d, 135), ankle=-15 - 10 * (shape == "squat"), spine=25 * min(d, 1.3), arm=-40,
+        key(t, hip=45 * d, knee=min(80 * d, 120), ankle=-15 - 10 * (shape == "squat"), spine=25 * min(d, 1.3), arm=-40,
             elbow=20, abd=0, arm_abd=10)
         t += int(rng.integers(3, 5))  # push-off: legs extend, arms swing up
         # Arms swing from behind to forward-up across push-off and flight (a quick but human

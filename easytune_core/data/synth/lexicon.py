@@ -40,7 +40,7 @@ def _walk(a):
     if d in ("left", "right"):
         return [f"<walk> sideways to the {{side}}{tail}", f"<step> sideways to the {{side}}{tail}",
                 f"<side-step> to the {{side}}{tail}", f"<walk> to the {{side}} sideways{tail}",
-                f"<shuffle> sideways to the {{side}}{tail}", f"<move> sideways toward the {{side}}{tail}",
+                f"<move> sideways toward the {{side}}{tail}",
                 f"<take> side steps to the {{side}}{tail}", f"<sidestep> toward {{poss}} {{side}}{tail}",
                 f"<step> to the {{side}} side{tail}", f"<scoot> sideways to the {{side}}{tail}"]
     if d == "backward":
@@ -77,8 +77,8 @@ def _run(a):
 @entry("march")
 def _march(a):
     tail = "{style}" if a.get("style") else ""
-    return [f"<march> in place{tail}", f"<march> on the spot{tail}", f"<march> in place lifting the knees high{tail}",
-            f"<step> in place with high knees{tail}", f"<march> without going anywhere{tail}",
+    return [f"<march> in place{tail}", f"<march> on the spot{tail}", f"<march> in place lifting the knees{tail}",
+            f"<step> in place, knees lifting{tail}", f"<march> without going anywhere{tail}",
             f"<stomp> in place like a soldier{tail}", f"<march> on the spot, swinging the arms{tail}"]
 
 
@@ -178,14 +178,14 @@ def _jump(a):
 def _hop(a):
     return ["<hop> on the {side} leg {times}", "<hop> on the {side} foot {times}", "<hop> on {poss} {side} foot {times}",
             "<hop> on one foot, the {side} one, {times}", "<jump> on the {side} leg only {times}",
-            "<hop> {times} on the {side} leg", "<balance> on the {side} leg and <hop> {times}",
+            "<hop> {times} on the {side} leg", "<keep> the other foot up and <hop> on the {side} {times}",
             "<bounce> on the {side} foot {times}"]
 
 
 @entry("jumping_jacks")
 def _jacks(a):
     return ["<do> {n} jumping jacks", "<do> jumping jacks {times}", "<perform> {n} jumping jacks",
-            "<do> {n} star-shaped jacks", "<jump> spreading the arms and legs {times}", "<do> {n} jacks",
+            "<do> {n} star-shaped jacks", "<do> {n} jacks",
             "<complete> {n} jumping jacks", "<do> a set of {n} jumping jacks"]
 
 

@@ -41,11 +41,17 @@ def sit(rng) -> dict:
                 **both(hip=thigh - 15, knee=34 + 22 * knee_up, sh=_u(rng, 35, 50), elbow=_u(rng, 40, 70), sh_abd=15))
 
 
+def uncross(rng) -> dict:
+    """Half-way between sitting cross-legged and with the knees up (the feet clear the floor)."""
+    return pose(sit(rng), c_l=0.0, c_r=0.0, **both(hip=140, abd=40, twist=160, knee=140, ankle=40))
+
+
 def sit_cross(rng) -> dict:
     """Sitting cross-legged: thighs out to the sides, shins crossed in front, hands on the knees."""
     lean = _u(rng, 5, 15)
-    legs = {**side("l", hip=60, abd=52, twist=-40, knee=135, ankle=10),
-            **side("r", hip=66, abd=50, twist=-40, knee=135, ankle=10)}
+    # Fitted so the knees rest out wide and each ankle lies under the other knee's shin.
+    legs = {**side("l", hip=55, abd=78, twist=155, knee=130, ankle=10),
+            **side("r", hip=62, abd=76, twist=155, knee=128, ankle=10)}
     return pose(pelvis_pitch=-10, spine_pitch=10 + lean, s_pelvis=1.0, c_l=0.0, c_r=0.0, **legs,
                 **both(sh=_u(rng, 25, 40), sh_abd=25, elbow=_u(rng, 40, 60)))
 
@@ -59,9 +65,11 @@ def supine(rng, knees_up: bool = False) -> dict:
 
 
 def prone(rng) -> dict:
-    """Lying face down, legs straight with the toes pointing back, arms along the body."""
+    """Lying face down, legs straight with the toes pointing back, hands flat on the floor by the
+    shoulders (elbows bent up, as at the bottom of a push-up)."""
     return pose(pelvis_pitch=90, neck_pitch=_u(rng, -25, -10), s_pelvis=1.0, s_torso=1.0, c_l=0.0, c_r=0.0,
-                **both(hip=_u(rng, 0, 4), knee=_u(rng, 0, 6), ankle=50, sh=0, sh_abd=_u(rng, 12, 25), elbow=8))
+                s_l_hand=1.0, s_r_hand=1.0,
+                **both(hip=_u(rng, 0, 4), knee=_u(rng, 0, 6), ankle=50, sh=_u(rng, 80, 90), sh_abd=_u(rng, 20, 30), elbow=0))
 
 
 def fours(rng) -> dict:
@@ -120,16 +128,16 @@ def route_down(rng, target: str, down: str = "l") -> list:
         return [(_f(rng, 14, 20), sq), (_f(rng, 12, 18), sit(rng))]
     if target == "sit_cross":
         s = sit(rng)
-        return [(_f(rng, 14, 20), sq), (_f(rng, 12, 18), s), (_f(rng, 14, 20), sit_cross(rng))]
+        return [(_f(rng, 14, 20), sq), (_f(rng, 12, 18), s), (_f(rng, 8, 10), uncross(rng)), (_f(rng, 8, 10), sit_cross(rng))]
     if target == "supine":
         return [(_f(rng, 14, 20), sq), (_f(rng, 12, 16), sit(rng)), (_f(rng, 14, 20), supine(rng, True)),
                 (_f(rng, 10, 16), supine(rng))]
     if target in ("fours", "prone", "plank"):
-        hd = squat_low(rng, hands_down=True)
+        # Down on both knees first (the shins come to rest on the floor behind), then forward onto the hands.
         f4 = fours(rng)
-        steps = [(_f(rng, 14, 20), hd), (_f(rng, 3, 5), pose(hd, s_l_hand=1.0, s_r_hand=1.0)), (_f(rng, 12, 16), f4)]
+        steps = route_down(rng, "kneel", down) + [(_f(rng, 12, 16), f4)]
         if target == "prone":
-            low = pose(f4, pelvis_pitch=82, s_pelvis=1.0, s_torso=1.0, **both(hip=20, knee=60, ankle=50, sh=30, elbow=80))
+            low = pose(f4, pelvis_pitch=82, s_pelvis=1.0, s_torso=1.0, **both(hip=20, knee=60, ankle=50, sh=82, elbow=0))
             steps += [(_f(rng, 12, 18), low), (_f(rng, 10, 14), prone(rng))]
         if target == "plank":
             steps += [(_f(rng, 14, 18), plank(rng))]
@@ -158,14 +166,13 @@ def route_up(rng, start: str, lead: str = "r") -> list:
         if start == "supine":
             steps += [(_f(rng, 8, 12), supine(rng, True)), (_f(rng, 12, 18), sit(rng))]
         if start == "sit_cross":
-            steps += [(_f(rng, 12, 16), sit(rng))]
+            steps += [(_f(rng, 8, 10), uncross(rng)), (_f(rng, 8, 10), sit(rng))]
         lean = pose(sit(rng), spine_pitch=45, pelvis_pitch=0, **both(sh=80, elbow=10, hip=120, knee=110))
         return steps + [(_f(rng, 10, 14), lean), (_f(rng, 10, 14), squat_low(rng)), (_f(rng, 16, 22), st)]
     if start in ("prone", "plank", "fours"):
         steps = []
         if start == "prone":
-            low = pose(prone(rng), s_l_hand=1.0, s_r_hand=1.0, **both(sh=30, elbow=100, sh_abd=20))
-            steps += [(_f(rng, 8, 12), low), (_f(rng, 14, 18), fours(rng))]
+            steps += [(_f(rng, 14, 18), fours(rng))]
         elif start == "plank":
             steps += [(_f(rng, 12, 16), fours(rng))]
         up = pose(ko, spine_pitch=35, s_l_hand=0.0, s_r_hand=0.0, **both(sh=40, elbow=20))

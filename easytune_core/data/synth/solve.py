@@ -87,7 +87,7 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     sliding = ~np.isnan(clip.slide[:, 0])
     v = np.where(sliding[:-1, None], qrot(heading[:-1], np.nan_to_num(clip.slide[:-1])), v)
     v[:, 1] = 0.0
-    root, targets, anchor, foot_yaw = _anchor_feet(v, pts, c, psi, height, sliding)
+    root, targets, anchor, foot_yaw = _anchor_feet(v, pts, c, psi, height, sliding, kind == "hand")
 
     # Vertical: the lowest contact heel rests on the floor; flight follows gravity.
     y_f = height[None, :] - pts[..., 1]  # root height that grounds each contact point
@@ -137,8 +137,14 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
             tf = (n + 1) / FPS
             tau = k / FPS
             y[s:e] = y[s - 1] + (y[e] - y[s - 1]) * k / (n + 1) + 0.5 * GRAVITY * tau * (tf - tau)
-    # No part of the trunk, head or arms ever sinks into the floor.
-    y = np.maximum(y, (CLEAR_HEIGHT[None, :] * scale - rel[:, CLEAR_JOINTS, 1]).max(-1))
+    # No part of the trunk, head or arms ever sinks into the floor (a hand or knee that is being
+    # put on the floor is placed there by IK instead).
+    clear = CLEAR_HEIGHT[None, :] * scale - rel[:, CLEAR_JOINTS, 1]
+    for site, joints in (("l_hand", (18, 20)), ("r_hand", (19, 21)), ("l_knee", (4,)), ("r_knee", (5,))):
+        on = clip.support[:, SITES.index(site)] > 0.95
+        for jt in joints:
+            clear[on, CLEAR_JOINTS.index(jt)] = -np.inf
+    y = np.maximum(y, clear.max(-1))
     root[:, 1] = y
     world = rel + root[:, None, :]
 
@@ -157,7 +163,7 @@ CLEAR_HEIGHT = np.array([0.09, 0.08, 0.08, 0.09, 0.09, 0.09, 0.07, 0.07, 0.07, 0
                          0.04, 0.04, 0.03, 0.03, 0.05, 0.05])
 
 
-def _anchor_feet(v, pts, c, psi, height, sliding, restep=0.05, step_frames=6, lift=0.07):
+def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_frames=6, lift=0.07):
     """Walk the frames once: lock landing points, carry the root by the locked points, re-step.
 
     Args:
@@ -167,6 +173,8 @@ def _anchor_feet(v, pts, c, psi, height, sliding, restep=0.05, step_frames=6, li
         c: ``(T, N)`` planned contact weights.
         height: ``(N,)`` height of each point above the floor while it touches.
         sliding: ``(T,)`` frames whose root motion is imposed (rolling): nothing stays locked.
+        is_hand: ``(N,)`` points that are hands: they carry the body only when nothing else is
+            down (the arms reach the floor by IK, so a plank stays as straight as it was keyed).
 
     A locked foot whose planned place under the body drifts more than ``restep`` metres
     away (a pose change while both feet are planted, e.g. stopping mid-stride and sitting
@@ -233,6 +241,8 @@ def _anchor_feet(v, pts, c, psi, height, sliding, restep=0.05, step_frames=6, li
                     targets[t, f, :3], targets[t, f, 3] = lock[f], w_lock[t, f]
                     anchor[t, f] = 1.0
                 held.append(f)
+        if any(not is_hand[f] for f in held):
+            held = [f for f in held if not is_hand[f]]
         wsum = sum(w_lock[t, f] for f in held)
         if wsum > 1e-6 and not sliding[t]:
             anchored = sum(w_lock[t, f] * (lock[f] - pts[t, f]) for f in held) / wsum
@@ -316,7 +326,8 @@ def _limb_ik(q, world, targets, foot_yaw, offsets, heel_h):
         q[:, ankle] = clamp_ankle(q[:, ankle])
         free = (lock_w < 0.05) & (toe_w < 0.05) & (targets[:, 2:, 3].max(-1) > 0.05)
         if free.any():  # a kneeling or lying leg: the shin and foot stay above the floor
-            q = leg_clearance(q, world, hip, knee, ankle, toe, offsets, free, heel_h[f] * 0.7)
+            q = leg_clearance(q, world, hip, knee, ankle, toe, offsets, free, heel_h[f] * 0.7,
+                              loose=(lock_w < 0.5) & (toe_w < 0.5))
         q = toe_clearance(q, world, hip, knee, ankle, toe, offsets)
     for f, (shoulder, elbow, wrist) in enumerate(((16, 18, 20), (17, 19, 21))):
         ht = targets[:, site[("l_hand", "r_hand")[f]]]

@@ -191,7 +191,8 @@ def build_jump_rope(rng, p):
                        (("sh", 20 + 12 * np.cos(2 * np.pi * ph)), ("sh_abd", 25 + 8 * np.sin(2 * np.pi * ph)),
                         ("elbow", np.full_like(ph, 70.0)))}
     clip = _bound(rng, T, cad, {"l": leg, "r": leg}, {"l": [(0.0, 0.6)], "r": [(0.0, 0.6)]}, arm_fn=arms, ramp=6)
-    clip.actions = [dict(type="jump_rope", count=p["count"], start=0, end=T)]
+    hops = int(((clip.contact[1:].max(-1) < 0.5) & (clip.contact[:-1].max(-1) >= 0.5)).sum())
+    clip.actions = [dict(type="jump_rope", count=hops, start=0, end=T)]
     return clip
 
 
@@ -224,7 +225,7 @@ def build_step_touch(rng, p):
         o = "r" if s == "l" else "l"
         arms = both(sh_abd=_u(rng, 25, 45), elbow=_u(rng, 60, 90), sh=20)
         out = pose(k.cur, **{f"c_{s}": 0.0}, **side(s, abd=_u(rng, 16, 22), knee=20), **arms)
-        land = pose(out, **{f"c_{s}": 1.0}, **side(s, knee=12, abd=2), **side(o, knee=12, abd=-14),
+        land = pose(out, **{f"c_{s}": 1.0}, **side(s, knee=12, abd=2), **side(o, knee=12, abd=14),
                     pelvis_roll=(-5 if s == "l" else 5))
         touch = pose(land, **{f"c_{o}": 0.0}, **side(o, abd=-2, knee=25, ankle=20))
         back = pose(touch, **{f"c_{o}": 1.0}, **side(o, abd=2, knee=8, ankle=0), pelvis_roll=0)
@@ -255,7 +256,7 @@ def build_disco(rng, p):
     k = Keys(pose()).key(0).after(_f(rng, 6, 9), **both(knee=12), pelvis_roll=-4, **side("r", sh=30, elbow=90, sh_abd=20))
     peaks = []
     for i in range(p["count"]):
-        k.after(_f(rng, 6, 9), **side(s, sh=_u(rng, 150, 165), sh_abd=_u(rng, 30, 45), elbow=0, hadd=0),
+        k.after(_f(rng, 6, 9), **side(s, sh=_u(rng, 160, 172), sh_abd=_u(rng, 18, 30), elbow=0, hadd=0),
                 pelvis_roll=5, spine_roll=-6)
         peaks.append(int(k.t))
         k.after(_f(rng, 6, 9), **side(s, sh=_u(rng, 25, 40), sh_abd=5, elbow=5, hadd=_u(rng, 50, 65)),

@@ -66,7 +66,7 @@ def apply_style(rng, clip: Clip, style: str | None) -> Clip:
     if style == "drunk":
         # Weaving: the heading swings and the trunk sways from side to side.
         f = rng.uniform(0.28, 0.4) / 20.0
-        amp = np.radians(rng.uniform(14, 22))
+        amp = np.radians(rng.uniform(20, 28))
         t = np.arange(T)
         phase = rng.uniform(0, 2 * np.pi)
         heading = amp * np.sin(2 * np.pi * f * t + phase) * env

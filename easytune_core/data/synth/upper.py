@@ -81,9 +81,9 @@ def stretch_up(rng, p):
 
 
 def touch_toes(rng, p):
-    pp, sp = _u(rng, 58, 70), _u(rng, 35, 45)
+    pp, sp = _u(rng, 72, 82), _u(rng, 40, 50)
     k = _new().after(_f(rng, 16, 22), pelvis_pitch=pp, spine_pitch=sp, neck_pitch=20,
-                     **both(hip=pp, knee=_u(rng, 0, 8), sh=pp + sp + 5, elbow=3))
+                     **both(hip=pp, knee=_u(rng, 5, 15), sh=pp + sp + 5, elbow=3))
     s = int(k.t)
     k.after(_f(rng, 6, 16))
     k.after(_f(rng, 16, 22), pose(w=1.0))
@@ -229,7 +229,7 @@ def side_bend(rng, p):
     k = _new()
     peaks = []
     for _ in range(p["count"]):
-        k.after(_f(rng, 14, 18), spine_roll=-sg * _u(rng, 24, 34), pelvis_roll=sg * 4,
+        k.after(_f(rng, 14, 18), spine_roll=-sg * _u(rng, 30, 40), pelvis_roll=sg * 3,
                 **side(far, sh_abd=_u(rng, 150, 165), elbow=20), **side(near, sh_abd=4, elbow=3))
         peaks.append(int(k.t))
         k.after(_f(rng, 4, 10))

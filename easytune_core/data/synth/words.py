@@ -14,13 +14,13 @@ SUBJECTS = {
           "a female figure", "the lady", "a teenage girl", "a slim woman"),
     "n": ("a person", "the person", "someone", "somebody", "a figure", "a human", "an individual", "the figure",
           "a character", "the subject", "an adult", "a kid", "a child", "a performer", "an actor", "a stick figure",
-          "the character", "this person", "the individual", "a player", "they"),
+          "the character", "this person", "the individual", "a player"),
 }
 SPORTY = {"m": ("an athlete", "a sportsman", "a fit man"), "f": ("an athlete", "a sportswoman", "a fit woman"),
           "n": ("an athlete", "a trainee", "a gym-goer")}
 DANCERS = ("a dancer", "the dancer", "a performer")
 POSS = {"m": ("his",), "f": ("her",), "n": ("their", "his", "her")}
-PRON = {"m": "he", "f": "she", "n": "they"}
+PRON = {"m": "he", "f": "she", "n": "the person"}
 
 NUM = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
        10: "ten"}
