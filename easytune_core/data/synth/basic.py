@@ -10,6 +10,7 @@ import numpy as np
 
 from . import gaits, gestures, jumps, styles
 from .keys import apply_layer
+from .solve import solve
 from .registry import REGISTRY, Action, register
 
 PACES = ("slow", "normal", "fast")
@@ -71,21 +72,31 @@ def draw_walk(rng, posture, direction="forward", layer_p=0.18, style_p=0.15):
         p["layer"] = draw_layer(rng)
     elif r < layer_p + style_p and direction == "forward":
         p["style"] = styles.draw_style(rng)
+        p["pace"] = "normal"  # the style sets the speed
     elif r < layer_p + style_p + 0.12:
         p["distance"] = int(rng.integers(1, 6)) if direction == "forward" else int(rng.integers(1, 3))
     return p
 
 
+def _walk_for(rng, T, p, mods):
+    sub = int(rng.integers(2 ** 31))
+    return lambda n: gaits.locomotion(np.random.default_rng(sub), n, "walk", p["pace"], p["direction"], mods=mods)
+
+
 def build_walk(rng, p):
     d, pace = p["direction"], p["pace"]
     T = int(rng.integers(60, 130)) if d == "forward" else int(rng.integers(50, 100))
-    if p.get("distance"):
-        speed = {"slow": 0.65, "normal": 1.05, "fast": 1.4}[pace] * (0.75 if d == "backward" else 1.0)
-        T = int(np.clip(p["distance"] / speed * 20 + 24, 40, 180))
     made = make_layer(rng, p.get("layer"))
     T = max(T, layer_frames(made))
     style = p.get("style")
-    c = gaits.locomotion(rng, T, "walk", pace, d, mods=styles.gait_mods(style))
+    make = _walk_for(rng, T, p, styles.gait_mods(style))
+    if p.get("distance"):
+        # Walk a first guess, measure how far it goes, and stretch the walk to the distance asked.
+        speed = {"slow": 0.65, "normal": 1.05, "fast": 1.4}[pace] * (0.75 if d == "backward" else 1.0)
+        T = int(np.clip(p["distance"] / speed * 20 + 24, 40, 180))
+        got = float(np.linalg.norm(solve(make(T))[-1, 0, [0, 2]]))
+        T = int(np.clip(24 + (T - 24) * p["distance"] / max(got, 0.1), 40, 180))
+    c = make(T)
     c = styles.apply_style(rng, c, style)
     c, layer = place_layer(rng, c, made)
     rec = dict(type="walk", direction=d, pace=pace)

@@ -69,7 +69,8 @@ def prone(rng) -> dict:
     shoulders (elbows bent up, as at the bottom of a push-up)."""
     return pose(pelvis_pitch=90, neck_pitch=_u(rng, -25, -10), s_pelvis=1.0, s_torso=1.0, c_l=0.0, c_r=0.0,
                 s_l_hand=1.0, s_r_hand=1.0,
-                **both(hip=_u(rng, 0, 4), knee=_u(rng, 0, 6), ankle=50, sh=_u(rng, 80, 90), sh_abd=_u(rng, 20, 30), elbow=0))
+                **both(hip=_u(rng, 0, 4), knee=_u(rng, 0, 6), ankle=50, sh=_u(rng, -55, -45), sh_abd=_u(rng, 55, 65),
+                       elbow=150))
 
 
 def fours(rng) -> dict:
@@ -206,13 +207,19 @@ def play(k: Keys, steps: list) -> Keys:
     where the new pose has it (a support is pinned where it lands).
     """
     for n, p in steps:
-        n = max(int(n), 8)
         prev = dict(k.cur)
         off = {c: p[c] for c in SUPPORTS if p[c] < prev[c]}
+        on = any(p[c] > prev[c] for c in SUPPORTS)
         geo = {c: v for c, v in p.items() if c not in SUPPORTS}
-        k.after(3, **off)
-        k.after(n - 6, **geo)
-        k.after(3, p)
+        hold_in, hold_out = (3 if off else 0), (3 if on else 0)
+        move = max(int(n) - hold_in - hold_out, 5)
+        if off:
+            k.after(hold_in, **off)
+        k.after(move, **geo)
+        if on:
+            k.after(hold_out, p)
+        else:
+            k.key(k.t, p)
     return k
 
 

@@ -81,12 +81,16 @@ def twin_attributes(kind: str, params: dict) -> list[str]:
 def vary(rng, kind: str, params: dict, attr: str) -> tuple[dict, Any, Any]:
     """``params`` with ``attr`` switched to another allowed value: ``(new params, old, new)``.
 
-    Counts move by one (2 <-> 3); other attributes take any other allowed value.
+    Counts move by one (2 <-> 3), seconds and metres by two or more; other attributes take any
+    other allowed value.
     """
     values = list(REGISTRY[kind].attrs[attr])
     old = _get(params, attr)
     if attr.endswith("count") and isinstance(old, (int, np.integer)):
         options = [v for v in values if abs(v - old) == 1] or [v for v in values if v != old]
+    elif attr in ("seconds", "distance") and isinstance(old, (int, np.integer)):
+        # Durations and distances are measured less precisely than counts: keep twins 2+ apart.
+        options = [v for v in values if abs(v - old) >= 2] or [v for v in values if v != old]
     else:
         options = [v for v in values if v != old]
     new = options[int(rng.integers(len(options)))]

@@ -18,10 +18,10 @@ STYLES = ("happy", "sad", "angry", "tired", "drunk", "zombie", "proud")
 
 # Gait changes per style (factors and added degrees, see gaits.locomotion).
 MODS = {
-    "happy": dict(cadence=1.12, amp=1.08, arm_gain=1.5, push=1.4, lean=-1.0),
-    "sad": dict(cadence=0.78, amp=0.72, arm_gain=0.35, lean=6.0),
+    "happy": dict(cadence=1.12, amp=1.08, arm_gain=1.9, push=1.4, lean=-1.0),
+    "sad": dict(cadence=0.78, amp=0.72, arm_gain=0.35, lean=2.0),
     "angry": dict(cadence=1.15, amp=1.15, arm_gain=1.3, elbow=45.0, lean=6.0, push=1.2),
-    "tired": dict(cadence=0.72, amp=0.66, arm_gain=0.25, knee_swing=0.65, lean=10.0),
+    "tired": dict(cadence=0.72, amp=0.66, arm_gain=0.25, knee_swing=0.65, lean=13.0),
     "drunk": dict(cadence=0.85, amp=0.85, arm_gain=0.7),
     "zombie": dict(cadence=0.68, amp=0.7, arm_gain=0.0, knee_swing=0.55),
     "proud": dict(cadence=0.95, amp=1.08, arm_gain=1.1, lean=-6.0),
@@ -30,9 +30,9 @@ MODS = {
 # (> 0 = looking down), collar (> 0 = shoulders up).
 POSTURE = {
     "happy": dict(spine=-2.0, neck=-10.0, collar=4.0),
-    "sad": dict(spine=12.0, neck=32.0, collar=-6.0),
+    "sad": dict(spine=3.0, neck=42.0, collar=-6.0),
     "angry": dict(spine=6.0, neck=8.0, collar=6.0),
-    "tired": dict(spine=14.0, neck=26.0, collar=-8.0),
+    "tired": dict(spine=18.0, neck=10.0, collar=-8.0),
     "drunk": dict(spine=4.0, neck=10.0, collar=0.0),
     "zombie": dict(spine=6.0, neck=18.0, collar=8.0),
     "proud": dict(spine=-9.0, neck=-16.0, collar=-4.0),

@@ -42,11 +42,26 @@ def facing_yaw(joints: np.ndarray) -> np.ndarray:
     return Body(joints).yaw
 
 
+# "any" in place of a side (or of back / front for lying) passes if either choice passes.
+ANY = {"lie": ("back", "front")}
+
+
 def judge(joints: np.ndarray, category: str, arg: str = "") -> tuple[bool, float]:
-    """Apply one rule to joints ``(T, 22, 3)``: (passed, the measured value)."""
+    """Apply one rule to joints ``(T, 22, 3)``: (passed, the measured value).
+
+    An argument word ``any`` stands for either side (``("kneel", "any")``, ``("hand_to_head",
+    "any phone")``) or, for lying, either back or front.
+    """
     body = Body(joints)
     if category not in JUDGES:
         raise ValueError(f"unknown rule category {category!r}; choose one of {', '.join(CATEGORIES)}")
+    words = str(arg).split()
+    if "any" in words:
+        results = []
+        for choice in ANY.get(category, ("left", "right")):
+            results.append(JUDGES[category](body, " ".join(choice if w == "any" else w for w in words)))
+        ok, value = max(results, key=lambda r: (bool(r[0]), r[1]))
+        return bool(ok), float(value)
     ok, value = JUDGES[category](body, str(arg))
     return bool(ok), float(value)
 

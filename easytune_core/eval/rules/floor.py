@@ -66,15 +66,19 @@ def get_up(b: Body, arg):
 
 @judge_fn("roll")
 def roll(b: Body, arg):
-    """Rolling over while lying: the chest turns from up to down or back, and the body moves 15 cm
-    toward ``arg`` (its left or right at the start)."""
+    """Rolling over while lying (pelvis under 45 cm, trunk near level): the chest turns from up to down or back, and
+    the body moves 15 cm toward ``arg`` (its left or right when the roll starts)."""
     s = _side(arg)
+    low = np.flatnonzero((b.h(PELVIS) < 0.45) & (b.tilt > 55))  # lying (on the back, side or front)
+    if len(low) < 2 * END:
+        return False, 0.0
+    a, e = low[0], low[-1]
     up = b.front[:, 1]
-    flipped = (up[:END].mean() > 0.4 and up[-END:].mean() < -0.4) or (up[:END].mean() < -0.4 and up[-END:].mean() > 0.4)
-    d = b.j[-1, PELVIS] - b.j[0, PELVIS]
-    side = float(d @ b.across[:3].mean(0)) * (1 if s == 0 else -1)
-    low = b.h(PELVIS).max() < 0.45
-    return bool(flipped and side > 0.15 and low), _r(side)
+    first, last = up[a:a + END].mean(), up[e - END + 1:e + 1].mean()
+    flipped = (first > 0.4 and last < -0.4) or (first < -0.4 and last > 0.4)
+    d = b.j[e, PELVIS] - b.j[a, PELVIS]
+    side = float(d @ b.across[a:a + 3].mean(0)) * (1 if s == 0 else -1)
+    return bool(flipped and side > 0.15), _r(side)
 
 
 @judge_fn("crawl")

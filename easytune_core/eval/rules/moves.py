@@ -101,18 +101,18 @@ def style(b: Body, arg):
     pitch = np.median(b.pitch[moving])
     head = b.local(HEAD)[moving] - b.local(NECK)[moving]
     head_fwd = np.median(np.degrees(np.arctan2(head[:, 2], head[:, 1])))
-    if arg == "sad":
-        return bool(head_fwd > 22 and v < 1.0), _r(head_fwd)
-    if arg == "tired":
-        return bool(pitch > 9 and v < 0.95), _r(pitch)
-    if arg == "proud":
+    if arg == "sad":  # the head hangs (chin well down) over an upright trunk, slow steps
+        return bool(head_fwd > 40 and pitch < 14 and v < 1.0), _r(head_fwd)
+    if arg == "tired":  # the trunk slumps forward, slow steps
+        return bool(pitch > 17 and v < 0.95), _r(pitch)
+    if arg == "proud":  # leaning back, chest out
         return bool(pitch < -4), _r(pitch)
-    if arg == "happy":
+    if arg == "happy":  # big arm swing, upright, head up, brisk
         swing = max(np.ptp(b.local(WRIST[s])[moving, 2]) for s in (0, 1))
-        return bool(swing > 0.4 and v > 0.9 and head_fwd < 15), _r(swing)
-    if arg == "angry":
+        return bool(swing > 0.36 and v > 0.9 and head_fwd < 15 and pitch > -5), _r(swing)
+    if arg == "angry":  # fast, with the elbows bent hard (fists up)
         reach = np.median(np.linalg.norm(b.j[moving][:, WRIST, :] - b.j[moving][:, (16, 17), :], axis=-1))
-        return bool(v > 1.05 and reach < 0.43), _r(reach)
+        return bool(v > 1.05 and reach < 0.47), _r(reach)
     if arg == "drunk":
         yaw = b.yaw[moving]
         wobble = yaw - np.convolve(np.pad(yaw, 15, mode="edge"), np.ones(31) / 31, mode="valid")
@@ -228,7 +228,7 @@ def back_and_forth(b: Body, arg):
     along = d[:, 0] * np.sin(y0) + d[:, 1] * np.cos(y0)
     far = np.abs(along).max()
     turns = count_peaks(along, 0.8) + count_peaks(-along, 0.8)
-    return bool(far > 1.0 and turns >= 1 and (np.abs(along[np.argmax(np.abs(along)):]) < far - 0.8).any()), _r(far)
+    return bool(far > 1.0 and turns >= 1), _r(far)
 
 
 # ---------------------------------------------------------------- jumps

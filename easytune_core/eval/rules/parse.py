@@ -536,13 +536,13 @@ def _locomotion(c, add, style):
         m = re.search(r"\b(?:turn|rotat|pivot|swivel|spin|twirl|about-fac|veer)\w*\b(?:(?!\b(?:hand|arm|leg|foot)\b).)*?\b(left|right)\b", c)
         if m:
             s = m.group(1)
-        deg = degrees_of(c)
+        deg = degrees_of(c) or (180 if re.search(r"turns? (his|her|their) back|face the other way|turns? around", c) else None)
         walking = re.search(r"\bwalk", c)
         if s and deg and not walking:
             add("turn", f"{s} {deg}")
         elif s:
             add("turn", s)
-        elif re.search(r"turns? around|face the other way|turn\w* 180|about-fac|u-turn", c):
+        elif re.search(r"turns? around|face the other way|turn\w* 180|about-fac|u-turn|turns? (his|her|their) back", c):
             add("turn", "around")
 
 

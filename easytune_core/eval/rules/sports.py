@@ -68,12 +68,13 @@ def basketball(b: Body, arg):
 
 @judge_fn("kick_ball")
 def kick_ball(b: Body, arg):
-    """The named foot swings forward faster than 3 m/s."""
+    """The named foot swings forward faster than 5 m/s (relative to the pelvis) while the other foot is planted."""
     s = _side(arg)
-    v = np.diff(b.local(FOOT[s], np.full(b.T, b.yaw[:5].mean()))[:, 2]) * 20.0
-    rel = np.diff(b.j[:, FOOT[s]] - b.j[:, FOOT[1 - s]], axis=0)
-    value = float(v.max())
-    return bool(value > 3.0 and np.linalg.norm(rel, axis=-1).max() * 20 > 3.0), _r(value)
+    yaw0 = np.full(b.T, b.yaw[:5].mean())
+    v = np.diff(b.local(FOOT[s], yaw0)[:, 2]) * 20.0
+    t = int(np.argmax(v))
+    ok = v[t] > 5.0 and b.h(FOOT[1 - s])[t] < 0.06
+    return bool(ok), _r(v[t])
 
 
 @judge_fn("bowling")
