@@ -54,8 +54,9 @@ def test_prepared_folder_loads_and_matches_its_actions(tmp_path):
     records = [json.loads(line) for line in (out / ACTIONS_FILE).read_text().splitlines()]
     assert [r["name"] for r in records] == [f"{i:06d}" for i in range(8)]
     for r in records:
-        name, joints, caps, actions = make_sample(0, int(r["name"]))
+        name, joints, caps, actions, twin = make_sample(0, int(r["name"]))
         assert json.loads(json.dumps(actions)) == r["actions"]
+        assert (twin is not None) == ("twin" in r)
         for a in actions:
             check_action(joints, a)
 
@@ -99,3 +100,53 @@ def test_builtin_features_repair_the_yaw_wrap_glitch():
     feats = builtin_feature_fns().joints_to_features(joints, "humanml3d")
     back = features_to_joints(feats)
     assert np.abs(back - canonicalize_joints(joints)[:-1]).max() < 1e-3  # within 1 mm
+
+
+def test_twins_share_a_split_and_differ_in_one_attribute(tmp_path):
+    from easytune_core.data.builtin import TWIN_SHARE
+    from easytune_core.data.twins import hard_negative_batch, load_twin_attributes, load_twins
+
+    out = tmp_path / "ds"
+    generate_builtin(out, size=40, seed=5, workers=1)
+    records = [json.loads(line) for line in (out / ACTIONS_FILE).read_text().splitlines()]
+    twins = [r for r in records if "twin" in r]
+    assert 0.1 < len(twins) / len(records) < 0.7  # about TWIN_SHARE of the motions
+    assert TWIN_SHARE == 0.33
+    by_name = {r["name"]: r for r in records}
+    for r in twins:
+        other = by_name[r["twin"]["name"]]
+        assert other["twin"]["name"] == r["name"] and other["twin"]["attribute"] == r["twin"]["attribute"]
+        assert r["twin"]["values"] == other["twin"]["values"][::-1]
+        assert int(r["name"]) // 2 == int(other["name"]) // 2
+    split_of = {n: k for k in ("train", "val", "test") for n in (out / f"{k}.txt").read_text().split()}
+    for r in twins:
+        assert split_of[r["name"]] == split_of[r["twin"]["name"]] == split_of["M" + r["twin"]["name"]]
+    all_twins = load_twins(out, "all")
+    assert all_twins and all(all_twins[t][0] in all_twins for t in all_twins)
+    assert all("M" + t in all_twins for t in all_twins if not t.startswith("M"))
+    for split in ("train", "val", "test"):
+        part = load_twins(out, split)
+        assert all(split_of[a] == split and split_of[b[0]] == split for a, b in part.items())
+    assert set(load_twin_attributes(out)) == {r["name"] for r in twins}
+    name = next(iter(all_twins))
+    batch = hard_negative_batch(name, sorted(split_of), all_twins, size=8)
+    assert batch[0] == name and batch[1] == all_twins[name][0] and len(set(batch)) == 8
+    assert ("M" + name if not name.startswith("M") else name[1:]) not in batch
+    with pytest.raises(FileNotFoundError, match="synth_actions.jsonl"):
+        load_twins(tmp_path, "test")
+
+
+def test_near_twin_captions_differ_where_the_motions_do():
+    from easytune_core.data.builtin import make_pair
+
+    seen = 0
+    for pair in range(60):
+        made = make_pair(9, pair)
+        if made is None:
+            continue
+        a, b, info = made
+        seen += 1
+        assert a.captions != b.captions
+        if info["attribute"] == "side":
+            assert any(("left" in x) != ("left" in y) or ("right" in x) != ("right" in y) for x, y in zip(a.captions, b.captions))
+    assert seen >= 8

@@ -123,11 +123,11 @@ def _near_head(b: Body, s: int) -> np.ndarray:
 @judge_fn("hand_to_head")
 def hand_to_head(b: Body, arg):
     """``"left salute"`` / ``drink`` / ``phone`` / ``scratch``: the named wrist held near the head
-    (within 26 cm): at the forehead (salute), in front of the mouth (drink), beside the ear for a
-    second (phone), on top of the head (scratch)."""
+    (within 26 cm; 30 cm in front of the mouth): at the forehead (salute), in front of the mouth
+    (drink), beside the ear for a second (phone), on top of the head (scratch)."""
     d, what = arg.split()
     s = _side(d)
-    near = _near_head(b, s) < 0.26
+    near = _near_head(b, s) < (0.3 if what == "drink" else 0.26)
     r = b.rel(WRIST[s], HEAD)
     out = r[:, 0] * (1 if s == 0 else -1)
     cond = {"salute": (r[:, 1] > -0.07) & (r[:, 2] > 0.03),
@@ -237,10 +237,10 @@ def side_bend(b: Body, arg):
 
 @judge_fn("push")
 def push(b: Body, arg):
-    """Both wrists go from near the chest (under 30 cm in front of the shoulders) to 45 cm or more in front."""
+    """Both wrists go from near the chest (under 30 cm in front of the shoulders) to 42 cm or more in front."""
     z = np.minimum(b.rel(WRIST[0], SHOULDER[0])[:, 2], b.rel(WRIST[1], SHOULDER[1])[:, 2])
     first = np.flatnonzero(z < 0.3)
-    ok = len(first) and (z[first[0]:] > 0.45).any()
+    ok = len(first) and (z[first[0]:] > 0.42).any()
     return bool(ok), _r(z.max())
 
 

@@ -130,6 +130,8 @@ def limp(b: Body, arg):
     """The sore leg (``arg``) is on the ground for a clearly shorter share of the walk."""
     s = _side(arg)
     moving = np.append(b.speed > 0.2, False)
+    if moving.sum() < 10:
+        return False, 0.0
     down = [b.foot_down(k)[moving].mean() for k in (0, 1)]
     gap = down[1 - s] - down[s]
     return bool(gap > 0.03), _r(gap)

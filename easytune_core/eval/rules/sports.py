@@ -12,9 +12,9 @@ from .moves import _r, _side, judge_fn
 
 @judge_fn("boxing")
 def boxing(b: Body, arg):
-    """Both fists reach 35 cm or more in front of their shoulders at some point."""
-    reach = [float(b.rel(WRIST[s], SHOULDER[s])[:, 2].max()) for s in (0, 1)]
-    return bool(min(reach) > 0.35), _r(min(reach))
+    """Both fists punch out: one reaches 40 cm or more in front of its shoulder, the other 25 cm."""
+    reach = sorted(float(b.rel(WRIST[s], SHOULDER[s])[:, 2].max()) for s in (0, 1))
+    return bool(reach[1] > 0.4 and reach[0] > 0.25), _r(reach[0])
 
 
 def _fastest(b: Body, joint) -> int:
