@@ -126,3 +126,26 @@ def test_mirrored_new_actions_match_swapped_sides():
                 if m.get(key) in swap:
                     m[key] = swap[m[key]]
             check_action(mirror_joints(s.joints, "humanml3d"), m)
+
+
+@pytest.mark.slow
+def test_context_phrases_do_not_change_what_a_caption_asks_for():
+    """'as if greeting a friend', 'at the gym'...: context adds words, never a rule check."""
+    from easytune_core.data.synth import lexicon_body  # noqa: F401  (registers the body phrases)
+    from easytune_core.data.synth.contexts import CONTEXT
+    from easytune_core.data.synth.lexicon import L
+
+    assert set(CONTEXT) <= set(L)
+    seen = set()
+    for kind in sorted(ACTION_TYPES):  # every kind: one type ("walk") is told in many ways
+        s = sample(kind, 0)
+        phrases = [p for a in s.actions for p in CONTEXT.get(a["type"], ())]
+        seen |= {a["type"] for a in s.actions}
+        for cap in s.captions:
+            bare = cap.rstrip(".")
+            for p in phrases:
+                bare = bare.replace(" " + p, "")
+            want = checks_for(bare)
+            for p in phrases:
+                assert checks_for(f"{bare} {p}") == want, (kind, bare, p)
+    assert set(CONTEXT) <= seen

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from . import lexicon_body  # noqa: F401  (registers the body phrases)
+from .contexts import CONTEXT
 from .lexicon import L
 from .words import (DANCERS, DEGREES, FINALLY, FRAMES, METERS, NUM, PACE, POSS, SECONDS, SPORTY, STYLE, SUBJECTS,
                     THEN, TIMES, WHILE)
@@ -94,6 +95,9 @@ def clause(rng, a: dict, poss: str) -> tuple[str, str]:
     if a["type"] not in L:
         raise ValueError(f"no caption phrases for action type {a['type']!r}")
     v, g = verb_forms(fill(rng, _pick(rng, L[a["type"]](a)), a, poss))
+    if a["type"] in CONTEXT and rng.random() < 0.35:  # why or where: "as if greeting a friend"
+        extra = " " + _pick(rng, CONTEXT[a["type"]])
+        v, g = v + extra, g + extra
     layer = a.get("layer")
     if layer:
         lv, lg = verb_forms(fill(rng, _pick(rng, L[layer["type"]](layer)), layer, poss))

@@ -128,23 +128,30 @@ def leg_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, free, ankle_
     kappa = np.degrees(2 * np.arctan2(q[:, knee_j, 1], q[:, knee_j, 0]))
     K = H + qrot(hip_w, np.broadcast_to(offsets[knee_j], H.shape))
 
-    def ok_at(k):
-        kn_w = qmul(hip_w, rot_x(k))
-        A = K + qrot(kn_w, np.broadcast_to(offsets[ankle_j], H.shape))
-        toe = A + qrot(qmul(kn_w, q[:, ankle_j]), np.broadcast_to(offsets[toe_j], H.shape))
-        return (A[:, 1] >= ankle_min) & (toe[:, 1] >= toe_min)
+    def ok_at(k, rows=slice(None)):
+        """Whether knee angles ``k`` ((n,) or (n, D) degrees) clear the floor on frames ``rows``."""
+        k = np.asarray(k, float)
+        extra = k.shape[1:]
+        hw = hip_w[rows].reshape((-1,) + (1,) * len(extra) + (4,))
+        kn_w = qmul(np.broadcast_to(hw, k.shape + (4,)), rot_x(k))
+        base = K[rows].reshape((-1,) + (1,) * len(extra) + (3,))
+        A = base + qrot(kn_w, np.broadcast_to(offsets[ankle_j], k.shape + (3,)))
+        qa = q[rows, ankle_j].reshape((-1,) + (1,) * len(extra) + (4,))
+        toe = A + qrot(qmul(kn_w, np.broadcast_to(qa, k.shape + (4,))), np.broadcast_to(offsets[toe_j], k.shape + (3,)))
+        return (A[..., 1] >= ankle_min) & (toe[..., 1] >= toe_min)
 
     bad = free & ~ok_at(kappa)
     if not bad.any():
         return q
+    rows = np.flatnonzero(bad)
+    deltas = np.arange(5, 155, 5, dtype=float)
     found = {}
     for sign in (1.0, -1.0):
+        k = kappa[rows, None] + sign * deltas[None, :]
+        hit = ok_at(np.clip(k, 0.0, 155.0), rows) & (k >= 0.0) & (k <= 155.0)
+        first = np.where(hit.any(1), sign * deltas[np.argmax(hit, 1)], np.nan)
         need = np.full(len(q), np.nan)
-        for delta in range(5, 155, 5):
-            k = kappa + sign * delta
-            valid = (k >= 0.0) & (k <= 155.0)
-            hit = np.isnan(need) & valid & ok_at(np.clip(k, 0.0, 155.0))
-            need[hit] = sign * delta
+        need[rows] = first
         found[sign] = need
     signed = np.zeros(len(q))
     for s0, e0 in _runs(bad):
@@ -186,14 +193,14 @@ def toe_clearance(q, world, hip_j, knee_j, ankle_j, toe_j, offsets, toe_min=0.0)
     if not bad.any():
         return q
     q = q.copy()
+    rows = np.flatnonzero(bad)
+    degs = np.arange(3.0, 48.0, 3.0)
+    cand = qmul(np.broadcast_to(q[rows, ankle_j][:, None], (len(rows), len(degs), 4)), rot_x(-degs)[None])
+    kw = np.broadcast_to(knee_w[rows][:, None], cand.shape)
+    ty = (A[rows][:, None] + qrot(qmul(kw, cand), np.broadcast_to(offsets[toe_j], cand.shape[:-1] + (3,))))[..., 1]
+    hit = ty >= toe_min
     need = np.zeros(len(q))
-    done = ~bad
-    for d in range(3, 48, 3):
-        cand = qmul(q[:, ankle_j], rot_x(np.full(len(q), -float(d))))
-        ok = ~done & (toe_y(cand) >= toe_min)
-        need[ok] = d
-        done |= ok
-    need[~done] = 45.0
+    need[rows] = np.where(hit.any(1), degs[np.argmax(hit, 1)], 45.0)
     # Spread each lift over its neighbouring frames so the foot turns up and back smoothly.
     pad = np.pad(need, 3, mode="edge")
     need = np.lib.stride_tricks.sliding_window_view(pad, 7).max(-1)

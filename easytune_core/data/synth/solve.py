@@ -194,9 +194,10 @@ def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_fra
     step = [None, None]  # (from, to, start frame)
     cool = [0, 0]
     w_lock = smoothstep((c - 0.5) * 2.0)
+    used = [f for f in range(N) if f < 2 or c[:, f].max() > 0.5]  # points that ever touch down
     for t in range(T):
         pred = root[t - 1] + v[t - 1] if t else np.zeros(3)
-        for f in range(N):
+        for f in used:
             if c[t, f] <= 0.5 or sliding[t]:
                 lock[f] = None
                 if f < 2:
@@ -235,7 +236,7 @@ def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_fra
             elif lock[f] is not None:
                 foot_yaw[t, f] = yaw_lock[f]
         held = []
-        for f in range(N):
+        for f in used:
             if lock[f] is not None and (f >= 2 or step[f] is None):
                 if f not in landed:  # a foot ending its re-step keeps the step's target this frame
                     targets[t, f, :3], targets[t, f, 3] = lock[f], w_lock[t, f]
