@@ -119,3 +119,37 @@ def test_entries_are_new_phrasings_that_a_matching_motion_passes(entry):
 def test_all_entries_are_new_phrasings_that_a_matching_motion_passes():
     for e in ENTRIES:
         _check_entry(e)
+
+
+class _StandingPipe:
+    """A stand-in model that always stands still (tests the scoring plumbing, not a model)."""
+
+    max_frames = 196
+
+    def __init__(self):
+        self.calls = []
+
+    def generate(self, captions, frames, seed, guidance, steps):
+        from types import SimpleNamespace
+
+        self.calls.append((len(captions), seed))
+        still = synthesize_sample(0, kinds=["stand"]).joints
+        joints = [np.concatenate([still] * (f // len(still) + 1))[:f] for f in frames]
+        return SimpleNamespace(joints=joints, lengths=list(frames))
+
+
+def test_score_paraphrase_reports_per_family_and_subset():
+    from easytune_core.eval.paraphrase import paraphrase_cases, score_paraphrase
+
+    cases = paraphrase_cases("test", ("paraphrase", "probe_everyday"))
+    assert cases and all(c["split"] == "test" and c["frames"] >= 40 for c in cases)
+    pipe = _StandingPipe()
+    res = score_paraphrase(pipe, cases, seeds=2, batch=64)
+    assert {s // 1000 for _, s in pipe.calls} == {0, 1} and sum(n for n, _ in pipe.calls) == 2 * len(cases)
+    assert set(res["subsets"]) == {"paraphrase", "probe_everyday"}
+    assert set(res["families"]) == {c["family"] for c in cases}
+    o = res["overall"]
+    assert o["prompt_seeds"] == 2 * len(cases) and 0.0 <= o["prompt_pass"] < 0.2  # standing still follows almost nothing
+    assert all(len(c["passed"]) == 2 for c in res["cases"])
+    with pytest.raises(ValueError, match="seeds"):
+        score_paraphrase(pipe, cases, seeds=0)
