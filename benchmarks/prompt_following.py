@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
 from easytune_core.eval.rules import judge, judge_generated, load_rule_cases, summarize  # noqa: E402
 
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/prompt_following"))
+    ap.add_argument("--out", default=str(RESULTS / "prompt_following"))
     ap.add_argument("--gt-only", action="store_true", help="only run the rules on the ground-truth motions")
     ap.add_argument("--paraphrase", choices=("val", "test"), default=None,
                     help="also score the paraphrase set's split (see easytune_core.eval.paraphrase)")
@@ -94,7 +94,9 @@ def main(argv=None) -> int:
         pipe = MotionPipeline.from_checkpoint(args.checkpoint, precision=args.precision)
         res, lines = paraphrase_section(pipe, args)
         summary = {"checkpoint": args.checkpoint, "paraphrase": {"split": args.paraphrase, "seeds": args.seeds, **res}}
-        _write(args.out, summary, [f"Prompt following of `{args.checkpoint}`:"] + lines)
+        lines = [f"Prompt following of `{args.checkpoint}`:"] + lines
+        write_results(args.out, summary, "\n".join(lines), device=pipe.device)
+        print("\n".join(lines))
         return 0
     cases = load_rule_cases(root, args.split, args.limit or None, args.seed)
     if not cases:
@@ -143,16 +145,9 @@ def main(argv=None) -> int:
         res, extra = paraphrase_section(pipe, args)
         summary["paraphrase"] = {"split": args.paraphrase, "seeds": args.seeds, **res}
         lines += extra
-    _write(args.out, summary, lines)
-    return 0
-
-
-def _write(out, summary: dict, lines: list[str]) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_results(args.out, summary, "\n".join(lines), device=pipe.device)
     print("\n".join(lines))
+    return 0
 
 
 if __name__ == "__main__":

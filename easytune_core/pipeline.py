@@ -1,9 +1,11 @@
 """Text -> motions: the one entry point for generation.
 
-``MotionPipeline.from_checkpoint(folder).generate(prompts, seconds=4, seed=0)`` encodes the
+``MotionPipeline.from_pretrained("easytune").generate(prompts, seconds=4, seed=0)`` encodes the
 prompts, draws the initial noise from the seed (on CPU, so every device gets the same
 numbers), runs DDIM with classifier-free guidance, de-normalises the features and
-recovers joint positions.
+recovers joint positions. ``from_pretrained`` takes a local folder, a shipped model name
+("base", "easytune") or a Hugging Face Hub repo id; ``save_pretrained`` / ``push_to_hub`` write the
+same folder layout (:mod:`easytune_core.hub`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import numpy as np
 import torch
 
 from .checkpoints import load_checkpoint, load_into
-from .diffusion import DDIMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .diffusion import DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .hub import PretrainedMixin, read_metrics
+from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
+                     MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
+from .shipped import shipped_checkpoint
 
-MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
-MAX_PROMPT_CHARS = 300
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
+DEFAULT_CHECKPOINT = "base"
+"""Shipped model loaded when no folder is given (found by :func:`easytune_core.shipped.shipped_checkpoint`)."""
 
 
 @dataclass
@@ -74,7 +79,7 @@ def seconds_to_frames(seconds, fps: float = 20.0) -> int:
     return max(1, int(round(s * fps)))
 
 
-class MotionPipeline:
+class MotionPipeline(PretrainedMixin):
     """Denoiser + text encoder + normalisation stats + schedule.
 
     Args:
@@ -91,6 +96,7 @@ class MotionPipeline:
     """
 
     PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+    checkpoint_kind = "denoiser"
 
     def __init__(self, model: MotionDenoiser, text_encoder, mean, std, schedule: NoiseSchedule | None = None,
                  config: DenoiserConfig | None = None, device: str | None = None, precision: str = "fp32"):
@@ -114,9 +120,9 @@ class MotionPipeline:
     @classmethod
     def from_checkpoint(cls, folder=None, device: str | None = None, text_encoder=None,
                         precision: str = "fp32") -> "MotionPipeline":
-        """Load a denoiser checkpoint folder (default: the shipped assets/checkpoints/base)."""
+        """Load a denoiser checkpoint folder (default: the shipped base model, wherever it is installed)."""
         from .text import get_text_encoder
-        ckpt = load_checkpoint(folder or DEFAULT_CHECKPOINT, expected_kind="denoiser")
+        ckpt = load_checkpoint(folder or shipped_checkpoint(DEFAULT_CHECKPOINT), expected_kind="denoiser")
         try:
             config = DenoiserConfig.from_dict(ckpt.config)
         except (TypeError, ValueError) as err:
@@ -127,13 +133,26 @@ class MotionPipeline:
             raise CheckpointError(f"{ckpt.folder} has no stats.safetensors (feature mean/std are required)")
         model = load_into(MotionDenoiser(config), ckpt)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        encoder = text_encoder or get_text_encoder(config.text_encoder, device=device)
+        # A converted checkpoint may record where its (hub) text encoder lives on this machine.
+        enc_path = config.text_encoder_path if config.text_encoder_path and Path(config.text_encoder_path).is_dir() else None
+        encoder = text_encoder or get_text_encoder(config.text_encoder, device=device, path=enc_path)
         if encoder.dim != config.text_dim:
             raise ValueError(f"text encoder {encoder.name!r} gives {encoder.dim}-d embeddings, the model expects {config.text_dim}")
         pipe = cls(model, encoder, ckpt.mean, ckpt.std, config=config, device=device, precision=precision)
         pipe.meta = ckpt.meta
         pipe.folder = ckpt.folder
+        pipe.metrics = read_metrics(ckpt.folder)
         return pipe
+
+    @classmethod
+    def _from_folder(cls, folder, **kwargs) -> "MotionPipeline":
+        return cls.from_checkpoint(folder, **kwargs)
+
+    def _pretrained_parts(self) -> dict:
+        """What ``save_pretrained`` writes. ``metrics`` are those loaded with the checkpoint: set
+        ``pipe.metrics = None`` after changing the weights, or measure them again."""
+        return {"model": self.model, "config": self.config, "kind": "denoiser", "mean": self.mean, "std": self.std,
+                "meta": getattr(self, "meta", None), "metrics": getattr(self, "metrics", None)}
 
     # ----------------------------------------------------------------------------- helpers
     def normalize(self, features):
@@ -157,15 +176,25 @@ class MotionPipeline:
         g = torch.Generator().manual_seed(int(seed))
         return torch.randn((int(batch), int(frames), self.config.feature_dim), generator=g)
 
-    def sampler(self, steps: int = 50, eta: float = 0.0) -> DDIMSampler:
-        return DDIMSampler(self.schedule, steps=steps, eta=eta)
+    SAMPLERS = ("ddim", "ddpm")
+
+    def sampler(self, steps: int = DEFAULT_STEPS, eta: float = 0.0, kind: str = "ddim",
+                spacing: str | None = None) -> DDIMSampler:
+        """The reverse process: "ddim" (default spacing "trailing") or "ddpm" (ancestral, MDM's
+        ``p_sample_loop``; fewer steps than the schedule's run on its respaced process, default
+        spacing "even"). See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
+        if kind == "ddim":
+            return DDIMSampler(self.schedule, steps=steps, eta=eta, spacing=spacing or "trailing")
+        if kind == "ddpm":
+            return DDPMSampler(self.schedule, steps=min(int(steps), self.schedule.num_steps), spacing=spacing or "even")
+        raise ValueError(f"sampler must be one of {', '.join(self.SAMPLERS)}, got {kind!r}")
 
     def lengths_for(self, n: int, seconds=None, frames=None) -> list[int]:
         """Validated per-motion lengths in frames from seconds or frames (scalar or per prompt)."""
         if seconds is not None and frames is not None:
             raise ValueError("give seconds or frames, not both")
         if seconds is None and frames is None:
-            seconds = 4.0
+            seconds = DEFAULT_SECONDS
         vals = seconds if seconds is not None else frames
         vals = list(vals) if isinstance(vals, (list, tuple, np.ndarray)) else [vals] * n
         if len(vals) != n:
@@ -184,30 +213,38 @@ class MotionPipeline:
         return out
 
     # ----------------------------------------------------------------------------- generate
-    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = 2.5, steps: int = 50,
+    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = DEFAULT_GUIDANCE,
+                 steps: int = DEFAULT_STEPS,
                  init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
-                 return_joints: bool = True) -> GenerationResult:
+                 return_joints: bool = True, text_emb: torch.Tensor | None = None, sampler: str = "ddim",
+                 spacing: str | None = None) -> GenerationResult:
         """Sample one motion per prompt.
 
         Args:
-            prompts: a string or list of B strings (non-empty, at most 300 characters).
-            seconds: length(s) in seconds, 1-9.8 (default 4), or ``frames``: length(s) in frames.
+            prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 300).
+            seconds: length(s) in seconds, 1-9.8 (default 4; ``easytune_core.limits``), or ``frames``:
+                length(s) in frames.
             seed: seeds the initial noise (and DDIM's noise when eta > 0).
-            guidance: classifier-free guidance weight (1 = conditional only).
-            steps: DDIM steps (>= 1).
+            guidance: classifier-free guidance weight in [0, 20] (1 = conditional only).
+            steps: sampler steps, 1-1000 (DDPM: at most the schedule's, fewer run on its respaced process).
             init_noise: optional (B, T_max, D) x_T, e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step.
             eta: DDIM eta (0 deterministic).
+            text_emb: optional (B, text_dim) precomputed text embeddings used instead of encoding
+                the prompts (which then only label the result), e.g. to reproduce another program's run.
+            sampler: "ddim" (default) or "ddpm" (ancestral; its noise is drawn from seed + 1).
+            spacing: which timesteps the sampler visits: "trailing", "even" or "strided"
+                (default: "trailing" for DDIM, "even" for DDPM).
         Returns:
             :class:`GenerationResult`.
         """
         prompts = check_prompts(prompts)
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
-        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= 30:
-            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
+        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise ValueError(f"guidance must be a number between 0 and {MAX_GUIDANCE:g}, got {guidance}")
         T = max(lengths)
         shape = (B, T, self.config.feature_dim)
         if init_noise is None:
@@ -218,12 +255,21 @@ class MotionPipeline:
                 raise ValueError(f"init_noise must have shape {shape} (prompts, frames, features), got {tuple(init_noise.shape)}")
             if not torch.isfinite(init_noise).all():
                 raise ValueError("init_noise contains NaN or infinite values")
+        if text_emb is None:
+            text_emb = self.encode(prompts)
+        else:
+            text_emb = torch.as_tensor(text_emb, dtype=torch.float32)
+            if tuple(text_emb.shape) != (B, self.config.text_dim):
+                raise ValueError(f"text_emb must have shape {(B, self.config.text_dim)} (prompts, text_dim), got {tuple(text_emb.shape)}")
+            if not torch.isfinite(text_emb).all():
+                raise ValueError("text_emb contains NaN or infinite values")
+            text_emb = text_emb.to(self.device)
         mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
-        sampler = self.sampler(steps, eta)
-        gen = torch.Generator().manual_seed(int(seed) + 1) if eta > 0 else None
+        sampler_obj = self.sampler(steps, eta, kind=sampler, spacing=spacing)
+        gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or sampler == "ddpm") else None
         with torch.no_grad(), self.autocast():
-            x0 = sampler.sample(self.model, self.encode(prompts), mask.to(self.device), guidance=guidance,
-                                init_noise=init_noise, generator=gen, on_step=on_step)
+            x0 = sampler_obj.sample(self.model, text_emb, mask.to(self.device), guidance=guidance,
+                                    init_noise=init_noise, generator=gen, on_step=on_step)
         feats = self.denormalize(x0.float().cpu().numpy())
         feats = feats * mask[..., None].numpy()
         joints = self.features_to_joints(feats, lengths) if return_joints else None
@@ -237,12 +283,14 @@ class MotionPipeline:
         return torch.autocast(device_type="cuda" if self.device.startswith("cuda") else "cpu", dtype=dtype)
 
     def features_to_joints(self, features: np.ndarray, lengths: list[int]) -> np.ndarray:
-        """(B, T, D) de-normalised features -> (B, T, J, 3) joints, last valid frame repeated as padding."""
+        """(B, T, D) de-normalised features -> (B, T, J, 3) joints in metres (J = 22, KIT-ML 21), last
+        valid frame repeated as padding."""
         from .motion.features import features_to_joints
         skeleton = "kit" if self.config.feature_dim == 251 else "humanml3d"
+        scale = 1e-3 if skeleton == "kit" else 1.0  # KIT-ML features are in millimetres
         out = []
         for f, n in zip(features, lengths):
-            j = np.asarray(features_to_joints(f[:n], skeleton=skeleton), dtype=np.float32)
+            j = np.asarray(features_to_joints(f[:n], skeleton=skeleton), dtype=np.float32) * scale
             if n < features.shape[1]:
                 j = np.concatenate([j, np.repeat(j[-1:], features.shape[1] - n, axis=0)], axis=0)
             out.append(j)

@@ -47,11 +47,16 @@ ANY = {"lie": ("back", "front")}
 
 
 def judge(joints: np.ndarray, category: str, arg: str = "") -> tuple[bool, float]:
-    """Apply one rule to joints ``(T, 22, 3)``: (passed, the measured value).
+    """Apply one rule to joints ``(T, 22, 3)``: (passed, the measured value). KIT-ML joints
+    ``(T, 21, 3)`` (millimetres or metres) are first put on the 22-joint body.
 
     An argument word ``any`` stands for either side (``("kneel", "any")``, ``("hand_to_head",
     "any phone")``) or, for lying, either back or front.
     """
+    j = np.asarray(joints)
+    if j.ndim == 3 and j.shape[1:] == (21, 3) and len(j) >= 1:
+        from easytune_core.motion.kit_body import kit_to_body_joints
+        joints = kit_to_body_joints(np.asarray(j, dtype=np.float64))
     body = Body(joints)
     if category not in JUDGES:
         raise ValueError(f"unknown rule category {category!r}; choose one of {', '.join(CATEGORIES)}")
