@@ -1,14 +1,25 @@
-"""The built-in motion-language dataset: procedural motions written in HumanML3D's layout.
+"""The built-in motion-language datasets ("worlds"): procedural motions written in HumanML3D's layout.
 
-Samples come in pairs (indices 2k and 2k+1). A share of the pairs (``TWIN_SHARE``) are near
-twins: the same plan with one attribute changed (left vs right, 2 vs 3 times, 90 vs 180
-degrees, slow vs fast, "A then B" vs "B then A"; :func:`synth.composer.twin_plan`), drawn from
-``numpy.random.default_rng([seed, pair, ...])``; the other pairs are two independent samples,
-each from ``numpy.random.default_rng([seed, index])``. The dataset is the same whatever the
-number of workers, and the same seed gives the same bytes. Both samples of a pair go to the
-same split. Motions are synthesised in a process pool and streamed to
-:func:`easytune_core.data.layout.write_humanml3d_folder`, which computes the HumanML3D
-features (and the mirrored ``M`` copies) in its own workers.
+Two worlds, chosen with ``world=`` (``prepare-data --world``):
+
+- ``classic`` (default, 10,000 motions): about thirty actions of walking, jumping, turning, waving
+  and sitting captioned from templates, made by the frozen synthesiser
+  :mod:`easytune_core.data.synth_classic`. The shipped models were trained on it, so it stays
+  byte-identical for a given seed and size: sample *i* is drawn from
+  ``numpy.random.default_rng([seed, i])`` and the splits from the motions alone.
+- ``everyday`` (20,000 motions): the full vocabulary of :mod:`easytune_core.data.synth` (floor,
+  balance, upper-body, sports, dance and path actions, styles, free-form captions). Samples come
+  in pairs (indices 2k and 2k+1); a share of the pairs (``TWIN_SHARE``) are near twins: the same
+  plan with one attribute changed (left vs right, 2 vs 3 times, 90 vs 180 degrees, slow vs fast,
+  "A then B" vs "B then A"; :func:`synth.composer.twin_plan`), drawn from
+  ``numpy.random.default_rng([seed, pair, ...])``; the other pairs are two independent samples,
+  each from ``numpy.random.default_rng([seed, index])``. Both samples of a pair go to the same
+  split.
+
+Either world is the same whatever the number of workers, and the same seed gives the same bytes.
+Motions are synthesised in a process pool and streamed to
+:func:`easytune_core.data.layout.write_humanml3d_folder`, which computes the HumanML3D features
+(and the mirrored ``M`` copies) in its own workers.
 """
 
 from __future__ import annotations
@@ -26,9 +37,22 @@ import numpy as np
 from .synth import synthesize_sample
 from .synth.composer import draw_plan, render_plan, twin_plan
 
-DEFAULT_SIZE = 20_000
+WORLDS = ("classic", "everyday")
+"""The built-in worlds, by name."""
+DEFAULT_WORLD = "classic"
+"""The world of ``prepare-data`` and of ``--data builtin`` (the one the shipped models were trained on)."""
+WORLD_SIZES = {"classic": 10_000, "everyday": 20_000}
+"""Default number of motions (before mirroring) of each world."""
+DEFAULT_SIZE = WORLD_SIZES[DEFAULT_WORLD]
 ACTIONS_FILE = "synth_actions.jsonl"
-TWIN_SHARE = 0.33  # share of sample pairs made as near twins
+TWIN_SHARE = 0.33  # share of sample pairs made as near twins (everyday world)
+
+
+def check_world(world: str) -> str:
+    """``world`` if it names a built-in world, else a ValueError that lists them."""
+    if world not in WORLDS:
+        raise ValueError(f"world must be one of {', '.join(WORLDS)}, got {world!r}")
+    return world
 
 
 def sample_name(index: int) -> str:
@@ -64,9 +88,15 @@ def make_pair(seed: int, pair: int):
     return None
 
 
-def make_sample(seed: int, index: int):
-    """``(name, joints (T, 22, 3) float32, captions, actions, twin)`` of one sample; ``twin`` is
-    ``{"name", "attribute", "values": [this sample's, the twin's]}`` or None."""
+def make_sample(seed: int, index: int, world: str = DEFAULT_WORLD):
+    """``(name, joints (T, 22, 3) float32, captions, actions, twin)`` of one sample of ``world``;
+    ``twin`` is ``{"name", "attribute", "values": [this sample's, the twin's]}`` or None (always
+    None in the classic world)."""
+    if check_world(world) == "classic":
+        from .synth_classic import synthesize_sample as classic_sample
+
+        s = classic_sample(np.random.default_rng([int(seed), int(index)]))
+        return sample_name(index), s.joints, s.captions, s.actions, None
     made = make_pair(int(seed), int(index) // 2)
     if made is None:
         s = synthesize_sample(np.random.default_rng([int(seed), int(index)]))
@@ -79,7 +109,7 @@ def make_sample(seed: int, index: int):
 
 
 def pair_group(name: str) -> int:
-    """Split group of a built-in sample: the pair it belongs to (twins share a split)."""
+    """Split group of an everyday-world sample: the pair it belongs to (twins share a split)."""
     return int(name.lstrip("M")) // 2
 
 
@@ -87,13 +117,15 @@ def _make(args):
     return make_sample(*args)
 
 
-def iter_builtin(size: int = DEFAULT_SIZE, seed: int = 0, workers: int = 2) -> Iterator[tuple]:
-    """Yield ``(name, joints, captions, actions, twin)`` for indices ``0..size-1`` in order."""
+def iter_builtin(size: int | None = None, seed: int = 0, workers: int = 2, world: str = DEFAULT_WORLD) -> Iterator[tuple]:
+    """Yield ``(name, joints, captions, actions, twin)`` for indices ``0..size-1`` of ``world`` in
+    order (``size`` defaults to the world's size, :data:`WORLD_SIZES`)."""
+    size = WORLD_SIZES[check_world(world)] if size is None else size
     if size < 1:
         raise ValueError(f"size must be at least 1, got {size}")
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    jobs = ((seed, i) for i in range(size))
+    jobs = ((seed, i, world) for i in range(size))
     if workers == 1:
         yield from map(_make, jobs)
         return
@@ -119,36 +151,40 @@ def builtin_feature_fns():
     return FeatureFns(partial(f.joints_to_features, fix_yaw_wrap=True), f.features_to_joints, f.mirror_joints)
 
 
-def generate_builtin(out_dir, size: int = DEFAULT_SIZE, seed: int = 0, workers: int = 2,
+def generate_builtin(out_dir, size: int | None = None, seed: int = 0, workers: int = 2,
                      overwrite: bool = False, writer: Callable | None = None,
-                     progress: Callable[[int], Any] | None = None):
-    """Generate the built-in dataset into ``out_dir`` (HumanML3D layout with mirrored copies).
+                     progress: Callable[[int], Any] | None = None, world: str = DEFAULT_WORLD):
+    """Generate a built-in dataset into ``out_dir`` (HumanML3D layout with mirrored copies).
 
     Args:
         out_dir: target folder (must be empty unless ``overwrite``).
-        size: number of original motions (mirrored copies double the files).
+        size: number of original motions (mirrored copies double the files); default: the
+            world's size (:data:`WORLD_SIZES`).
         seed: dataset seed; same seed, same bytes.
         workers: processes for synthesis and for feature computation.
         overwrite: replace an existing dataset in ``out_dir``.
         writer: layout writer (defaults to ``write_humanml3d_folder`` with
             :func:`builtin_feature_fns`), called as ``writer(out_dir, samples, seed=seed,
             workers=workers, overwrite=overwrite, progress=progress)``.
+        world: ``"classic"`` (default) or ``"everyday"`` (module docstring).
 
     Returns:
         Whatever the writer returns (a ``LayoutSummary`` by default). The action records of
         every motion are also written to ``synth_actions.jsonl`` (one JSON object per line:
         ``name``, ``actions`` and, for near twins, ``twin`` = ``{"name", "attribute", "values"}``).
     """
+    size = WORLD_SIZES[check_world(world)] if size is None else size
     extra = {}
     if writer is None:
         from .layout import write_humanml3d_folder as writer
 
         extra["fns"] = builtin_feature_fns()
-        extra["group_of"] = pair_group
+        if world == "everyday":
+            extra["group_of"] = pair_group
     records = []
 
     def samples():
-        for name, joints, caps, actions, twin in iter_builtin(size, seed, workers):
+        for name, joints, caps, actions, twin in iter_builtin(size, seed, workers, world):
             rec = {"name": name, "actions": actions}
             if twin is not None and int(twin["name"]) < size:
                 rec["twin"] = twin
@@ -169,7 +205,8 @@ def resolve_dataset(data: str | Path = "builtin", create: bool = True, workers: 
     """The dataset folder a command works on.
 
     ``"builtin"`` (or the ``data/builtin`` path itself) means the built-in dataset; when it is
-    missing and ``create`` is true it is generated first with the default size and seed (the
+    missing and ``create`` is true it is generated first in the default world (classic) with the
+    default size and seed (the
     same bytes the shipped models were trained on; a few minutes on 2 CPU cores), into a
     temporary folder that is renamed only once complete, so an interrupted run leaves nothing
     half-written. Any other value must be an existing HumanML3D-layout folder.
@@ -197,4 +234,5 @@ def resolve_dataset(data: str | Path = "builtin", create: bool = True, workers: 
 
 
 __all__ = ["resolve_dataset", "BUILTIN_DIR", "generate_builtin", "iter_builtin", "make_sample", "make_pair", "sample_name",
-           "pair_group", "DEFAULT_SIZE", "ACTIONS_FILE", "TWIN_SHARE"]
+           "pair_group", "check_world", "WORLDS", "DEFAULT_WORLD", "WORLD_SIZES", "DEFAULT_SIZE", "ACTIONS_FILE",
+           "TWIN_SHARE"]
