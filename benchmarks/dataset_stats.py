@@ -5,29 +5,36 @@ near-twin share and the attributes twins differ in, distinct caption words (lowe
 alphabetic tokens over all captions) and caption registers; then runs the rule checks of
 :mod:`easytune_core.eval.rules` on every checkable caption of a split against the recovered
 real motions (``new_joints``), and on each twin pair checks that the twin fails the rule that
-names the changed attribute. Writes ``--out``.json/.md.
+names the changed attribute. With ``--generate`` it first generates the dataset into ``--data``
+(``generate_builtin``, the function behind ``prepare-data``), timing it, and checks determinism by
+generating ``--determinism-size`` motions twice (1 and 2 workers) and comparing every file's bytes.
+Writes ``--out``.json/.md through ``benchmarks/common.py`` (stamped).
 
     python benchmarks/dataset_stats.py --data data/builtin [--split test]
+    nice -n 5 python benchmarks/dataset_stats.py --generate --world everyday --data /tmp/everyday \
+        --out benchmarks/results/dataset_everyday
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
-import subprocess
+import shutil
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
-from easytune_core.data.builtin import ACTIONS_FILE  # noqa: E402
+from easytune_core.data.builtin import ACTIONS_FILE, WORLD_SIZES, generate_builtin  # noqa: E402
 from easytune_core.data.synth.registry import REGISTRY  # noqa: E402
 from easytune_core.eval.rules import checks_for, judge  # noqa: E402
 
@@ -36,21 +43,68 @@ def captions(root: Path, name: str) -> list[str]:
     return [line.split("#")[0].strip() for line in (root / "texts" / f"{name}.txt").read_text(encoding="utf-8").splitlines()]
 
 
+def digest(folder: Path) -> str:
+    """sha256 over (relative path, bytes) of every file under ``folder``."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def generation(args) -> dict:
+    """Generate ``--size`` motions of ``--world`` into ``--data`` (timed), then the determinism check."""
+    size = WORLD_SIZES[args.world] if args.size is None else args.size
+    load0 = os.getloadavg()
+    t0 = time.perf_counter()
+    summary = generate_builtin(args.data, size=size, seed=args.seed, workers=args.workers, overwrite=True,
+                               world=args.world)
+    took = time.perf_counter() - t0
+    out = {"world": args.world, "size": size, "seed": args.seed, "workers": args.workers,
+           "files_motions": summary.num_motions, "frames": summary.num_frames, "seconds": round(took, 1),
+           "loadavg_before": [round(x, 2) for x in load0], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+           "cpus": os.cpu_count(), "nice": os.nice(0)}
+    print(f"generated {size} motions (+ mirrors) in {took:.1f} s", flush=True)
+    if args.determinism_size:
+        tmp = Path(tempfile.mkdtemp(prefix="dataset_det_"))
+        try:
+            runs = []
+            for w in (1, 2):
+                generate_builtin(tmp / f"w{w}", size=args.determinism_size, seed=args.seed, workers=w, world=args.world)
+                runs.append(digest(tmp / f"w{w}"))
+            generate_builtin(tmp / "again", size=args.determinism_size, seed=args.seed, workers=2, world=args.world)
+            runs.append(digest(tmp / "again"))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        out["determinism"] = {"size": args.determinism_size, "digests": runs, "same_bytes": len(set(runs)) == 1}
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(ROOT / "data/builtin"))
+    ap.add_argument("--data", default="data/builtin", help="dataset folder (written first with --generate)")
     ap.add_argument("--split", default="test")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/dataset_stats"))
+    ap.add_argument("--out", default=str(RESULTS / "dataset_stats"))
+    ap.add_argument("--generate", action="store_true", help="generate the dataset into --data first, timed")
+    ap.add_argument("--world", default="everyday", choices=("classic", "everyday"))
+    ap.add_argument("--size", type=int, default=None, help="motions to generate (default: the world's size)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--determinism-size", type=int, default=200,
+                    help="with --generate: motions generated twice more to compare bytes (0 = skip)")
     args = ap.parse_args(argv)
     root = Path(args.data)
+    gen = generation(args) if args.generate else None
     t0 = time.time()
     records = [json.loads(line) for line in (root / ACTIONS_FILE).read_text().splitlines()]
-    types, per_motion, families, attrs = Counter(), Counter(), Counter(), Counter()
+    types, kinds, per_motion, families, attrs = Counter(), Counter(), Counter(), Counter(), Counter()
     kind_family = {k: a.family for k, a in REGISTRY.items()}
     for r in records:
         per_motion[len(r["actions"])] += 1
         for a in r["actions"]:
             types[a["type"]] += 1
+            kinds[a.get("kind")] += 1
             families[kind_family.get(a.get("kind"), "?")] += 1
         if "twin" in r:
             attrs[r["twin"]["attribute"]] += 1
@@ -98,13 +152,9 @@ def main(argv=None) -> int:
     del by_name
     checks = sum(n for _, n in per_check.values())
     passed = sum(p for p, _ in per_check.values())
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = "?"
     out = {
-        "data": str(root), "commit": commit, "date": date.today().isoformat(), "motions": len(records),
-        "action_types": len(types), "types": dict(types.most_common()), "families": dict(families.most_common()),
+        "data": str(root), "generation": gen, "motions": len(records),
+        "action_types": len(types), "action_kinds": len(kinds), "types": dict(types.most_common()), "families": dict(families.most_common()),
         "actions_per_motion": dict(sorted(per_motion.items())), "twin_share": sum(attrs.values()) / len(records),
         "twin_attributes": dict(attrs.most_common()), "captions": n_caps, "distinct_words": len(words),
         "registers": {k: v / n_caps for k, v in regs.items()},
@@ -114,12 +164,10 @@ def main(argv=None) -> int:
                   "failures": failures[:50]},
         "twin_rule_tests": dict(twin_tests), "seconds": round(time.time() - t0, 1),
     }
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".json").write_text(json.dumps(out, indent=1))
     t = twin_tests
-    lines = [f"# Built-in dataset: contents and rule checks ({len(records)} motions, commit {commit}, {out['date']})", "",
-             f"- action types (distinct `type` in `{ACTIONS_FILE}`): **{len(types)}**",
+    lines = [f"# Built-in dataset: contents and rule checks ({len(records)} motions, `{root}`)", "",
+             f"- action types (distinct `type` in `{ACTIONS_FILE}`): **{len(types)}** ({len(kinds)} distinct `kind`s, "
+             f"the registry's entries, which add variants such as sidestep or walk-and-wave)",
              f"- distinct caption words (lower-cased alphabetic tokens, {n_caps} captions): **{len(words)}**",
              f"- near twins: **{out['twin_share']:.1%}** of the motions; attributes: "
              + ", ".join(f"{k} {v}" for k, v in attrs.most_common()),
@@ -130,9 +178,19 @@ def main(argv=None) -> int:
              f"- twins: the rule naming the changed attribute fails on the twin in {t['fails on the twin']} of "
              f"{t['fails on the twin'] + t['passes on the twin']} checks", "",
              "| check | captions | pass |", "|---|---|---|"]
+    if gen:
+        g = gen
+        lines[1:1] = ["", f"- generation: {g['world']} world, {g['size']} motions + mirrors, seed {g['seed']}, "
+                      f"{g['workers']} workers, nice {g['nice']}: **{g['seconds']:.1f} s** (load average "
+                      f"{g['loadavg_before'][0]:.1f} before, {g['loadavg_after'][0]:.1f} after, {g['cpus']} CPUs "
+                      "shared with other jobs)"]
+        if "determinism" in g:
+            d = g["determinism"]
+            lines.insert(3, f"- determinism: {d['size']} motions generated three times (1, 2, 2 workers): "
+                         + ("**same bytes**" if d["same_bytes"] else "**bytes differ**"))
     lines += [f"| {k} | {n} | {p / n:.0%} |" for k, (p, n) in sorted(per_check.items())]
-    path.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[:10]))
+    write_results(args.out, out, "\n".join(lines), device="cpu")
+    print("\n".join(lines[:12]))
     return 0
 
 
