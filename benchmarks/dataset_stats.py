@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -53,16 +54,27 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished (waited-for) worker processes."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def generation(args) -> dict:
     """Generate ``--size`` motions of ``--world`` into ``--data`` (timed), then the determinism check."""
     size = WORLD_SIZES[args.world] if args.size is None else args.size
     load0 = os.getloadavg()
+    cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
     summary = generate_builtin(args.data, size=size, seed=args.seed, workers=args.workers, overwrite=True,
                                world=args.world)
     took = time.perf_counter() - t0
+    cpu = _cpu_seconds() - cpu0
+    # On a machine shared with other jobs the wall time depends on them; the CPU time (this
+    # process and its workers) divided by the worker count is what the same run takes on idle cores.
     out = {"world": args.world, "size": size, "seed": args.seed, "workers": args.workers,
            "files_motions": summary.num_motions, "frames": summary.num_frames, "seconds": round(took, 1),
+           "cpu_seconds": round(cpu, 1), "idle_estimate_seconds": round(cpu / args.workers, 1),
            "loadavg_before": [round(x, 2) for x in load0], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
            "cpus": os.cpu_count(), "nice": os.nice(0)}
     print(f"generated {size} motions (+ mirrors) in {took:.1f} s", flush=True)
@@ -181,9 +193,10 @@ def main(argv=None) -> int:
     if gen:
         g = gen
         lines[1:1] = ["", f"- generation: {g['world']} world, {g['size']} motions + mirrors, seed {g['seed']}, "
-                      f"{g['workers']} workers, nice {g['nice']}: **{g['seconds']:.1f} s** (load average "
+                      f"{g['workers']} workers, nice {g['nice']}: **{g['seconds']:.1f} s** wall (load average "
                       f"{g['loadavg_before'][0]:.1f} before, {g['loadavg_after'][0]:.1f} after, {g['cpus']} CPUs "
-                      "shared with other jobs)"]
+                      f"shared with other jobs); CPU time {g['cpu_seconds']:.0f} s, i.e. about "
+                      f"**{g['idle_estimate_seconds']:.0f} s** on {g['workers']} idle cores"]
         if "determinism" in g:
             d = g["determinism"]
             lines.insert(3, f"- determinism: {d['size']} motions generated three times (1, 2, 2 workers): "
