@@ -389,7 +389,7 @@ def _arms(c, add):
     if re.search(r"touch\w* (his|her|their|the) (toes|feet)|to touch the (toes|feet)|(down|stretch\w*) to the toes", c):
         add("touch_toes")
     if re.search(r"\bbows?\b|\bbowing\b", c):
-        add("bow", "deep" if re.search(r"deep|low|very|far", c) else "slight" if re.search(r"slight|small|little|shallow", c) else "")
+        add("bow", "deep" if re.search(r"\b(deep\w*|low|very|far)\b", c) else "slight" if re.search(r"slight|small|little|shallow", c) else "")
     if re.search(r"\bshrug", c):
         add("shrug", count_of(c, "shrugs?") or "")
     if re.search(r"\bpoint", c) and not re.search(r"disco", c):
@@ -408,7 +408,7 @@ def _arms(c, add):
         s = first_side(c)
         if s:
             add("look_around", s)
-    if re.search(r"swings? (his|her|their|the|both) arms|let\w* the arms swing", c):
+    if re.search(r"swings? (his|her|their|the|both) arms|let\w* the arms swing", c) and not re.search(r"\bcircles\b", c):
         add("swing_arms")
     if re.search(r"arm circles|circl\w* (both arms|the (left|right) arm)|(forward|backward) circles with|arms? (around )?"
                  r"in (small )?(forward|backward) circles|rotat\w+ (both arms|the (left|right) arm) in", c):
@@ -477,7 +477,15 @@ def _sports(c, add):
         add("hip_circles")
 
 
+# Arm circles done while walking ("walks while rotating the left arm in backward circles") name
+# no path and no walking direction.
+ARM_CIRCLE_PHRASE = (r"\b(doing |does |do )?((forward|backward|small|big) )*arm circles( with (the |his |her |their |both )?"
+                     r"((left|right) )?arms?)?|\b(in )?((small|big) )?(forward|backward) circles( with (both arms|the "
+                     r"(left|right) arm))?|\bcircl\w* (both arms|the (left|right) arm)( forward| backwards?)?")
+
+
 def _locomotion(c, add, style):
+    c = re.sub(ARM_CIRCLE_PHRASE, " ", c)
     c = re.sub(r"\b(rotat|twist|circl|swing)\w* (the |his |her |their |both )?(left |right )?(arm|arms|hand|hands|hips|upper body|"
                r"torso|waist)\b", " ", c)
     turning = re.search(r"\bturn|face the other way|\bspin|\brotat|\bpivot|\bswivel|\btwirl|about-fac|u-turn|\bveer", c)
