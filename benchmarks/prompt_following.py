@@ -1,17 +1,22 @@
 """Does a model follow its text? Rule checks on held-out captions (easytune_core.eval.rules).
 
-For every checkable caption of the split (default test; one caption per clip), the model samples
-a motion at the clip's length and joint-space rules judge it: walk direction, jumps leave the
-ground, the named hand waves, turns turn the named way, sitting goes down. The same rules run on
-the ground-truth motions as a check of the rules. Writes ``--out``.json/.md
-(default benchmarks/results/prompt_following).
+Template split: for every checkable caption of the split (default test; one caption per clip),
+the model samples a motion at the clip's length and joint-space rules judge it (walk direction,
+pace, turns by an angle, jumps and their count, lying down, push-ups, the named hand, ...); the
+same rules run on the ground-truth motions as a check of the rules; results are given per check
+and per action family (from ``synth_actions.jsonl``). Paraphrase set (``--paraphrase val|test``):
+the hand-written prompts of ``easytune_core/data/paraphrase_set.jsonl``, each sampled with
+``--seeds`` seeds and judged by its own checks, per action family and subset. Writes
+``--out``.json/.md (default benchmarks/results/prompt_following).
 
     python benchmarks/prompt_following.py --checkpoint assets/checkpoints/base --data data/builtin
+    python benchmarks/prompt_following.py --paraphrase test --seeds 3 --out benchmarks/results/paraphrase_base
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -22,6 +27,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the
 from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
 from easytune_core.eval.rules import judge, judge_generated, load_rule_cases, summarize  # noqa: E402
+
+
+def families_of(root: Path) -> dict:
+    """Clip name -> action family of its (first) action, from the dataset's ``synth_actions.jsonl``."""
+    from easytune_core.data.builtin import ACTIONS_FILE
+    from easytune_core.data.synth.registry import REGISTRY
+
+    path = root / ACTIONS_FILE
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        kinds = [a.get("kind") for a in r["actions"]]
+        fam = REGISTRY[kinds[0]].family if kinds and kinds[0] in REGISTRY else "other"
+        out[r["name"]] = out["M" + r["name"]] = fam
+    return out
+
+
+def paraphrase_section(pipe, args) -> tuple[dict, list[str]]:
+    from easytune_core.eval.paraphrase import paraphrase_cases, score_paraphrase
+
+    cases = paraphrase_cases(args.paraphrase, tuple(args.subsets.split(",")))
+    res = score_paraphrase(pipe, cases, seeds=args.seeds, steps=args.steps, guidance=args.guidance, batch=args.batch,
+                           log=lambda m: print(m, file=sys.stderr))
+    lines = ["", f"Paraphrase set, {args.paraphrase} split: {len(cases)} prompts x {args.seeds} seeds "
+             f"(a prompt passes on a seed when all its checks pass):", "",
+             "| family / subset | prompt-seeds | prompts passing | checks passing |", "|---|---|---|---|"]
+    for group in ("families", "subsets"):
+        for k, v in res[group].items():
+            lines.append(f"| {k} | {v['prompt_seeds']} | {v['prompt_pass']:.0%} | {v['check_pass']:.0%} |")
+    o = res["overall"]
+    lines.append(f"| **all** | {o['prompt_seeds']} | **{o['prompt_pass']:.0%}** | {o['check_pass']:.0%} |")
+    return res, lines
 
 
 def main(argv=None) -> int:
@@ -38,11 +77,27 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(RESULTS / "prompt_following"))
     ap.add_argument("--gt-only", action="store_true", help="only run the rules on the ground-truth motions")
+    ap.add_argument("--paraphrase", choices=("val", "test"), default=None,
+                    help="also score the paraphrase set's split (see easytune_core.eval.paraphrase)")
+    ap.add_argument("--subsets", default="paraphrase,probe_known,probe_everyday",
+                    help="paraphrase subsets, comma-separated")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per paraphrase prompt")
+    ap.add_argument("--no-template", action="store_true", help="skip the template split (paraphrase set only)")
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(args.threads)
     from easytune_core.pipeline import MotionPipeline
     root = Path(args.data)
+    if args.no_template:
+        if not args.paraphrase:
+            raise SystemExit("--no-template needs --paraphrase val|test")
+        pipe = MotionPipeline.from_checkpoint(args.checkpoint, precision=args.precision)
+        res, lines = paraphrase_section(pipe, args)
+        summary = {"checkpoint": args.checkpoint, "paraphrase": {"split": args.paraphrase, "seeds": args.seeds, **res}}
+        lines = [f"Prompt following of `{args.checkpoint}`:"] + lines
+        write_results(args.out, summary, "\n".join(lines), device=pipe.device)
+        print("\n".join(lines))
+        return 0
     cases = load_rule_cases(root, args.split, args.limit or None, args.seed)
     if not cases:
         raise SystemExit(f"no checkable captions in {root}/{args.split}.txt")
@@ -70,6 +125,13 @@ def main(argv=None) -> int:
                                  "gt_n": gt["per_check"].get(k, {}).get("n", 0)}
                              for k, v in gen["per_check"].items()},
                "examples": [{"caption": c["caption"], "checks": c["checks"], "gen": c["gen"]} for c in cases[:20]]}
+    fams = families_of(root)
+    per_family = {}
+    for c in cases:
+        f = per_family.setdefault(fams.get(c["name"], "other"), [0, 0])
+        f[0] += sum(bool(ok) for ok, _ in c["gen"])
+        f[1] += len(c["gen"])
+    summary["per_family"] = {k: {"n": n, "gen_pass": p} for k, (p, n) in sorted(per_family.items())}
     lines = [f"Prompt following of `{args.checkpoint}` on {len(cases)} {args.split}-split captions "
              f"({args.steps} DDIM steps, guidance {args.guidance}, {pipe.precision}):", "",
              "| check | captions | model pass | ground-truth pass |", "|---|---|---|---|"]
@@ -77,6 +139,12 @@ def main(argv=None) -> int:
         gt_frac = f"{v['gt_pass'] / v['gt_n']:.0%}" if v["gt_n"] else "-"
         lines.append(f"| {k} | {v['n']} | {v['gen_pass'] / v['n']:.0%} | {gt_frac} |")
     lines.append(f"| **all** | {gen['checks']} | **{gen['pass_fraction']:.0%}** | {gt['pass_fraction']:.0%} |")
+    lines += ["", "| family | checks | model pass |", "|---|---|---|"]
+    lines += [f"| {k} | {v['n']} | {v['gen_pass'] / v['n']:.0%} |" for k, v in summary["per_family"].items()]
+    if args.paraphrase:
+        res, extra = paraphrase_section(pipe, args)
+        summary["paraphrase"] = {"split": args.paraphrase, "seeds": args.seeds, **res}
+        lines += extra
     write_results(args.out, summary, "\n".join(lines), device=pipe.device)
     print("\n".join(lines))
     return 0

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from easytune_core.eval.rules import judge
+from easytune_core.eval.rules.body import count_peaks as rule_peaks
+
 L_HIP, R_HIP, L_ANKLE, R_ANKLE, L_FOOT, R_FOOT = 1, 2, 7, 8, 10, 11
 HEAD, L_SH, R_SH, L_WR, R_WR = 15, 16, 17, 20, 21
 
@@ -80,14 +83,16 @@ def check_action(j: np.ndarray, a: dict) -> None:
         assert abs(turn - want) < 45, (turn, want)
     elif t == "jump":
         feet = seg[:, [L_ANKLE, R_ANKLE, L_FOOT, R_FOOT], 1].min(1) - floor
-        assert feet.max() > 0.08, feet.max()
-        assert count_peaks(feet, 0.06) == a["count"]
+        low = a.get("height") == "low"
+        assert feet.max() > (0.03 if low else 0.08), feet.max()
+        assert count_peaks(feet, 0.02 if low else 0.06) == a["count"]
         left, fwd = local_disp(j, s, e)
         if a["direction"] == "forward":
             assert fwd > 0.3, fwd
     elif t == "hop":
         up, down = (L_FOOT, R_FOOT) if a["side"] == "right" else (R_FOOT, L_FOOT)
-        assert np.percentile(seg[:, up, 1] - floor, 50) > 0.1  # the free foot is held up
+        mid = seg[len(seg) // 4: 3 * len(seg) // 4]
+        assert np.percentile(mid[:, up, 1] - floor, 50) > 0.1  # the free foot is held up while hopping
         assert (seg[:, down, 1] - floor).max() > 0.03  # the hopping foot leaves the floor
     elif t == "wave":
         sides = ("left", "right") if a["side"] == "both" else (a["side"],)
@@ -116,7 +121,7 @@ def check_action(j: np.ndarray, a: dict) -> None:
         f = facing(seg)
         reach = ((seg[:, wr, [0, 2]] - seg[:, 0, [0, 2]]) * f).sum(-1)
         assert reach.max() > 0.4, reach.max()
-        assert count_peaks(reach, 0.15) == a["count"]
+        assert rule_peaks(reach, 0.15, min_height=0.42) == a["count"]  # punches reach past the guard
     elif t == "kick":
         up, stay = (L_FOOT, R_FOOT) if a["side"] == "left" else (R_FOOT, L_FOOT)
         lifted = seg[:, up, 1] - floor > 0.2
@@ -131,14 +136,15 @@ def check_action(j: np.ndarray, a: dict) -> None:
             assert seg[-1, 0, 1] - floor < 0.3
     elif t == "bow":
         lean = ((seg[:, HEAD, [0, 2]] - seg[:, 0, [0, 2]]) * facing(seg)).sum(-1)
-        assert lean.max() > 0.25, lean.max()  # the head comes well in front of the hips
+        # the head comes well in front of the hips (a little for a slight bow)
+        assert lean.max() > (0.1 if a.get("depth") == "slight" else 0.25), lean.max()
     elif t == "march":
         knees = seg[:, [L_FOOT, R_FOOT], 1] - floor
         assert (knees.max(0) > 0.15).all()
         assert np.linalg.norm(seg[-1, 0, [0, 2]] - seg[0, 0, [0, 2]]) < 0.4
     elif t == "jumping_jacks":
         feet = seg[:, [L_ANKLE, R_ANKLE, L_FOOT, R_FOOT], 1].min(1) - floor
-        assert count_peaks(feet, 0.03) == 2 * a["count"]
+        assert count_peaks(feet, 0.015) == 2 * a["count"]
         hands_up = np.minimum(seg[:, L_WR, 1], seg[:, R_WR, 1]) - seg[:, HEAD, 1]
         assert count_peaks(hands_up, 0.3) == a["count"]
         width = np.abs(seg[:, L_ANKLE, 0] - seg[:, R_ANKLE, 0])
@@ -154,4 +160,71 @@ def check_action(j: np.ndarray, a: dict) -> None:
     elif t == "stand":
         assert np.linalg.norm(seg[-1, 0, [0, 2]] - seg[0, 0, [0, 2]]) < 0.1
     else:
-        raise AssertionError(f"no check for action type {t}")
+        checks = record_checks(a)
+        if not checks:
+            raise AssertionError(f"no check for action type {t}")
+        for cat, arg in checks:
+            ok, value = judge(seg, cat, arg)
+            assert ok, (t, cat, arg, value, {k: v for k, v in a.items() if k not in ("start", "end")})
+
+
+def _tail(*parts) -> str:
+    return " ".join(str(p) for p in parts if p not in (None, "")).strip()
+
+
+def record_checks(a: dict) -> list[tuple[str, str]]:
+    """The rule checks (``easytune_core.eval.rules``) an action record must pass on its own frames.
+
+    Written from the record, independently of the caption parser, so the tests cross-check the
+    synthesiser (the motion does what was drawn) and the rules (they measure what was drawn).
+    """
+    t, side, d, n = a["type"], a.get("side"), a.get("direction"), a.get("count")
+    simple = {"sit_cross_legged": [("cross_legged", "")], "sit_chair": [("chair", "")], "lie_back": [("lie", "back")],
+              "lie_front": [("lie", "front")], "get_up": [("get_up", "")], "all_fours": [("all_fours", "")],
+              "kneel_both": [("kneel", "both")], "touch_toes": [("touch_toes", "")], "stretch_out": [("stretch", "out")],
+              "stretch_up": [("stretch", "up")], "rub_hands": [("rub_hands", "")], "cross_arms": [("cross_arms", "")],
+              "hands_on_hips": [("hands_on_hips", "")], "push_object": [("push", "")], "pull_rope": [("pull_rope", "")],
+              "swing_arms": [("swing_arms", "")], "boxing": [("boxing", "")], "golf_swing": [("golf", "")],
+              "baseball_swing": [("baseball", "")], "basketball_shot": [("basketball", "")],
+              "twist_dance": [("twist_dance", "")], "hip_circles": [("hip_circles", "")], "jump_rope": [("jump_rope", "")],
+              "star_jump": [("star_jump", ""), ("jumps", n)], "squat_jump": [("squat_jump", ""), ("jumps", n)],
+              "tuck_jump": [("tuck_jump", ""), ("jumps", n)], "skip": [("skip", "")], "tiptoe": [("tiptoe", "")],
+              "high_knees": [("high_knees", ""), ("in_place", "")], "jog_in_place": [("in_place", "")],
+              "calf_raise": [("calf_raise", n)], "crawl": [("crawl", d)], "push_up": [("push_up", n)],
+              "sit_up": [("sit_up", n)], "plank": [("plank", a.get("seconds"))], "pace": [("back_and_forth", "")],
+              "march": [("in_place", "")], "stand_one_foot": [("one_foot", _tail(side, a.get("seconds")))],
+              "lunge": [("lunge", _tail(side, n))], "stomp": [("stomp", _tail(side, n))], "step_over": [("step_over", side)],
+              "leg_swing": [("leg_swing", _tail(side, n))], "side_kick": [("side_kick", side)], "gallop": [("gallop", side)],
+              "side_shuffle": [("shuffle", d)], "grapevine": [("grapevine", d)], "limp": [("limp", side)],
+              "zigzag": [("zigzag", d)], "square": [("square", d)], "figure_eight": [("figure_eight", d)],
+              "diagonal": [("diagonal", d)], "jump_turn": [("jump_turn", _tail(d, a.get("degrees")))],
+              "roll_over": [("roll", d)], "kneel": [("kneel", side)], "sit": [("sit", ""), ("sit_floor", "")],
+              "shrug": [("shrug", n)], "point": [("point", _tail(side, d))], "salute": [("hand_to_head", f"{side} salute")],
+              "drink": [("hand_to_head", f"{side} drink")], "phone_call": [("hand_to_head", f"{side} phone")],
+              "scratch_head": [("hand_to_head", f"{side} scratch")], "beckon": [("beckon", _tail(side, n))],
+              "clap_overhead": [("clap_overhead", n)], "look_around": [("look_around", d)],
+              "arm_circles": [("arm_circles", f"{side} {d}")], "side_bend": [("side_bend", side)],
+              "torso_twist": [("torso_twist", d)], "wipe": [("wipe", side)], "tennis_swing": [("tennis", f"{side} {a.get('stroke')}")],
+              "kick_ball": [("kick_ball", side)], "bowling": [("bowling", side)], "dribble": [("dribble", side)],
+              "step_touch": [("step_touch", d)], "disco": [("disco", side)], "jog": [("run", "")], "run": [("run", "")],
+              "wave": [("wave", side)] if side in ("left", "right") else [("raise", "both")],
+              "raise": [("raise", side)], "clap": [("clap", n)], "punch": [("punch", side)], "throw": [("throw", side)],
+              "pick_up": [("pick_up", side)], "kick": [("kick", side)], "hop": [("hop", side)], "crouch": [("crouch", "")],
+              "squat": [("squat", n)], "bow": [("bow", a.get("depth") or "")]}
+    out = [(c, "" if v is None else str(v)) for c, v in simple.get(t, [])]
+    if t == "walk" and d == "forward":
+        if a.get("style"):
+            out.append(("style", a["style"]))
+        elif a.get("pace") in ("slow", "fast") and not a.get("layer"):
+            out.append(("pace", a["pace"]))
+        if a.get("distance"):
+            out.append(("distance", str(a["distance"])))
+    if t == "jump":
+        out += [("jumps", str(n)), ("jump_dir", d)] + ([("jump_height", a["height"])] if a.get("height") else [])
+    if t == "circle":
+        out.append(("circle", _tail("backward" if a.get("backward") else "", d)))
+    if t == "turn" and not a.get("walking"):
+        out.append(("turn", f"{d} {a['degrees']}"))
+    if a.get("layer"):
+        out += [(c, "" if c in ("clap", "clap_overhead") else v) for c, v in record_checks(dict(a["layer"], start=0, end=1))]
+    return out

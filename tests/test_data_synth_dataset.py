@@ -1,4 +1,5 @@
-"""The built-in dataset: deterministic bytes, HumanML3D layout, loads, captions match actions."""
+"""The built-in datasets: the classic world stays byte-identical, the everyday world is deterministic,
+loads in HumanML3D layout, its captions match its actions and its near twins share a split."""
 
 from __future__ import annotations
 
@@ -20,22 +21,44 @@ def _digest(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+# sha256 over (relative path, bytes) of every file of the classic world at size 4, seed 0, as
+# written by the generator the shipped models' dataset came from.
+CLASSIC_4 = "737bb02c9a2d7ed6c28bdbccac2fa109ae4daf2e1e9ce524b15df48f7e8745fe"
+
+
+def test_classic_world_is_the_default_and_stays_byte_identical(tmp_path):
+    from easytune_core.data.builtin import DEFAULT_SIZE, DEFAULT_WORLD, WORLD_SIZES, check_world
+
+    assert DEFAULT_WORLD == "classic" and DEFAULT_SIZE == WORLD_SIZES["classic"] == 10_000
+    generate_builtin(tmp_path / "c", size=4, seed=0, workers=1)
+    h = hashlib.sha256()
+    for p in sorted((tmp_path / "c").rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(tmp_path / "c")).encode())
+            h.update(p.read_bytes())
+    assert h.hexdigest() == CLASSIC_4
+    records = [json.loads(line) for line in (tmp_path / "c" / ACTIONS_FILE).read_text().splitlines()]
+    assert all("twin" not in r for r in records)
+    with pytest.raises(ValueError, match="world must be one of classic, everyday"):
+        check_world("moon")
+
+
 @pytest.mark.slow
 def test_same_seed_same_bytes_any_worker_count(tmp_path):
-    generate_builtin(tmp_path / "a", size=6, seed=3, workers=1)
-    generate_builtin(tmp_path / "b", size=6, seed=3, workers=2)
+    generate_builtin(tmp_path / "a", size=6, seed=3, workers=1, world="everyday")
+    generate_builtin(tmp_path / "b", size=6, seed=3, workers=2, world="everyday")
     da, db = _digest(tmp_path / "a"), _digest(tmp_path / "b")
     assert da == db
     assert {"Mean.npy", "Std.npy", "train.txt", "val.txt", "test.txt", ACTIONS_FILE} <= set(da)
     names = {Path(k).stem for k in da if k.startswith("new_joint_vecs/")}
     assert len(names) == 12 and {f"M{n}" for n in names if not n.startswith("M")} <= names
-    generate_builtin(tmp_path / "c", size=6, seed=4, workers=1)
+    generate_builtin(tmp_path / "c", size=6, seed=4, workers=1, world="everyday")
     assert _digest(tmp_path / "c")["Mean.npy"] != da["Mean.npy"]
 
 
 def test_samples_do_not_depend_on_their_neighbours():
-    whole = list(iter_builtin(size=5, seed=1, workers=1))
-    alone = make_sample(1, 3)
+    whole = list(iter_builtin(size=5, seed=1, workers=1, world="everyday"))
+    alone = make_sample(1, 3, "everyday")
     assert whole[3][0] == alone[0] == "000003"
     assert whole[3][1].tobytes() == alone[1].tobytes() and whole[3][2] == alone[2]
 
@@ -43,7 +66,7 @@ def test_samples_do_not_depend_on_their_neighbours():
 @pytest.mark.slow
 def test_prepared_folder_loads_and_matches_its_actions(tmp_path):
     out = tmp_path / "ds"
-    summary = generate_builtin(out, size=8, seed=0, workers=1)
+    summary = generate_builtin(out, size=8, seed=0, workers=1, world="everyday")
     assert summary.num_motions == 16
     ds = MotionTextDataset(out, split="train", min_frames=1)
     item = ds[0]
@@ -56,8 +79,9 @@ def test_prepared_folder_loads_and_matches_its_actions(tmp_path):
     records = [json.loads(line) for line in (out / ACTIONS_FILE).read_text().splitlines()]
     assert [r["name"] for r in records] == [f"{i:06d}" for i in range(8)]
     for r in records:
-        name, joints, caps, actions = make_sample(0, int(r["name"]))
+        name, joints, caps, actions, twin = make_sample(0, int(r["name"]), "everyday")
         assert json.loads(json.dumps(actions)) == r["actions"]
+        assert (twin is not None) == ("twin" in r)
         for a in actions:
             check_action(joints, a)
 
@@ -65,7 +89,7 @@ def test_prepared_folder_loads_and_matches_its_actions(tmp_path):
 @pytest.mark.slow
 def test_mirrored_captions_swap_sides(tmp_path):
     out = tmp_path / "ds"
-    generate_builtin(out, size=30, seed=2, workers=1)
+    generate_builtin(out, size=30, seed=2, workers=1, world="everyday")
     swapped = 0
     for p in sorted((out / "texts").glob("0*.txt")):
         orig = [line.split("#")[0] for line in p.read_text().splitlines()]
@@ -83,8 +107,14 @@ def test_cli_writes_a_dataset_and_rejects_bad_sizes(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert run(parser.parse_args(["--out", str(tmp_path / "d"), "--size", "3", "--workers", "1"])) == 0
-    assert "wrote 6 motions" in capsys.readouterr().out
+    assert "wrote 6 classic-world motions" in capsys.readouterr().out
     assert (tmp_path / "d" / "Mean.npy").exists()
+    assert run(parser.parse_args(["--out", str(tmp_path / "f"), "--size", "2", "--workers", "1", "--world", "everyday"])) == 0
+    assert "wrote 4 everyday-world motions" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--out", str(tmp_path / "g"), "--world", "moon"])
+    with pytest.raises(ValueError, match="--world applies to the built-in dataset"):
+        run(parser.parse_args(["--out", str(tmp_path / "g"), "--from-bvh", str(tmp_path), "--world", "everyday"]))
     with pytest.raises(ValueError, match="--size must be at least 1"):
         run(parser.parse_args(["--out", str(tmp_path / "e"), "--size", "0"]))
     with pytest.raises(ValueError, match="not empty"):
@@ -102,3 +132,53 @@ def test_builtin_features_repair_the_yaw_wrap_glitch():
     feats = builtin_feature_fns().joints_to_features(joints, "humanml3d")
     back = features_to_joints(feats)
     assert np.abs(back - canonicalize_joints(joints)[:-1]).max() < 1e-3  # within 1 mm
+
+
+def test_twins_share_a_split_and_differ_in_one_attribute(tmp_path):
+    from easytune_core.data.builtin import TWIN_SHARE
+    from easytune_core.data.twins import hard_negative_batch, load_twin_attributes, load_twins
+
+    out = tmp_path / "ds"
+    generate_builtin(out, size=40, seed=5, workers=1, world="everyday")
+    records = [json.loads(line) for line in (out / ACTIONS_FILE).read_text().splitlines()]
+    twins = [r for r in records if "twin" in r]
+    assert 0.1 < len(twins) / len(records) < 0.7  # about TWIN_SHARE of the motions
+    assert TWIN_SHARE == 0.33
+    by_name = {r["name"]: r for r in records}
+    for r in twins:
+        other = by_name[r["twin"]["name"]]
+        assert other["twin"]["name"] == r["name"] and other["twin"]["attribute"] == r["twin"]["attribute"]
+        assert r["twin"]["values"] == other["twin"]["values"][::-1]
+        assert int(r["name"]) // 2 == int(other["name"]) // 2
+    split_of = {n: k for k in ("train", "val", "test") for n in (out / f"{k}.txt").read_text().split()}
+    for r in twins:
+        assert split_of[r["name"]] == split_of[r["twin"]["name"]] == split_of["M" + r["twin"]["name"]]
+    all_twins = load_twins(out, "all")
+    assert all_twins and all(all_twins[t][0] in all_twins for t in all_twins)
+    assert all("M" + t in all_twins for t in all_twins if not t.startswith("M"))
+    for split in ("train", "val", "test"):
+        part = load_twins(out, split)
+        assert all(split_of[a] == split and split_of[b[0]] == split for a, b in part.items())
+    assert set(load_twin_attributes(out)) == {r["name"] for r in twins}
+    name = next(iter(all_twins))
+    batch = hard_negative_batch(name, sorted(split_of), all_twins, size=8)
+    assert batch[0] == name and batch[1] == all_twins[name][0] and len(set(batch)) == 8
+    assert ("M" + name if not name.startswith("M") else name[1:]) not in batch
+    with pytest.raises(FileNotFoundError, match="synth_actions.jsonl"):
+        load_twins(tmp_path, "test")
+
+
+def test_near_twin_captions_differ_where_the_motions_do():
+    from easytune_core.data.builtin import make_pair
+
+    seen = 0
+    for pair in range(60):
+        made = make_pair(9, pair)
+        if made is None:
+            continue
+        a, b, info = made
+        seen += 1
+        assert a.captions != b.captions
+        if info["attribute"] == "side":
+            assert any(("left" in x) != ("left" in y) or ("right" in x) != ("right" in y) for x, y in zip(a.captions, b.captions))
+    assert seen >= 8

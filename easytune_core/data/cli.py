@@ -18,8 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--overwrite", action="store_true", help="replace a dataset already in --out")
     builtin = parser.add_argument_group("built-in procedural dataset (default source)")
+    builtin.add_argument("--world", choices=("classic", "everyday"), default="classic",
+                         help="which built-in world: classic (about thirty actions, templated captions; the "
+                              "shipped models' data) or everyday (80+ actions, free-form captions, near twins); "
+                              "see docs/dataset.md")
     builtin.add_argument("--size", type=int, default=None,
-                         help="number of motions before mirroring (default 10000)")
+                         help="number of motions before mirroring (default 10000 classic, 20000 everyday)")
     bvh = parser.add_argument_group("BVH folder source")
     bvh.add_argument("--from-bvh", metavar="DIR", default=None, help="folder of .bvh files to convert")
     bvh.add_argument("--captions", metavar="FILE", default=None,
@@ -31,9 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_builtin(args) -> int:
-    from .builtin import DEFAULT_SIZE, generate_builtin
+    from .builtin import WORLD_SIZES, check_world, generate_builtin
 
-    size = DEFAULT_SIZE if args.size is None else int(args.size)
+    world = check_world(getattr(args, "world", "classic"))
+    size = WORLD_SIZES[world] if args.size is None else int(args.size)
     if size < 1:
         raise ValueError(f"--size must be at least 1, got {size}")
     if args.workers < 1:
@@ -46,9 +51,9 @@ def _run_builtin(args) -> int:
             print(f"  {done}/{size} motions ({time.perf_counter() - start:.0f} s)", flush=True)
 
     summary = generate_builtin(args.out, size=size, seed=args.seed, workers=args.workers,
-                               overwrite=args.overwrite, progress=progress)
+                               overwrite=args.overwrite, progress=progress, world=world)
     took = time.perf_counter() - start
-    print(f"wrote {summary.num_motions} motions ({size} + mirrored), {summary.num_frames} frames, "
+    print(f"wrote {summary.num_motions} {world}-world motions ({size} + mirrored), {summary.num_frames} frames, "
           f"to {Path(args.out)} in {took:.1f} s")
     return 0
 
@@ -76,5 +81,7 @@ def run(args) -> int:
     if args.from_bvh:
         if args.size is not None:
             raise ValueError("--size applies to the built-in dataset, not to --from-bvh")
+        if getattr(args, "world", "classic") != "classic":
+            raise ValueError("--world applies to the built-in dataset, not to --from-bvh")
         return _run_bvh(args)
     return _run_builtin(args)

@@ -213,22 +213,30 @@ def _check_sample(item, skel, seen: set, mirror: bool):
     return name, joints, _normalise_captions(name, captions)
 
 
-def _split_names(names: Sequence[str], fracs, seed: int) -> dict[str, list[str]]:
+def _split_names(names: Sequence[str], fracs, seed: int, group_of: Callable[[str], Any] | None = None
+                 ) -> dict[str, list[str]]:
     names = sorted(names)
-    n = len(names)
+    keys = names if group_of is None else sorted({group_of(n) for n in names})
+    n = len(keys)
     perm = np.random.default_rng(seed).permutation(n)
     n_train = int(round(fracs[0] * n))
     n_val = min(int(round(fracs[1] * n)), n - n_train)
     idx = {"train": perm[:n_train], "val": perm[n_train:n_train + n_val],
            "test": perm[n_train + n_val:]}
-    return {k: sorted(names[i] for i in v) for k, v in idx.items()}
+    if group_of is None:
+        return {k: sorted(names[i] for i in v) for k, v in idx.items()}
+    where = {keys[i]: k for k, v in idx.items() for i in v}
+    out = {k: [] for k in idx}
+    for name in names:
+        out[where[group_of(name)]].append(name)
+    return out
 
 
 def write_humanml3d_folder(out_dir, samples: Iterable, split_fracs=(0.8, 0.05, 0.15), seed: int = 0,
                            mirror: bool = True, workers: int = 1, skeleton: str = "humanml3d",
                            overwrite: bool = False, fns: FeatureFns | None = None,
                            progress: Callable[[int], Any] | None = None,
-                           fix_yaw_wrap: bool = False) -> LayoutSummary:
+                           fix_yaw_wrap: bool = False, group_of: Callable[[str], Any] | None = None) -> LayoutSummary:
     """Write ``samples`` as a HumanML3D-layout dataset folder.
 
     Args:
@@ -247,6 +255,8 @@ def write_humanml3d_folder(out_dir, samples: Iterable, split_fracs=(0.8, 0.05, 0
         progress: called with the number of samples done after each window.
         fix_yaw_wrap: compute features with ``joints_to_features(..., fix_yaw_wrap=True)``
             (lossless on turns past 180 degrees; default False = HumanML3D's exact numbers).
+        group_of: name -> group key; motions of one group go to the same split (the split
+            fractions then count groups). ``None``: every motion on its own.
 
     Returns:
         A :class:`LayoutSummary`.
@@ -319,7 +329,7 @@ def write_humanml3d_folder(out_dir, samples: Iterable, split_fracs=(0.8, 0.05, 0
     mean, std = humanml3d_mean_std(stats, skel.num_joints)
     np.save(out / "Mean.npy", mean)
     np.save(out / "Std.npy", std)
-    base = _split_names(originals, fracs, seed)
+    base = _split_names(originals, fracs, seed, group_of)
     splits = {}
     for k, names in base.items():
         full = sorted(names + (["M" + n for n in names] if mirror else []))

@@ -1,178 +1,153 @@
-"""Captions that follow what was drawn: verb phrases per action, joined into sentences.
+"""Captions that follow what was drawn: verb phrases per action (:mod:`lexicon`,
+:mod:`lexicon_body`) conjugated and joined into sentences people would write.
 
-Only words that HumanML3D-style mirroring can swap ("left" <-> "right") carry handedness or
-turning direction, so a mirrored copy's caption stays true.
+A sentence picks a subject ("a man", "someone", "an elderly woman"), a frame ("... walks",
+"... is walking", "we see ... walking"), one phrase per action, and connectives for
+sequences ("then", "after that", "before turning") and for simultaneous layers ("while
+waving"). Registers vary: most captions are lower case with a full stop, some start with a
+capital, some drop the article or the final period.
+
+Only "left" and "right" carry handedness or turning direction, so HumanML3D-style mirroring
+(which swaps those two words) keeps every caption true.
 """
 
 from __future__ import annotations
 
 import re
 
-_BODY_PART = re.compile(r"\bthe (left |right )?(hand|hands|arm|leg|foot|fist|knees)\b")
+from . import lexicon_body  # noqa: F401  (registers the body phrases)
+from .contexts import CONTEXT
+from .lexicon import L
+from .words import (DANCERS, DEGREES, FINALLY, FRAMES, METERS, NUM, PACE, POSS, SECONDS, SPORTY, STYLE, SUBJECTS,
+                    THEN, TIMES, WHILE)
 
-COUNT_WORDS = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times", 6: "six times"}
-SUBJECTS = ("a person", "a man", "someone", "the person", "a woman", "a figure", "the man", "a human")
+IRREGULAR = {"be": ("is", "being"), "do": ("does", "doing"), "go": ("goes", "going"), "have": ("has", "having"),
+             "lie": ("lies", "lying"), "tie": ("ties", "tying"), "see": ("sees", "seeing"), "tee": ("tees", "teeing"),
+             "tiptoe": ("tiptoes", "tiptoeing"), "about-face": ("about-faces", "about-facing")}
+DOUBLE = set("run sit hop skip jog step stop drop clap grab plop jab shrug tap rub get put trot sip nod pat swim spin "
+             "dip flip slip trip begin bob wrap chop hug zip snap scrub tug sidestep squat zigzag scan plan hit let cut set "
+             "bet shop".split())
+SPORTY_TYPES = {"push_up", "sit_up", "plank", "lunge", "jumping_jacks", "star_jump", "squat_jump", "tuck_jump",
+                "high_knees", "calf_raise", "jump_rope", "boxing", "tennis_swing", "golf_swing", "baseball_swing",
+                "basketball_shot", "kick_ball", "bowling", "dribble", "arm_circles", "side_kick", "leg_swing"}
+DANCE_TYPES = {"step_touch", "twist_dance", "disco", "hip_circles"}
+HEIGHT = {"high": (" high", " really high", " as high as possible", " up high"),
+          "low": (" a little", " low", " just slightly off the ground", " a tiny bit")}
+_VERB = re.compile(r"<([a-z-]+)>")
 
 
 def _pick(rng, options):
     return options[int(rng.integers(len(options)))]
 
 
-def _times(rng, count, optional=True):
-    """" three times" etc.; sometimes omitted for counts above one when ``optional``."""
-    if count is None:
-        return ""
-    if count == 1:
-        return _pick(rng, ["", " once"]) if optional else " once"
-    return " " + COUNT_WORDS.get(count, f"{count} times")
+def conjugate(verb: str, form: str) -> str:
+    """``verb`` in third person singular (``form="s"``) or as the -ing form (``form="ing"``)."""
+    if verb in IRREGULAR:
+        return IRREGULAR[verb][0 if form == "s" else 1]
+    if "-" in verb:
+        head, last = verb.rsplit("-", 1)
+        return f"{head}-{conjugate(last, form)}"
+    if form == "s":
+        if re.search(r"(s|sh|ch|x|z|o)$", verb):
+            return verb + "es"
+        if re.search(r"[^aeiou]y$", verb):
+            return verb[:-1] + "ies"
+        return verb + "s"
+    if verb.endswith("ie"):
+        return verb[:-2] + "ying"
+    if verb in DOUBLE:
+        return verb + verb[-1] + "ing"
+    if verb.endswith("e") and not verb.endswith(("ee", "ye", "oe")) and len(verb) > 2:
+        return verb[:-1] + "ing"
+    return verb + "ing"
 
 
-def phrase(rng, a: dict) -> str:
-    """One verb phrase (third person, present tense) describing action record ``a``."""
-    t = a["type"]
-    side = a.get("side")
-    pace = a.get("pace", "normal")
-    slow = {"slow": [" slowly", " at a slow pace"], "fast": [" quickly", " fast", " briskly"], "normal": [""]}[pace]
-    if t == "stand":
-        return _pick(rng, ["stands still", "stands in place", "stands still without moving", "remains standing",
-                           "stays still"])
-    if t == "walk":
-        d = a["direction"]
-        if d in ("left", "right"):
-            return _pick(rng, [f"walks sideways to the {d}", f"steps sideways to the {d}", f"side-steps to the {d}",
-                               f"walks to the {d} sideways", f"shuffles sideways to the {d}"]) + _pick(rng, slow)
-        if d == "backward":
-            return _pick(rng, ["walks backward", "walks backwards", "steps backward", "moves backward"]) + _pick(rng, slow)
-        base = _pick(rng, ["walks forward", "walks straight ahead", "walks forward in a straight line", "moves forward"])
-        if pace == "slow" and rng.random() < 0.3:
-            return _pick(rng, ["slowly walks forward", "strolls forward slowly", "walks forward slowly"])
-        if pace == "fast" and rng.random() < 0.3:
-            return _pick(rng, ["walks forward quickly", "walks briskly forward", "quickly walks forward"])
-        extra = _pick(rng, slow)
-        if "layer" in a:
-            return base + extra
-        return base + extra
-    if t == "jog":
-        return _pick(rng, ["jogs forward", "jogs", "jogs straight ahead", "runs slowly forward"])
-    if t == "run":
-        return _pick(rng, ["runs forward", "runs", "runs straight ahead", "sprints forward"] if pace == "fast" else
-                     ["runs forward", "runs", "runs straight ahead", "is running forward"])
-    if t == "turn":
-        ang = abs(a["degrees"])
-        d = a["direction"]
-        if a.get("walking"):
-            if ang >= 170:
-                return _pick(rng, [f"walks forward and turns around to the {d}", "walks and turns around",
-                                   f"walks forward, turning around to the {d}"])
-            return _pick(rng, [f"walks forward and turns {d}", f"walks and turns to the {d}",
-                               f"walks forward then turns {d}", f"walks, turning {d}"])
-        if ang >= 330:
-            return _pick(rng, [f"spins around to the {d}", "spins around in place", "turns a full circle in place",
-                               f"spins around once to the {d}", "does a full spin"])
-        if ang >= 170:
-            return _pick(rng, ["turns around", f"turns around to the {d}", "turns around in place",
-                               f"turns 180 degrees to the {d}", "turns to face the other way"])
-        return _pick(rng, [f"turns {d}", f"turns to the {d}", f"turns {d} in place", f"turns 90 degrees to the {d}",
-                           f"rotates to the {d}"])
-    if t == "circle":
-        d = a["direction"]
-        return _pick(rng, ["walks in a circle", f"walks in a circle to the {d}", f"walks around in a circle to the {d}",
-                           "walks around in a full circle", f"circles around to the {d}"]) + _pick(rng, slow)
-    if t == "jump":
-        times = _times(rng, a["count"])
-        if a["direction"] == "forward":
-            return _pick(rng, ["jumps forward", "leaps forward", "jumps forward with both feet",
-                               "does a forward jump"]) + times
-        return _pick(rng, ["jumps in place", "jumps up and down", "jumps straight up", "jumps on the spot"]) + times
-    if t == "hop":
-        return _pick(rng, [f"hops on the {side} leg", f"hops on the {side} foot", "hops on one leg",
-                           f"hops on one foot, the {side} one", "hops on one foot"]) + _times(rng, a["count"])
-    if t == "squat":
-        return _pick(rng, ["squats", "does squats", "squats down and stands up", "does a squat"]
-                     if a["count"] == 1 else ["squats", "does squats", "squats down and up"]) + _times(rng, a["count"])
-    if t == "crouch":
-        return _pick(rng, ["crouches down", "crouches down and stands back up", "crouches low", "ducks down low",
-                           "crouches and then gets back up"])
-    if t == "sit":
-        return _pick(rng, ["sits down on the floor", "sits on the ground", "lowers down to sit on the floor",
-                           "sits down on the ground", "gets down and sits on the floor"])
-    if t == "bow":
-        return _pick(rng, ["bows", "bows forward", "takes a bow", "bends forward in a bow", "bows down"])
-    if t == "march":
-        return _pick(rng, ["marches in place", "marches on the spot", "marches in place lifting the knees high",
-                           "steps in place with high knees"])
-    if t == "wave":
-        hands = "both hands" if side == "both" else f"the {side} hand"
-        arm = "both arms" if side == "both" else f"the {side} arm"
-        return _pick(rng, [f"waves with {hands}", f"waves {arm}", f"raises {arm} and waves",
-                           f"waves hello with {hands}"]) + _times(rng, a.get("count"))
-    if t == "raise":
-        if side == "both":
-            return _pick(rng, ["raises both arms", "raises both arms above the head", "lifts both arms up",
-                               "puts both hands up in the air"])
-        return _pick(rng, [f"raises the {side} arm", f"raises the {side} hand", f"lifts the {side} arm up",
-                           f"raises the {side} arm above the head", "raises one arm"])
-    if t == "clap":
-        return _pick(rng, ["claps", "claps the hands", "claps hands", "applauds"]) + _times(rng, a["count"])
-    if t == "punch":
-        return _pick(rng, [f"punches with the {side} hand", f"throws a punch with the {side} fist",
-                           f"punches forward with the {side} arm", f"punches with the {side} fist"]) + _times(rng, a["count"])
-    if t == "kick":
-        return _pick(rng, [f"kicks with the {side} leg", f"kicks forward with the {side} foot",
-                           f"does a front kick with the {side} leg", f"kicks with the {side} foot"])
-    if t == "jumping_jacks":
-        return _pick(rng, ["does jumping jacks", "does some jumping jacks", "performs jumping jacks",
-                           "jumps spreading the arms and legs"]) + _times(rng, a["count"])
-    if t == "throw":
-        return _pick(rng, [f"throws a ball with the {side} hand", f"throws something with the {side} arm",
-                           f"makes an overhand throw with the {side} arm", f"winds up and throws with the {side} hand",
-                           f"throws an object with the {side} hand"])
-    if t == "pick_up":
-        return _pick(rng, ["picks something up from the floor", "bends down to pick something up",
-                           f"picks up an object from the ground with the {side} hand",
-                           f"reaches down with the {side} hand and picks something up",
-                           "bends over and picks up something"])
-    raise ValueError(f"no caption template for action type {t!r}")
+def verb_forms(template: str) -> tuple[str, str]:
+    """A phrase template with ``<verb>`` marks -> (third-person phrase, -ing phrase)."""
+    return (_VERB.sub(lambda m: conjugate(m.group(1), "s"), template),
+            _VERB.sub(lambda m: conjugate(m.group(1), "ing"), template))
 
 
-def with_layer(rng, a: dict, base: str) -> str:
-    """Append a gesture done while moving ("... while waving the right hand")."""
-    g = a.get("layer")
-    if not g:
-        return base
-    side = g["side"]
-    if g["type"] == "wave":
-        hands = "both hands" if side == "both" else f"the {side} hand"
-        return base + _pick(rng, [f" while waving {hands}", f" and waves with {hands}", f" waving {hands}"])
-    if g["type"] == "raise":
-        arm = "both arms" if side == "both" else f"the {side} arm"
-        return base + _pick(rng, [f" with {arm} raised", f" while raising {arm}", f" and raises {arm}"])
-    return base
+def fill(rng, text: str, a: dict, poss: str) -> str:
+    """Fill the slots of a phrase template from action record ``a``."""
+    count, secs, dist = a.get("count"), a.get("seconds"), a.get("distance")
+    side = a.get("side") or a.get("direction") or ""
+    slots = {
+        "side": side, "poss": poss,
+        "n": (NUM.get(count, str(count)) if rng.random() < 0.75 else str(count)) if count else "",
+        "times": _pick(rng, TIMES[count]) if count in TIMES else "",
+        "pace": _pick(rng, PACE[a.get("pace", "normal")]),
+        "style": _pick(rng, STYLE[a["style"]]) if a.get("style") else "",
+        "height": _pick(rng, HEIGHT[a["height"]]) if a.get("height") in HEIGHT else "",
+        "secs": _pick(rng, SECONDS[secs]) if secs in SECONDS else "",
+        "dist": _pick(rng, METERS[dist]) if dist in METERS else "",
+        "deg": _pick(rng, DEGREES[a["degrees"]]) if a.get("degrees") in DEGREES else "",
+        "degn": str(a.get("degrees", "")),
+        "hand": _pick(rng, (f" {side}-handed", f" as a {side}-handed player", f", {side}-handed", f" from the {side} side")),
+    }
+    out = re.sub(r"\{(\w+)\}", lambda m: slots[m.group(1)], text)
+    out = out.replace("{poss}", poss)
+    return re.sub(r"\s+([,.])", r"\1", re.sub(r"\s{2,}", " ", out)).strip()
+
+
+def clause(rng, a: dict, poss: str) -> tuple[str, str]:
+    """(third-person, -ing) phrases for one action, with its upper-body layer if any."""
+    if a["type"] not in L:
+        raise ValueError(f"no caption phrases for action type {a['type']!r}")
+    v, g = verb_forms(fill(rng, _pick(rng, L[a["type"]](a)), a, poss))
+    if a["type"] in CONTEXT and rng.random() < 0.35:  # why or where: "as if greeting a friend"
+        extra = " " + _pick(rng, CONTEXT[a["type"]])
+        v, g = v + extra, g + extra
+    layer = a.get("layer")
+    if layer:
+        lv, lg = verb_forms(fill(rng, _pick(rng, L[layer["type"]](layer)), layer, poss))
+        join = _pick(rng, WHILE)
+        v = v + join.format(v=lv, g=lg, p="{p}")
+        g = g + (" while " + lg if "{v}" in join else join.format(v=lv, g=lg, p="{p}"))
+    return v, g
+
+
+def _subject(rng, actions):
+    gender = _pick(rng, ("m", "m", "f", "f", "n", "n", "n"))
+    pool = list(SUBJECTS[gender])
+    types = {a["type"] for a in actions}
+    if types & SPORTY_TYPES:
+        pool += list(SPORTY[gender]) * 2
+    if types & DANCE_TYPES:
+        pool += list(DANCERS) * 2
+    subj = _pick(rng, pool)
+    if subj in ("he", "she"):
+        gender = "m" if subj == "he" else "f"
+    if gender == "n":
+        pron = _pick(rng, ("he", "she", "the person"))
+        poss = {"he": "his", "she": "her"}.get(pron) or _pick(rng, POSS["n"])
+    else:
+        pron, poss = ("he", "his") if gender == "m" else ("she", "her")
+    return subj, pron, poss
 
 
 def sentence(rng, actions: list[dict]) -> str:
     """One caption for the whole sequence."""
-    parts = [with_layer(rng, a, phrase(rng, a)) for a in actions]
-    subj = _pick(rng, SUBJECTS)
-    if len(parts) == 1:
-        body = parts[0]
-    elif len(parts) == 2:
-        body = _pick(rng, [f"{parts[0]}, then {parts[1]}", f"{parts[0]} and then {parts[1]}",
-                           f"{parts[0]} before he {parts[1]}" if subj in ("a man", "the man") else f"{parts[0]}, and then {parts[1]}",
-                           f"first {parts[0]} and then {parts[1]}"])
-    else:
-        body = _pick(rng, [f"{parts[0]}, then {parts[1]} and then {parts[2]}",
-                           f"{parts[0]}, {parts[1]}, and finally {parts[2]}",
-                           f"first {parts[0]}, then {parts[1]}, then {parts[2]}"])
-    poss = {"a man": "his", "the man": "his", "a woman": "her"}.get(subj) or _pick(rng, ["his", "their", "the"])
-    body = _BODY_PART.sub(lambda m: f"{poss} {m.group(1) or ''}{m.group(2)}", body)
-    if body.startswith("first "):
-        return f"{subj} first {body[6:]}."
-    return f"{subj} {body}."
+    subj, pron, poss = _subject(rng, actions)
+    parts = [clause(rng, a, poss) for a in actions]
+    frame = _pick(rng, FRAMES)
+    if "{g}" in frame and any(p[0].startswith(("is ", "does ")) for p in parts[:1]):
+        frame = "{s} {v}"
+    if rng.random() < 0.08 and subj.startswith(("a ", "the ")):
+        subj = subj.split(" ", 1)[1]  # "person walks forward"
+    body = frame.format(s=subj, v=parts[0][0], g=parts[0][1])
+    for i, (v, g) in enumerate(parts[1:], 1):
+        joint = _pick(rng, FINALLY if (i == len(parts) - 1 and i >= 2) else THEN)
+        body += joint.format(v=v, g=g, p=pron)
+    body = body.replace("{p}", pron)
+    body = re.sub(r"\s{2,}", " ", body).strip()
+    if rng.random() < 0.35:
+        body = re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), body)
+    return body + ("." if rng.random() < 0.85 else "")
 
 
 def captions_for(rng, actions: list[dict], n: int = 3) -> list[str]:
-    """``n`` distinct paraphrases (fewer only if the templates run out)."""
+    """``n`` distinct paraphrases (fewer only if the phrases run out)."""
     out = []
     for _ in range(n * 6):
         c = sentence(rng, actions)
@@ -181,3 +156,6 @@ def captions_for(rng, actions: list[dict], n: int = 3) -> list[str]:
         if len(out) == n:
             break
     return out
+
+
+__all__ = ["captions_for", "sentence", "clause", "conjugate", "verb_forms", "fill"]

@@ -8,6 +8,18 @@ import numpy as np
 
 from .pose import MIRROR, mirror_rotations
 
+# Body parts other than the flat feet that can rest on the ground ("support sites"): the joint
+# that touches, its height above the floor when it does (metres at scale 1: joint centres sit
+# inside the body), its left/right partner, and whether leg IK ("leg"), arm IK ("hand") or
+# nothing ("trunk": the root itself is placed) puts it there. "seat" is the pelvis resting on
+# a chair-high seat.
+SITES = ("l_hand", "r_hand", "l_knee", "r_knee", "l_toe", "r_toe", "pelvis", "torso", "seat")
+SITE_JOINT = (20, 21, 4, 5, 10, 11, 0, 9, 0)
+SITE_HEIGHT = (0.035, 0.035, 0.055, 0.055, 0.02, 0.02, 0.10, 0.10, 0.50)
+SITE_MIRROR = (1, 0, 3, 2, 5, 4, 6, 7, 8)
+SITE_KIND = ("hand", "hand", "knee", "knee", "toe", "toe", "trunk", "trunk", "trunk")
+S = len(SITES)
+
 
 @dataclass
 class Clip:
@@ -25,6 +37,11 @@ class Clip:
             landing speeds).
         actions: machine-readable records (dicts) with ``start`` / ``end`` frames relative
             to the clip.
+        support: ``(T, len(SITES))`` ground-contact weights of hands, knees, toes, pelvis,
+            torso and seat (``None``: all zero); like ``contact``, a supporting part is
+            pinned where it touched down and carries the body.
+        slide: ``(T, 3)`` root velocity (metres/frame, heading frame) imposed while the body
+            rolls on the ground (NaN: none).
     """
 
     rot: np.ndarray
@@ -32,6 +49,15 @@ class Clip:
     contact: np.ndarray
     air_vel: np.ndarray
     actions: list = field(default_factory=list)
+    support: np.ndarray | None = None
+    slide: np.ndarray | None = None
+
+    def __post_init__(self):
+        T = self.rot.shape[0]
+        if self.support is None:
+            self.support = np.zeros((T, S))
+        if self.slide is None:
+            self.slide = np.full((T, 3), np.nan)
 
     @property
     def T(self) -> int:
@@ -57,7 +83,10 @@ class Clip:
             if "yaw" in a:
                 a["yaw"] = -a["yaw"]
             acts.append(a)
-        return Clip(mirror_rotations(self.rot), -self.yaw_rate, self.contact[:, ::-1].copy(), air, acts)
+        slide = self.slide.copy()
+        slide[:, 0] *= -1
+        return Clip(mirror_rotations(self.rot), -self.yaw_rate, self.contact[:, ::-1].copy(), air, acts,
+                    self.support[:, list(SITE_MIRROR)].copy(), slide)
 
 
 def concat_blend(clips: list[Clip], blends: list[int]) -> tuple[Clip, list[int]]:
@@ -89,7 +118,9 @@ def concat_blend(clips: list[Clip], blends: list[int]) -> tuple[Clip, list[int]]
         c_mix = lerp(out.contact[s:], nxt.contact[:n])
         both = (out.contact[s:].max(-1) >= 0.95) & (nxt.contact[:n].max(-1) >= 0.95)
         c_mix[both] /= np.maximum(c_mix[both].max(-1, keepdims=True), 1e-6)
-        acts = list(out.actions) + [dict(a, start=a["start"] + s, end=a["end"] + s) for a in nxt.actions]
+        acts = list(out.actions) + [_shift_record(a, s) for a in nxt.actions]
+        sl_a, sl_b = out.slide[s:], nxt.slide[:n]
+        slide_mix = np.where(np.isnan(sl_a) & np.isnan(sl_b), np.nan, lerp(np.nan_to_num(sl_a), np.nan_to_num(sl_b)))
         out = Clip(
             rot=np.concatenate([out.rot[:s], mix, nxt.rot[n:]]),
             # Turning adds up in the overlap so each clip keeps its full heading change.
@@ -97,9 +128,16 @@ def concat_blend(clips: list[Clip], blends: list[int]) -> tuple[Clip, list[int]]
             contact=np.concatenate([out.contact[:s], c_mix, nxt.contact[n:]]),
             air_vel=np.concatenate([out.air_vel[:s], air_mix, nxt.air_vel[n:]]),
             actions=acts,
+            support=np.concatenate([out.support[:s], lerp(out.support[s:], nxt.support[:n]), nxt.support[n:]]),
+            slide=np.concatenate([out.slide[:s], slide_mix, nxt.slide[n:]]),
         )
         starts.append(s)
     return out, starts
 
 
-__all__ = ["Clip", "concat_blend", "MIRROR"]
+def _shift_record(a: dict, s: int) -> dict:
+    """A record moved ``s`` frames later (its inner frame fields stay relative to its start)."""
+    return dict(a, start=a["start"] + s, end=a["end"] + s)
+
+
+__all__ = ["Clip", "concat_blend", "MIRROR", "SITES", "SITE_JOINT", "SITE_HEIGHT", "SITE_MIRROR", "SITE_KIND"]

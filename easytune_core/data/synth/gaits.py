@@ -60,7 +60,7 @@ def _phase(T, rng, cadence, sign=1.0, jitter=0.03):
 
 
 def locomotion(rng, T, kind="walk", pace="normal", direction="forward", yaw_total=0.0,
-               turn_span=(0.0, 1.0), arms=True, ramp=(12, 12)) -> Clip:
+               turn_span=(0.0, 1.0), arms=True, ramp=(12, 12), mods: dict | None = None) -> Clip:
     """A forward / backward gait of ``T`` frames.
 
     Args:
@@ -70,6 +70,8 @@ def locomotion(rng, T, kind="walk", pace="normal", direction="forward", yaw_tota
         yaw_total: total heading change in radians (> 0 = turn left), spread smoothly over
             the fraction ``turn_span`` of the clip.
         ramp: frames to start from / stop to standing.
+        mods: a manner of moving (see ``styles.gait_mods``): factors ``cadence``, ``amp``,
+            ``arm_gain``, ``knee_swing``, ``push`` and added degrees ``lean``, ``elbow``.
     """
     # Personal style: each sample swings its arms, bends its knees and leans a little differently.
     st = {k: v * (rng.uniform(0.8, 1.2) if k in ("arm_gain", "elbow", "lean", "knee_load", "knee_swing", "push")
@@ -77,6 +79,13 @@ def locomotion(rng, T, kind="walk", pace="normal", direction="forward", yaw_tota
     lo, hi = CADENCE.get((kind, pace), CADENCE[(kind, "normal")])
     cadence = rng.uniform(lo, hi) * (0.85 if direction == "backward" else 1.0)
     amp = AMPLITUDE[pace] * rng.uniform(0.9, 1.1) * (0.8 if direction == "backward" else 1.0)
+    if mods:
+        for k in ("arm_gain", "knee_swing", "push"):
+            st[k] *= mods.get(k, 1.0)
+        st["lean"] += mods.get("lean", 0.0)
+        st["elbow"] += mods.get("elbow", 0.0)
+        cadence *= mods.get("cadence", 1.0)
+        amp *= mods.get("amp", 1.0)
     sign = -1.0 if direction == "backward" else 1.0
     ph_l = _phase(T, rng, cadence, sign)
     ph_r = ph_l + 0.5
@@ -85,15 +94,19 @@ def locomotion(rng, T, kind="walk", pace="normal", direction="forward", yaw_tota
     stance = st["stance"]
     contact = np.zeros((T, 2))
     hips = []
+    limp = (mods or {}).get("limp")
     for f, (side, ph) in enumerate((("left", ph_l), ("right", ph_r))):
         p = ph % 1.0
+        # A limp: the sore leg bears weight briefly and swings stiffly, the sound one longer.
+        hurt = 1.0 if limp is None else (0.35 if side == limp else 1.0)
+        st_f = stance if limp is None else stance * (0.95 if side == limp else 1.3)
         hip = st["hip_off"] * amp + st["hip_amp"] * amp * np.cos(TAU * (p - st["hip_peak"]))
         knee = (4 + st["knee_load"] * amp * bump(p, 0.14, 0.07)
-                + st["knee_swing"] * min(amp, 1.1) * bump(p, st["knee_peak"], 0.12))
-        ankle = st["push"] * amp * bump(p, stance + 0.04, 0.05) - 10 * bump(p, 0.96, 0.06)
+                + st["knee_swing"] * min(amp, 1.1) * hurt * bump(p, st["knee_peak"], 0.12))
+        ankle = st["push"] * amp * hurt * bump(p, st_f + 0.04, 0.05) - 10 * bump(p, 0.96, 0.06)
         hip, knee, ankle = hip * env, knee * env + 4 * (1 - env), ankle * env
         set_leg(q, side, *leg(T, flex=hip, knee=knee, ankle=ankle))
-        c = window(p, 0.0, stance, 0.05)
+        c = window(p, 0.0, st_f, 0.05)
         contact[:, f] = np.maximum(c, 1.0 - env)
         hips.append(hip - st["hip_off"] * amp * env)
     if arms:

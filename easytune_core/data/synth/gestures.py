@@ -97,7 +97,7 @@ def raise_arms(rng, side="right", hold=None):
         else:
             top = rng.uniform(155, 172)
             layer.update(_arm_layer(T, s, flex=top * env, abd=10, elbow=10 - 2 * env, collar=15 * env))
-    return layer, _layer_weight(env), T, dict(style="sideways" if sideways else "forward")
+    return layer, _layer_weight(env), T, dict(arc="sideways" if sideways else "forward")
 
 
 def clap(rng, count=None):
@@ -149,17 +149,17 @@ def punch(rng, side="right", count=None):
     return layer, np.ones(T), T, dict(count=count, hits=hits)
 
 
-def gesture_clip(rng, kind: str, side: str = "right") -> Clip:
+def gesture_clip(rng, kind: str, side: str = "right", count: int | None = None) -> Clip:
     """A standing gesture clip (idle legs + arm layer) with its action record."""
     if kind == "wave":
-        layer, w, T, info = wave(rng, side)
+        layer, w, T, info = wave(rng, side, count)
     elif kind == "raise":
         layer, w, T, info = raise_arms(rng, side)
     elif kind == "clap":
-        layer, w, T, info = clap(rng)
+        layer, w, T, info = clap(rng, count)
         side = "both"
     elif kind == "punch":
-        layer, w, T, info = punch(rng, side)
+        layer, w, T, info = punch(rng, side, count)
     else:
         raise ValueError(f"unknown gesture {kind!r}")
     clip = apply_layer(idle(rng, T), layer, w)
@@ -181,12 +181,13 @@ def squat(rng, count=None) -> Clip:
     """``count`` squats: hips back and down, knees forward, arms out front for balance."""
     count = count or int(rng.integers(1, 4))
     depth = rng.uniform(0.75, 1.0)
-    t, k = {}, []
     frame = int(rng.integers(3, 6))
     keys = [(0, 0.0), (frame, 0.0)]
     bottoms = []
+    tempo = min(1.0, 150 / (count * 40))  # many squats go faster, so the clip stays under 8 s
     for _ in range(count):
-        down, hold, up = int(rng.integers(12, 20)), int(rng.integers(0, 8)), int(rng.integers(12, 20))
+        down, hold, up = (int(rng.integers(12, 20) * tempo), int(rng.integers(0, 8) * tempo),
+                          int(rng.integers(12, 20) * tempo))
         keys += [(frame + down, depth), (frame + down + hold, depth), (frame + down + hold + up, 0.0)]
         bottoms.append(frame + down)
         frame += down + hold + up + int(rng.integers(0, 5))
@@ -225,15 +226,22 @@ def sit_floor(rng) -> Clip:
     return Clip.standing(q, [dict(type="sit", start=0, end=T, seated=lead + down)])
 
 
-def bow(rng) -> Clip:
-    """Bend forward at the hips and come back up."""
+BOW_DEPTH = {"slight": (20, 32), None: (45, 70), "deep": (80, 92)}
+
+
+def bow(rng, depth: str | None = None) -> Clip:
+    """Bend forward at the hips and come back up (``depth``: "slight", None or "deep")."""
     lead, down, hold, up = int(rng.integers(3, 7)), int(rng.integers(12, 18)), int(rng.integers(4, 16)), int(rng.integers(12, 18))
     T = lead + down + hold + up + int(rng.integers(3, 7))
     s = lerp_angle_curve(T, [(0, 0), (lead, 0), (lead + down, 1), (lead + down + hold, 1), (lead + down + hold + up, 0)])
-    depth = rng.uniform(45, 75)
+    label = depth
+    depth = rng.uniform(*BOW_DEPTH[label])
     q = _posture(rng, T, hip=0 * s, knee=4 + 5 * s, ankle=0 * s, pelvis=depth * 0.55 * s, spine=depth * 0.45 * s,
                  arm_flex=10 * s, arm_elbow=10 + 0 * s, neck=-10 * s)
-    return Clip.standing(q, [dict(type="bow", start=0, end=T, bottom=lead + down)])
+    rec = dict(type="bow", start=0, end=T, bottom=lead + down)
+    if label:
+        rec["depth"] = label
+    return Clip.standing(q, [rec])
 
 
 def kick(rng, side="right", count=1) -> Clip:

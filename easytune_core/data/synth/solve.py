@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...motion.rotations import qbetween, qinv, qmul, qrot, qslerp, quat_to_matrix
+from ...motion.rotations import qmul, qrot, quat_to_matrix
 from ...motion.skeleton import HUMANML3D, forward_kinematics
-from .clip import Clip
-from .pose import (ANKLE_NEUTRAL, L_ANKLE, L_FOOT, L_HIP, L_KNEE, PELVIS, R_ANKLE, R_FOOT, R_HIP, R_KNEE, euler,
-                   rot_x, smoothstep)
+from .clip import SITE_HEIGHT, SITE_JOINT, SITE_KIND, SITES, Clip
+from .ik import aim_thigh, flat_foot_world, foot_rotation, leg_clearance, toe_clearance, two_bone, world_rotation
+from .pose import ANKLE_NEUTRAL, L_ANKLE, L_FOOT, L_HIP, L_KNEE, PELVIS, R_ANKLE, R_FOOT, R_HIP, R_KNEE, euler, smoothstep
 
 FPS = 20.0
 GRAVITY = 9.81
@@ -50,7 +50,7 @@ def _fill_gaps(v: np.ndarray, gap: np.ndarray) -> np.ndarray:
 def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     """Joint positions ``(T, 22, 3)`` float32 (metres, Y up, starting at the origin facing +Z).
 
-    With ``return_contact`` also returns the ``(T, 2)`` contact weights actually used (the
+    With ``return_contact`` also returns the ``(T, 2)`` foot contact weights actually used (the
     planned ones, zeroed while a planted foot takes a re-positioning step).
     """
     T = clip.T
@@ -63,11 +63,14 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
 
     foot_len = np.linalg.norm(offsets[[L_FOOT, R_FOOT]], axis=-1)
     heel_h = foot_len * np.sin(np.radians(ANKLE_NEUTRAL))  # ankle height of a flat foot
-    c = np.clip(clip.contact, 0.0, 1.0)
-    ankles = rel[:, [L_ANKLE, R_ANKLE]]  # (T, 2, 3)
+    # Contact points: the two flat feet (at the ankle), then the support sites.
+    c = np.concatenate([np.clip(clip.contact, 0.0, 1.0), np.clip(clip.support, 0.0, 1.0)], -1)
+    pts = np.concatenate([rel[:, [L_ANKLE, R_ANKLE]], rel[:, list(SITE_JOINT)]], 1)  # (T, N, 3)
+    height = np.concatenate([heel_h, np.asarray(SITE_HEIGHT) * scale])
+    kind = np.array(["foot", "foot"] + list(SITE_KIND))
 
-    # Horizontal: the contact feet stay put, so the root moves against their relative motion.
-    disp = -(ankles[1:] - ankles[:-1])  # (T-1, 2, 3)
+    # Horizontal: the contact points stay put, so the root moves against their relative motion.
+    disp = -(pts[1:] - pts[:-1])  # (T-1, N, 3)
     w = np.minimum(c[1:], c[:-1])
     W = w.sum(-1)
     airborne = W < 0.05
@@ -79,21 +82,43 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     # A planned flight lands the feet exactly the planned distance from where they took off,
     # whatever the legs did in the air (so "jumps in place" stays in place).
     for s0, e0 in _runs(airborne & has_air):
-        shift = air[s0:e0].sum(0) + (ankles[s0] - ankles[e0]).mean(0)
+        shift = air[s0:e0].sum(0) + (pts[s0, :2] - pts[e0, :2]).mean(0)
         v[s0:e0] = shift / (e0 - s0)
+    sliding = ~np.isnan(clip.slide[:, 0])
+    v = np.where(sliding[:-1, None], qrot(heading[:-1], np.nan_to_num(clip.slide[:-1])), v)
     v[:, 1] = 0.0
-    root, targets, anchor, foot_yaw = _anchor_feet(v, ankles, c, psi, heel_h)
+    root, targets, anchor, foot_yaw = _anchor_feet(v, pts, c, psi, height, sliding, kind == "hand")
 
     # Vertical: the lowest contact heel rests on the floor; flight follows gravity.
-    y_f = heel_h[None, :] - ankles[..., 1]  # root height that grounds each foot
+    y_f = height[None, :] - pts[..., 1]  # root height that grounds each contact point
     ca = np.minimum(c, anchor)  # a re-stepping foot does not hold the body up
     ca = np.where((ca.max(-1, keepdims=True) > 0), ca, c)
-    c4 = ca ** 4  # a foot that is leaving the ground should barely pull the root down
+    c4 = ca ** 4  # a point that is leaving the ground should barely pull the root down
     y = (c4 * y_f).sum(-1) / np.maximum(c4.sum(-1), 1e-9)
     firm = ca > 0.9
-    y = np.where(firm.any(-1), np.min(np.where(firm, y_f, np.inf), -1), y)
-    # Flight is what the plan says (no foot firmly down), never a side effect of re-stepping.
-    grounded = c.max(-1) >= 0.95
+    # Legs and hands bend to reach the floor, so the highest-reaching limb decides (the others
+    # are pulled up by IK); the trunk is rigid, so the lowest trunk part rests on the floor.
+    for group, pick in (("hand", np.min), ("limb", np.min), ("trunk", np.max)):
+        sel = (kind == "hand") if group == "hand" else (kind == "trunk") if group == "trunk" else \
+            np.isin(kind, ("foot", "toe", "knee"))
+        fg = firm & sel[None, :]
+        if fg.any():
+            fill = np.inf if pick is np.min else -np.inf
+            val = pick(np.where(fg, y_f, fill), -1)
+            y = np.where(fg.any(-1), val, y)
+    # Hand-overs between the trunk, the hands and the legs switch the rule that sets the height:
+    # ease the height around them (about 0.3 s) so the body rises or sinks instead of jumping.
+    changing = np.zeros(T, bool)
+    changing[1:] = np.abs(np.diff(c[:, 2:], axis=0)).max(-1) > 1e-3
+    if changing.any():
+        near = np.convolve(changing.astype(float), np.ones(13), mode="same") > 0
+        k = np.exp(-0.5 * (np.arange(-6, 7) / 2.5) ** 2)
+        pad = np.pad(y, 6, mode="edge")
+        ys = np.convolve(pad, k / k.sum(), mode="valid")
+        y = np.where(near, ys, y)
+    # Flight is what the plan says (no point firmly down), never a side effect of re-stepping.
+    # Body parts half-way through a hand-over from one support site to another hold it too.
+    grounded = (c.max(-1) >= 0.95) | ((c.sum(-1) >= 1.2) & (c[:, 2:].max(-1) > 0.05))
     if grounded.any():
         # Light smoothing of the grounded height, never mixing in flight frames.
         inner = grounded.copy()
@@ -112,84 +137,116 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
             tf = (n + 1) / FPS
             tau = k / FPS
             y[s:e] = y[s - 1] + (y[e] - y[s - 1]) * k / (n + 1) + 0.5 * GRAVITY * tau * (tf - tau)
+    # No part of the trunk, head or arms ever sinks into the floor (a hand or knee that is being
+    # put on the floor is placed there by IK instead).
+    clear = CLEAR_HEIGHT[None, :] * scale - rel[:, CLEAR_JOINTS, 1]
+    for site, joints in (("l_hand", (18, 20)), ("r_hand", (19, 21)), ("l_knee", (4,)), ("r_knee", (5,))):
+        on = clip.support[:, SITES.index(site)] > 0.95
+        for jt in joints:
+            clear[on, CLEAR_JOINTS.index(jt)] = -np.inf
+    y = np.maximum(y, clear.max(-1))
     root[:, 1] = y
     world = rel + root[:, None, :]
 
-    q = _leg_ik(q, world, targets, foot_yaw, offsets, heel_h)
+    q = _limb_ik(q, world, targets, foot_yaw, offsets, heel_h)
     joints = forward_kinematics(q, root, HUMANML3D, offsets=offsets).astype(np.float32)
     if return_contact:
-        stepping = (targets[..., 3] > 0) & (anchor == 0) & (c > 0.5)
-        return joints, np.where(stepping, 0.0, c)
+        stepping = (targets[:, :2, 3] > 0) & (anchor[:, :2] == 0) & (c[:, :2] > 0.5)
+        return joints, np.where(stepping, 0.0, c[:, :2])
     return joints
 
 
-def _anchor_feet(v, ankles, c, psi, heel_h, restep=0.05, step_frames=6, lift=0.07):
-    """Walk the frames once: lock landing feet, carry the root by the locked feet, re-step.
+# Joints that rest no lower than their height above the floor (metres at scale 1): trunk, head,
+# shoulders and arms. Feet and legs are handled by the leg IK (planted / swing feet).
+CLEAR_JOINTS = [0, 1, 2, 3, 6, 9, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 4, 5]
+CLEAR_HEIGHT = np.array([0.09, 0.08, 0.08, 0.09, 0.09, 0.09, 0.07, 0.07, 0.07, 0.08, 0.06, 0.06,
+                         0.04, 0.04, 0.03, 0.03, 0.05, 0.05])
+
+
+def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_frames=6, lift=0.07):
+    """Walk the frames once: lock landing points, carry the root by the locked points, re-step.
 
     Args:
-        v: ``(T-1, 3)`` predicted root velocity (from the feet's relative motion / flight).
-        ankles: ``(T, 2, 3)`` ankle positions relative to the root.
-        c: ``(T, 2)`` planned contact weights.
+        v: ``(T-1, 3)`` predicted root velocity (from the points' relative motion / flight).
+        pts: ``(T, N, 3)`` contact points relative to the root: the two ankles, then the
+            support sites.
+        c: ``(T, N)`` planned contact weights.
+        height: ``(N,)`` height of each point above the floor while it touches.
+        sliding: ``(T,)`` frames whose root motion is imposed (rolling): nothing stays locked.
+        is_hand: ``(N,)`` points that are hands: they carry the body only when nothing else is
+            down (the arms reach the floor by IK, so a plank stays as straight as it was keyed).
 
     A locked foot whose planned place under the body drifts more than ``restep`` metres
     away (a pose change while both feet are planted, e.g. stopping mid-stride and sitting
     down) takes a quick small step to its new place instead of sliding or over-stretching.
 
     Returns:
-        root ``(T, 3)`` (y = 0), IK targets ``(T, 2, 4)`` (xyz + weight), anchor weights
-        ``(T, 2)`` (how much each foot holds the body), foot yaw ``(T, 2)`` for flat feet.
+        root ``(T, 3)`` (y = 0), IK targets ``(T, N, 4)`` (xyz + weight), anchor weights
+        ``(T, N)`` (how much each point holds the body), foot yaw ``(T, 2)`` for flat feet.
     """
-    T = len(c)
+    T, N = c.shape
     root = np.zeros((T, 3))
-    targets = np.zeros((T, 2, 4))
-    anchor = np.zeros((T, 2))
+    targets = np.zeros((T, N, 4))
+    anchor = np.zeros((T, N))
     foot_yaw = np.repeat(psi[:, None], 2, 1)
-    lock = [None, None]
+    lock = [None] * N
     yaw_lock = [0.0, 0.0]
     step = [None, None]  # (from, to, start frame)
     cool = [0, 0]
     w_lock = smoothstep((c - 0.5) * 2.0)
+    used = [f for f in range(N) if f < 2 or c[:, f].max() > 0.5]  # points that ever touch down
     for t in range(T):
         pred = root[t - 1] + v[t - 1] if t else np.zeros(3)
-        for f in range(2):
-            if c[t, f] <= 0.5:
-                lock[f], step[f] = None, None
-            elif lock[f] is None and step[f] is None:
-                lock[f] = pred + ankles[t, f]
-                lock[f][1] = heel_h[f]
-                yaw_lock[f] = psi[t]
+        for f in used:
+            if c[t, f] <= 0.5 or sliding[t]:
+                lock[f] = None
+                if f < 2:
+                    step[f] = None
+            elif lock[f] is None and (f >= 2 or step[f] is None):
+                lock[f] = pred + pts[t, f]
+                lock[f][1] = height[f]
+                if f < 2:
+                    yaw_lock[f] = psi[t]
         # Re-step a planted foot that the pose has pulled away from its spot.
         for f in range(2):
             o = 1 - f
             if (lock[f] is not None and step[f] is None and lock[o] is not None and step[o] is None
                     and cool[f] <= 0 and c[t, f] > 0.99 and c[t:t + step_frames + 1, o].min() > 0.99):
-                want = pred + ankles[t, f]
+                want = pred + pts[t, f]
                 if np.linalg.norm((want - lock[f])[[0, 2]]) > restep:
-                    want[1] = heel_h[f]
+                    want[1] = height[f]
                     step[f] = (lock[f].copy(), want, t)
                     lock[f] = None
                     cool[f] = step_frames + 4
                     break  # one foot at a time
+        landed = set()
         for f in range(2):
             cool[f] -= 1
             if step[f] is not None:
                 a, b, t0 = step[f]
                 u = min(1.0, (t - t0 + 1) / step_frames)
                 pos = a + (b - a) * smoothstep(u)
-                pos[1] = heel_h[f] + lift * np.sin(np.pi * u)
+                pos[1] = height[f] + lift * np.sin(np.pi * u)
                 targets[t, f, :3], targets[t, f, 3] = pos, 1.0
                 foot_yaw[t, f] = yaw_lock[f] + (psi[t] - yaw_lock[f]) * smoothstep(u)
                 if u >= 1.0:
                     lock[f], step[f] = b, None
                     yaw_lock[f] = psi[t]
+                    landed.add(f)
             elif lock[f] is not None:
-                targets[t, f, :3], targets[t, f, 3] = lock[f], w_lock[t, f]
-                anchor[t, f] = 1.0
                 foot_yaw[t, f] = yaw_lock[f]
-        held = [f for f in range(2) if lock[f] is not None and step[f] is None]
+        held = []
+        for f in used:
+            if lock[f] is not None and (f >= 2 or step[f] is None):
+                if f not in landed:  # a foot ending its re-step keeps the step's target this frame
+                    targets[t, f, :3], targets[t, f, 3] = lock[f], w_lock[t, f]
+                    anchor[t, f] = 1.0
+                held.append(f)
+        if any(not is_hand[f] for f in held):
+            held = [f for f in held if not is_hand[f]]
         wsum = sum(w_lock[t, f] for f in held)
-        if wsum > 1e-6:
-            anchored = sum(w_lock[t, f] * (lock[f] - ankles[t, f]) for f in held) / wsum
+        if wsum > 1e-6 and not sliding[t]:
+            anchored = sum(w_lock[t, f] * (lock[f] - pts[t, f]) for f in held) / wsum
             alpha = min(1.0, wsum)
             root[t] = pred * (1 - alpha) + anchored * alpha
         else:
@@ -238,39 +295,45 @@ def clamp_ankle(q: np.ndarray) -> np.ndarray:
     return euler(x=ang[:, 0], y=ang[:, 1], z=ang[:, 2])
 
 
-def _leg_ik(q, world, targets, foot_yaw, offsets, heel_h):
-    """Move ankles to ``targets`` (xyz + weight), flatten planted feet, keep feet above the floor."""
+def _limb_ik(q, world, targets, foot_yaw, offsets, heel_h):
+    """Pin planted feet, toes, knees and hands to their targets; lay planted feet flat;
+    keep swing feet above the floor."""
     T = q.shape[0]
     q = q.copy()
-    pelvis_w = q[:, PELVIS]
+    site = {name: 2 + i for i, name in enumerate(SITES)}
     for f, (hip, knee, ankle, toe) in enumerate(LEGS):
         a = np.linalg.norm(offsets[knee])
         b = np.linalg.norm(offsets[ankle])
+        side = "lr"[f]
         cur = world[:, ankle]
         lock_w = targets[:, f, 3]
         target = cur + (targets[:, f, :3] - cur) * lock_w[:, None]
+        # A toe on the ground: the ankle goes where the toe's target minus the (kept) foot puts it.
+        tt = targets[:, site[f"{side}_toe"]]
+        toe_w = tt[:, 3]
+        target = target + (tt[:, :3] - (world[:, toe] - cur) - target) * toe_w[:, None]
         # Keep the toe and heel above the floor (swing feet, landing approach).
         lift = np.maximum(0.0, np.maximum(-world[:, toe, 1], heel_h[f] * 0.5 - world[:, ankle, 1]))
-        target[:, 1] += lift * (1 - lock_w)
-
-        H = world[:, hip]
-        d = np.clip(np.linalg.norm(target - H, axis=-1), abs(a - b) + 1e-3, (a + b) * 0.9995)
-        cos_k = np.clip((d * d - a * a - b * b) / (2 * a * b), -1.0, 1.0)
-        kappa = np.arccos(cos_k)
-        knee_q = rot_x(np.degrees(kappa))
-        a_loc = np.stack([np.zeros(T), -a - b * np.cos(kappa), -b * np.sin(kappa)], -1)
-        hip_w = qmul(pelvis_w, q[:, hip])
-        u = qrot(hip_w, a_loc)
-        dq = qbetween(u, target - H)
-        new_hip_w = qmul(dq, hip_w)
-        q[:, hip] = qmul(qinv(pelvis_w), new_hip_w)
-        q[:, knee] = knee_q
-        knee_w = qmul(new_hip_w, knee_q)
-        flat_w = qmul(yaw_quat(foot_yaw[:, f]), rot_x(np.full(T, ANKLE_NEUTRAL)))
-        flat_local = qmul(qinv(knee_w), flat_w)
+        target[:, 1] += lift * (1 - np.maximum(lock_w, toe_w))
+        foot_world = world_rotation(q, ankle)
+        q = two_bone(q, world, hip, knee, ankle, target, np.ones(T), a, b, +1)
         # The foot flattens over a few frames before it lands and relaxes over a few frames
-        # after it lifts (a one-frame switch would flip the foot between poses).
-        q[:, ankle] = clamp_ankle(qslerp(q[:, ankle], flat_local, _ramp(lock_w, FLAT_RAMP)))
+        # after it lifts (a one-frame switch would flip the foot between poses); a foot standing
+        # on its toes keeps its planned orientation.
+        q = foot_rotation(q, knee, ankle, flat_foot_world(foot_yaw[:, f]), _ramp(lock_w, FLAT_RAMP))
+        q = foot_rotation(q, knee, ankle, foot_world, _ramp(toe_w, FLAT_RAMP))
+        kt = targets[:, site[f"{side}_knee"]]
+        q = aim_thigh(q, world, hip, knee, kt[:, :3], kt[:, 3], a)
+        q[:, ankle] = clamp_ankle(q[:, ankle])
+        free = (lock_w < 0.05) & (toe_w < 0.05) & (targets[:, 2:, 3].max(-1) > 0.05)
+        if free.any():  # a kneeling or lying leg: the shin and foot stay above the floor
+            q = leg_clearance(q, world, hip, knee, ankle, toe, offsets, free, heel_h[f] * 0.7,
+                              loose=(lock_w < 0.5) & (toe_w < 0.5))
+        q = toe_clearance(q, world, hip, knee, ankle, toe, offsets)
+    for f, (shoulder, elbow, wrist) in enumerate(((16, 18, 20), (17, 19, 21))):
+        ht = targets[:, site[("l_hand", "r_hand")[f]]]
+        q = two_bone(q, world, shoulder, elbow, wrist, ht[:, :3], ht[:, 3],
+                     np.linalg.norm(offsets[elbow]), np.linalg.norm(offsets[wrist]), -1)
     return q
 
 

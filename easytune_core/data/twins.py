@@ -1,0 +1,77 @@
+"""Near-twin motions of the built-in dataset, for hard-negative retrieval.
+
+``synth_actions.jsonl`` records, for every motion made as a near twin, the name of its twin and
+the attribute in which the two differ ("side", "count", "degrees", "pace", "order", ...). The
+mirrored copy ``M<name>`` has the mirrored twin ``M<twin>``. :func:`load_twins` reads those
+relations for one split; :func:`hard_negative_batch` fills a retrieval batch around a ground
+truth with its twins first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .builtin import ACTIONS_FILE
+
+
+def load_twins(root, split: str = "test") -> dict[str, list[str]]:
+    """Motion name -> names of its near twins, for the motions of ``split`` that have one.
+
+    Args:
+        root: a built-in dataset folder (with ``synth_actions.jsonl`` and ``<split>.txt``).
+        split: "train", "val", "test" or "all".
+
+    Returns:
+        ``{name: [twin names]}`` with mirrored names included (``M000010 -> [M000011]``); twins
+        always share a split, so every listed twin is in ``split`` too.
+    """
+    root = Path(root)
+    split_file, actions = root / f"{split}.txt", root / ACTIONS_FILE
+    for f in (split_file, actions):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f} does not exist (a built-in dataset folder has {ACTIONS_FILE} and "
+                                    f"train/val/test/all.txt; create one with `python -m easytune_core prepare-data`)")
+    names = {n.strip() for n in split_file.read_text().splitlines() if n.strip()}
+    out: dict[str, list[str]] = {}
+    with open(actions, encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            twin = rec.get("twin")
+            if not twin:
+                continue
+            for prefix in ("", "M"):
+                a, b = prefix + rec["name"], prefix + twin["name"]
+                if a in names and b in names:
+                    out.setdefault(a, []).append(b)
+    return out
+
+
+def load_twin_attributes(root) -> dict[str, dict]:
+    """Motion name -> its twin record ``{"name", "attribute", "values"}`` (originals only)."""
+    out = {}
+    with open(Path(root) / ACTIONS_FILE, encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if rec.get("twin"):
+                out[rec["name"]] = rec["twin"]
+    return out
+
+
+def hard_negative_batch(name: str, pool: list[str], twins: dict[str, list[str]], size: int = 32,
+                        rng: np.random.Generator | None = None) -> list[str]:
+    """A retrieval batch for ground truth ``name``: ``name`` first, then its twins, then random
+    other motions of ``pool`` (never the ground truth's mirror image, whose mirrored caption may
+    describe it equally well) up to ``size`` names."""
+    rng = rng or np.random.default_rng(0)
+    mirror = name[1:] if name.startswith("M") else "M" + name
+    first = [name] + [t for t in twins.get(name, []) if t != name][: size - 1]
+    taken = set(first) | {mirror}
+    rest = [n for n in pool if n not in taken]
+    fill = [rest[i] for i in rng.permutation(len(rest))[: size - len(first)]]
+    return first + fill
+
+
+__all__ = ["load_twins", "load_twin_attributes", "hard_negative_batch"]

@@ -1,0 +1,147 @@
+"""Rule checks: does a motion do what its caption names?
+
+A caption that names something checkable gets one or more ``(category, argument)`` checks
+(:func:`checks_for`, see :mod:`.parse`), and joint-space rules judge a motion (``(T, 22, 3)``
+HumanML3D joints, metres, Y up) with :func:`judge`. The categories cover the built-in
+vocabulary: walking direction, pace, distance and manner; running; turns by a stated angle;
+circles, zigzags, squares, figure eights, diagonals and pacing; jumps (count, direction,
+height, star / squat / tuck jumps, jump turns, rope), hops; balance and leg actions (one foot,
+lunges, stomps, stepping over, leg swings, kicks, calf raises, tiptoes, high knees, skipping,
+galloping, side-shuffles, grapevines, limping); floor actions (sitting on the floor or a chair,
+lying on the back / front, getting up, rolling over, crawling, kneeling, push-ups, sit-ups,
+planks); arm and upper-body actions; sports and dance moves. Each rule's docstring in
+:mod:`.moves`, :mod:`.floor`, :mod:`.arms` and :mod:`.sports` states what it measures.
+
+Captions that describe a sequence ("then", "after that", ...) are skipped: whole-clip rules
+cannot tell which part of the clip a phrase refers to. The rules pass on every ground-truth
+motion of the built-in dataset's test split and fail on the near twins that differ in the
+checked attribute; they are a coarse, independent check of prompt following that neither the
+reward model nor the evaluator takes part in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from . import arms, floor, sports  # noqa: F401  (register the rules)
+from .body import Body
+from .moves import JUDGES
+from .parse import checks_for
+
+__all__ = ["CATEGORIES", "checks_for", "facing_yaw", "judge", "judge_generated", "load_rule_cases", "summarize"]
+
+CATEGORIES = tuple(sorted(JUDGES))
+
+
+def facing_yaw(joints: np.ndarray) -> np.ndarray:
+    """(T,) unwrapped heading in radians (+ = counter-clockwise seen from above, 0 = +Z)."""
+    return Body(joints).yaw
+
+
+# "any" in place of a side (or of back / front for lying) passes if either choice passes.
+ANY = {"lie": ("back", "front")}
+
+
+def judge(joints: np.ndarray, category: str, arg: str = "") -> tuple[bool, float]:
+    """Apply one rule to joints ``(T, 22, 3)``: (passed, the measured value). KIT-ML joints
+    ``(T, 21, 3)`` (millimetres or metres) are first put on the 22-joint body.
+
+    An argument word ``any`` stands for either side (``("kneel", "any")``, ``("hand_to_head",
+    "any phone")``) or, for lying, either back or front.
+    """
+    j = np.asarray(joints)
+    if j.ndim == 3 and j.shape[1:] == (21, 3) and len(j) >= 1:
+        from easytune_core.motion.kit_body import kit_to_body_joints
+        joints = kit_to_body_joints(np.asarray(j, dtype=np.float64))
+    body = Body(joints)
+    if category not in JUDGES:
+        raise ValueError(f"unknown rule category {category!r}; choose one of {', '.join(CATEGORIES)}")
+    words = str(arg).split()
+    if "any" in words:
+        results = []
+        for choice in ANY.get(category, ("left", "right")):
+            results.append(JUDGES[category](body, " ".join(choice if w == "any" else w for w in words)))
+        ok, value = max(results, key=lambda r: (bool(r[0]), r[1]))
+        return bool(ok), float(value)
+    ok, value = JUDGES[category](body, str(arg))
+    return bool(ok), float(value)
+
+
+def load_rule_cases(root, split: str = "test", limit: int | None = None, seed: int = 0) -> list[dict]:
+    """Checkable whole-clip captions of a dataset split (HumanML3D layout), one per clip first.
+
+    Returns dicts ``{"name", "caption", "checks", "frames"}`` in a seeded random order; the
+    first ``limit`` of them (a larger limit extends a smaller one's list).
+    """
+    root = Path(root)
+    split_file = root / f"{split}.txt"
+    if not split_file.is_file():
+        raise FileNotFoundError(f"{split_file} does not exist")
+    names = [n.strip() for n in split_file.read_text().splitlines() if n.strip()]
+    cases = []
+    for name in names:
+        txt = root / "texts" / f"{name}.txt"
+        if not txt.exists():
+            continue
+        for line in txt.read_text().splitlines():
+            parts = line.split("#")
+            if len(parts) >= 4 and (float(parts[2] or 0) != 0 or float(parts[3] or 0) != 0):
+                continue  # sub-segment captions describe only part of the clip
+            cap = parts[0].strip()
+            chk = checks_for(cap)
+            if chk:
+                cases.append({"name": name, "caption": cap, "checks": chk})
+    rng = np.random.default_rng(seed)
+    rng.shuffle(cases)
+    seen, picked = set(), []
+    for c in cases:  # one caption per clip, so the sample spans many clips
+        if c["name"] not in seen:
+            picked.append(c)
+            seen.add(c["name"])
+    picked = picked[:limit] if limit is not None else picked
+    for c in picked:
+        vec = root / "new_joint_vecs" / f"{c['name']}.npy"
+        c["frames"] = int(np.load(vec, mmap_mode="r").shape[0]) if vec.exists() else None
+    return picked
+
+
+def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 2.5, seed: int = 0,
+                    batch: int = 32, gt_root=None, log=None) -> None:
+    """Sample one motion per case with ``pipe`` (a MotionPipeline) at the clip's length (40 frames
+    up to the model's maximum) and store the rule results in ``case["gen"]``; with ``gt_root``
+    (the dataset folder) also judge the ground-truth joints into ``case["gt"]``."""
+    import time
+
+    t0 = time.time()
+    for b in range(0, len(cases), batch):
+        chunk = cases[b:b + batch]
+        frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in chunk]
+        res = pipe.generate([c["caption"] for c in chunk], frames=frames, seed=seed + b, guidance=guidance,
+                            steps=steps)
+        for c, jts, n in zip(chunk, res.joints, res.lengths):
+            c["gen"] = [judge(jts[:n], cat, arg) for cat, arg in c["checks"]]
+            gt_path = Path(gt_root) / "new_joints" / f"{c['name']}.npy" if gt_root is not None else None
+            if gt_path is not None and gt_path.exists():
+                c["gt"] = [judge(np.load(gt_path), cat, arg) for cat, arg in c["checks"]]
+        if log:
+            log(f"{min(b + batch, len(cases))}/{len(cases)} captions, {time.time() - t0:.0f}s")
+
+
+def summarize(cases: list[dict], key: str = "gen") -> dict:
+    """Per-check and overall pass fractions of ``case[key]`` (a list of judge() results per check)."""
+    per = defaultdict(lambda: [0, 0])
+    for c in cases:
+        if key not in c:
+            continue
+        for (cat, arg), (ok, _) in zip(c["checks"], c[key]):
+            name = f"{cat} {arg}".strip()
+            per[name][0] += int(ok)
+            per[name][1] += 1
+    total = sum(n for _, n in per.values())
+    passed = sum(p for p, _ in per.values())
+    return {"checks": total, "passed": passed, "pass_fraction": passed / total if total else float("nan"),
+            "per_check": {k: {"n": n, "pass": p, "pass_fraction": p / n} for k, (p, n) in sorted(per.items())}}
