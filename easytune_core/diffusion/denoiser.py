@@ -65,6 +65,11 @@ class DenoiserConfig:
         if self.fps <= 0:
             raise ValueError(f"fps must be positive, got {self.fps}")
 
+    @property
+    def state_dim(self) -> int:
+        """Size of one token of the sampler's state (a frame's features)."""
+        return self.feature_dim
+
     def to_dict(self) -> dict:
         return asdict(self)
 

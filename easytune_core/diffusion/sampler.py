@@ -29,11 +29,15 @@ class DDIMSampler:
         schedule: the model's :class:`NoiseSchedule`.
         steps: number of denoising steps S (1 .. schedule.num_steps).
         eta: 0 = deterministic DDIM; 1 with steps = num_steps is DDPM's ancestral sampler.
+        spacing: "trailing" (first step at T-1, the project's default) or "leading" (diffusers'
+            default: multiples of T // S plus ``steps_offset``; MLD uses it with offset 1).
+        final_alpha_one: ᾱ after the last step is 1 (True) or ᾱ_0 (diffusers' set_alpha_to_one=False).
     Attributes:
-        timesteps: (S,) long, descending, first = T-1 (pure noise), last >= 0.
+        timesteps: (S,) long, descending (trailing: first = T-1, pure noise).
     """
 
-    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0):
+    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0, spacing: str = "trailing",
+                 steps_offset: int = 0, final_alpha_one: bool = True):
         steps = int(steps)
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
@@ -41,16 +45,32 @@ class DDIMSampler:
             raise ValueError(f"steps must be at most {schedule.num_steps} (the training steps), got {steps}")
         if not 0.0 <= float(eta) <= 1.0:
             raise ValueError(f"eta must be between 0 and 1, got {eta}")
+        if spacing not in ("trailing", "leading"):
+            raise ValueError(f"spacing must be 'trailing' or 'leading', got {spacing!r}")
         self.schedule = schedule
         self.steps = steps
         self.eta = float(eta)
         T = schedule.num_steps
-        # "Trailing" spacing: start at T-1 so the first input is pure noise.
-        ts = torch.round(T - torch.arange(steps, dtype=torch.float64) * (T / steps)).long() - 1
+        if spacing == "trailing":  # start at T-1 so the first input is pure noise
+            ts = torch.round(T - torch.arange(steps, dtype=torch.float64) * (T / steps)).long() - 1
+        else:  # diffusers' "leading": multiples of T // S counted from 0, plus an offset (MLD: 1)
+            ts = (torch.arange(steps - 1, -1, -1, dtype=torch.long) * (T // steps)) + int(steps_offset)
+            if int(ts[0]) >= T:
+                raise ValueError(f"steps_offset {steps_offset} puts the first timestep past {T - 1}")
         self.timesteps = ts
         abar = schedule.alphas_cumprod
         self._abar_t = abar[ts]
-        self._abar_prev = torch.cat([abar[ts[1:]], torch.ones(1, dtype=torch.float64)])
+        # after the last step: ᾱ = 1 (clean), or ᾱ_0 as diffusers' set_alpha_to_one=False
+        final = torch.ones(1, dtype=torch.float64) if final_alpha_one else abar[:1].clone()
+        self._abar_prev = torch.cat([abar[ts[1:]], final])
+
+    @classmethod
+    def for_model(cls, config, steps: int = 50, eta: float = 0.0) -> "DDIMSampler":
+        """The DDIM sampler a model config asks for (schedule, spacing, offset, final ᾱ)."""
+        schedule = NoiseSchedule(config.schedule, config.diffusion_steps)
+        return cls(schedule, steps, eta, spacing=getattr(config, "timestep_spacing", "trailing"),
+                   steps_offset=getattr(config, "steps_offset", 0),
+                   final_alpha_one=getattr(config, "set_alpha_to_one", True))
 
     def __len__(self) -> int:
         return self.steps
@@ -110,32 +130,39 @@ class DDIMSampler:
         """Run the full reverse process.
 
         Args:
-            text_emb: (B, text_dim); mask: (B, T) bool True = valid frame.
+            text_emb: (B, text_dim); mask: (B, T) bool True = valid frame (latent models: (B, L) all True).
             init_noise: (B, T, D) x_T; drawn from ``generator`` when None.
             on_step: called as on_step(i, t, x_t, x0_pred) at each step (tensors detached unless grad).
             grad: keep the autograd graph (default off: sampling runs under no_grad).
         Returns:
             (B, T, D) x0, zero on padded frames.
         """
-        B, T = mask.shape
-        D = model.config.feature_dim
-        if init_noise is None:
-            init_noise = torch.randn((B, T, D), generator=generator,
-                                     device=generator.device if generator is not None else "cpu")
-        if tuple(init_noise.shape) != (B, T, D):
-            raise ValueError(f"init_noise must have shape {(B, T, D)}, got {tuple(init_noise.shape)}")
-        device = next(model.parameters()).device
-        x = init_noise.to(device=device, dtype=torch.float32)
-        mask = mask.to(device)
-        text_emb = text_emb.to(device)
-        m = mask[..., None].float()
-        with torch.set_grad_enabled(grad):
-            for i in range(self.steps):
-                x0 = self.predict_x0(model, x, i, text_emb, mask, guidance)
-                if on_step is not None:
-                    on_step(i, int(self.timesteps[i]), x if grad else x.detach(), x0 if grad else x0.detach())
-                x = self.step(x, x0, i, generator=generator) * m
-        return x
+        return run_sampler(self, model, text_emb, mask, guidance, init_noise, generator, on_step, grad)
+
+
+def run_sampler(sampler, model, text_emb: torch.Tensor, mask: torch.Tensor, guidance: float = 2.5,
+                init_noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                on_step: OnStep | None = None, grad: bool = False) -> torch.Tensor:
+    """The plain loop over a sampler's ``predict_x0`` and ``step`` (see DDIMSampler.sample)."""
+    B, T = mask.shape
+    D = getattr(model.config, "state_dim", None) or model.config.feature_dim
+    if init_noise is None:
+        init_noise = torch.randn((B, T, D), generator=generator,
+                                 device=generator.device if generator is not None else "cpu")
+    if tuple(init_noise.shape) != (B, T, D):
+        raise ValueError(f"init_noise must have shape {(B, T, D)}, got {tuple(init_noise.shape)}")
+    device = next(model.parameters()).device
+    x = init_noise.to(device=device, dtype=torch.float32)
+    mask = mask.to(device)
+    text_emb = text_emb.to(device)
+    m = mask[..., None].float()
+    with torch.set_grad_enabled(grad):
+        for i in range(sampler.steps):
+            x0 = sampler.predict_x0(model, x, i, text_emb, mask, guidance)
+            if on_step is not None:
+                on_step(i, int(sampler.timesteps[i]), x if grad else x.detach(), x0 if grad else x0.detach())
+            x = sampler.step(x, x0, i, generator=generator) * m
+    return x
 
 
 class DDPMSampler(DDIMSampler):

@@ -18,6 +18,8 @@ import torch
 _HUB_MODELS = {
     "clip": ("clip", "openai/clip-vit-base-patch32", 512),
     "clip-vit-b-32": ("clip", "openai/clip-vit-base-patch32", 512),
+    # MLD's encoder: CLIP ViT-L/14's projected text features, not normalised (MLD feeds them raw)
+    "clip-vit-l-14": ("clip-raw", "openai/clip-vit-large-patch14", 768),
     "sentence-t5": ("st", "sentence-transformers/sentence-t5-base", 768),
     "sentence-t5-large": ("st", "sentence-transformers/sentence-t5-large", 768),
 }
@@ -66,10 +68,12 @@ class TextEncoder:
         out = self._model.get_text_features(**inputs)
         if not torch.is_tensor(out):  # newer transformers return a model output
             out = out.pooler_output
+        if self.kind == "clip-raw":
+            return out.float().cpu()
         return torch.nn.functional.normalize(out.float(), dim=-1).cpu()
 
     def encode(self, texts: list[str]) -> torch.Tensor:
-        """Pooled, L2-normalised embeddings.
+        """Pooled embeddings (L2-normalised, except "clip-vit-l-14", which MLD uses raw).
 
         Args:
             texts: B strings (the empty string is allowed: it is the "no condition" text).
@@ -181,7 +185,7 @@ def _load(name: str, device: str, path: str | None) -> TextEncoder:
     from transformers import AutoTokenizer, CLIPModel
     model = CLIPModel.from_pretrained(source).to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(source)
-    return TextEncoder(name, model.config.projection_dim, "clip", model, tokenizer, device=device)
+    return TextEncoder(name, model.config.projection_dim, kind, model, tokenizer, device=device)
 
 
 def get_text_encoder(name: str = "minilm", device: str | None = None, path: str | os.PathLike | None = None) -> TextEncoder:
@@ -189,6 +193,7 @@ def get_text_encoder(name: str = "minilm", device: str | None = None, path: str 
 
     Args:
         name: "minilm" (offline default, 384-d), "clip" / "clip-vit-b-32" (512-d, hub),
+            "clip-vit-l-14" (768-d, hub, not normalised: MLD's text features),
             "sentence-t5" / "sentence-t5-large" (768-d, hub).
         device: "cpu" / "cuda"; default CUDA when available.
         path: optional local folder with the weights instead of the hub id (offline use).

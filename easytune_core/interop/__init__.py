@@ -1,0 +1,1 @@
+"""easytune_core.interop: reading other projects' checkpoints (restricted loading, conversion)."""
