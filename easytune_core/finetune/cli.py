@@ -32,9 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=1e-5)
     p.add_argument("--warmup", type=int, default=10, help="linear warm-up, optimiser steps")
     p.add_argument("--batch-size", type=int, default=8, help="prompts per trajectory (per process)")
-    p.add_argument("--sampler-steps", type=int, default=50, help="DDIM steps of the trajectory")
+    p.add_argument("--sampler-steps", type=int, default=None,
+                   help="sampler steps of the trajectory (default: 50 DDIM steps; 4 for few-step models)")
     p.add_argument("--guidance", type=float, default=2.5)
-    p.add_argument("--select", default="last:10", help="EasyTune steps: last:K | first:K | random:K | all")
+    p.add_argument("--select", default=None,
+                   help="EasyTune steps: last:K | first:K | random:K | all (default: last:10; all for few-step models)")
     p.add_argument("--weighting", default="uniform", choices=("uniform", "linear-up", "linear-down"))
     p.add_argument("--reward-target", default="x0", choices=("x0", "noisy"),
                    help="EasyTune: reward x̂0 at step 0, or the new noisy state with the noise-aware reward")
@@ -57,9 +59,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = leave as is)")
 
 
+def base_defaults(base) -> tuple[int, str]:
+    """(sampler steps, EasyTune selection) for a base checkpoint: 50 / last:10 for DDIM models,
+    the model's own step count (4) / all for few-step (consistency) models."""
+    from ..checkpoints import CheckpointError, read_config
+    try:
+        config = read_config(base)["config"]
+    except CheckpointError:
+        return 50, "last:10"  # build_trainer reports the real problem
+    if config.get("sampler") == "consistency":
+        return int(config.get("default_steps", 4)), "all"
+    return 50, "last:10"
+
+
 def config_from_args(args) -> FinetuneConfig:
+    steps, select = base_defaults(getattr(args, "base", "assets/checkpoints/base"))
+    if args.sampler_steps is not None:
+        steps = args.sampler_steps
+    if args.select is None and steps < 10:
+        select = "all"
     return FinetuneConfig(
-        method=args.method, sampler_steps=args.sampler_steps, guidance=args.guidance, select=args.select,
+        method=args.method, sampler_steps=steps, guidance=args.guidance, select=args.select or select,
         weighting=args.weighting, reward_target=args.reward_target, k=args.k, m=args.m,
         lv_samples=args.lv_samples, lr=args.lr, warmup=args.warmup, reg_weight=args.reg_weight,
         batch_size=args.batch_size, frames=args.frames, max_frames=args.max_frames, max_steps=args.steps,
