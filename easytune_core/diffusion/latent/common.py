@@ -59,9 +59,22 @@ def prepare_text(encoder, root: Path, splits=("train", "val")) -> None:
     print(f"encoded {len(caps)} captions in {time.time() - t0:.1f}s", file=sys.stderr)
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere torch emulates it and
+    bf16 autocast is several times slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def autocast(device: str, enabled: bool = True):
-    dtype = torch.bfloat16 if device == "cpu" else torch.float16
-    return torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=dtype, enabled=enabled)
+    """Mixed precision when ``enabled``: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32."""
+    cuda = device.startswith("cuda")
+    on = enabled and (cuda or cpu_has_bf16())
+    return torch.autocast(device_type="cuda" if cuda else "cpu", dtype=torch.float16 if cuda else torch.bfloat16,
+                          enabled=on)
 
 
 class LatentCache:
@@ -83,15 +96,20 @@ class LatentCache:
     @classmethod
     @torch.no_grad()
     def build(cls, vae, root: Path, split: str, views: int, batch_size: int = 128, seed: int = 0,
-              device: str = "cpu", amp: bool = True, random_crop: bool = True) -> "LatentCache":
+              device: str = "cpu", amp: bool = True, random_crop: bool = True, limit: int = 0) -> "LatentCache":
+        """``limit`` > 0 keeps that many motions of the split (an evenly spread subset: short runs)."""
         from ...data.dataset import LengthBucketSampler, MotionTextDataset, collate_motion
         ds = MotionTextDataset(str(root), split=split, max_frames=vae.config.max_frames, random_crop=random_crop,
                                seed=seed, mean=None, std=None)
+        keep = np.arange(len(ds))
+        if limit and limit < len(ds):
+            keep = np.linspace(0, len(ds) - 1, limit).round().astype(np.int64)
+        subset = torch.utils.data.Subset(ds, keep.tolist())
         mus, lvs, caps = [], [], []
         for view in range(views):
             ds.set_epoch(view)
-            sampler = LengthBucketSampler(ds.lengths, batch_size, shuffle=False)
-            loader = torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_motion)
+            sampler = LengthBucketSampler(ds.lengths[keep], batch_size, shuffle=False)
+            loader = torch.utils.data.DataLoader(subset, batch_sampler=sampler, collate_fn=collate_motion)
             for b in loader:
                 with autocast(device, amp):
                     mu, lv = vae.encode(b["features"].to(device), b["mask"].to(device))
@@ -138,22 +156,22 @@ class LatentCache:
         return float(z.std())
 
 
-def cache_key(vae_folder: Path, root: Path, split: str, views: int, seed: int) -> str:
-    """Identifies a latent cache: the VAE weights file (size, mtime), the data folder, split, views, seed."""
-    w = Path(vae_folder) / "model.safetensors"
-    st = w.stat()
-    return json.dumps([str(Path(vae_folder).resolve()), st.st_size, st.st_mtime_ns, str(Path(root).resolve()),
-                       split, views, seed])
+def cache_key(vae_folder: Path, root: Path, split: str, views: int, seed: int, limit: int = 0) -> str:
+    """Identifies a latent cache: the VAE weights (their sha256), the data folder, split, views, seed, limit."""
+    import hashlib
+    digest = hashlib.sha256((Path(vae_folder) / "model.safetensors").read_bytes()).hexdigest()[:16]
+    return json.dumps([digest, str(Path(root).resolve()), split, views, seed, limit])
 
 
 def load_or_build_cache(vae, vae_folder: Path, root: Path, split: str, views: int, cache_dir: Path, seed: int,
-                        device: str, random_crop: bool = True) -> LatentCache:
+                        device: str, random_crop: bool = True, limit: int = 0) -> LatentCache:
     path = cache_dir / f"latents_{split}.safetensors"
-    key = cache_key(vae_folder, root, split, views, seed)
+    key = cache_key(vae_folder, root, split, views, seed, limit)
     cache = LatentCache.load(path, key)
     if cache is None:
         t0 = time.time()
-        cache = LatentCache.build(vae, root, split, views, seed=seed, device=device, random_crop=random_crop)
+        cache = LatentCache.build(vae, root, split, views, seed=seed, device=device, random_crop=random_crop,
+                                  limit=limit)
         cache.save(path, key)
         print(f"encoded {len(cache)} {split} crops with the VAE in {time.time() - t0:.0f}s", file=sys.stderr)
     return cache

@@ -63,7 +63,7 @@ class DistillConfig:
     grad_clip: float = 1.0
     """Gradient-norm clip."""
     amp: bool = True
-    """bf16 autocast on CPU, fp16 AMP on CUDA."""
+    """Mixed precision: fp16 AMP on CUDA, bf16 autocast on CPUs with native bf16 (fp32 on others)."""
     w_min: float = 1.5
     """Smallest guidance scale w drawn for the teacher's ODE step (project convention: 1 = no guidance)."""
     w_max: float = 4.0
@@ -80,6 +80,8 @@ class DistillConfig:
     """σ of the boundary scalings."""
     views: int = 4
     """Random crops per training motion in the latent cache."""
+    cache_motions: int = 0
+    """Use only this many training motions (evenly spread) in the latent cache; 0 = all (short runs)."""
     val_every: int = 500
     """Validation interval in steps."""
     ckpt_every: int = 500
@@ -222,8 +224,10 @@ def run(args) -> int:
     encoder = get_text_encoder(tcfg.text_encoder, device=device)
     out = Path(args.out)
     vae_folder = Path(args.teacher) / "vae"
-    train = load_or_build_cache(vae, vae_folder, root, "train", cfg.views, out / "cache", cfg.seed, device)
-    val = load_or_build_cache(vae, vae_folder, root, "val", 1, out / "cache", 0, device, random_crop=False)
+    train = load_or_build_cache(vae, vae_folder, root, "train", cfg.views, out / "cache", cfg.seed, device,
+                                limit=cfg.cache_motions)
+    val = load_or_build_cache(vae, vae_folder, root, "val", 1, out / "cache", 0, device, random_crop=False,
+                              limit=512)
     prepare_text(encoder, root)
     student = make_student(teacher, cfg)
     target = copy.deepcopy(student).eval().requires_grad_(False)

@@ -51,9 +51,11 @@ class LatentTrainConfig:
     grad_clip: float = 1.0
     """Gradient-norm clip."""
     amp: bool = True
-    """bf16 autocast on CPU, fp16 AMP on CUDA."""
+    """Mixed precision: fp16 AMP on CUDA, bf16 autocast on CPUs with native bf16 (fp32 on others)."""
     views: int = 4
     """Random crops per training motion in the latent cache."""
+    cache_motions: int = 0
+    """Use only this many training motions (evenly spread) in the latent cache; 0 = all (short runs)."""
     sample_latents: bool = True
     """Train on posterior samples (MLD) rather than posterior means."""
     val_every: int = 1000
@@ -116,8 +118,9 @@ def run(args) -> int:
     encoder = get_text_encoder(args.text_encoder, device=device)
     out = Path(args.out)
     cache_dir = out / "cache"
-    train = load_or_build_cache(vae, Path(args.vae), root, "train", tcfg.views, cache_dir, tcfg.seed, device)
-    val = load_or_build_cache(vae, Path(args.vae), root, "val", 1, cache_dir, 0, device, random_crop=False)
+    train = load_or_build_cache(vae, Path(args.vae), root, "train", tcfg.views, cache_dir, tcfg.seed, device,
+                                limit=tcfg.cache_motions)
+    val = load_or_build_cache(vae, Path(args.vae), root, "val", 1, cache_dir, 0, device, random_crop=False, limit=512)
     resuming = args.resume and (out / "resume" / "state.json").exists()
     if resuming:  # keep the scale the run started with
         scale = float(read_config(out)["config"]["latent_scale"])

@@ -50,7 +50,7 @@ class VAETrainConfig:
     grad_clip: float = 1.0
     """Gradient-norm clip."""
     amp: bool = True
-    """bf16 autocast on CPU, fp16 AMP on CUDA."""
+    """Mixed precision: fp16 AMP on CUDA, bf16 autocast on CPUs with native bf16 (fp32 on others)."""
     val_every: int = 500
     """Validation interval in steps."""
     ckpt_every: int = 500
