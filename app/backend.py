@@ -64,6 +64,7 @@ class Backend:
         # memory pool shared with the fine-tuning thread: serialise sampling there, not on CPU.
         self._sample_lock = threading.Lock() if self.device.startswith("cuda") else None
         self._uploads: dict[str, dict[str, Path]] = {}  # session -> {name: folder}: uploads stay private
+        self._upload_notes: dict[tuple[str, str], str | None] = {}
         self._scorer = None
         self._scorer_lock = threading.Lock()
         self._registry = None
@@ -123,8 +124,27 @@ class Backend:
     def add_upload(self, files, session: str | None = None, label: str | None = None) -> str:
         """Validate an uploaded checkpoint, load it once, and make it selectable; returns its name."""
         folder = stage_upload(files, self.config.uploads_dir, self.config.max_upload_mb)
+        note = None
         try:
-            self._load_pipeline(folder)  # deep check: shapes, kinds, stats (CheckpointError is a ValueError)
+            try:
+                self._load_pipeline(folder)  # deep check: shapes, kinds, stats (CheckpointError is a ValueError)
+            except Exception as exc:
+                from easytune_core.text import TextEncoderUnavailable
+
+                if not isinstance(exc, TextEncoderUnavailable):
+                    raise
+                # The weights are fine but their text encoder (e.g. CLIP) is not on this machine: keep the
+                # model, check it without the encoder, and say what selecting it needs.
+                from easytune_core.checkpoints import load_checkpoint, load_into
+                from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
+
+                ckpt = load_checkpoint(folder, expected_kind="denoiser")
+                if ckpt.config.get("space") == "latent":  # e.g. a converted MLD without CLIP ViT-L/14 here
+                    from easytune_core.diffusion.latent.io import load_latent_model
+                    load_latent_model(ckpt, "cpu")
+                else:
+                    load_into(MotionDenoiser(DenoiserConfig.from_dict(ckpt.config)), ckpt)
+                note = f"It cannot sample here yet: {exc}"
         except Exception as exc:
             import shutil
 
@@ -134,13 +154,19 @@ class Backend:
             raise ValueError(f"the uploaded checkpoint could not be loaded ({type(exc).__name__}: {exc})") from None
         name = f"upload: {label or folder.name}"
         self._uploads.setdefault(session or "", {})[name] = folder
+        self._upload_notes[(session or "", name)] = note
         return name
+
+    def upload_note(self, name: str, session: str | None = None) -> str | None:
+        """What an uploaded checkpoint still needs before it can sample (None when nothing)."""
+        return self._upload_notes.get((session or "", name))
 
     def drop_session(self, session: str | None) -> None:
         """Forget and delete the checkpoints a closed session uploaded."""
         import shutil
 
-        for folder in self._uploads.pop(session or "", {}).values():
+        for name, folder in self._uploads.pop(session or "", {}).items():
+            self._upload_notes.pop((session or "", name), None)
             shutil.rmtree(folder, ignore_errors=True)
 
     def _load_pipeline(self, folder: Path):

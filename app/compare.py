@@ -79,8 +79,10 @@ def build_compare_tab(backend, folders, config):
         # check would use the list from start-up; the handler checks against the live list instead.
         ckpt_a = gr.Dropdown(choices, value=default_a, label="Checkpoint A", elem_id="ckpt_a", allow_custom_value=True)
         ckpt_b = gr.Dropdown(choices, value=default_b, label="Checkpoint B", elem_id="ckpt_b", allow_custom_value=True)
-    with gr.Accordion("Upload a checkpoint (zip of a checkpoint folder, or model .safetensors + config.json)", open=False):
-        upload = gr.File(file_count="multiple", file_types=[".zip", ".safetensors", ".json"], label="Checkpoint files")
+    with gr.Accordion("Upload a checkpoint (zip of a checkpoint folder, model .safetensors + config.json, "
+                      "or an MDM model .pt + args.json + Mean.npy + Std.npy)", open=False):
+        upload = gr.File(file_count="multiple", file_types=[".zip", ".safetensors", ".json", ".pt", ".pth", ".npy"],
+                         label="Checkpoint files")
         add_btn = gr.Button("Add uploaded checkpoint")
     with gr.Row():
         generate = gr.Button("Generate A and B", variant="primary", elem_id="generate", scale=4)
@@ -263,7 +265,9 @@ def build_compare_tab(backend, folders, config):
         session = _session(request)
         name = backend.add_upload(files, session)
         names = backend.checkpoint_choices(session)
-        return gr.Dropdown(choices=names), gr.Dropdown(choices=names, value=name), f"Added **{name}** as checkpoint B."
+        note = backend.upload_note(name, session)
+        return (gr.Dropdown(choices=names), gr.Dropdown(choices=names, value=name),
+                f"Added **{name}** as checkpoint B." + (f" {note}" if note else ""))
 
     add_btn.click(add_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",
                   concurrency_limit=1)

@@ -24,7 +24,7 @@ COMMANDS = {
     "finetune": ("easytune_core.finetune.cli", "reward fine-tuning (EasyTune and baselines)"),
     "select": ("easytune_core.finetune.select", "choose a fine-tuned checkpoint on held-out prompts (rules + evaluator)"),
     "render": ("easytune_core.render.cli", "render or export a motion (mp4, glb, bvh, npz)"),
-    "convert": ("easytune_core.interop.cli", "convert another project's checkpoint (mld) to an EasyTune folder"),
+    "convert": ("easytune_core.interop.cli", "convert a published checkpoint (MDM, MLD) into a checkpoint folder"),
 }
 
 

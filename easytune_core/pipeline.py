@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .checkpoints import load_checkpoint, load_into
-from .diffusion import ConsistencySampler, DDIMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .diffusion import ConsistencySampler, DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
 
 MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
 MAX_PROMPT_CHARS = 300
@@ -146,10 +146,10 @@ class MotionPipeline:
                 raise CheckpointError(f"{ckpt.folder}: invalid denoiser config ({err})") from err
             model = load_into(MotionDenoiser(config), ckpt)
         if text_encoder is None:
-            text_path = ckpt.meta.get("text_encoder_path") if isinstance(ckpt.meta, dict) else None
-            if text_path and not Path(text_path).exists():
-                text_path = None
-            text_encoder = get_text_encoder(config.text_encoder, device=device, path=text_path)
+            # A converted checkpoint may record where its (hub) text encoder lives on this machine.
+            path = getattr(config, "text_encoder_path", "")
+            text_encoder = get_text_encoder(config.text_encoder, device=device,
+                                            path=path if path and Path(path).is_dir() else None)
         if text_encoder.dim != config.text_dim:
             raise ValueError(f"text encoder {text_encoder.name!r} gives {text_encoder.dim}-d embeddings, "
                              f"the model expects {config.text_dim}")
@@ -200,15 +200,26 @@ class MotionPipeline:
             return self.vae.decode(state / self.config.latent_scale, frame_mask)
         return state * frame_mask[..., None].to(state.dtype)
 
-    def sampler(self, steps: int | None = None, eta: float = 0.0):
-        """The model's sampler: DDIM (``config`` spacing) or the few-step consistency sampler."""
+    SAMPLERS = ("ddim", "ddpm")
+
+    def sampler(self, steps: int | None = None, eta: float = 0.0, kind: str = "ddim", spacing: str | None = None):
+        """The reverse process. Few-step models: their consistency sampler (``kind`` and ``spacing``
+        do not apply). Others: "ddim" (default spacing: the model's, "trailing" unless a converted
+        model records another, e.g. MLD's "leading") or "ddpm" (ancestral, MDM's ``p_sample_loop``;
+        fewer steps than the schedule's run on its respaced process, default spacing "even").
+        See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
         steps = self.default_steps if steps is None else steps
         c = self.config
         if self.few_step:
             return ConsistencySampler(self.schedule, steps, c.original_steps, c.timestep_scaling, c.sigma_data)
-        return DDIMSampler(self.schedule, steps, eta, spacing=getattr(c, "timestep_spacing", "trailing"),
-                           steps_offset=getattr(c, "steps_offset", 0),
-                           final_alpha_one=getattr(c, "set_alpha_to_one", True))
+        if kind == "ddim":
+            own = getattr(c, "timestep_spacing", "trailing")
+            return DDIMSampler(self.schedule, steps, eta, spacing=spacing or own,
+                               steps_offset=getattr(c, "steps_offset", 0) if (spacing or own) == own else 0,
+                               final_alpha_one=getattr(c, "set_alpha_to_one", True))
+        if kind == "ddpm":
+            return DDPMSampler(self.schedule, steps=min(int(steps), self.schedule.num_steps), spacing=spacing or "even")
+        raise ValueError(f"sampler must be one of {', '.join(self.SAMPLERS)}, got {kind!r}")
 
     def check_guidance(self, guidance) -> float:
         """Validated guidance scale (few-step models: inside the range they were distilled for)."""
@@ -247,7 +258,8 @@ class MotionPipeline:
     # ----------------------------------------------------------------------------- generate
     def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float | None = None,
                  steps: int | None = None, init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
-                 return_joints: bool = True) -> GenerationResult:
+                 return_joints: bool = True, text_emb: torch.Tensor | None = None, sampler: str = "ddim",
+                 spacing: str | None = None) -> GenerationResult:
         """Sample one motion per prompt.
 
         Args:
@@ -261,6 +273,12 @@ class MotionPipeline:
                 (B, T_max, D); latent (B, L, C)), e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step (sampler state).
             eta: DDIM eta (0 deterministic).
+            text_emb: optional (B, text_dim) precomputed text embeddings used instead of encoding
+                the prompts (which then only label the result), e.g. to reproduce another program's run.
+            sampler: "ddim" (default) or "ddpm" (ancestral; its noise is drawn from seed + 1);
+                few-step models always use their consistency sampler.
+            spacing: which timesteps the sampler visits: "trailing", "even", "strided" or "leading"
+                (default: the model's for DDIM, "even" for DDPM).
         Returns:
             :class:`GenerationResult`.
         """
@@ -282,10 +300,19 @@ class MotionPipeline:
                 raise ValueError(f"init_noise must have shape {shape} {what}, got {tuple(init_noise.shape)}")
             if not torch.isfinite(init_noise).all():
                 raise ValueError("init_noise contains NaN or infinite values")
+        if text_emb is None:
+            text_emb = self.encode(prompts)
+        else:
+            text_emb = torch.as_tensor(text_emb, dtype=torch.float32)
+            if tuple(text_emb.shape) != (B, self.config.text_dim):
+                raise ValueError(f"text_emb must have shape {(B, self.config.text_dim)} (prompts, text_dim), got {tuple(text_emb.shape)}")
+            if not torch.isfinite(text_emb).all():
+                raise ValueError("text_emb contains NaN or infinite values")
+            text_emb = text_emb.to(self.device)
         mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
-        gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or self.few_step) else None
+        gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or sampler == "ddpm" or self.few_step) else None
         with torch.no_grad():
-            x0 = self.sample_features(self.encode(prompts), mask, guidance, steps, init_noise, gen, on_step, eta)
+            x0 = self.sample_features(text_emb, mask, guidance, steps, init_noise, gen, on_step, eta, sampler, spacing)
         feats = self.denormalize(x0.float().cpu().numpy())
         feats = feats * mask[..., None].numpy()
         joints = self.features_to_joints(feats, lengths) if return_joints else None
@@ -293,14 +320,14 @@ class MotionPipeline:
 
     def sample_features(self, text_emb: torch.Tensor, frame_mask: torch.Tensor, guidance: float, steps: int,
                         init_noise: torch.Tensor, generator: torch.Generator | None = None, on_step=None,
-                        eta: float = 0.0) -> torch.Tensor:
+                        eta: float = 0.0, sampler: str = "ddim", spacing: str | None = None) -> torch.Tensor:
         """Sampler + decoding: (B, T, D) normalised features (model space), zero on padded frames.
 
         ``text_emb`` (B, text_dim); ``frame_mask`` (B, T) bool; ``init_noise`` shaped like
         :meth:`make_noise`. Runs under this pipeline's precision; gradients follow the caller's mode.
         """
         frame_mask = frame_mask.to(self.device)
-        sampler = self.sampler(steps, eta)
+        sampler = self.sampler(steps, eta, kind=sampler, spacing=spacing)
         with self.autocast():
             state = sampler.sample(self.model, text_emb.to(self.device), self.state_mask(frame_mask),
                                    guidance=guidance, init_noise=init_noise, generator=generator, on_step=on_step,

@@ -19,7 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
     p.add_argument("--checkpoint", default=None, help="denoiser checkpoint folder (default assets/checkpoints/base)")
     p.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance weight")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    p.add_argument("--steps", type=int, default=50, help="sampler steps (DDPM: fewer than the model's run on its respaced process)")
+    p.add_argument("--sampler", default="ddim", choices=("ddim", "ddpm"),
+                   help="ddim (default) or ddpm (ancestral, as MDM samples; e.g. --steps 1000 for its 1,000-step models)")
+    p.add_argument("--spacing", default=None, choices=("trailing", "even", "strided"),
+                   help="which timesteps the sampler visits (default: trailing for DDIM, even for DDPM)")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM eta (0 = deterministic)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
@@ -42,9 +46,11 @@ def run(args) -> int:
         raise ValueError(f"--out must end in .npy, got {out}")
     from tqdm import tqdm
     pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
-    bar = tqdm(total=args.steps, desc="sampling", disable=args.quiet, dynamic_ncols=True)
+    total = min(args.steps, pipe.schedule.num_steps) if args.sampler == "ddpm" else args.steps
+    bar = tqdm(total=total, desc="sampling", disable=args.quiet, dynamic_ncols=True)
     res = pipe.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance, steps=args.steps,
-                        eta=args.eta, on_step=lambda i, t, x, x0: bar.update(1))
+                        eta=args.eta, on_step=lambda i, t, x, x0: bar.update(1), sampler=args.sampler,
+                        spacing=args.spacing)
     bar.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []

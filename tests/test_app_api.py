@@ -134,7 +134,8 @@ def test_uploaded_zip_checkpoint_becomes_selectable(client, served, tmp_path):
 
 
 @pytest.mark.parametrize("files, message", [
-    ({"weights.pt": b"\x80\x04pickle"}, "formats"),  # gradio's file-type gate names the accepted ones
+    ({"weights.pt": b"\x80\x04pickle"}, "only as an MDM checkpoint with its args.json"),
+    ({"weights.bin": b"\x80\x04pickle"}, "formats"),  # gradio's file-type gate names the accepted ones
     ({"model.safetensors": b"garbage-bytes-here", "config.json": b'{"kind": "denoiser", "config": {}}'}, "not a safetensors file"),
     ({"model.safetensors": None, "config.json": b"{not json"}, "not valid JSON"),
     ({"model.safetensors": None, "config.json": b'{"kind": "reward", "config": {}}'}, "upload a motion generator"),

@@ -1,1 +1,2 @@
-"""easytune_core.interop: reading other projects' checkpoints (restricted loading, conversion)."""
+"""easytune_core.interop: files of the wider text-to-motion field (published checkpoints,
+evaluators, vocabularies), read without executing anything they contain."""

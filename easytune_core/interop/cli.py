@@ -1,32 +1,104 @@
-"""``python -m easytune_core convert mld --checkpoint FILE.ckpt --out DIR``: other projects'
-checkpoints -> EasyTune checkpoint folders (read with the restricted loader; nothing is unpickled)."""
+"""``python -m easytune_core convert <source>``: published checkpoints -> checkpoint folders.
+
+Each source (``mdm``, ``mld``) registers a subcommand with its own arguments; every converter
+writes an ordinary generator checkpoint folder (MLD's: a latent model with its VAE in ``vae/``)
+that ``sample``, ``finetune``, ``evaluate`` and the app load like any other.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
-    mld = sub.add_parser("mld", help="MLD (motion latent diffusion) HumanML3D checkpoint -> latent checkpoint folder")
-    mld.add_argument("--checkpoint", required=True, help="MLD .ckpt file (PyTorch Lightning)")
-    mld.add_argument("--out", required=True, help="checkpoint folder to write")
-    mld.add_argument("--stats", required=True,
-                     help="HumanML3D folder whose Mean.npy / Std.npy the model was trained with")
-    mld.add_argument("--text-encoder-path", default=None,
-                     help="local folder of openai/clip-vit-large-patch14 (default: load it by name from the "
-                          "Hugging Face cache)")
-    mld.add_argument("--heads", type=int, default=4, help="attention heads of the MLD model (published: 4)")
-    mld.add_argument("--half", action="store_true", help="store the weights as float16")
+def _add_mdm(sub) -> None:
+    p = sub.add_parser("mdm", help="an MDM text-to-motion checkpoint (model000XXXXXX.pt + args.json)",
+                       description="Convert MDM's HumanML3D / KIT trans_enc checkpoint into a denoiser folder.")
+    p.add_argument("--checkpoint", required=True, help="MDM's model000XXXXXX.pt")
+    p.add_argument("--args", default=None, help="MDM's args.json (default: beside the checkpoint)")
+    p.add_argument("--out", required=True, help="checkpoint folder to write")
+    p.add_argument("--data", default=None, help="dataset folder holding Mean.npy and Std.npy (HumanML3D or KIT-ML)")
+    p.add_argument("--mean", default=None, help="Mean.npy (instead of --data)")
+    p.add_argument("--std", default=None, help="Std.npy (instead of --data)")
+    ema = p.add_mutually_exclusive_group()
+    ema.add_argument("--ema", dest="ema", action="store_true", default=None, help="take the EMA weights (model_avg)")
+    ema.add_argument("--no-ema", dest="ema", action="store_false", help="take the raw weights of an EMA checkpoint")
+    p.add_argument("--clip-path", default=None,
+                   help="local CLIP ViT-B/32 folder (transformers format) to record for offline use")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    _add_register(p)
+
+
+def _add_mld(sub) -> None:
+    p = sub.add_parser("mld", help="an MLD (motion latent diffusion) HumanML3D checkpoint (.ckpt, PyTorch Lightning)",
+                       description="Convert MLD's VAE + latent denoiser into a latent checkpoint folder.")
+    p.add_argument("--checkpoint", required=True, help="MLD's .ckpt file (its state_dict is read, nothing unpickled)")
+    p.add_argument("--out", required=True, help="checkpoint folder to write")
+    p.add_argument("--data", default=None, help="HumanML3D folder with the Mean.npy / Std.npy MLD was trained with")
+    p.add_argument("--mean", default=None, help="Mean.npy (instead of --data)")
+    p.add_argument("--std", default=None, help="Std.npy (instead of --data)")
+    p.add_argument("--clip-path", default=None,
+                   help="local CLIP ViT-L/14 folder (transformers format); default: openai/clip-vit-large-patch14 "
+                        "by name from the Hugging Face cache")
+    p.add_argument("--heads", type=int, default=4, help="attention heads of the MLD model (published: 4)")
+    p.add_argument("--half", action="store_true", help="store the weights as float16")
+    _add_register(p)
+
+
+def _add_register(p) -> None:
+    p.add_argument("--register", default=None, metavar="NAME",
+                   help="also list the folder under NAME in the checkpoint registry (the app's checkpoint menus)")
+    p.add_argument("--runs-dir", default=None,
+                   help="registry folder (default: $EASYTUNE_RUNS or runs/, where the app looks)")
+
+
+def _register(args, out) -> None:
+    if not args.register:
+        return
+    import os
+    from pathlib import Path
+
+    from ..checkpoints import CheckpointRegistry
+
+    root = Path(args.runs_dir or os.environ.get("EASYTUNE_RUNS") or "runs")
+    CheckpointRegistry(root).register(args.register, Path(out).resolve(), "denoiser")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    _add_mdm(sub)
+    _add_mld(sub)
 
 
 def run(args) -> int:
-    import torch
+    if args.source == "mdm":
+        from .mdm import convert_mdm
+
+        out = convert_mdm(args.checkpoint, args.out, args=args.args, data=args.data, mean=args.mean, std=args.std,
+                          ema=args.ema, clip_path=args.clip_path, overwrite=args.overwrite)
+        from ..checkpoints import read_config
+
+        cfg = read_config(out)["config"]
+        _register(args, out)
+        print(json.dumps({"out": str(out), "text_encoder": cfg["text_encoder"], "feature_dim": cfg["feature_dim"],
+                          "diffusion_steps": cfg["diffusion_steps"], "mask_frames": cfg["mask_frames"]}, indent=1))
+        return 0
     if args.source == "mld":
+        import torch
+
         from .mld import convert_mld
-        out = convert_mld(args.checkpoint, args.out, args.stats, text_encoder_path=args.text_encoder_path,
-                          heads=args.heads, dtype=torch.float16 if args.half else None)
-        print(f"wrote {out} (latent model + vae/); sample with: python -m easytune_core sample --checkpoint {out} "
-              "--guidance 7.5 --prompt ...")
+
+        if args.data is None and (args.mean is None or args.std is None):
+            raise ValueError("MLD checkpoints hold no feature statistics: give --data (the HumanML3D folder) or "
+                             "--mean and --std")
+        stats = args.data
+        if stats is None:
+            import numpy as np
+            stats = (np.load(args.mean, allow_pickle=False), np.load(args.std, allow_pickle=False))
+        out = convert_mld(args.checkpoint, args.out, stats, text_encoder_path=args.clip_path, heads=args.heads,
+                          dtype=torch.float16 if args.half else None)
+        _register(args, out)
+        print(json.dumps({"out": str(out), "text_encoder": "clip-vit-l-14", "latent": True,
+                          "sample": f"python -m easytune_core sample --checkpoint {out} --prompt ..."}, indent=1))
         return 0
     raise ValueError(f"unknown source {args.source!r}")

@@ -146,25 +146,22 @@ def convert_mld(checkpoint, out, stats, text_encoder=None, text_encoder_path=Non
         dtype: storage dtype (e.g. torch.float16); None keeps float32.
     """
     from ..diffusion.latent.io import save_latent_model
-    from .safe_load import load_torch_weights
+    from .safe_load import load_state_dict
 
-    state = load_torch_weights(checkpoint)
+    state = load_state_dict(checkpoint)
     if isinstance(stats, (str, Path)):
         from ..data.dataset import load_stats
         mean, std = load_stats(stats)
     else:
         mean, std = stats
     mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
-    if text_encoder is None:
+    if text_encoder is None:  # TextEncoderUnavailable says how to provide it when it is missing
         from ..text import get_text_encoder
-        try:
-            text_encoder = get_text_encoder("clip-vit-l-14", device="cpu", path=text_encoder_path)
-        except OSError as err:
-            where = text_encoder_path or "openai/clip-vit-large-patch14 (Hugging Face cache)"
-            raise FileNotFoundError(f"could not load CLIP ViT-L/14 from {where} ({err}); pass "
-                                    "--text-encoder-path with a local copy") from None
+        text_encoder = get_text_encoder("clip-vit-l-14", device="cpu", path=text_encoder_path)
     null = text_encoder.encode([""])[0]
     vae, den = build_models(state, null_text=null, heads=heads, text_encoder="clip-vit-l-14")
+    if text_encoder_path:
+        den.config.text_encoder_path = str(Path(text_encoder_path).resolve())
     if text_encoder.dim != den.config.text_dim:
         raise ValueError(f"text encoder gives {text_encoder.dim}-d embeddings, the MLD denoiser expects "
                          f"{den.config.text_dim}")
@@ -173,6 +170,4 @@ def convert_mld(checkpoint, out, stats, text_encoder=None, text_encoder_path=Non
     _, _, others = split_state_dict(state)
     meta = {"source": "MLD (Chen et al., CVPR 2023) checkpoint", "checkpoint": str(checkpoint),
             "ignored_parts": others, "converted_by": "python -m easytune_core convert mld"}
-    if text_encoder_path:
-        meta["text_encoder_path"] = str(Path(text_encoder_path).resolve())
     return save_latent_model(out, den, den.config, vae, mean, std, meta, dtype=dtype)

@@ -18,12 +18,18 @@ import torch
 _HUB_MODELS = {
     "clip": ("clip", "openai/clip-vit-base-patch32", 512),
     "clip-vit-b-32": ("clip", "openai/clip-vit-base-patch32", 512),
-    # MLD's encoder: CLIP ViT-L/14's projected text features, not normalised (MLD feeds them raw)
+    # MDM's conditioning: its 20-token truncation, raw (not normalised) projected features
+    "clip-mdm": ("clip-mdm", "openai/clip-vit-base-patch32", 512),
+    # MLD's encoder: CLIP ViT-L/14's projected text features (77 tokens), not normalised
     "clip-vit-l-14": ("clip-raw", "openai/clip-vit-large-patch14", 768),
     "sentence-t5": ("st", "sentence-transformers/sentence-t5-base", 768),
     "sentence-t5-large": ("st", "sentence-transformers/sentence-t5-large", 768),
 }
 _MAX_CACHE = 200000  # ~300 MB of 384-d float32 at most; the built-in data has ~27k captions
+
+
+class TextEncoderUnavailable(FileNotFoundError):
+    """A text encoder's weights are not on this machine and cannot be fetched (the message says how to provide them)."""
 
 
 def minilm_path() -> Path:
@@ -63,13 +69,19 @@ class TextEncoder:
             out = self._model.encode(texts, convert_to_tensor=True, normalize_embeddings=True,
                                      show_progress_bar=False, batch_size=64)
             return out.float().cpu()
+        if self.kind == "clip-mdm":
+            from .clip_mdm import mdm_clip_tokens
+            ids = mdm_clip_tokens(self._tokenizer, texts).to(self.device)
+            return self._model(input_ids=ids).text_embeds.float().cpu()
+        if self.kind == "clip-raw":  # as MLD: 77 tokens padded to the end, projected EOS feature, raw
+            ids = self._tokenizer(texts, padding="max_length", truncation=True, max_length=77,
+                                  return_tensors="pt").input_ids.to(self.device)
+            return self._model(input_ids=ids).text_embeds.float().cpu()
         inputs = self._tokenizer(texts, padding=True, truncation=True, max_length=77, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         out = self._model.get_text_features(**inputs)
         if not torch.is_tensor(out):  # newer transformers return a model output
             out = out.pooler_output
-        if self.kind == "clip-raw":
-            return out.float().cpu()
         return torch.nn.functional.normalize(out.float(), dim=-1).cpu()
 
     def encode(self, texts: list[str]) -> torch.Tensor:
@@ -151,6 +163,12 @@ class TextEncoder:
             feats = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in feats.items()}
             out = self._model.forward(feats)
             return out["token_embeddings"].float().cpu(), out["attention_mask"].bool().cpu()
+        if self.kind == "clip-mdm":
+            from .clip_mdm import mdm_clip_tokens
+            ids = mdm_clip_tokens(self._tokenizer, list(texts))
+            valid = torch.arange(ids.shape[1])[None] <= (ids == self._tokenizer.eos_token_id).int().argmax(-1)[:, None]
+            out = self._model.text_model(input_ids=ids.to(self.device)).last_hidden_state
+            return out.float().cpu(), valid
         inputs = self._tokenizer(list(texts), padding=True, truncation=True, max_length=77, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         out = self._model.text_model(**inputs).last_hidden_state
@@ -176,24 +194,49 @@ def _load(name: str, device: str, path: str | None) -> TextEncoder:
     if name not in _HUB_MODELS:
         raise ValueError(f"unknown text encoder {name!r}; choose one of {['minilm', *_HUB_MODELS]}")
     kind, model_id, _ = _HUB_MODELS[name]
+    if kind == "clip-mdm":
+        return _load_clip_mdm(name, device, path)
     source = str(path or model_id)
     if kind == "st":
         from sentence_transformers import SentenceTransformer
         model = SentenceTransformer(source, device=device)
         model.eval()
         return TextEncoder(name, _st_dim(model), "st", model, device=device)
-    from transformers import AutoTokenizer, CLIPModel
-    model = CLIPModel.from_pretrained(source).to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    from transformers import AutoTokenizer, CLIPModel, CLIPTextModelWithProjection
+    try:
+        # MLD's encoder needs only CLIP's text tower (a full CLIP folder works too)
+        model = (CLIPTextModelWithProjection if kind == "clip-raw" else CLIPModel).from_pretrained(source).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as err:
+        raise TextEncoderUnavailable(
+            f"the text encoder {name!r} ({source}) is not on this machine and nothing is downloaded offline: "
+            f"give a local copy of {model_id} (a transformers folder) as its path "
+            f"({type(err).__name__}: {str(err)[:200]})") from None
     return TextEncoder(name, model.config.projection_dim, kind, model, tokenizer, device=device)
+
+
+def _load_clip_mdm(name: str, device: str, path: str | None) -> TextEncoder:
+    from .clip_mdm import CLIP_PATH_ENV, DEFAULT_CLIP, offline_help
+    source = str(path or os.environ.get(CLIP_PATH_ENV) or DEFAULT_CLIP)
+    if (path or os.environ.get(CLIP_PATH_ENV)) and not Path(source).is_dir():
+        raise TextEncoderUnavailable(f"{source}: no such CLIP folder. " + offline_help(source))
+    from transformers import AutoTokenizer, CLIPTextModelWithProjection
+    try:
+        model = CLIPTextModelWithProjection.from_pretrained(source).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as err:
+        raise TextEncoderUnavailable(offline_help(source) + f" ({type(err).__name__}: {str(err)[:200]})") from None
+    return TextEncoder(name, model.config.projection_dim, "clip-mdm", model, tokenizer, device=device)
 
 
 def get_text_encoder(name: str = "minilm", device: str | None = None, path: str | os.PathLike | None = None) -> TextEncoder:
     """Return a (process-wide shared) text encoder.
 
     Args:
-        name: "minilm" (offline default, 384-d), "clip" / "clip-vit-b-32" (512-d, hub),
-            "clip-vit-l-14" (768-d, hub, not normalised: MLD's text features),
+        name: "minilm" (offline default, 384-d), "clip" / "clip-vit-b-32" (512-d, hub, L2-normalised),
+            "clip-mdm" (512-d, MDM's CLIP features: 20-token captions, not normalised; a local
+            folder from ``path`` or $EASYTUNE_CLIP_PATH, else the hub),
+            "clip-vit-l-14" (768-d, hub or ``path``, not normalised: MLD's text features),
             "sentence-t5" / "sentence-t5-large" (768-d, hub).
         device: "cpu" / "cuda"; default CUDA when available.
         path: optional local folder with the weights instead of the hub id (offline use).
@@ -202,6 +245,8 @@ def get_text_encoder(name: str = "minilm", device: str | None = None, path: str 
     """
     name = str(name).lower()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "clip-mdm" and path is None and os.environ.get("EASYTUNE_CLIP_PATH"):
+        path = os.environ["EASYTUNE_CLIP_PATH"]
     key = (name, str(device), str(path or ""))
     with _GLOBAL_LOCK:
         if key not in _ENCODERS:

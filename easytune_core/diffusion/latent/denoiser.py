@@ -94,6 +94,8 @@ class LatentDenoiserConfig:
     """... and this σ (LCM's values)."""
     text_encoder: str = "minilm"
     """Name of the text encoder (see easytune_core.text); "clip-vit-l-14" for MLD."""
+    text_encoder_path: str = ""
+    """Local folder of the text encoder's weights, recorded by ``convert`` for offline use ("" = by name)."""
     fps: float = 20.0
     """Frame rate of the decoded motions."""
     max_frames: int = 196
