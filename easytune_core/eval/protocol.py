@@ -198,8 +198,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="test", help="evaluation split (never the fine-tuning split)")
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--max-prompts", type=int, default=None, help="evaluate a random subset of this many pairs")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps")
-    p.add_argument("--guidance", type=float, default=2.5)
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the model's: 50, few-step models 4)")
+    p.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's, 2.5 here)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mm-prompts", type=int, default=32, help="MultiModality prompts (0 skips it)")
     p.add_argument("--mm-repeats", type=int, default=12, help="generations per MultiModality prompt")
@@ -231,15 +231,17 @@ def run(args) -> int:
     def progress(frac, msg):
         print(f"[{100 * frac:5.1f}%] {msg}", flush=True)
 
+    steps = pipeline.default_steps if args.steps is None else args.steps
+    guidance = pipeline.default_guidance if args.guidance is None else args.guidance
     res = evaluate_pipeline(pipeline, evaluator, dataset, repeats=args.repeats, max_prompts=args.max_prompts,
-                            steps=args.steps, guidance=args.guidance, seed=args.seed, mm_prompts=args.mm_prompts,
+                            steps=steps, guidance=guidance, seed=args.seed, mm_prompts=args.mm_prompts,
                             mm_repeats=args.mm_repeats, quick=args.quick, progress=progress)
     res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator),
                                                                        str(root), args.split)
     res["settings"]["precision"] = pipeline.precision
     print(format_table(res, name=Path(args.checkpoint).name or "Generated"))
     print(f"({res['settings']['pairs']} pairs, {res['settings']['repeats']} replications, "
-          f"{res['settings']['steps']} DDIM steps, mean ± 95% CI, {res['seconds']:.0f} s)")
+          f"{res['settings']['steps']} sampler steps, mean ± 95% CI, {res['seconds']:.0f} s)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(res, indent=2))
