@@ -108,3 +108,22 @@ def test_live_events_are_wired_with_always_last(served):
     ids = {k for k, d in demo.fns.items() if d in fns}
     scores = [d for d in demo.fns.values() if d.name == "live_scores"]
     assert sorted(d.trigger_after for d in scores) == sorted(ids)
+
+
+def test_finetune_form_uses_short_trajectories_for_a_few_step_start(tmp_path):
+    """A few-step start checkpoint trains on its own <= 4-step trajectories, every step selected."""
+    from types import SimpleNamespace
+
+    from app.jobs import AppJobs
+    from app.standins import build_tiny_latent
+
+    jobs = []
+    engine = SimpleNamespace(submit=lambda job: jobs.append(job) or "1")
+    backend = SimpleNamespace(config=SimpleNamespace(checkpoints_dir=tmp_path, data_dir=tmp_path / "none"))
+    few, latent = build_tiny_latent(tmp_path / "few", few_step=True), build_tiny_latent(tmp_path / "lat")
+    request = dict(kind="generator", method="easytune", prompts=["a person walks"], steps=10, lr=1e-4, k=5,
+                   weighting="uniform", lora=False, rank=8, sample_steps=20)
+    AppJobs(engine, backend).start({**request, "init": few, "init_name": "few"})
+    AppJobs(engine, backend).start({**request, "init": latent, "init_name": "lat"})
+    assert (jobs[0].config.sampler_steps, jobs[0].config.select, jobs[0].config.k) == (4, "all", 4)
+    assert (jobs[1].config.sampler_steps, jobs[1].config.select) == (20, "last:5")
