@@ -258,7 +258,7 @@ def run(args) -> int:
         if n_val:
             emb = encoder.encode(val.captions[:n_val]).to(device)
             z = val.mu[:n_val].to(device) * scale
-            with autocast(device, cfg.amp):
+            with torch.no_grad(), autocast(device, cfg.amp):
                 res["val_loss"] = round(float(distill_loss(student, target, teacher, z, emb, schedule, cfg, vg)), 5)
             res.update(ode_errors(target, teacher, emb, tuple(z.shape), tcfg.default_guidance if
                                   cfg.w_min <= tcfg.default_guidance <= cfg.w_max else (cfg.w_min + cfg.w_max) / 2))
