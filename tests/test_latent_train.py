@@ -91,16 +91,25 @@ def test_few_step_student_samples_in_one_to_four_steps(trained):
         pipe.generate(["a person walks forward"], seconds=2, guidance=hi + 1)
 
 
-def test_distill_refuses_a_frame_space_teacher_and_a_student(trained, tmp_path, capsys):
+def test_distill_a_frame_space_teacher_and_refuse_a_student(trained, tmp_path, capsys):
     data, _, _, student = trained
     from easytune_core.checkpoints import save_checkpoint
     from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
-    cfg = DenoiserConfig(width=16, layers=1, heads=2, ff=32)
+    cfg = DenoiserConfig(width=16, layers=1, heads=2, ff=32, max_frames=80)
     save_checkpoint(tmp_path / "frame", MotionDenoiser(cfg), cfg, "denoiser", np.zeros(263), np.ones(263))
-    for teacher, msg in ((tmp_path / "frame", "not a latent model"), (student, "already a few-step student")):
-        assert cli_main(["distill", "--teacher", str(teacher), "--data", str(data), "--out", str(tmp_path / "o"),
-                         "--steps", "1", *DISTILL]) == 2
-        assert msg in capsys.readouterr().err
+    out = tmp_path / "frame_fewstep"
+    assert cli_main(["distill", "--teacher", str(tmp_path / "frame"), "--data", str(data), "--out", str(out),
+                     "--steps", "2", *DISTILL]) == 0
+    ck = load_checkpoint(out, expected_kind="denoiser")
+    assert ck.config["sampler"] == "consistency" and "space" not in ck.config and not (out / "vae").exists()
+    assert ck.meta["ode_mse_4step"] >= 0 and ck.meta["start_ode_mse_1step"] >= 0
+    pipe = MotionPipeline.from_checkpoint(out, device="cpu")
+    assert pipe.few_step and not pipe.latent
+    r = pipe.generate(["a person jumps", "a person waves"], seconds=[2, 3], guidance=2.5)
+    assert r.joints.shape == (2, 60, 22, 3) and np.all(r.features[0, 40:] == 0)
+    assert cli_main(["distill", "--teacher", str(student), "--data", str(data), "--out", str(tmp_path / "o"),
+                     "--steps", "1", *DISTILL]) == 2
+    assert "already a few-step student" in capsys.readouterr().err
 
 
 def test_train_summary_lines_are_json(trained, tmp_path, capsys):

@@ -1,5 +1,9 @@
 """``python -m easytune_core distill --teacher runs/latent --out runs/fewstep``: a few-step student.
 
+The teacher is a latent model (train-latent; the paper's MotionLCM setting) or a frame-space
+denoiser (train-base): the same distillation then runs on normalised motion features with the
+frames' padding masked.
+
 Latent consistency distillation as described for MotionLCM (Dai et al., ECCV 2024, §3.2) after
 latent consistency models (Luo et al. 2023, Algorithm 1) and consistency distillation (Song et
 al. 2023):
@@ -39,7 +43,6 @@ from ..schedule import NoiseSchedule
 from ..train import load_resume, save_resume
 from .common import (add_config_arguments, autocast, command_line, config_from_args, ema_update,
                      load_or_build_cache, prepare_text, set_lr)
-from .denoiser import LatentDenoiser, LatentDenoiserConfig
 from .io import load_latent_model, save_latent_model
 from .train_vae import lr_at
 
@@ -109,19 +112,19 @@ class DistillConfig:
             raise ValueError("huber_c must be positive; warmup, time_budget, val_prompts not negative")
 
 
-def student_config(teacher: LatentDenoiserConfig, cfg: DistillConfig) -> LatentDenoiserConfig:
-    """The teacher's config turned into a few-step student's."""
+def student_config(teacher, cfg: DistillConfig):
+    """The teacher's config (LatentDenoiserConfig or DenoiserConfig) turned into a few-step student's."""
     d = teacher.to_dict()
     d.update(sampler="consistency", guidance_embed=True, guidance_range=[cfg.w_min, cfg.w_max],
              original_steps=cfg.original_steps, default_steps=4, timestep_scaling=cfg.timestep_scaling,
              sigma_data=cfg.sigma_data, timestep_spacing="trailing", cond_drop_prob=0.0, dropout=0.0,
-             default_guidance=min(max(teacher.default_guidance, cfg.w_min), cfg.w_max))
-    return LatentDenoiserConfig.from_dict(d)
+             default_guidance=min(max(getattr(teacher, "default_guidance", 2.5), cfg.w_min), cfg.w_max))
+    return type(teacher).from_dict(d)
 
 
-def make_student(teacher: LatentDenoiser, cfg: DistillConfig) -> LatentDenoiser:
+def make_student(teacher, cfg: DistillConfig):
     """A student with the teacher's weights (its guidance embedding starts at zero)."""
-    student = LatentDenoiser(student_config(teacher.config, cfg)).to(next(teacher.parameters()).device)
+    student = type(teacher)(student_config(teacher.config, cfg)).to(next(teacher.parameters()).device)
     missing, unexpected = student.load_state_dict(teacher.state_dict(), strict=False)
     if unexpected or any(not k.startswith("guidance_mlp.") for k in missing):
         raise ValueError(f"teacher and student do not match (missing {missing[:3]}, unexpected {unexpected[:3]})")
@@ -129,9 +132,9 @@ def make_student(teacher: LatentDenoiser, cfg: DistillConfig) -> LatentDenoiser:
 
 
 def consistency_fn(model, x: torch.Tensor, t: torch.Tensor, emb: torch.Tensor, w: torch.Tensor,
-                   schedule: NoiseSchedule, cfg: DistillConfig) -> torch.Tensor:
+                   schedule: NoiseSchedule, cfg: DistillConfig, mask: torch.Tensor | None = None) -> torch.Tensor:
     """f(x, t, c, w) = c_skip(t) x + c_out(t) x̂0 for per-sample timesteps t (B,)."""
-    out = model(x, t, emb, guidance=w).float()
+    out = model(x, t, emb, mask, guidance=w).float()
     x0 = schedule.predict_x0_from_eps(x, t, out) if model.config.prediction == "eps" else out
     c_skip, c_out = boundary_scalings(t.cpu(), cfg.timestep_scaling, cfg.sigma_data)
     shape = (-1,) + (1,) * (x.dim() - 1)
@@ -140,11 +143,12 @@ def consistency_fn(model, x: torch.Tensor, t: torch.Tensor, emb: torch.Tensor, w
 
 @torch.no_grad()
 def teacher_ddim_step(teacher, x_t: torch.Tensor, t: torch.Tensor, t_prev: torch.Tensor, emb: torch.Tensor,
-                      w: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
+                      w: torch.Tensor, schedule: NoiseSchedule, mask: torch.Tensor | None = None) -> torch.Tensor:
     """One guided DDIM (eta 0) step of the teacher from t to t_prev (per-sample), cond + uncond batched."""
     B = x_t.shape[0]
     flags = torch.cat([torch.zeros(B, dtype=torch.bool), torch.ones(B, dtype=torch.bool)]).to(x_t.device)
-    both = teacher(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([emb, emb]), uncond=flags).float()
+    both = teacher(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([emb, emb]),
+                   None if mask is None else torch.cat([mask, mask]), uncond=flags).float()
     cond, unc = both[:B], both[B:]
     out = unc + w.reshape(-1, *([1] * (x_t.dim() - 1))) * (cond - unc)
     if teacher.config.prediction == "eps":
@@ -156,8 +160,9 @@ def teacher_ddim_step(teacher, x_t: torch.Tensor, t: torch.Tensor, t_prev: torch
 
 
 def distill_loss(student, target, teacher, z0: torch.Tensor, emb: torch.Tensor, schedule: NoiseSchedule,
-                 cfg: DistillConfig, generator: torch.Generator) -> torch.Tensor:
-    """Consistency-distillation loss of one batch of clean (scaled) latents z0 (B, L, C)."""
+                 cfg: DistillConfig, generator: torch.Generator, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Consistency-distillation loss of one batch of clean states z0: (B, L, C) scaled latents, or
+    (B, T, D) normalised features with their frame ``mask`` (padding left out of the loss)."""
     B, dev = z0.shape[0], z0.device
     grid = consistency_grid(schedule.num_steps, cfg.original_steps)
     k = schedule.num_steps // cfg.original_steps
@@ -168,43 +173,107 @@ def distill_loss(student, target, teacher, z0: torch.Tensor, emb: torch.Tensor, 
     noise = torch.randn(z0.shape, generator=generator)
     t, t_prev, w, noise = t.to(dev), t_prev.to(dev), w.to(dev), noise.to(dev)
     x_t = schedule.q_sample(z0, t, noise)
-    pred = consistency_fn(student, x_t, t, emb, w, schedule, cfg)
-    x_prev = teacher_ddim_step(teacher, x_t, t, t_prev, emb, w, schedule)
+    m = None if mask is None else mask[..., None].to(x_t.dtype)
+    if m is not None:
+        x_t = x_t * m
+    pred = consistency_fn(student, x_t, t, emb, w, schedule, cfg, mask)
+    x_prev = teacher_ddim_step(teacher, x_t, t, t_prev, emb, w, schedule, mask)
     with torch.no_grad():
-        tgt = consistency_fn(target, x_prev, t_prev, emb, w, schedule, cfg)
+        tgt = consistency_fn(target, x_prev, t_prev, emb, w, schedule, cfg, mask)
     diff = pred.float() - tgt.float()
-    if cfg.loss == "l2":
-        return (diff ** 2).mean()
-    return ((diff ** 2 + cfg.huber_c ** 2).sqrt() - cfg.huber_c).mean()
+    dist = diff ** 2 if cfg.loss == "l2" else (diff ** 2 + cfg.huber_c ** 2).sqrt() - cfg.huber_c
+    if m is None:
+        return dist.mean()
+    return (dist * m).sum() / (m.sum() * dist.shape[-1]).clamp_min(1.0)
 
 
 @torch.no_grad()
 def ode_errors(student, teacher, emb: torch.Tensor, shape, guidance: float, seed: int = 0,
-               steps=(1, 2, 4)) -> dict:
+               steps=(1, 2, 4), mask: torch.Tensor | None = None) -> dict:
     """Mean squared distance of the student's 1/2/4-step samples from the teacher's 50-step guided
-    DDIM from the same initial noise (scaled latent units)."""
+    DDIM from the same initial noise (scaled latent units or normalised features, valid frames)."""
     g = torch.Generator().manual_seed(seed)
-    x_T = torch.randn(shape, generator=g)
-    mask = torch.ones(shape[0], shape[1], dtype=torch.bool)
+    full = mask is None
+    mask = torch.ones(shape[0], shape[1], dtype=torch.bool) if full else mask.cpu()
+    x_T = torch.randn(shape, generator=g) * mask[..., None]
+    dev = next(teacher.parameters()).device
     ref = DDIMSampler.for_model(teacher.config, 50).sample(teacher, emb, mask, guidance, init_noise=x_T)
+    m = mask[..., None].to(dev).float()
     out = {}
     for s in steps:
         samp = ConsistencySampler.for_model(student.config, s)
         z = samp.sample(student, emb, mask, guidance, init_noise=x_T, generator=torch.Generator().manual_seed(seed + 1))
-        out[f"ode_mse_{s}step"] = round(float(((z - ref) ** 2).mean()), 5)
-    out["teacher_sample_var"] = round(float(ref.var()), 4)
+        out[f"ode_mse_{s}step"] = round(float((((z - ref) ** 2) * m).sum() / (m.sum() * z.shape[-1])), 5)
+    out["teacher_sample_var"] = round(float(ref[mask.to(dev)].var()), 4)
     return out
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--teacher", required=True, help="latent checkpoint folder to distil (from train-latent)")
+    p.add_argument("--teacher", required=True,
+                   help="checkpoint folder to distil: a latent model (train-latent) or a frame-space one (train-base)")
     p.add_argument("--data", default="builtin", help="'builtin' (data/builtin) or a HumanML3D-layout folder")
-    p.add_argument("--out", required=True, help="student checkpoint folder to write (denoiser + vae/)")
+    p.add_argument("--out", required=True, help="student checkpoint folder to write (latent teachers: with vae/)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/resume if present")
     add_config_arguments(p, DistillConfig)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--save-dtype", choices=("float32", "float16"), default="float32")
+
+
+class _LatentData:
+    """Training and val batches of a latent teacher: cached VAE posteriors, scaled."""
+
+    def __init__(self, vae, vae_folder: Path, root: Path, cfg: DistillConfig, out: Path, scale: float, device: str):
+        self.train = load_or_build_cache(vae, vae_folder, root, "train", cfg.views, out / "cache", cfg.seed, device,
+                                         limit=cfg.cache_motions)
+        val = load_or_build_cache(vae, vae_folder, root, "val", 1, out / "cache", 0, device, random_crop=False,
+                                  limit=512)
+        n = min(cfg.val_prompts, len(val))
+        self.val = (val.mu[:n] * scale, None, val.captions[:n]) if n else None
+        self.scale, self.device = scale, device
+
+    def batch(self, size: int, generator: torch.Generator):
+        z, caps = self.train.batch(size, generator)
+        return (z * self.scale).to(self.device), None, caps
+
+
+class _FrameData:
+    """Training and val batches of a frame-space teacher: normalised features with their masks."""
+
+    def __init__(self, root: Path, cfg: DistillConfig, max_frames: int, device: str):
+        from ..train import forever, make_loader
+        loader = make_loader(root, "train", cfg.batch_size, max_frames, cfg.seed, True)
+        if loader is None:
+            raise ValueError(f"{root} has no training motions")
+        self.batches, self.device = forever(loader), device
+        self.val = None
+        val = make_loader(root, "val", max(1, cfg.val_prompts), max_frames, 0, False) if cfg.val_prompts else None
+        if val is not None:
+            b = next(iter(val))
+            self.val = (b["features"], b["mask"], b["captions"])
+
+    def batch(self, size: int, generator: torch.Generator):
+        b = next(self.batches)
+        return b["features"].to(self.device), b["mask"].to(self.device), b["captions"]
+
+
+def load_teacher(folder, device: str):
+    """(teacher (frozen, eval), checkpoint, VAE or None) of a latent or frame-space checkpoint folder."""
+    ckpt = load_checkpoint(folder, expected_kind="denoiser")
+    vae = None
+    if ckpt.config.get("space") == "latent":
+        teacher, _, vae = load_latent_model(ckpt, device)
+    else:
+        from ..denoiser import DenoiserConfig, MotionDenoiser
+        try:
+            teacher = load_into(MotionDenoiser(DenoiserConfig.from_dict(ckpt.config)), ckpt)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{folder}: not a denoiser this command can distil ({err})") from err
+    if getattr(teacher.config, "sampler", "ddim") == "consistency":
+        raise ValueError(f"{folder} is already a few-step student; distil its teacher instead")
+    if ckpt.mean is None:
+        raise ValueError(f"{folder} has no stats.safetensors")
+    return teacher.to(device).eval().requires_grad_(False), ckpt, vae
 
 
 def run(args) -> int:
@@ -213,21 +282,16 @@ def run(args) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     cfg = config_from_args(DistillConfig, args)
     root = resolve_dataset(args.data)
-    ckpt = load_checkpoint(args.teacher, expected_kind="denoiser")
-    if ckpt.config.get("space") != "latent":
-        raise ValueError(f"{args.teacher} is not a latent model: distil a checkpoint written by train-latent")
-    teacher, tcfg, vae = load_latent_model(ckpt, device)
-    if tcfg.sampler == "consistency":
-        raise ValueError(f"{args.teacher} is already a few-step student; distil its teacher instead")
-    teacher = teacher.to(device).eval().requires_grad_(False)
+    teacher, ckpt, vae = load_teacher(args.teacher, device)
+    tcfg = teacher.config
+    latent = vae is not None
     from ...text import get_text_encoder
-    encoder = get_text_encoder(tcfg.text_encoder, device=device)
+    path = getattr(tcfg, "text_encoder_path", "")
+    encoder = get_text_encoder(tcfg.text_encoder, device=device, path=path if path and Path(path).is_dir() else None)
     out = Path(args.out)
     vae_folder = Path(args.teacher) / "vae"
-    train = load_or_build_cache(vae, vae_folder, root, "train", cfg.views, out / "cache", cfg.seed, device,
-                                limit=cfg.cache_motions)
-    val = load_or_build_cache(vae, vae_folder, root, "val", 1, out / "cache", 0, device, random_crop=False,
-                              limit=512)
+    data = (_LatentData(vae, vae_folder, root, cfg, out, tcfg.latent_scale, device) if latent
+            else _FrameData(root, cfg, tcfg.max_frames, device))
     prepare_text(encoder, root)
     student = make_student(teacher, cfg)
     target = copy.deepcopy(student).eval().requires_grad_(False)
@@ -245,44 +309,47 @@ def run(args) -> int:
             target.load_state_dict(student.state_dict())
         print(f"resumed from {out / 'resume'} at step {step}", file=sys.stderr)
     schedule = NoiseSchedule(tcfg.schedule, tcfg.diffusion_steps)
-    scale = tcfg.latent_scale
     meta_base = {"command": command_line("distill"), "teacher": str(args.teacher), "data": str(root),
                  "distill": asdict(cfg), "device": device, "teacher_meta": ckpt.meta}
     history: dict = {"train_loss": None}
     start = time.time()
-    n_val = min(cfg.val_prompts, len(val))
+    w_val = getattr(tcfg, "default_guidance", 2.5)
+    w_val = w_val if cfg.w_min <= w_val <= cfg.w_max else (cfg.w_min + cfg.w_max) / 2
 
     def validate() -> dict:
-        vg = torch.Generator().manual_seed(1234)
-        res = {}
-        if n_val:
-            emb = encoder.encode(val.captions[:n_val]).to(device)
-            z = val.mu[:n_val].to(device) * scale
-            with torch.no_grad(), autocast(device, cfg.amp):
-                res["val_loss"] = round(float(distill_loss(student, target, teacher, z, emb, schedule, cfg, vg)), 5)
-            res.update(ode_errors(target, teacher, emb, tuple(z.shape), tcfg.default_guidance if
-                                  cfg.w_min <= tcfg.default_guidance <= cfg.w_max else (cfg.w_min + cfg.w_max) / 2))
-        return res
+        if data.val is None:
+            return {}
+        z, mask, caps = data.val
+        z, mask = z.to(device), None if mask is None else mask.to(device)
+        emb = encoder.encode(caps).to(device)
+        with torch.no_grad(), autocast(device, cfg.amp):
+            loss = distill_loss(student, target, teacher, z, emb, schedule, cfg, torch.Generator().manual_seed(1234),
+                                mask)
+        return {"val_loss": round(float(loss), 5),
+                **ode_errors(target, teacher, emb, tuple(z.shape), w_val, mask=mask)}
 
     def checkpoint(final: bool = False) -> None:
         seconds = elapsed_before + time.time() - start
         meta = {**meta_base, "step": step, "seconds": round(seconds, 1), **history, "final": final}
-        save_latent_model(out, target, target.config, vae_folder, ckpt.mean, ckpt.std, meta,
-                          dtype=torch.float16 if args.save_dtype == "float16" else None)
+        dtype = torch.float16 if args.save_dtype == "float16" else None
+        if latent:
+            save_latent_model(out, target, target.config, vae_folder, ckpt.mean, ckpt.std, meta, dtype=dtype)
+        else:
+            from ...checkpoints import save_checkpoint
+            save_checkpoint(out, target, target.config, "denoiser", ckpt.mean, ckpt.std, meta, dtype=dtype)
         save_resume(out / "resume", student, opt, step, gen.get_state(), {"seconds": seconds})
 
-    if step == 0 and n_val:
+    if step == 0 and data.val is not None:
         history.update({f"start_{k}": v for k, v in validate().items()})
         print(f"before distillation: {json.dumps(history)}", file=sys.stderr, flush=True)
     smooth = None
     student.train()
     while step < cfg.steps:
-        z, caps = train.batch(cfg.batch_size, gen)
-        z = z.to(device) * scale
+        z, mask, caps = data.batch(cfg.batch_size, gen)
         emb = encoder.encode(caps).to(device)
         set_lr(opt, lr_at(step, cfg, elapsed_before + time.time() - start))
         with autocast(device, cfg.amp):
-            loss = distill_loss(student, target, teacher, z, emb, schedule, cfg, gen)
+            loss = distill_loss(student, target, teacher, z, emb, schedule, cfg, gen, mask)
         if not torch.isfinite(loss):
             raise ValueError(f"distillation diverged at step {step} (loss {float(loss)}); lower --lr")
         opt.zero_grad(set_to_none=True)
