@@ -85,6 +85,8 @@ class DistillConfig:
     """Random crops per training motion in the latent cache."""
     cache_motions: int = 0
     """Use only this many training motions (evenly spread) in the latent cache; 0 = all (short runs)."""
+    max_frames: int = 0
+    """Frame-space teachers: train on crops of at most this many frames (0 = the teacher's max_frames)."""
     val_every: int = 500
     """Validation interval in steps."""
     ckpt_every: int = 500
@@ -108,8 +110,8 @@ class DistillConfig:
             raise ValueError(f"need 0 <= w_min <= w_max, got {self.w_min}, {self.w_max}")
         if self.loss not in ("huber", "l2"):
             raise ValueError(f"loss must be 'huber' or 'l2', got {self.loss!r}")
-        if self.huber_c <= 0 or self.warmup < 0 or self.time_budget < 0 or self.val_prompts < 0:
-            raise ValueError("huber_c must be positive; warmup, time_budget, val_prompts not negative")
+        if self.huber_c <= 0 or self.warmup < 0 or self.time_budget < 0 or self.val_prompts < 0 or self.max_frames < 0:
+            raise ValueError("huber_c must be positive; warmup, time_budget, val_prompts, max_frames not negative")
 
 
 def student_config(teacher, cfg: DistillConfig):
@@ -291,7 +293,7 @@ def run(args) -> int:
     out = Path(args.out)
     vae_folder = Path(args.teacher) / "vae"
     data = (_LatentData(vae, vae_folder, root, cfg, out, tcfg.latent_scale, device) if latent
-            else _FrameData(root, cfg, tcfg.max_frames, device))
+            else _FrameData(root, cfg, min(tcfg.max_frames, cfg.max_frames or tcfg.max_frames), device))
     prepare_text(encoder, root)
     student = make_student(teacher, cfg)
     target = copy.deepcopy(student).eval().requires_grad_(False)
