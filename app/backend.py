@@ -41,8 +41,8 @@ class SideResult:
 
     side: str
     checkpoint: str
-    joints: np.ndarray  # (T, 22, 3) metres, Y up, 20 fps
-    features: np.ndarray  # (T, 263) de-normalised HumanML3D features
+    joints: np.ndarray  # (T, 22, 3) metres, Y up (KIT-ML models: (T, 21, 3))
+    features: np.ndarray  # (T, 263) de-normalised HumanML3D features (KIT-ML: 251)
     reward: float | None = None
     matching_distance: float | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -50,6 +50,7 @@ class SideResult:
     guidance: float | None = None  # guidance this side used
     seconds: float | None = None  # sampling time of this side
     shared_noise: bool = True  # started from the same initial noise as the other side
+    fps: float = FPS  # the model's frame rate (20 HumanML3D, 12.5 KIT-ML)
 
 
 class Backend:
@@ -240,7 +241,8 @@ class Backend:
         import torch
 
         pipe_a, pipe_b = self.pipeline(name_a, session), self.pipeline(name_b, session)
-        frames = int(round(seconds * FPS))
+        fps = float(getattr(pipe_a, "fps", FPS))
+        frames = int(round(seconds * fps))
         if pipe_a.feature_dim != pipe_b.feature_dim:
             raise ValueError(f"{name_a} and {name_b} use different motion formats ({pipe_a.feature_dim} vs "
                              f"{pipe_b.feature_dim} features): compare two checkpoints of one format")
@@ -260,7 +262,8 @@ class Backend:
             n = int(res.lengths[0])
             return SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
                               np.asarray(res.features[0][:n], np.float32), steps=n_steps, guidance=w,
-                              seconds=time.perf_counter() - t0, shared_noise=shared)
+                              seconds=time.perf_counter() - t0, shared_noise=shared,
+                              fps=float(getattr(pipe, "fps", FPS)))
 
         # A and B are independent given the shared noise: on CPU they run side by side, which keeps
         # both cores busy with small single-motion batches; on CUDA the sampling lock orders them.
@@ -298,9 +301,9 @@ class Backend:
         stem = f"motion_{side.side}"
         files = {"glb": folder / f"{stem}.glb"}
         color = SIDE_COLORS[side.side]
-        write_glb(files["glb"], [side.joints], colors=[color], fps=FPS, labels=[side.side])
-        files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=FPS)
-        files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=FPS)
+        write_glb(files["glb"], [side.joints], colors=[color], fps=side.fps, labels=[side.side])
+        files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=side.fps)
+        files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=side.fps)
         files["joints"] = folder / f"{stem}_joints.npy"
         np.save(files["joints"], side.joints)
         files["features"] = folder / f"{stem}_features.npy"
@@ -319,7 +322,7 @@ class Backend:
         stem = f"motion_{side.side}"
         files = {"glb": folder / f"{stem}.glb", "joints": folder / f"{stem}_joints.npy",
                  "features": folder / f"{stem}_features.npy"}
-        write_glb(files["glb"], [side.joints], colors=[SIDE_COLORS[side.side]], fps=FPS, labels=[side.side])
+        write_glb(files["glb"], [side.joints], colors=[SIDE_COLORS[side.side]], fps=side.fps, labels=[side.side])
         np.save(files["joints"], side.joints)
         np.save(files["features"], side.features)
         side.files = dict(files)
@@ -337,8 +340,8 @@ class Backend:
         from easytune_core.render import export as ex
 
         stem = f"motion_{side.side}"
-        side.files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=FPS)
-        side.files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=FPS)
+        side.files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=side.fps)
+        side.files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=side.fps)
         return side.files
 
     def render_video(self, path: Path, sides: list[dict], prompt: str) -> Path:
@@ -346,7 +349,7 @@ class Backend:
         from easytune_core.render.video import render_video
 
         render_video(path, [np.asarray(s["joints"]) for s in sides],
-                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=FPS,
+                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=float(sides[0].get("fps", FPS)),
                      colors=[SIDE_COLORS.get(s["side"], "#888888") for s in sides])
         return Path(path)
 

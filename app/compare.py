@@ -123,7 +123,8 @@ def build_compare_tab(backend, folders, config):
         took = time.perf_counter() - start
         state = {"prompt": prompt, "folder": str(folder),
                  "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
-                            "features": str(s.files["features"]), "glb": str(s.files["glb"])} for s in sides]}
+                            "features": str(s.files["features"]), "glb": str(s.files["glb"]), "fps": s.fps}
+                           for s in sides]}
         return sides, state, note(sides, seed, seconds, took)
 
     def note(sides, seed, seconds, took, extra=""):
@@ -164,7 +165,8 @@ def build_compare_tab(backend, folders, config):
             raise ValueError("this comparison's files were cleaned up: generate it again")
         out = []
         for s in state["sides"]:
-            side = SideResult(s["side"], s["checkpoint"], np.load(s["joints"]), np.load(s["features"]))
+            side = SideResult(s["side"], s["checkpoint"], np.load(s["joints"]), np.load(s["features"]),
+                              fps=float(s.get("fps", 20.0)))
             side.files = {"glb": Path(s["glb"]), "joints": Path(s["joints"]), "features": Path(s["features"])}
             out.append(side)
         return out

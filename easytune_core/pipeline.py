@@ -342,12 +342,14 @@ class MotionPipeline:
         return torch.autocast(device_type="cuda" if self.device.startswith("cuda") else "cpu", dtype=dtype)
 
     def features_to_joints(self, features: np.ndarray, lengths: list[int]) -> np.ndarray:
-        """(B, T, D) de-normalised features -> (B, T, J, 3) joints, last valid frame repeated as padding."""
+        """(B, T, D) de-normalised features -> (B, T, J, 3) joints in metres (J = 22, KIT-ML 21), last
+        valid frame repeated as padding."""
         from .motion.features import features_to_joints
         skeleton = "kit" if self.feature_dim == 251 else "humanml3d"
+        scale = 1e-3 if skeleton == "kit" else 1.0  # KIT-ML features are in millimetres
         out = []
         for f, n in zip(features, lengths):
-            j = np.asarray(features_to_joints(f[:n], skeleton=skeleton), dtype=np.float32)
+            j = np.asarray(features_to_joints(f[:n], skeleton=skeleton), dtype=np.float32) * scale
             if n < features.shape[1]:
                 j = np.concatenate([j, np.repeat(j[-1:], features.shape[1] - n, axis=0)], axis=0)
             out.append(j)

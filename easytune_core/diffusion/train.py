@@ -220,14 +220,15 @@ def run(args) -> int:
                        amp=not args.no_amp, val_every=args.val_every, ckpt_every=args.ckpt_every,
                        time_budget=args.time_budget, seed=args.seed)
     root = resolve_dataset(args.data)
-    from ..data.dataset import load_stats
+    from ..data.dataset import detect_skeleton, load_stats
     from ..text import get_text_encoder
     mean, std = (np.asarray(a, dtype=np.float32) for a in load_stats(str(root)))
+    fps = detect_skeleton(root).fps  # 20 for HumanML3D, 12.5 for KIT-ML
     encoder = get_text_encoder(args.text_encoder, device=device)
     mcfg = DenoiserConfig(feature_dim=int(mean.shape[0]), text_dim=encoder.dim, width=args.width, layers=args.layers,
                           heads=args.heads, ff=args.ff, dropout=args.dropout, cond_drop_prob=args.cond_drop,
                           prediction=args.prediction, max_frames=args.max_frames, text_encoder=args.text_encoder,
-                          schedule=args.schedule)
+                          schedule=args.schedule, fps=fps)
     out = Path(args.out)
     torch.manual_seed(tcfg.seed)
     model = MotionDenoiser(mcfg).to(device)

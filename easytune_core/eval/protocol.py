@@ -38,7 +38,8 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         max_prompts: keep this many pairs (a seeded random subset) if given.
     Returns:
         dict with ``features`` list of (L, D) de-normalised float32 arrays, ``lengths`` (N,)
-        int array, ``captions`` list[str].
+        int array, ``captions`` list[str], ``tokens`` list[str] (the dataset's ``word/POS``
+        tokens of each caption, "" where it has none).
     """
     if isinstance(dataset, (str, Path)):
         from easytune_core.data.dataset import MotionTextDataset
@@ -50,7 +51,7 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
     idx = np.arange(n)
     if max_prompts is not None and max_prompts < n:
         idx = np.sort(np.random.default_rng(seed).choice(n, int(max_prompts), replace=False))
-    feats, lengths, caps = [], [], []
+    feats, lengths, caps, toks = [], [], [], []
     mean = getattr(dataset, "mean", None)
     std = getattr(dataset, "std", None)
     normalised = bool(getattr(dataset, "normalize", True))
@@ -66,7 +67,8 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         feats.append(f)
         lengths.append(len(f))
         caps.append(str(item["caption"]))
-    return {"features": feats, "lengths": np.asarray(lengths, dtype=np.int64), "captions": caps}
+        toks.append(str(item.get("tokens", "")))
+    return {"features": feats, "lengths": np.asarray(lengths, dtype=np.int64), "captions": caps, "tokens": toks}
 
 
 def _pad(features: list[np.ndarray]) -> np.ndarray:
@@ -134,7 +136,7 @@ def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_promp
         raise ValueError(f"the evaluation split has {n} usable pairs; R-Precision needs at least 32")
     report(0.0, f"embedding {n} real motions")
     real = evaluator.embed_motions(_pad(pairs["features"]), lengths)
-    text = evaluator.embed_texts(caps)
+    text = evaluator.embed_texts(caps, tokens=pairs["tokens"])
     div_times = min(300, n - 1)
     real_rows, gen_rows = [], []
     for r in range(repeats):
@@ -193,7 +195,8 @@ def format_table(results: dict, name: str = "Generated") -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="denoiser checkpoint folder (e.g. assets/checkpoints/base)")
-    p.add_argument("--evaluator", default="assets/checkpoints/evaluator", help="evaluator checkpoint folder")
+    from easytune_core.eval.evaluators import add_evaluator_arguments
+    add_evaluator_arguments(p)
     p.add_argument("--data", default="builtin", help="dataset folder (HumanML3D layout) or 'builtin'")
     p.add_argument("--split", default="test", help="evaluation split (never the fine-tuning split)")
     p.add_argument("--repeats", type=int, default=20)
@@ -215,7 +218,8 @@ def run(args) -> int:
     import torch
 
     from easytune_core.data.dataset import MotionTextDataset
-    from easytune_core.eval.model import load_evaluator
+    from easytune_core.data.dataset import detect_skeleton
+    from easytune_core.eval.evaluators import describe_evaluator, load_any_evaluator
     from easytune_core.pipeline import MotionPipeline
     from easytune_core.data.builtin import resolve_dataset
 
@@ -224,8 +228,12 @@ def run(args) -> int:
     if args.split == "train":
         print("warning: evaluating on the train split, which fine-tuning also uses; report test-split numbers")
     root = resolve_dataset(args.data)
+    dim = detect_skeleton(root).feature_dim
+    evaluator = load_any_evaluator(args.evaluator, glove=args.glove, feature_dim=dim, device=args.device,
+                                   tagger=args.pos_tagger, mean_path=args.t2m_mean, std_path=args.t2m_std)
     pipeline = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
-    evaluator = load_evaluator(args.evaluator, device=args.device)
+    if pipeline.config.feature_dim != dim:
+        raise ValueError(f"{args.checkpoint} makes {pipeline.config.feature_dim}-d motions, {root} holds {dim}-d ones")
     dataset = MotionTextDataset(root, split=args.split, random_crop=False)
 
     def progress(frac, msg):
@@ -239,7 +247,9 @@ def run(args) -> int:
     res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator),
                                                                        str(root), args.split)
     res["settings"]["precision"] = pipeline.precision
+    res["evaluator_info"] = describe_evaluator(evaluator)
     print(format_table(res, name=Path(args.checkpoint).name or "Generated"))
+    print(f"evaluator: {res['evaluator_info']['note']}")
     print(f"({res['settings']['pairs']} pairs, {res['settings']['repeats']} replications, "
           f"{res['settings']['steps']} sampler steps, mean ± 95% CI, {res['seconds']:.0f} s)")
     if args.json:

@@ -100,7 +100,8 @@ def markdown(report: dict) -> str:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", help="fine-tuning run folders (their snapshots/ and checkpoint/) or checkpoints")
     p.add_argument("--base", default="assets/checkpoints/base", help="the model the runs started from")
-    p.add_argument("--evaluator", default="assets/checkpoints/evaluator")
+    from easytune_core.eval.evaluators import add_evaluator_arguments
+    add_evaluator_arguments(p)  # the project's evaluator (default) or t2m:DIR --glove DIR
     p.add_argument("--data", default="builtin")
     p.add_argument("--split", default="val", help="held-out split to choose on (not train, not the report split)")
     p.add_argument("--rule-captions", type=int, default=128)
@@ -123,7 +124,8 @@ def run(args) -> int:
     import torch
 
     from easytune_core.data.builtin import resolve_dataset
-    from easytune_core.eval.model import load_evaluator
+    from easytune_core.data.dataset import detect_skeleton
+    from easytune_core.eval.evaluators import load_any_evaluator
     from easytune_core.eval.rules import load_rule_cases
 
     if args.threads:
@@ -137,7 +139,9 @@ def run(args) -> int:
     cases = load_rule_cases(root, args.split, args.rule_captions, seed=args.seed)
     if not cases:
         raise ValueError(f"no checkable captions in the {args.split} split of {root}")
-    evaluator = load_evaluator(args.evaluator, device=args.device)
+    evaluator = load_any_evaluator(args.evaluator, glove=args.glove, feature_dim=detect_skeleton(root).feature_dim,
+                                   device=args.device, tagger=args.pos_tagger, mean_path=args.t2m_mean,
+                                   std_path=args.t2m_std)
     kw = dict(evaluator=evaluator, root=root, split=args.split, rule_cases=cases, eval_prompts=args.eval_prompts,
               steps=args.steps, guidance=args.guidance, precision=args.precision, seed=args.seed, device=args.device)
     base = score_checkpoint(args.base, **kw)

@@ -134,13 +134,14 @@ def evaluate_retrieval(model, root, split: str, text_encoder, steps=(None, 100, 
                        seed: int = 0, batch_size: int = 64) -> dict:
     """Retrieval of ``split`` for clean (None) and noised inputs, both protocols.
 
-    Returns: {"clean"|"t100"|...: {"full": {...}, "batch32": {...}}}.
+    Returns: {"clean"|"t100"|...: {"full": {...}, "batch32": {...}}}; "batch32" is left out when the
+    split has fewer than 32 pairs (a small user dataset), rather than failing after training.
     """
     out = {}
     mean, std = model.mean.cpu().numpy(), model.std.cpu().numpy()
     for t in steps:
         loader = make_loader(root, split, batch_size, train=False, seed=seed, mean=mean, std=std)
         text, motion, _ = embed_split(model, loader, text_encoder, t=t, schedule=schedule, seed=seed)
-        out["clean" if t is None else f"t{t}"] = {p: retrieval_scores(text, motion, p, seed=seed)
-                                                  for p in ("batch32", "full")}
+        protocols = ("batch32", "full") if len(text) >= 32 else ("full",)
+        out["clean" if t is None else f"t{t}"] = {p: retrieval_scores(text, motion, p, seed=seed) for p in protocols}
     return out

@@ -204,9 +204,10 @@ def run(args, on_step=None, cancel=None) -> int:
     if args.eval_split:
         scores = evaluate_retrieval(model, root, args.eval_split, text_encoder, schedule=schedule, seed=0)
         for key, val in scores.items():
-            b, f = val["batch32"], val["full"]
-            print(f"{args.eval_split} {key:>5}  batch32 t2m R@1 {b['t2m'][1]:.1f} R@3 {b['t2m'][3]:.1f} "
-                  f"m2t R@1 {b['m2t'][1]:.1f} R@3 {b['m2t'][3]:.1f} | full t2m R@1 {f['t2m'][1]:.1f} "
+            b, f = val.get("batch32"), val["full"]
+            head = (f"batch32 t2m R@1 {b['t2m'][1]:.1f} R@3 {b['t2m'][3]:.1f} m2t R@1 {b['m2t'][1]:.1f} "
+                    f"R@3 {b['m2t'][3]:.1f} | " if b else "(fewer than 32 pairs: no batch32 scores) ")
+            print(f"{args.eval_split} {key:>5}  {head}full t2m R@1 {f['t2m'][1]:.1f} "
                   f"R@3 {f['t2m'][3]:.1f} m2t R@1 {f['m2t'][1]:.1f} R@3 {f['m2t'][3]:.1f}", flush=True)
     meta = {
         "stage": "spl" if args.spl else ("continue" if args.init else "pretrain"),
