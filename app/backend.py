@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from easytune_core.limits import FPS
+
 from .config import AppConfig
 from .uploads import stage_upload
 
@@ -22,7 +24,6 @@ log = logging.getLogger("easytune.app")
 SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune",
            "latent (shipped)": "latent", "latent easytune (shipped)": "latent_easytune",
            "few-step (shipped)": "fewstep", "few-step easytune (shipped)": "fewstep_easytune"}
-FPS = 20
 SIDE_COLORS = {"A": "#3b73d9", "B": "#e6731f"}  # the same blue/orange in the 3D views and the mp4
 
 

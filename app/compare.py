@@ -8,8 +8,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from .checks import (MAX_SECONDS, MIN_SECONDS, check_choice, check_guidance, check_prompt,
-                     check_seconds, check_seed, check_steps, user_errors)
+from easytune_core.limits import (APP_DEFAULT_SECONDS, APP_MAX_GUIDANCE_SLIDER, DEFAULT_GUIDANCE, MAX_SECONDS,
+                                  MAX_SEED, MIN_SECONDS)
+
+from .checks import check_choice, check_guidance, check_prompt, check_seconds, check_seed, check_steps, user_errors
 
 SCORE_HEADERS = ["side", "checkpoint", "reward (higher = closer to the text)", "evaluator matching distance (lower = better)"]
 EXAMPLES = [
@@ -68,11 +70,11 @@ def build_compare_tab(backend, folders, config):
                                 value=EXAMPLES[0], elem_id="prompt")
             gr.Examples([[e] for e in load_examples(config.assets_dir)], inputs=[prompt], label="Examples")
         with gr.Column(scale=2):
-            seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=6.0, step=0.1, label="Length (seconds)")
+            seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=APP_DEFAULT_SECONDS, step=0.1, label="Length (seconds)")
             with gr.Row():
                 seed = gr.Number(value=0, label="Seed", precision=None, min_width=120)
                 dice = gr.Button("Random seed", size="sm", min_width=80)
-            guidance = LooseSlider(0.0, 10.0, value=2.5, step=0.1, label="Guidance scale")
+            guidance = LooseSlider(0.0, APP_MAX_GUIDANCE_SLIDER, value=DEFAULT_GUIDANCE, step=0.1, label="Guidance scale")
             steps = LooseSlider(1, 200, value=config.default_steps, step=1, label="Diffusion steps (DDIM)")
     with gr.Row():
         # allow_custom_value: the list grows at run time (fine-tuning runs, uploads) while gradio's own
@@ -104,7 +106,7 @@ def build_compare_tab(backend, folders, config):
     last = gr.State(None)
     full = gr.Button(visible=False)  # the one-call /compare endpoint for API users
 
-    dice.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_name=False, queue=False)
+    dice.click(lambda: random.randint(0, MAX_SEED), outputs=seed, api_visibility="private", queue=False)
 
     def checked(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session):
         names = backend.checkpoint_choices(session)
@@ -137,6 +139,20 @@ def build_compare_tab(backend, folders, config):
 
     @user_errors
     def compare_view(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
+        """Generate one motion from a prompt with two checkpoints and return what the 3D views need first;
+        call compare_details next (same client) for the scores and downloads.
+
+        Args:
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            seconds: motion length in seconds, 1 to 9.8.
+            seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
+            guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).
+            steps: sampling steps, 1 to 1000 (50 is the default; few-step models use 1 to 4).
+            ckpt_a: checkpoint A, e.g. "base (shipped)", a fine-tuning run's name or an upload.
+            ckpt_b: checkpoint B, e.g. "easytune (shipped)".
+        Returns:
+            GLB of A and of B (animated bodies); the comparison's state; status.
+        """
         session = _session(request)
         sides, state, text = first_view(checked(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session), session)
         a, b = sides
@@ -144,7 +160,12 @@ def build_compare_tab(backend, folders, config):
 
     @user_errors
     def compare_details(state):
-        """The downloads and scores of the last comparison (chained after compare_view)."""
+        """Scores (reward, evaluator matching distance) and downloads (BVH, SMPL NPZ, joints, features) of this
+        session's last comparison (call compare_view first, from the same client).
+
+        Returns:
+            scores; files of A and B; status.
+        """
         if not state:
             raise ValueError("nothing to finish yet: press 'Generate A and B' first")
         sides = load_sides(state)
@@ -180,7 +201,20 @@ def build_compare_tab(backend, folders, config):
 
     @user_errors
     def compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
-        """Everything in one call (API): both GLBs, scores, all downloads."""
+        """Generate one motion from a prompt with two checkpoints, from the same seed (and the same initial
+        noise when both sample in the same space), with scores and every download in one call.
+
+        Args:
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            seconds: motion length in seconds, 1 to 9.8.
+            seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
+            guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).
+            steps: sampling steps, 1 to 1000 (50 is the default; few-step models use 1 to 4).
+            ckpt_a: checkpoint A, e.g. "base (shipped)", a fine-tuning run's name or an upload.
+            ckpt_b: checkpoint B, e.g. "easytune (shipped)".
+        Returns:
+            GLB of A and of B (animated bodies); scores (reward, evaluator matching distance); files of A and B; status.
+        """
         session = _session(request)
         start = time.perf_counter()
         sides, state, _ = first_view(checked(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session), session)
@@ -205,11 +239,24 @@ def build_compare_tab(backend, folders, config):
         return gr.Checkbox(interactive=ok, value=False) if not ok else gr.Checkbox(interactive=True)
 
     for dd in (ckpt_a, ckpt_b):
-        dd.change(live_allowed, inputs=[ckpt_a, ckpt_b], outputs=[live], api_name=False, queue=False)
+        dd.change(live_allowed, inputs=[ckpt_a, ckpt_b], outputs=[live], api_visibility="private", queue=False)
 
     def compare_live(is_live, prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
-        """A live update: bodies only (scores follow; downloads wait for 'Generate'). Incomplete input
-        while typing is skipped silently rather than reported."""
+        """A live update of the comparison (few-step models on both sides): the bodies only; scores follow,
+        downloads wait for 'Generate'. Incomplete input while typing is skipped silently rather than reported.
+
+        Args:
+            is_live: whether live mode is on; when off nothing is generated.
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            seconds: motion length in seconds, 1 to 9.8.
+            seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
+            guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).
+            steps: sampling steps, 1 to 1000 (50 is the default; few-step models use 1 to 4).
+            ckpt_a: checkpoint A, e.g. "base (shipped)", a fine-tuning run's name or an upload.
+            ckpt_b: checkpoint B, e.g. "easytune (shipped)".
+        Returns:
+            GLB of A and of B; the comparison's state; status.
+        """
         session = _session(request)
         if not is_live:
             return (gr.skip(),) * 4
@@ -240,14 +287,22 @@ def build_compare_tab(backend, folders, config):
     # which is the debounce: the views trail the typing by at most one generation
     for component, event in ((prompt, "input"), (seconds, "release"), (guidance, "release"), (steps, "release"),
                              (seed, "change"), (live, "change")):
-        api = "compare_live" if component is prompt else False  # one public name for the live update
-        getattr(component, event)(compare_live, inputs=live_inputs, outputs=live_outputs, api_name=api,
+        # one public name for the live update; the other triggers stay private
+        api = {"api_name": "compare_live"} if component is prompt else {"api_visibility": "private"}
+        getattr(component, event)(compare_live, inputs=live_inputs, outputs=live_outputs, **api,
                                   trigger_mode="always_last", show_progress="hidden", concurrency_limit=1,
                                   concurrency_id="live").then(
-            live_scores, inputs=[live, last], outputs=[scores], api_name=False, show_progress="hidden",
+            live_scores, inputs=[live, last], outputs=[scores], api_visibility="private", show_progress="hidden",
             trigger_mode="always_last", concurrency_limit=1, concurrency_id="live_scores")
+
     @user_errors
     def render_video(state, request: gr.Request):
+        """Render an mp4 of both bodies of this session's last comparison side by side (call compare first,
+        from the same client).
+
+        Returns:
+            the mp4 file.
+        """
         if not state:
             raise ValueError("nothing to render yet: press 'Generate A and B' first")
         import numpy as np
@@ -263,7 +318,16 @@ def build_compare_tab(backend, folders, config):
     video_btn.click(render_video, inputs=[last], outputs=[video], api_name="render_video", concurrency_limit=1)
 
     @user_errors
-    def add_checkpoint(files, request: gr.Request):
+    def upload_checkpoint(files, request: gr.Request):
+        """Add a checkpoint for this session: a .zip of a checkpoint folder, model.safetensors + config.json
+        (+ stats.safetensors), or an MDM model (.pt + args.json + Mean.npy + Std.npy, converted on arrival).
+        It is validated (never unpickled) and becomes checkpoint B.
+
+        Args:
+            files: the uploaded files.
+        Returns:
+            the A and B choices, and a status line naming the new checkpoint.
+        """
         session = _session(request)
         name = backend.add_upload(files, session)
         names = backend.checkpoint_choices(session)
@@ -271,6 +335,6 @@ def build_compare_tab(backend, folders, config):
         return (gr.Dropdown(choices=names), gr.Dropdown(choices=names, value=name),
                 f"Added **{name}** as checkpoint B." + (f" {note}" if note else ""))
 
-    add_btn.click(add_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",
+    add_btn.click(upload_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",
                   concurrency_limit=1)
     return ckpt_a, ckpt_b

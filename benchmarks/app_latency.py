@@ -27,9 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, stamp, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -83,7 +82,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=4, help="DDIM steps (few-step models use at most their own 4)")
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                     help="torch threads (as app.py: half the cores, since A and B sample in parallel)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args()
 
     import torch
@@ -91,13 +90,12 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     from gradio_client import Client
 
-    from app.testing import serve
-    from sampling import stamp
+    from tests.support.app_server import serve
 
     scratch = Path(tempfile.mkdtemp(prefix="app_latency_"))
     standins = []
     if args.tiny:
-        from app.standins import build_tiny_assets, build_tiny_latent
+        from tests.support.standins import build_tiny_assets, build_tiny_latent
         assets = build_tiny_assets(scratch / "assets")
         for name, few in (("fewstep", True), ("fewstep_easytune", True)):
             build_tiny_latent(assets / "checkpoints" / name, seed=len(name), few_step=few)
@@ -142,7 +140,7 @@ def main() -> int:
     med = {k: round(statistics.median(v), 3) for k, v in timings.items()}
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     result = {
-        "benchmark": "app_latency", **stamp(), "checkpoints": [args.a, args.b], "tiny": args.tiny,
+        "benchmark": "app_latency", "checkpoints": [args.a, args.b], "tiny": args.tiny,
         "random_weight_standins": standins, "seconds_of_motion": args.seconds, "steps_requested": args.steps,
         "torch_threads": args.threads, "first_request_s": round(first, 3), "repeats": args.repeats,
         "median_view_s": med["view"], "min_view_s": round(min(timings["view"]), 3),
@@ -151,13 +149,12 @@ def main() -> int:
         "glb_mb_each": round(glb_mb, 2), "server_stages_median_s": stages, "server_reported": statuses[-1],
         "cuda": torch.cuda.is_available(), "load_average_at_end": load,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     name = "app_latency_tiny" if args.tiny else "app_latency"
-    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    result["stamp"] = stamp(device)
     label = f"{args.a} vs {args.b}" + (" (tiny stand-ins)" if args.tiny else "") + \
         (f" (random weights: {', '.join(standins)})" if standins else "")
-    md = (f"Commit {result['commit']}, {result['date']}, {result['cpus']} CPUs, {args.threads} torch thread(s) per side, "
+    md = (f"{result['stamp']['device']}, {args.threads} torch thread(s) per side, "
           f"load average {', '.join(f'{v:.1f}' for v in load) if load else 'n/a'}; two {args.seconds:g} s motions, "
           f"median of {args.repeats} requests.\n\n"
           "| request | median | min | max | target |\n|---|---|---|---|---|\n"
@@ -168,7 +165,7 @@ def main() -> int:
           f"| first request (loads the models) | {first:.2f} s | | | |\n\n"
           "Server-side stages (median, in-process): " +
           ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in stages.items()) + f"; GLB {glb_mb:.2f} MB each.\n")
-    (out / f"{name}.md").write_text(md)
+    write_results(Path(args.out) / name, result, md)
     print(md)
     print(json.dumps(result, indent=2))
     return 0

@@ -17,18 +17,15 @@ benchmarks/results/interop_cost.{json,md}; docs/bring_your_own.md turns these in
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, write_results, stamp  # noqa: E402  (also puts the repository root on sys.path)
 
 MDM = dict(width=512, layers=8, heads=4, ff=1024, text_dim=512, max_frames=196)
 
@@ -56,7 +53,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32, help="motions per call (guided calls run 2 x batch sequences)")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/interop_cost"))
+    ap.add_argument("--out", default=str(RESULTS / "interop_cost"))
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -103,18 +100,12 @@ def main(argv=None) -> int:
     rows["t2m_embed_motions_s"] = _time(lambda: ev.embed_motions(feats, lengths), args.repeats)
     rows["t2m_embed_texts_s"] = _time(lambda: ev.embed_texts(caps, toks), args.repeats)
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()
-    except OSError:
-        commit = "unknown"
-    res = {"commit": commit, "date": datetime.date.today().isoformat(), "device": "cpu",
+    st = stamp("cpu")
+    commit = st["commit"]
+    res = {"stamp": st, "commit": commit, "date": st["date"], "device": "cpu",
            "cpu": platform.processor() or platform.machine(), "threads": args.threads, "torch": torch.__version__,
            "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
            "batch": B, "frames": T, "denoiser": MDM, **{k: round(v, 4) for k, v in rows.items()}}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(res, indent=2))
     md = [f"# Published-setting cost on this CPU ({args.threads} threads, torch {torch.__version__}, "
           f"commit {commit}, {res['date']})", "",
           f"1-minute load average {res['load_average_1min'][0]} before, {res['load_average_1min'][1]} after "
@@ -128,7 +119,7 @@ def main(argv=None) -> int:
           f"| T2M evaluator: embed {B} captions | {rows['t2m_embed_texts_s']:.3f} |", "",
           f"One guided call is {rows['denoiser_guided_call_gflop']:.0f} GFLOP: "
           f"{rows['achieved_gflops_fp32']:.0f} GFLOP/s achieved in fp32, {rows['achieved_gflops_bf16']:.0f} in bf16."]
-    out.with_suffix(".md").write_text("\n".join(md) + "\n")
+    write_results(args.out, res, "\n".join(md))
     print("\n".join(md))
     return 0
 

@@ -17,33 +17,20 @@ speed does not depend on the weights' values.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # the latent family of scripts/train_latent_family.sh (VAE + denoiser sizes)
 ARCH = {"vae": dict(latent_tokens=2, width=128, layers=5, heads=4, ff=512),
         "denoiser": dict(width=192, layers=5, heads=4, ff=768)}
-
-
-def stamp() -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip()
-    except OSError:
-        commit = ""
-    return {"commit": commit, "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
 
 
 def random_latent(folder: Path, few_step: bool) -> Path:
@@ -84,7 +71,7 @@ def main(argv=None) -> int:
     ap.add_argument("--precisions", default="fp32,auto", help="fp32 and/or auto (bf16 on CPU, fp16 on CUDA)")
     ap.add_argument("--train-steps", type=int, default=3)
     ap.add_argument("--device", default=None)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/sampling"))
+    ap.add_argument("--out", default=str(RESULTS / "sampling"))
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(args.threads)
@@ -135,16 +122,13 @@ def main(argv=None) -> int:
             times.append(time.perf_counter() - t0)
     train_s = sum(times) / max(1, len(times))
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    summary = {"benchmark": "sampling", **stamp(), "device": device, "threads": args.threads,
+    summary = {"benchmark": "sampling", "device": device, "threads": args.threads,
                "cuda_device": torch.cuda.get_device_name() if device.startswith("cuda") else None,
                "seconds": args.seconds, "guidance": 2.5, "rows": rows, "train_seconds_per_step_b32_fp32": train_s,
                "load_average_at_end": load}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
     lines = [f"{device}{' (' + summary['cuda_device'] + ')' if summary['cuda_device'] else ''}, {args.threads} threads; "
              f"one {args.seconds:g}-second motion ({frames} frames), guidance 2.5, `MotionPipeline.generate` "
-             f"(joints recovered at batch 1); commit {summary['commit']}, {summary['date']}, load average "
+             f"(joints recovered at batch 1); load average "
              f"{', '.join(f'{v:.1f}' for v in load) if load else 'n/a'}:", "",
              "| model | steps | precision | batch 1: s / motion | batch " + str(args.batch) + ": s / motion |",
              "|---|---|---|---|---|"]
@@ -155,7 +139,7 @@ def main(argv=None) -> int:
         lines.append(f"| {model_name} | {steps} | {precision} | {by_batch.get(1, float('nan')):.4f} | "
                      f"{by_batch.get(args.batch, float('nan')):.4f} |")
     lines.append(f"\nFrame-space training step (batch 32, {frames} frames, fp32): {train_s:.3f} s.")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_results(args.out, summary, "\n".join(lines), device=device)
     print("\n".join(lines))
     return 0
 

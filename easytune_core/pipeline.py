@@ -1,10 +1,12 @@
 """Text -> motions: the one entry point for generation.
 
-``MotionPipeline.from_checkpoint(folder).generate(prompts, seconds=4, seed=0)`` encodes the
+``MotionPipeline.from_pretrained("easytune").generate(prompts, seconds=4, seed=0)`` encodes the
 prompts, draws the initial noise from the seed (on CPU, so every device gets the same
 numbers), runs the model's sampler (DDIM with classifier-free guidance, or the few-step
 consistency sampler of a distilled model), decodes latents with the checkpoint's VAE for
-latent models, de-normalises the features and recovers joint positions.
+latent models, de-normalises the features and recovers joint positions. ``from_pretrained``
+takes a local folder, a shipped model name ("base", "easytune") or a Hugging Face Hub repo id;
+``save_pretrained`` / ``push_to_hub`` write the same folder layout (:mod:`easytune_core.hub`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import torch
 
 from .checkpoints import load_checkpoint, load_into
 from .diffusion import ConsistencySampler, DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .hub import PretrainedMixin, read_metrics
+from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
+                     MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
+from .shipped import shipped_checkpoint
 
-MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
-MAX_PROMPT_CHARS = 300
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
+DEFAULT_CHECKPOINT = "base"
+"""Shipped model loaded when no folder is given (found by :func:`easytune_core.shipped.shipped_checkpoint`)."""
 
 
 @dataclass
@@ -75,7 +80,7 @@ def seconds_to_frames(seconds, fps: float = 20.0) -> int:
     return max(1, int(round(s * fps)))
 
 
-class MotionPipeline:
+class MotionPipeline(PretrainedMixin):
     """Denoiser + text encoder + normalisation stats + schedule (+ the VAE of a latent model).
 
     Args:
@@ -93,6 +98,7 @@ class MotionPipeline:
     """
 
     PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+    checkpoint_kind = "denoiser"
 
     def __init__(self, model, text_encoder, mean, std, schedule: NoiseSchedule | None = None,
                  config=None, device: str | None = None, precision: str = "fp32", vae=None):
@@ -127,11 +133,11 @@ class MotionPipeline:
     @classmethod
     def from_checkpoint(cls, folder=None, device: str | None = None, text_encoder=None,
                         precision: str = "fp32") -> "MotionPipeline":
-        """Load a generator checkpoint folder (default: the shipped assets/checkpoints/base):
+        """Load a generator checkpoint folder (default: the shipped base model, wherever it is installed):
         a frame-space denoiser, or a latent denoiser with its VAE in ``vae/``."""
         from .checkpoints import CheckpointError
         from .text import get_text_encoder
-        ckpt = load_checkpoint(folder or DEFAULT_CHECKPOINT, expected_kind="denoiser")
+        ckpt = load_checkpoint(folder or shipped_checkpoint(DEFAULT_CHECKPOINT), expected_kind="denoiser")
         if ckpt.mean is None:
             raise CheckpointError(f"{ckpt.folder} has no stats.safetensors (feature mean/std are required)")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -156,7 +162,27 @@ class MotionPipeline:
         pipe = cls(model, text_encoder, ckpt.mean, ckpt.std, config=config, device=device, precision=precision, vae=vae)
         pipe.meta = ckpt.meta
         pipe.folder = ckpt.folder
+        pipe.metrics = read_metrics(ckpt.folder)
         return pipe
+
+    @classmethod
+    def _from_folder(cls, folder, **kwargs) -> "MotionPipeline":
+        return cls.from_checkpoint(folder, **kwargs)
+
+    def _pretrained_parts(self) -> dict:
+        """What ``save_pretrained`` writes. ``metrics`` are those loaded with the checkpoint: set
+        ``pipe.metrics = None`` after changing the weights, or measure them again."""
+        return {"model": self.model, "config": self.config, "kind": "denoiser", "mean": self.mean, "std": self.std,
+                "meta": getattr(self, "meta", None), "metrics": getattr(self, "metrics", None)}
+
+    def save_pretrained(self, folder, dtype=None, name: str | None = None, source: str | None = None) -> Path:
+        """Write this model as a pretrained folder (weights, config, stats, metrics, model card); a
+        latent model's VAE goes into ``vae/`` beside it, so the folder loads on its own."""
+        out = super().save_pretrained(folder, dtype=dtype, name=name, source=source)
+        if self.latent:
+            from .diffusion.latent.io import VAE_FOLDER, save_vae
+            save_vae(Path(out) / VAE_FOLDER, self.vae, self.mean, self.std, dtype=dtype)
+        return out
 
     # ----------------------------------------------------------------------------- helpers
     def normalize(self, features):
@@ -224,8 +250,8 @@ class MotionPipeline:
     def check_guidance(self, guidance) -> float:
         """Validated guidance scale (few-step models: inside the range they were distilled for)."""
         if isinstance(guidance, bool) or not isinstance(guidance, (int, float, np.floating)) \
-                or not math.isfinite(guidance) or not 0 <= guidance <= 30:
-            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+                or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise ValueError(f"guidance must be a number between 0 and {MAX_GUIDANCE:g}, got {guidance}")
         if self.few_step:
             lo, hi = self.config.guidance_range
             if not lo - 1e-6 <= guidance <= hi + 1e-6:
@@ -237,7 +263,7 @@ class MotionPipeline:
         if seconds is not None and frames is not None:
             raise ValueError("give seconds or frames, not both")
         if seconds is None and frames is None:
-            seconds = 4.0
+            seconds = DEFAULT_SECONDS
         vals = seconds if seconds is not None else frames
         vals = list(vals) if isinstance(vals, (list, tuple, np.ndarray)) else [vals] * n
         if len(vals) != n:
@@ -263,12 +289,14 @@ class MotionPipeline:
         """Sample one motion per prompt.
 
         Args:
-            prompts: a string or list of B strings (non-empty, at most 300 characters).
-            seconds: length(s) in seconds, 1-9.8 (default 4), or ``frames``: length(s) in frames.
+            prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 300).
+            seconds: length(s) in seconds, 1-9.8 (default 4; ``easytune_core.limits``), or ``frames``:
+                length(s) in frames.
             seed: seeds the initial noise (and the sampler's noise when eta > 0 or few-step).
-            guidance: classifier-free guidance weight (1 = conditional only; default: the model's,
-                2.5 for models trained here, 7.5 for converted MLD checkpoints).
-            steps: sampler steps (>= 1; default 50, or 4 for few-step models).
+            guidance: classifier-free guidance weight in [0, 20] (1 = conditional only; default: the
+                model's, 2.5 for models trained here, 7.5 for converted MLD checkpoints).
+            steps: sampler steps, 1-1000 (default 50, or 4 for few-step models; DDPM: at most the
+                schedule's, fewer run on its respaced process).
             init_noise: optional initial state shaped like :meth:`make_noise` (frame space
                 (B, T_max, D); latent (B, L, C)), e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step (sampler state).
@@ -286,8 +314,8 @@ class MotionPipeline:
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
         steps = self.default_steps if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
         guidance = self.check_guidance(self.default_guidance if guidance is None else guidance)
         T = max(lengths)
         shape = self.noise_shape(B, T)

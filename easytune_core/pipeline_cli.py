@@ -12,14 +12,22 @@ from pathlib import Path
 
 import numpy as np
 
+from .limits import DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_SECONDS, MAX_STEPS, MIN_SECONDS
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", action="append", required=True, help="text description (repeat for a batch)")
-    p.add_argument("--seconds", type=float, default=4.0, help="motion length, 1-9.8 s (default 4)")
+    p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS,
+                   help=f"motion length, {MIN_SECONDS:g}-{MAX_SECONDS:g} s (default {DEFAULT_SECONDS:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
-    p.add_argument("--checkpoint", default=None, help="denoiser checkpoint folder (default assets/checkpoints/base)")
-    p.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance weight")
-    p.add_argument("--steps", type=int, default=50, help="sampler steps (DDPM: fewer than the model's run on its respaced process)")
+    p.add_argument("--checkpoint", default=None,
+                   help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face Hub "
+                        "repo id (default: the shipped base model)")
+    p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
+                   help=f"classifier-free guidance weight (default {DEFAULT_GUIDANCE:g})")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"sampler steps, 1-{MAX_STEPS} (default {DEFAULT_STEPS}; DDPM: fewer than the model's run on "
+                        "its respaced process)")
     p.add_argument("--sampler", default="ddim", choices=("ddim", "ddpm"),
                    help="ddim (default) or ddpm (ancestral, as MDM samples; e.g. --steps 1000 for its 1,000-step models)")
     p.add_argument("--spacing", default=None, choices=("trailing", "even", "strided"),
@@ -33,19 +41,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    import os
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .pipeline import MotionPipeline, check_prompts, seconds_to_frames
     # Validate cheap things before loading any model.
     prompts = check_prompts(args.prompt)
     seconds_to_frames(args.seconds)
-    if args.steps < 1:
-        raise ValueError(f"steps must be at least 1, got {args.steps}")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {args.steps}")
     out = Path(args.out)
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy, got {out}")
     from tqdm import tqdm
-    pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
+    from .shipped import shipped_checkpoint
+    source = args.checkpoint if args.checkpoint is not None else shipped_checkpoint("base")
+    pipe = MotionPipeline.from_pretrained(source, device=args.device, precision=args.precision)
     total = min(args.steps, pipe.schedule.num_steps) if args.sampler == "ddpm" else args.steps
     bar = tqdm(total=total, desc="sampling", disable=args.quiet, dynamic_ncols=True)
     res = pipe.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance, steps=args.steps,

@@ -62,7 +62,7 @@ for stage in 4 5; do
   if [ "$stage" = 5 ]; then base=$RUNS/fewstep; out=$RUNS/fewstep_easytune; extra=(--sampler-steps 4 --select all); st=4; fi
   if has "$stage" && [ ! -f "$out/checkpoint/config.json" ]; then
     resume=(); [ -f "$out/state.json" ] && resume=(--resume)
-    run "finetune-$(basename "$out")" finetune --method easytune --base "$base" --reward assets/checkpoints/reward \
+    run "finetune-$(basename "$out")" finetune --method easytune --base "$base" --reward reward \
       --data "$DATA" --split train --out "$out" "${extra[@]}" --steps "$(steps 1000)" --lr 1e-5 --warmup 20 \
       --batch-size 64 --max-frames 120 --keep-every "$(steps 250)" --seed 0 --half-weights "${resume[@]}"
     # choose the snapshot on val (rule checks + evaluator) and make it the run's result

@@ -18,8 +18,8 @@ LATENT, FEW, FEW_TUNED = "latent (shipped)", "few-step (shipped)", "few-step eas
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from app.standins import build_tiny_assets, build_tiny_latent
-    from app.testing import serve
+    from tests.support.standins import build_tiny_assets, build_tiny_latent
+    from tests.support.app_server import serve
 
     root = tmp_path_factory.mktemp("live")
     assets = build_tiny_assets(root / "assets")
@@ -115,7 +115,7 @@ def test_finetune_form_uses_short_trajectories_for_a_few_step_start(tmp_path):
     from types import SimpleNamespace
 
     from app.jobs import AppJobs
-    from app.standins import build_tiny_latent
+    from tests.support.standins import build_tiny_latent
 
     jobs = []
     engine = SimpleNamespace(submit=lambda job: jobs.append(job) or "1")

@@ -13,10 +13,12 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 BASE, TUNED = "base (shipped)", "easytune (shipped)"
 
+pytestmark = pytest.mark.slow  # its own app server, MDM conversion and comparisons end to end
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     root = tmp_path_factory.mktemp("app_mdm")
     with serve(root, default_steps=5, data_dir=root / "data") as (url, demo):

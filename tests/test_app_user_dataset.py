@@ -44,7 +44,7 @@ def _assets(root: Path, data: Path, fps: float) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("name, fps, joints", [("tiny_humanml3d", 20.0, 22), ("tiny_kitml", 12.5, 21)])
 def test_app_on_a_user_folder(tmp_path, name, fps, joints):
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     data = tmp_path / "data"
     shutil.copytree(DATA / name, data)
@@ -71,7 +71,7 @@ def test_app_on_a_user_folder(tmp_path, name, fps, joints):
                                    "", 2, 1e-4, 2, "uniform", "LoRA", 4, 4, "user-data", api_name="/finetune_start")
         deadline, st = time.time() + 120, {"state": "queued"}
         while time.time() < deadline and st["state"] in ("queued", "running"):
-            *_, st = client.predict(job, api_name="/finetune_status")
+            st = client.predict(job, api_name="/finetune_status")
             time.sleep(0.5)
         assert st["state"] == "finished", st
         assert all(np.isfinite(e["reward"]) for e in st["events"])

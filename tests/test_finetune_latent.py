@@ -152,7 +152,7 @@ def test_few_step_trajectories_are_reproducible_from_the_generator():
 @pytest.mark.slow
 def test_build_trainer_fine_tunes_a_latent_checkpoint_into_a_complete_folder(tmp_path):
     """The whole path on folders: latent checkpoint + reward -> run -> checkpoint/ with vae/ -> pipeline."""
-    from app.standins import build_tiny_assets, build_tiny_latent
+    from tests.support.standins import build_tiny_assets, build_tiny_latent
     from easytune_core.checkpoints import load_checkpoint
     from easytune_core.finetune import ListPrompts, build_trainer
     from easytune_core.pipeline import MotionPipeline

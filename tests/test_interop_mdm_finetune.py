@@ -62,7 +62,7 @@ def test_every_baseline_runs_on_a_converted_mdm(converted, tmp_path, method):
 
 
 def test_evaluate_scores_a_converted_mdm(converted, tmp_path, capsys):
-    from test_reward_train import make_tiny_dataset
+    from tests.support.fakes import make_tiny_dataset
 
     from easytune_core.eval.model import Evaluator, EvaluatorConfig
 

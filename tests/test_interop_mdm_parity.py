@@ -95,7 +95,7 @@ def test_one_ddpm_posterior_step_matches_mdm(name, tmp_path):
     assert float((log_var.squeeze() - f["post_log_variance"][:, 0, 0]).abs().max()) < 1e-5
 
 
-@pytest.mark.parametrize("name", ["full", "small"])
+@pytest.mark.parametrize("name", [pytest.param("full", marks=pytest.mark.slow), "small"])
 def test_ddim_trajectory_from_the_same_noise_matches_mdm(name, tmp_path):
     fx, f, model = load(name, tmp_path)
     cfg = model.config

@@ -13,28 +13,50 @@ numbers compare only with each other.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from typing import Optional
 
-__all__ = ["add_evaluator_arguments", "load_any_evaluator", "describe_evaluator", "T2M_PREFIX"]
+from easytune_core.cli_config import add_config_arguments
+
+__all__ = ["EvaluatorOptions", "add_evaluator_arguments", "load_any_evaluator", "describe_evaluator", "T2M_PREFIX"]
 
 T2M_PREFIX = "t2m:"
 
 
-def add_evaluator_arguments(p: argparse.ArgumentParser, default: str = "assets/checkpoints/evaluator") -> None:
-    """``--evaluator``, ``--glove``, ``--pos-tagger``, ``--t2m-mean``, ``--t2m-std``."""
-    p.add_argument("--evaluator", default=default,
-                   help="evaluator checkpoint folder (the project's own, default), or t2m:DIR for Guo et al.'s "
-                        "T2M evaluator (DIR holds text_mot_match/model/finest.tar; see docs/bring_your_own.md)")
-    p.add_argument("--glove", default=None, help="with t2m:DIR: the evaluator's glove/ folder (our_vab_*)")
-    p.add_argument("--pos-tagger", default="auto",
-                   help="with t2m:DIR: POS tagger for captions without dataset tokens: auto (spaCy if installed, "
-                        "else lexicon), spacy, spacy:PIPELINE, lexicon")
-    p.add_argument("--t2m-mean", default=None, help="with t2m:DIR: the evaluator's mean.npy (default: found in DIR)")
-    p.add_argument("--t2m-std", default=None, help="with t2m:DIR: the evaluator's std.npy (default: found in DIR)")
+@dataclass
+class EvaluatorOptions:
+    """Which evaluator scores generated motions; the evaluate and select configs extend it."""
+
+    evaluator: Optional[str] = None
+    """Evaluator checkpoint folder (None: the shipped evaluator, the project's own), or t2m:DIR for Guo et al.'s T2M evaluator
+    (DIR holds text_mot_match/model/finest.tar; see docs/bring_your_own.md)."""
+    glove: Optional[str] = None
+    """With t2m:DIR: the evaluator's glove/ folder (our_vab_*)."""
+    pos_tagger: str = "auto"
+    """With t2m:DIR: POS tagger for captions without dataset tokens: auto (spaCy if installed, else lexicon),
+    spacy, spacy:PIPELINE, lexicon."""
+    t2m_mean: Optional[str] = None
+    """With t2m:DIR: the evaluator's mean.npy (default: found in DIR)."""
+    t2m_std: Optional[str] = None
+    """With t2m:DIR: the evaluator's std.npy (default: found in DIR)."""
+
+    def load_evaluator(self, feature_dim: int | None = None, device=None):
+        """The evaluator these options name (:func:`load_any_evaluator`)."""
+        return load_any_evaluator(self.evaluator, glove=self.glove, feature_dim=feature_dim, device=device,
+                                  tagger=self.pos_tagger, mean_path=self.t2m_mean, std_path=self.t2m_std)
+
+
+def add_evaluator_arguments(p: argparse.ArgumentParser) -> None:
+    """``--evaluator``, ``--glove``, ``--pos-tagger``, ``--t2m-mean``, ``--t2m-std`` (from :class:`EvaluatorOptions`)."""
+    add_config_arguments(p, EvaluatorOptions)
 
 
 def load_any_evaluator(spec: str, glove=None, feature_dim: int | None = None, device=None, tagger: str = "auto",
                        mean_path=None, std_path=None):
-    """Load the evaluator named by ``spec`` (a folder, or ``t2m:DIR``)."""
+    """Load the evaluator named by ``spec`` (a folder, ``t2m:DIR``, or None: the shipped evaluator)."""
+    if spec is None:
+        from easytune_core.shipped import shipped_checkpoint
+        spec = shipped_checkpoint("evaluator")
     spec = str(spec)
     if spec.startswith(T2M_PREFIX):
         from easytune_core.eval.t2m import load_t2m_evaluator

@@ -17,13 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
+from easytune_core.cli_config import add_config_arguments, config_from_args
+from easytune_core.eval.evaluators import EvaluatorOptions
 from easytune_core.eval.metrics import diversity, frechet_distance, mean_confidence, mm_dist, multimodality, r_precision
+from easytune_core.limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
-__all__ = ["evaluate_pipeline", "format_table", "load_eval_pairs", "add_arguments", "run"]
+__all__ = ["evaluate_pipeline", "format_table", "load_eval_pairs", "EvaluateConfig", "add_arguments", "run"]
 
 QUICK = dict(max_prompts=64, repeats=3, steps=10, mm_prompts=4, mm_repeats=6)
 """Settings of ``--quick`` / ``quick=True``: about a minute on a 2-core CPU (numbers are indicative)."""
@@ -100,7 +105,7 @@ def _summary(rows: list[dict]) -> dict:
 
 
 def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_prompts: int | None = None,
-                      steps: int = 50, guidance: float = 2.5, seed: int = 0, mm_prompts: int = 32,
+                      steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, seed: int = 0, mm_prompts: int = 32,
                       mm_repeats: int = 12, batch_size: int = 64, quick: bool = False, progress=None) -> dict:
     """Run the protocol on a generator.
 
@@ -193,45 +198,71 @@ def format_table(results: dict, name: str = "Generated") -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class EvaluateConfig(EvaluatorOptions):
+    """One ``evaluate`` run: a checkpoint scored by an evaluator (the project's own by default, or the T2M
+    evaluator) on a held-out split."""
+
+    checkpoint: str = field(default="", metadata={"required": True})
+    """Denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face Hub repo id."""
+    data: str = "builtin"
+    """Dataset folder (HumanML3D layout) or 'builtin'."""
+    split: str = "test"
+    """Evaluation split (never the fine-tuning split)."""
+    repeats: int = 20
+    """Replications for the 95% confidence intervals (Guo et al.: 20)."""
+    max_prompts: Optional[int] = None
+    """Evaluate a seeded random subset of this many pairs (None: all)."""
+    steps: Optional[int] = None
+    """Sampler steps (None: the model's own, 50 DDIM steps; 4 for few-step models)."""
+    guidance: Optional[float] = None
+    """Classifier-free guidance weight (None: the model's own, 2.5; 7.5 for converted MLD)."""
+    seed: int = 0
+    """Seed of the pair order and the generation noise."""
+    mm_prompts: int = 32
+    """MultiModality prompts (0 skips it)."""
+    mm_repeats: int = 12
+    """Generations per MultiModality prompt."""
+    quick: bool = False
+    """Fast indicative run: 64 pairs, 3 replications, 10 DDIM steps, MultiModality 4 x 6."""
+    json: Optional[str] = None
+    """Write the results to this JSON file."""
+    precision: str = field(default="fp32", metadata={"choices": ("fp32", "bf16", "fp16", "auto")})
+    """Generator arithmetic (auto: fp16 on CUDA, bf16 on CPU, several times faster)."""
+    device: Optional[str] = None
+    """cpu or cuda (default: cuda when present)."""
+    threads: Optional[int] = None
+    """torch CPU threads (None: leave as is)."""
+
+    def __post_init__(self):
+        if not str(self.checkpoint).strip():
+            raise ValueError("checkpoint is required: the denoiser folder to evaluate (--checkpoint DIR)")
+        if self.repeats < 1 or (self.steps is not None and self.steps < 1) or self.mm_prompts < 0 or self.mm_repeats < 1:
+            raise ValueError("repeats, steps and mm-repeats must be at least 1, mm-prompts at least 0")
+        if self.max_prompts is not None and self.max_prompts < 32:
+            raise ValueError(f"--max-prompts must be at least 32 (R-Precision groups), got {self.max_prompts}")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="denoiser checkpoint folder (e.g. assets/checkpoints/base)")
-    from easytune_core.eval.evaluators import add_evaluator_arguments
-    add_evaluator_arguments(p)
-    p.add_argument("--data", default="builtin", help="dataset folder (HumanML3D layout) or 'builtin'")
-    p.add_argument("--split", default="test", help="evaluation split (never the fine-tuning split)")
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--max-prompts", type=int, default=None, help="evaluate a random subset of this many pairs")
-    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the model's: 50, few-step models 4)")
-    p.add_argument("--guidance", type=float, default=None, help="guidance scale (default: the model's, 2.5 here)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mm-prompts", type=int, default=32, help="MultiModality prompts (0 skips it)")
-    p.add_argument("--mm-repeats", type=int, default=12, help="generations per MultiModality prompt")
-    p.add_argument("--quick", action="store_true", help=f"fast indicative run: {QUICK}")
-    p.add_argument("--json", default=None, help="write the results here")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
-                   help="generator arithmetic (auto: fp16 on CUDA, bf16 on CPU: several times faster)")
-    p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=None)
+    add_config_arguments(p, EvaluateConfig)
 
 
 def run(args) -> int:
-    import torch
-
+    from easytune_core.data.builtin import resolve_dataset
     from easytune_core.data.dataset import MotionTextDataset
     from easytune_core.data.dataset import detect_skeleton
-    from easytune_core.eval.evaluators import describe_evaluator, load_any_evaluator
+    from easytune_core.data.loader import set_threads
+    from easytune_core.eval.evaluators import describe_evaluator
     from easytune_core.pipeline import MotionPipeline
-    from easytune_core.data.builtin import resolve_dataset
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = config_from_args(EvaluateConfig, args)
+    set_threads(args.threads)
     if args.split == "train":
         print("warning: evaluating on the train split, which fine-tuning also uses; report test-split numbers")
     root = resolve_dataset(args.data)
     dim = detect_skeleton(root).feature_dim
-    evaluator = load_any_evaluator(args.evaluator, glove=args.glove, feature_dim=dim, device=args.device,
-                                   tagger=args.pos_tagger, mean_path=args.t2m_mean, std_path=args.t2m_std)
-    pipeline = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
+    evaluator = args.load_evaluator(feature_dim=dim, device=args.device)
+    pipeline = MotionPipeline.from_pretrained(args.checkpoint, device=args.device, precision=args.precision)
     if pipeline.config.feature_dim != dim:
         raise ValueError(f"{args.checkpoint} makes {pipeline.config.feature_dim}-d motions, {root} holds {dim}-d ones")
     dataset = MotionTextDataset(root, split=args.split, random_crop=False)
@@ -244,7 +275,7 @@ def run(args) -> int:
     res = evaluate_pipeline(pipeline, evaluator, dataset, repeats=args.repeats, max_prompts=args.max_prompts,
                             steps=steps, guidance=guidance, seed=args.seed, mm_prompts=args.mm_prompts,
                             mm_repeats=args.mm_repeats, quick=args.quick, progress=progress)
-    res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator),
+    res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator or "evaluator"),
                                                                        str(root), args.split)
     res["settings"]["precision"] = pipeline.precision
     res["evaluator_info"] = describe_evaluator(evaluator)

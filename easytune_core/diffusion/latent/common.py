@@ -1,62 +1,72 @@
-"""Pieces the latent trainers (train-vae, train-latent, distill) share: command-line options from
-typed config dataclasses, the caption-embedding cache, and a latent cache of the dataset."""
+"""Pieces the latent trainers (train-vae, train-latent, distill) share: their run options (typed, on
+the command line through :mod:`easytune_core.cli_config`), the caption-embedding cache, and a
+latent cache of the dataset."""
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
 
-
-def add_config_arguments(p: argparse.ArgumentParser, cls, skip: tuple = ()) -> None:
-    """One ``--field-name`` option per field of a config dataclass (bools become flags that
-    flip the default; the field's docstring is not available at run time, so help shows the default)."""
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        flag = "--" + f.name.replace("_", "-")
-        if isinstance(default, bool):
-            p.add_argument(flag, default=default, type=lambda s: s.lower() in ("1", "true", "yes", "on"),
-                           metavar="BOOL", help=f"default {default}")
-        elif isinstance(default, list):
-            p.add_argument(flag, default=default, type=float, nargs=len(default), help=f"default {default}")
-        else:
-            p.add_argument(flag, default=default, type=type(default), help=f"default {default}")
+from ...cli_config import add_config_arguments, config_from_args, config_to_argv  # noqa: F401  (the trainers' helpers)
+from ...data.loader import resolve_device, set_threads
 
 
-def config_from_args(cls, args, **overrides):
-    """Build a config dataclass from parsed options (validation happens in its __post_init__)."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
-    values.update(overrides)
-    return cls(**values)
+@dataclass
+class LatentRunOptions:
+    """What a latent trainer (train-vae, train-latent, distill) reads and writes and where it runs;
+    the model and the optimisation have their own configs."""
+
+    out: str = field(default="", metadata={"required": True})
+    """Checkpoint folder to write (resume state in <out>/resume, latent caches in <out>/cache)."""
+    data: str = "builtin"
+    """'builtin' (data/builtin) or a HumanML3D-layout folder."""
+    resume: bool = False
+    """Continue from <out>/resume if present."""
+    threads: int = 0
+    """torch CPU threads (0 = leave as is)."""
+    device: Optional[str] = None
+    """cpu or cuda (default: cuda when present)."""
+    save_dtype: str = field(default="float32", metadata={"choices": ("float32", "float16")})
+    """Storage dtype of the written weights."""
+
+    def __post_init__(self):
+        if not str(self.out).strip():
+            raise ValueError("out is required: the checkpoint folder to write (--out DIR)")
+        if self.threads < 0:
+            raise ValueError(f"--threads must not be negative, got {self.threads}")
+
+    def start(self) -> str:
+        """Apply the thread count; returns the device to train on."""
+        set_threads(self.threads or None)
+        return resolve_device(self.device)
+
+    @property
+    def storage_dtype(self):
+        return torch.float16 if self.save_dtype == "float16" else None
 
 
-def command_line(name: str) -> str:
+def recorded_command(name: str, *configs, skip=()) -> str:
+    """The command line that reproduces a run from its configs (kept in the checkpoint's meta);
+    ``skip``: fields that are not options of the command (set from the data or another model)."""
     import shlex
-    return f"python -m easytune_core {name} " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    argv = [a for c in configs for a in config_to_argv(c, skip=("resume", *skip))]
+    return " ".join([f"python -m easytune_core {name}", *(shlex.quote(a) for a in argv)])
 
 
 def prepare_text(encoder, root: Path, splits=("train", "val")) -> None:
-    """Encode every caption of ``splits`` once (kept in <root>/.cache so later runs skip it)."""
-    from ..train import all_captions
-    caps = all_captions(root, splits)
+    """Encode every caption of ``splits`` once (the shared disk cache in <root>/.cache lets later
+    runs, and the other trainers using the same encoder, skip it)."""
+    from ...data.loader import CaptionEmbeddings
     t0 = time.time()
-    cache_file = root / ".cache" / f"text_{encoder.name}.safetensors"
-    encoder.load_cache(cache_file)
-    for i in range(0, len(caps), 512):
-        encoder.encode(caps[i:i + 512])
-    try:
-        encoder.save_cache(cache_file)
-    except OSError:  # read-only dataset folder: only slower next time
-        pass
-    print(f"encoded {len(caps)} captions in {time.time() - t0:.1f}s", file=sys.stderr)
+    info = CaptionEmbeddings(encoder).warm(root, splits)
+    print(f"encoded {info['captions']} captions in {time.time() - t0:.1f}s", file=sys.stderr)
 
 
 def cpu_has_bf16() -> bool:

@@ -41,8 +41,8 @@ from ..consistency import ConsistencySampler, boundary_scalings, consistency_gri
 from ..sampler import DDIMSampler
 from ..schedule import NoiseSchedule
 from ..train import load_resume, save_resume
-from .common import (add_config_arguments, autocast, command_line, config_from_args, ema_update,
-                     load_or_build_cache, prepare_text, set_lr)
+from .common import (LatentRunOptions, add_config_arguments, autocast, config_from_args, ema_update,
+                     load_or_build_cache, prepare_text, recorded_command, set_lr)
 from .io import load_latent_model, save_latent_model
 from .train_vae import lr_at
 
@@ -213,13 +213,8 @@ def ode_errors(student, teacher, emb: torch.Tensor, shape, guidance: float, seed
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher", required=True,
                    help="checkpoint folder to distil: a latent model (train-latent) or a frame-space one (train-base)")
-    p.add_argument("--data", default="builtin", help="'builtin' (data/builtin) or a HumanML3D-layout folder")
-    p.add_argument("--out", required=True, help="student checkpoint folder to write (latent teachers: with vae/)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/resume if present")
-    add_config_arguments(p, DistillConfig)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
-    p.add_argument("--save-dtype", choices=("float32", "float16"), default="float32")
+    add_config_arguments(p, LatentRunOptions)
+    add_config_arguments(p.add_argument_group("distillation (DistillConfig)"), DistillConfig)
 
 
 class _LatentData:
@@ -243,13 +238,12 @@ class _FrameData:
     """Training and val batches of a frame-space teacher: normalised features with their masks."""
 
     def __init__(self, root: Path, cfg: DistillConfig, max_frames: int, device: str):
-        from ..train import forever, make_loader
-        loader = make_loader(root, "train", cfg.batch_size, max_frames, cfg.seed, True)
-        if loader is None:
-            raise ValueError(f"{root} has no training motions")
+        from ...data.loader import forever, make_loader
+        loader = make_loader(root, "train", cfg.batch_size, True, seed=cfg.seed, max_frames=max_frames)
         self.batches, self.device = forever(loader), device
         self.val = None
-        val = make_loader(root, "val", max(1, cfg.val_prompts), max_frames, 0, False) if cfg.val_prompts else None
+        val = (make_loader(root, "val", max(1, cfg.val_prompts), False, max_frames=max_frames, allow_empty=True)
+               if cfg.val_prompts else None)
         if val is not None:
             b = next(iter(val))
             self.val = (b["features"], b["mask"], b["captions"])
@@ -279,19 +273,20 @@ def load_teacher(folder, device: str):
 
 
 def run(args) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    opts = config_from_args(LatentRunOptions, args)
+    device = opts.start()
     cfg = config_from_args(DistillConfig, args)
-    root = resolve_dataset(args.data)
-    teacher, ckpt, vae = load_teacher(args.teacher, device)
+    root = resolve_dataset(opts.data)
+    from ...shipped import resolve_checkpoint
+    teacher_folder = resolve_checkpoint(args.teacher)  # a folder, or a shipped name such as "base"
+    teacher, ckpt, vae = load_teacher(teacher_folder, device)
     tcfg = teacher.config
     latent = vae is not None
     from ...text import get_text_encoder
     path = getattr(tcfg, "text_encoder_path", "")
     encoder = get_text_encoder(tcfg.text_encoder, device=device, path=path if path and Path(path).is_dir() else None)
-    out = Path(args.out)
-    vae_folder = Path(args.teacher) / "vae"
+    out = Path(opts.out)
+    vae_folder = Path(teacher_folder) / "vae"
     data = (_LatentData(vae, vae_folder, root, cfg, out, tcfg.latent_scale, device) if latent
             else _FrameData(root, cfg, min(tcfg.max_frames, cfg.max_frames or tcfg.max_frames), device))
     prepare_text(encoder, root)
@@ -300,7 +295,7 @@ def run(args) -> int:
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     step, elapsed_before = 0, 0.0
-    if args.resume and (out / "resume" / "state.json").exists():
+    if opts.resume and (out / "resume" / "state.json").exists():
         step, rng, info = load_resume(out / "resume", student, opt)
         if rng is not None:
             gen.set_state(rng)
@@ -311,7 +306,8 @@ def run(args) -> int:
             target.load_state_dict(student.state_dict())
         print(f"resumed from {out / 'resume'} at step {step}", file=sys.stderr)
     schedule = NoiseSchedule(tcfg.schedule, tcfg.diffusion_steps)
-    meta_base = {"command": command_line("distill"), "teacher": str(args.teacher), "data": str(root),
+    command = recorded_command("distill", opts, cfg) + f" --teacher {args.teacher}"
+    meta_base = {"command": command, "teacher": str(args.teacher), "data": str(root),
                  "distill": asdict(cfg), "device": device, "teacher_meta": ckpt.meta}
     history: dict = {"train_loss": None}
     start = time.time()
@@ -333,7 +329,7 @@ def run(args) -> int:
     def checkpoint(final: bool = False) -> None:
         seconds = elapsed_before + time.time() - start
         meta = {**meta_base, "step": step, "seconds": round(seconds, 1), **history, "final": final}
-        dtype = torch.float16 if args.save_dtype == "float16" else None
+        dtype = opts.storage_dtype
         if latent:
             save_latent_model(out, target, target.config, vae_folder, ckpt.mean, ckpt.std, meta, dtype=dtype)
         else:

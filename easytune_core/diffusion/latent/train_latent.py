@@ -25,8 +25,8 @@ from ...checkpoints import CheckpointError, load_checkpoint, load_into, read_con
 from ...data.builtin import resolve_dataset
 from ..schedule import NoiseSchedule
 from ..train import load_resume, save_resume
-from .common import (add_config_arguments, autocast, command_line, config_from_args, ema_update,
-                     load_or_build_cache, prepare_text, set_lr)
+from .common import (LatentRunOptions, add_config_arguments, autocast, config_from_args, ema_update,
+                     load_or_build_cache, prepare_text, recorded_command, set_lr)
 from .denoiser import LatentDenoiser, LatentDenoiserConfig
 from .io import load_vae, save_latent_model
 from .train_vae import lr_at
@@ -92,36 +92,33 @@ def latent_diffusion_loss(model: LatentDenoiser, schedule: NoiseSchedule, z0: to
     return ((pred.float() - target) ** 2).mean()
 
 
+# LatentDenoiserConfig fields set from the VAE, the text encoder, the data or the sampler, not by flags
+NOT_OPTIONS = ("space", "latent_tokens", "latent_dim", "text_dim", "text_tokens", "latent_scale", "sampler",
+               "guidance_embed", "guidance_range", "original_steps", "default_steps", "timestep_scaling", "sigma_data",
+               "fps", "max_frames", "max_positions", "diffusion_steps", "steps_offset", "set_alpha_to_one")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vae", required=True, help="VAE checkpoint folder (from train-vae)")
-    p.add_argument("--data", default="builtin", help="'builtin' (data/builtin) or a HumanML3D-layout folder")
-    p.add_argument("--out", required=True, help="latent checkpoint folder to write (denoiser + vae/)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/resume if present")
-    add_config_arguments(p, LatentDenoiserConfig, skip=(
-        "space", "latent_tokens", "latent_dim", "text_dim", "text_tokens", "latent_scale", "sampler", "guidance_embed",
-        "guidance_range", "original_steps", "default_steps", "timestep_scaling", "sigma_data", "fps", "max_frames",
-        "max_positions", "diffusion_steps", "steps_offset", "set_alpha_to_one"))
-    add_config_arguments(p, LatentTrainConfig)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
-    p.add_argument("--save-dtype", choices=("float32", "float16"), default="float32")
+    add_config_arguments(p, LatentRunOptions)
+    add_config_arguments(p.add_argument_group("model (LatentDenoiserConfig)"), LatentDenoiserConfig, skip=NOT_OPTIONS)
+    add_config_arguments(p.add_argument_group("optimisation (LatentTrainConfig)"), LatentTrainConfig)
 
 
 def run(args) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    opts = config_from_args(LatentRunOptions, args)
+    device = opts.start()
     tcfg = config_from_args(LatentTrainConfig, args)
-    root = resolve_dataset(args.data)
+    root = resolve_dataset(opts.data)
     vae, mean, std, _ = load_vae(args.vae, device)
     from ...text import get_text_encoder
-    encoder = get_text_encoder(args.text_encoder, device=device)
-    out = Path(args.out)
+    encoder = get_text_encoder(getattr(args, "text_encoder", LatentDenoiserConfig.text_encoder), device=device)
+    out = Path(opts.out)
     cache_dir = out / "cache"
     train = load_or_build_cache(vae, Path(args.vae), root, "train", tcfg.views, cache_dir, tcfg.seed, device,
                                 limit=tcfg.cache_motions)
     val = load_or_build_cache(vae, Path(args.vae), root, "val", 1, cache_dir, 0, device, random_crop=False, limit=512)
-    resuming = args.resume and (out / "resume" / "state.json").exists()
+    resuming = opts.resume and (out / "resume" / "state.json").exists()
     if resuming:  # keep the scale the run started with
         scale = float(read_config(out)["config"]["latent_scale"])
     else:
@@ -148,7 +145,8 @@ def run(args) -> int:
         print(f"resumed from {out / 'resume'} at step {step}", file=sys.stderr)
     schedule = NoiseSchedule(mcfg.schedule, mcfg.diffusion_steps)
     scaler = torch.amp.GradScaler("cuda", enabled=tcfg.amp and device.startswith("cuda"))
-    meta_base = {"command": command_line("train-latent"), "data": str(root), "vae": str(args.vae),
+    command = recorded_command("train-latent", opts, mcfg, tcfg, skip=NOT_OPTIONS) + f" --vae {args.vae}"
+    meta_base = {"command": command, "data": str(root), "vae": str(args.vae),
                  "train": asdict(tcfg), "device": device, "train_latents": len(train), "val_latents": len(val)}
     history: dict = {"train_loss": None, "val_loss": None}
     start = time.time()
@@ -169,7 +167,7 @@ def run(args) -> int:
         seconds = elapsed_before + time.time() - start
         meta = {**meta_base, "step": step, "seconds": round(seconds, 1), **history, "final": final}
         save_latent_model(out, ema, mcfg, Path(args.vae), mean, std, meta,
-                          dtype=torch.float16 if args.save_dtype == "float16" else None)
+                          dtype=opts.storage_dtype)
         save_resume(out / "resume", model, opt, step, gen.get_state(), {"seconds": seconds})
 
     smooth = None

@@ -23,8 +23,10 @@ import torch.nn.functional as F
 
 from ...checkpoints import CheckpointError, load_checkpoint, load_into
 from ...data.builtin import resolve_dataset
-from ..train import forever, load_resume, make_loader, save_resume
-from .common import add_config_arguments, autocast, command_line, config_from_args, masked_mean, set_lr
+from ...data.loader import forever, make_loader
+from ..train import load_resume, save_resume
+from .common import (LatentRunOptions, add_config_arguments, autocast, config_from_args, masked_mean, recorded_command,
+                     set_lr)
 from .io import save_vae
 from .vae import MotionVAE, VAEConfig, kl_divergence
 
@@ -129,52 +131,44 @@ def validate(vae: MotionVAE, loader, device: str, stats, limit: int = 0, amp: bo
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="builtin", help="'builtin' (data/builtin) or a HumanML3D-layout folder")
-    p.add_argument("--out", required=True, help="VAE checkpoint folder to write")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/resume if present")
-    add_config_arguments(p, VAEConfig, skip=("feature_dim", "fps"))
-    add_config_arguments(p, VAETrainConfig)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
-    p.add_argument("--save-dtype", choices=("float32", "float16"), default="float32")
+    add_config_arguments(p, LatentRunOptions)
+    add_config_arguments(p.add_argument_group("model (VAEConfig)"), VAEConfig, skip=("feature_dim", "fps"))
+    add_config_arguments(p.add_argument_group("optimisation (VAETrainConfig)"), VAETrainConfig)
 
 
 def run(args) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    opts = config_from_args(LatentRunOptions, args)
+    device = opts.start()
     tcfg = config_from_args(VAETrainConfig, args)
-    root = resolve_dataset(args.data)
+    root = resolve_dataset(opts.data)
     from ...data.dataset import load_stats
     mean, std = (np.asarray(a, dtype=np.float32) for a in load_stats(str(root)))
     vcfg = config_from_args(VAEConfig, args, feature_dim=int(mean.shape[0]))
-    out = Path(args.out)
+    out = Path(opts.out)
     torch.manual_seed(tcfg.seed)
     vae = MotionVAE(vcfg).to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     gen = torch.Generator().manual_seed(tcfg.seed)
     step, elapsed_before = 0, 0.0
-    if args.resume and (out / "resume" / "state.json").exists():
+    if opts.resume and (out / "resume" / "state.json").exists():
         step, rng, info = load_resume(out / "resume", vae, opt)
         if rng is not None:
             gen.set_state(rng)
         elapsed_before = float(info.get("seconds", 0.0))
         print(f"resumed from {out / 'resume'} at step {step}", file=sys.stderr)
     stats = (torch.as_tensor(mean, device=device), torch.as_tensor(std, device=device))
-    train = make_loader(root, "train", tcfg.batch_size, vcfg.max_frames, tcfg.seed, True)
-    if train is None:
-        raise ValueError(f"{root} has no training motions")
-    val = make_loader(root, "val", 64, vcfg.max_frames, 0, False)
+    train = make_loader(root, "train", tcfg.batch_size, True, seed=tcfg.seed, max_frames=vcfg.max_frames)
+    val = make_loader(root, "val", 64, False, max_frames=vcfg.max_frames, allow_empty=True)
     batches = forever(train, first_epoch=step // max(1, len(train)))
     scaler = torch.amp.GradScaler("cuda", enabled=tcfg.amp and device.startswith("cuda"))
-    meta_base = {"command": command_line("train-vae"), "data": str(root), "train": asdict(tcfg), "device": device}
+    meta_base = {"command": recorded_command("train-vae", opts, vcfg, tcfg, skip=("feature_dim", "fps")), "data": str(root), "train": asdict(tcfg), "device": device}
     history: dict = {"train_loss": None}
     start = time.time()
 
     def checkpoint(final: bool = False) -> None:
         seconds = elapsed_before + time.time() - start
         meta = {**meta_base, "step": step, "seconds": round(seconds, 1), **history, "final": final}
-        save_vae(out, vae, mean, std, meta, dtype=torch.float16 if args.save_dtype == "float16" else None)
+        save_vae(out, vae, mean, std, meta, dtype=opts.storage_dtype)
         save_resume(out / "resume", vae, opt, step, gen.get_state(), {"seconds": seconds})
 
     smooth = None
