@@ -127,7 +127,9 @@ def build_compare_tab(backend, folders, config):
                  "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
                             "features": str(s.files["features"]), "glb": str(s.files["glb"]), "fps": s.fps}
                            for s in sides]}
-        return sides, state, note(sides, seed, seconds, took)
+        text = note(sides, seed, seconds, took)
+        state["note"] = text  # the details keep the seed and noise line in the status
+        return sides, state, text
 
     def note(sides, seed, seconds, took, extra=""):
         a, b = sides
@@ -175,7 +177,7 @@ def build_compare_tab(backend, folders, config):
                     lambda: backend.score(state["prompt"], sides))
         table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
         return (table, [str(p) for p in sides[0].files.values()], [str(p) for p in sides[1].files.values()],
-                f"Downloads and scores ready ({time.perf_counter() - start:.2f} s).")
+                f"{state.get('note', '')} Downloads and scores ready ({time.perf_counter() - start:.2f} s).".strip())
 
     def load_sides(state):
         import numpy as np

@@ -7,7 +7,8 @@ one call. All three are timed (median of ``--repeats`` requests with new seeds; 
 which loads the models, separately), and the server-side stages are profiled in-process.
 
     .venv/bin/python benchmarks/app_latency.py                     # few-step vs few-step EasyTune
-    .venv/bin/python benchmarks/app_latency.py --a "base (shipped)" --b "easytune (shipped)" --steps 50
+    .venv/bin/python benchmarks/app_latency.py --a "base (shipped)" --b "easytune (shipped)" --steps 50 \
+        --name app_latency_50step
     .venv/bin/python benchmarks/app_latency.py --tiny              # tiny random stand-ins (smoke test)
 
 Shipped few-step checkpoints missing from assets/ are replaced by random weights of the latent
@@ -83,6 +84,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                     help="torch threads (as app.py: half the cores, since A and B sample in parallel)")
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--name", default=None, help="result name (default app_latency, app_latency_tiny with --tiny)")
     args = ap.parse_args()
 
     import torch
@@ -149,7 +151,7 @@ def main() -> int:
         "glb_mb_each": round(glb_mb, 2), "server_stages_median_s": stages, "server_reported": statuses[-1],
         "cuda": torch.cuda.is_available(), "load_average_at_end": load,
     }
-    name = "app_latency_tiny" if args.tiny else "app_latency"
+    name = args.name or ("app_latency_tiny" if args.tiny else "app_latency")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     result["stamp"] = stamp(device)
     label = f"{args.a} vs {args.b}" + (" (tiny stand-ins)" if args.tiny else "") + \
