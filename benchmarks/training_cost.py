@@ -145,21 +145,22 @@ def distill_stage(teacher, n, device):
 
 
 def finetune_stage(base: Path, reward: Path, batch: int, sampler_steps: int, select: str, trajectories: int, device):
-    """Seconds per optimiser step of EasyTune, timed over whole trajectories after the first."""
+    """Seconds per optimiser step of EasyTune over whole trajectories (sampling included), from the
+    start of training (models loaded) to the trajectory's last optimiser step."""
     from easytune_core.finetune.build import build_trainer
     from easytune_core.finetune.config import FinetuneConfig
     from easytune_core.finetune.prompts import ListPrompts
 
     per_traj = sampler_steps if select == "all" else int(select.split(":")[1])
     cfg = FinetuneConfig(method="easytune", sampler_steps=sampler_steps, select=select, batch_size=batch, lr=1e-5,
-                         warmup=0, max_frames=120, max_steps=per_traj * (trajectories + 1), precision="auto", seed=0)
+                         warmup=0, max_frames=120, max_steps=per_traj * trajectories, precision="auto", seed=0)
     stamps: list[float] = []
     prompts = ListPrompts(["a person walks forward and waves", "someone jumps twice", "a person sits down"], frames=120)
     trainer = build_trainer(cfg, base, reward, prompts, run_dir=None, device=device,
                             callbacks=[lambda event: stamps.append(time.perf_counter())])
+    start = time.perf_counter()
     trainer.train()
-    # the first trajectory's steps include start-up; time the later ones per optimiser step
-    ends = stamps[per_traj - 1::per_traj]
+    ends = [start] + stamps[per_traj - 1::per_traj]
     return [(b - a) / per_traj for a, b in zip(ends, ends[1:])], cfg.precision
 
 
@@ -167,8 +168,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=5, help="timed optimiser steps per training stage")
-    ap.add_argument("--trajectories", type=int, default=2, help="timed fine-tuning trajectories per family")
-    ap.add_argument("--finetune-batch", type=int, default=PLAN["finetune latent"]["batch"])
+    ap.add_argument("--trajectories", type=int, default=1, help="timed fine-tuning trajectories per family")
+    ap.add_argument("--finetune-batch", type=int, default=PLAN["finetune latent"]["batch"],
+                    help="prompts per trajectory; below the planned 64 the projection scales the time linearly")
+    ap.add_argument("--stages", default="vae,latent,distill,finetune",
+                    help="comma-separated subset of vae, latent, distill, finetune")
     ap.add_argument("--data", default="builtin")
     ap.add_argument("--reward", default=str(ASSETS / "checkpoints" / "reward"))
     ap.add_argument("--out", default=str(RESULTS / "training_cost"))
@@ -183,11 +187,19 @@ def main(argv=None) -> int:
     root = resolve_dataset(args.data)
     rows = []
 
+    stages = set(args.stages.split(","))
+    if not stages <= {"vae", "latent", "distill", "finetune"}:
+        raise SystemExit(f"unknown stage in --stages {args.stages!r}")
+
     def add(stage, batch, times, note=""):
         med = statistics.median(times)
         plan = PLAN.get(stage, {})
-        row = {"stage": stage, "batch": batch, "seconds_per_step": round(med, 3), "timed_steps": len(times),
-               "min": round(min(times), 3), "max": round(max(times), 3), "note": note}
+        if batch != plan.get("batch", batch):  # measured smaller: the planned batch costs ~proportionally more
+            med *= plan["batch"] / batch
+            note = (note + "; " if note else "") + f"measured at batch {batch}, scaled to {plan['batch']}"
+        row = {"stage": stage, "batch": plan.get("batch", batch), "measured_batch": batch,
+               "seconds_per_step": round(med, 3), "timed_steps": len(times), "measured_seconds": [round(t, 3) for t in times],
+               "note": note}
         if plan.get("minutes"):
             row["steps_in_budget"] = int(plan["minutes"] * 60 / med)
             row["budget_minutes"] = plan["minutes"]
@@ -197,23 +209,28 @@ def main(argv=None) -> int:
         rows.append(row)
         print(f"{stage:20s} b{batch:<4d} {med:7.3f} s/step ({len(times)} steps) {note}", flush=True)
 
-    vae_times, per_motion, n_train = vae_stage(ARCH, root, args.steps, device)
-    add("train-vae", PLAN["train-vae"]["batch"], vae_times, "built-in train split, crops up to the VAE's max_frames")
-    cache_s = per_motion * n_train * 4
-    rows.append({"stage": "latent cache (once)", "batch": 64, "seconds_per_motion": round(per_motion, 5),
-                 "motions": n_train * 4, "minutes": round(cache_s / 60, 1), "note": "VAE encodings, 4 views per motion"})
-    print(f"latent cache: {per_motion * 1000:.2f} ms/motion x {n_train * 4} = {cache_s / 60:.1f} min", flush=True)
-    lat_times, teacher = latent_stage(ARCH, args.steps, device)
-    add("train-latent", PLAN["train-latent"]["batch"], lat_times)
-    add("distill", PLAN["distill"]["batch"], distill_stage(teacher, args.steps, device),
-        "teacher DDIM step (cond + uncond) + student + EMA target")
+    if "vae" in stages:
+        vae_times, per_motion, n_train = vae_stage(ARCH, root, args.steps, device)
+        add("train-vae", PLAN["train-vae"]["batch"], vae_times, "built-in train split, crops up to the VAE's max_frames")
+        cache_s = per_motion * n_train * 4
+        rows.append({"stage": "latent cache (once)", "batch": 64, "seconds_per_motion": round(per_motion, 5),
+                     "motions": n_train * 4, "minutes": round(cache_s / 60, 1), "note": "VAE encodings, 4 views per motion"})
+        print(f"latent cache: {per_motion * 1000:.2f} ms/motion x {n_train * 4} = {cache_s / 60:.1f} min", flush=True)
+    if stages & {"latent", "distill"}:
+        lat_times, teacher = latent_stage(ARCH, args.steps, device)
+        if "latent" in stages:
+            add("train-latent", PLAN["train-latent"]["batch"], lat_times)
+        if "distill" in stages:
+            add("distill", PLAN["distill"]["batch"], distill_stage(teacher, args.steps, device),
+                "teacher DDIM step (cond + uncond) + student + EMA target")
     scratch = Path(tempfile.mkdtemp(prefix="training_cost_"))
-    for stage, few, steps, select in (("finetune latent", False, 50, "last:10"), ("finetune few-step", True, 4, "all")):
+    for stage, few, steps, select in ((("finetune latent", False, 50, "last:10"), ("finetune few-step", True, 4, "all"))
+                                      if "finetune" in stages else ()):
         folder = random_latent(scratch / stage.replace(" ", "_"), few)
         times, precision = finetune_stage(folder, Path(args.reward), args.finetune_batch, steps, select,
                                           args.trajectories, device)
-        add(stage, args.finetune_batch, times, f"EasyTune, {steps}-step trajectories, select {select}, "
-            f"precision {precision}")
+        add(stage, args.finetune_batch, times, f"EasyTune, {steps}-step trajectories (sampling included), "
+            f"select {select}, precision {precision}")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     summary = {"benchmark": "training_cost", "device": device, "threads": args.threads, "arch": ARCH,
                "weights": "freshly initialised (planned configuration)", "native_bf16": cpu_has_bf16(),
