@@ -21,7 +21,9 @@ from .uploads import stage_upload
 
 log = logging.getLogger("easytune.app")
 
-SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune"}
+SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune",
+           "latent (shipped)": "latent", "latent easytune (shipped)": "latent_easytune",
+           "few-step (shipped)": "fewstep", "few-step easytune (shipped)": "fewstep_easytune"}
 SIDE_COLORS = {"A": "#3b73d9", "B": "#e6731f"}  # the same blue/orange in the 3D views and the mp4
 
 
@@ -45,6 +47,10 @@ class SideResult:
     reward: float | None = None
     matching_distance: float | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    steps: int | None = None  # sampler steps this side used
+    guidance: float | None = None  # guidance this side used
+    seconds: float | None = None  # sampling time of this side
+    shared_noise: bool = True  # started from the same initial noise as the other side
     fps: float = FPS  # the model's frame rate (20 HumanML3D, 12.5 KIT-ML)
 
 
@@ -135,7 +141,11 @@ class Backend:
                 from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
 
                 ckpt = load_checkpoint(folder, expected_kind="denoiser")
-                load_into(MotionDenoiser(DenoiserConfig.from_dict(ckpt.config)), ckpt)
+                if ckpt.config.get("space") == "latent":  # e.g. a converted MLD without CLIP ViT-L/14 here
+                    from easytune_core.diffusion.latent.io import load_latent_model
+                    load_latent_model(ckpt, "cpu")
+                else:
+                    load_into(MotionDenoiser(DenoiserConfig.from_dict(ckpt.config)), ckpt)
                 note = f"It cannot sample here yet: {exc}"
         except Exception as exc:
             import shutil
@@ -181,6 +191,15 @@ class Backend:
     def pipeline(self, name: str, session: str | None = None):
         return self._load_pipeline(self.resolve(name, session))
 
+    def is_few_step(self, name: str, session: str | None = None) -> bool:
+        """Whether a checkpoint is a few-step (consistency) model; reads only its config.json."""
+        from easytune_core.checkpoints import read_config
+
+        try:
+            return read_config(self.resolve(name, session))["config"].get("sampler") == "consistency"
+        except Exception:  # unknown names and broken folders are reported by the request itself
+            return False
+
     def warm_up(self) -> None:
         """Load the text encoder, the first two generators and the scorers ahead of the first request."""
         try:
@@ -197,40 +216,55 @@ class Backend:
     # ---- compare ------------------------------------------------------------------------------
     def compare(self, prompt: str, seconds: float, seed: int, guidance: float, steps: int,
                 name_a: str, name_b: str, session: str | None = None) -> list[SideResult]:
-        """Sample `prompt` with checkpoints A and B from the same seed and the same initial noise."""
+        """Sample `prompt` with checkpoints A and B from the same seed (and the same initial noise
+        when both sample in the same space), then score both sides."""
+        sides = self.sample(prompt, seconds, seed, guidance, steps, name_a, name_b, session)
+        self.score(prompt, sides)
+        return sides
+
+    def sample(self, prompt: str, seconds: float, seed: int, guidance: float, steps: int,
+               name_a: str, name_b: str, session: str | None = None) -> list[SideResult]:
+        """Both sides' motions, without scores or files."""
         import torch
 
         from .zerogpu import gpu
 
         try:
-            sides = gpu(self._sample_pair, duration=60)(prompt, seconds, seed, guidance, steps, name_a, name_b, session)
+            return gpu(self._sample_pair, duration=60)(prompt, seconds, seed, guidance, steps, name_a, name_b, session)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             raise ValueError("the GPU ran out of memory (a fine-tuning job may be using it): try a shorter motion "
                              "or again when the job ends") from None
-        self.score(prompt, sides)
-        return sides
 
     def _sample_pair(self, prompt, seconds, seed, guidance, steps, name_a, name_b, session=None) -> list[SideResult]:
+        import time
+
         import torch
 
         pipe_a, pipe_b = self.pipeline(name_a, session), self.pipeline(name_b, session)
         fps = float(getattr(pipe_a, "fps", FPS))
         frames = int(round(seconds * fps))
-        noise = pipe_a.make_noise(1, frames, seed)
-        dim_b = getattr(getattr(pipe_b, "config", None), "feature_dim", None)
-        if dim_b is not None and noise.shape[-1] != dim_b:
-            raise ValueError(f"{name_a} and {name_b} use different motion formats ({noise.shape[-1]} vs {dim_b} features): compare two checkpoints of one format")
+        if pipe_a.feature_dim != pipe_b.feature_dim:
+            raise ValueError(f"{name_a} and {name_b} use different motion formats ({pipe_a.feature_dim} vs "
+                             f"{pipe_b.feature_dim} features): compare two checkpoints of one format")
+        # the same initial noise when both sample in the same space; a frame-space model against a
+        # latent one each draw their own from the seed
+        shared = pipe_a.noise_shape(1, frames) == pipe_b.noise_shape(1, frames)
+        noise = pipe_a.make_noise(1, frames, seed) if shared else None
         for pipe in (pipe_a, pipe_b):
             pipe.encode([prompt])  # fills the (shared) text cache before the two threads read it
 
         def one(side: str, name: str, pipe) -> SideResult:
+            n_steps, w = side_settings(pipe, steps, guidance)
+            t0 = time.perf_counter()
             with self._sampling(), torch.inference_mode():
-                res = pipe.generate([prompt], frames=frames, seed=seed, guidance=guidance,
-                                    steps=steps, init_noise=noise.clone())
+                res = pipe.generate([prompt], frames=frames, seed=seed, guidance=w, steps=n_steps,
+                                    init_noise=noise.clone() if noise is not None else None)
             n = int(res.lengths[0])
             return SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
-                              np.asarray(res.features[0][:n], np.float32), fps=float(getattr(pipe, "fps", FPS)))
+                              np.asarray(res.features[0][:n], np.float32), steps=n_steps, guidance=w,
+                              seconds=time.perf_counter() - t0, shared_noise=shared,
+                              fps=float(getattr(pipe, "fps", FPS)))
 
         # A and B are independent given the shared noise: on CPU they run side by side, which keeps
         # both cores busy with small single-motion batches; on CUDA the sampling lock orders them.
@@ -282,6 +316,35 @@ class Backend:
         """`export` for both sides at once (parallel threads: GLB skinning, IK and file writing)."""
         _both(lambda: self.export(sides[0], folder), lambda: self.export(sides[1], folder))
 
+    def export_view(self, side: SideResult, folder: Path) -> dict[str, Path]:
+        """What the first view needs (the GLB) plus the raw arrays (cheap), for the deferred exports."""
+        from easytune_core.render.glb import write_glb
+
+        stem = f"motion_{side.side}"
+        files = {"glb": folder / f"{stem}.glb", "joints": folder / f"{stem}_joints.npy",
+                 "features": folder / f"{stem}_features.npy"}
+        write_glb(files["glb"], [side.joints], colors=[SIDE_COLORS[side.side]], fps=side.fps, labels=[side.side])
+        np.save(files["joints"], side.joints)
+        np.save(files["features"], side.features)
+        side.files = dict(files)
+        return files
+
+    def export_view_both(self, sides: list[SideResult], folder: Path) -> None:
+        if len(sides) == 2:
+            _both(lambda: self.export_view(sides[0], folder), lambda: self.export_view(sides[1], folder))
+        else:
+            for side in sides:
+                self.export_view(side, folder)
+
+    def export_rest(self, side: SideResult, folder: Path) -> dict[str, Path]:
+        """The downloads that may follow the first view: BVH and SMPL NPZ (both run IK)."""
+        from easytune_core.render import export as ex
+
+        stem = f"motion_{side.side}"
+        side.files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=side.fps)
+        side.files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=side.fps)
+        return side.files
+
     def render_video(self, path: Path, sides: list[dict], prompt: str) -> Path:
         """mp4 of both bodies side by side with their labels and the prompt."""
         from easytune_core.render.video import render_video
@@ -309,6 +372,15 @@ class Backend:
 
         return quick_evaluate(self, name, self.resolve(name, session), repeats=repeats, samples=samples,
                               progress=progress)
+
+
+def side_settings(pipe, steps: int, guidance: float) -> tuple[int, float]:
+    """(steps, guidance) one side samples with: few-step models use at most their own step count
+    (4) and a guidance inside the range they were distilled for; other models use the request's."""
+    if not getattr(pipe, "few_step", False):
+        return int(steps), float(guidance)
+    lo, hi = pipe.config.guidance_range
+    return min(int(steps), int(pipe.default_steps)), float(min(max(guidance, lo), hi))
 
 
 def _both(first, second) -> list:

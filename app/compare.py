@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import gradio as gr
 
@@ -49,6 +50,15 @@ def _fmt(value) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
+def _both_calls(*calls) -> list:
+    """Run callables in parallel threads; results in order, the first error re-raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(calls), thread_name_prefix="easytune-details") as pool:
+        futures = [pool.submit(c) for c in calls]
+        return [f.result() for f in futures]
+
+
 def build_compare_tab(backend, folders, config):
     """Lay out the Compare tab and wire its events. Returns the A/B dropdowns (other tabs refresh them)."""
     choices = backend.checkpoint_choices()
@@ -76,7 +86,11 @@ def build_compare_tab(backend, folders, config):
         upload = gr.File(file_count="multiple", file_types=[".zip", ".safetensors", ".json", ".pt", ".pth", ".npy"],
                          label="Checkpoint files")
         add_btn = gr.Button("Add uploaded checkpoint")
-    generate = gr.Button("Generate A and B", variant="primary", elem_id="generate")
+    with gr.Row():
+        generate = gr.Button("Generate A and B", variant="primary", elem_id="generate", scale=4)
+        live = gr.Checkbox(False, label="Live (few-step models on both sides): regenerate as you type or move a slider",
+                           interactive=backend.is_few_step(default_a) and backend.is_few_step(default_b),
+                           elem_id="live", scale=3)
     status = gr.Markdown("")
     with gr.Row(equal_height=True):
         with gr.Column():
@@ -90,51 +104,198 @@ def build_compare_tab(backend, folders, config):
         video_btn = gr.Button("Render mp4 of both")
     video = gr.Video(label="A and B side by side", interactive=False, height=360)
     last = gr.State(None)
+    full = gr.Button(visible=False)  # the one-call /compare endpoint for API users
 
     dice.click(lambda: random.randint(0, MAX_SEED), outputs=seed, api_visibility="private", queue=False)
 
+    def checked(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session):
+        names = backend.checkpoint_choices(session)
+        check_choice(ckpt_a, names, "checkpoint A")
+        check_choice(ckpt_b, names, "checkpoint B")
+        return (check_prompt(prompt), check_seconds(seconds), check_seed(seed), check_guidance(guidance),
+                check_steps(steps), ckpt_a, ckpt_b)
+
+    def first_view(args, session):
+        """Sample both sides and write what the 3D views need; the rest follows in compare_details."""
+        prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b = args
+        start = time.perf_counter()
+        sides = backend.sample(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session)
+        folder = folders.new(session)
+        backend.export_view_both(sides, folder)
+        took = time.perf_counter() - start
+        state = {"prompt": prompt, "folder": str(folder),
+                 "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
+                            "features": str(s.files["features"]), "glb": str(s.files["glb"]), "fps": s.fps}
+                           for s in sides]}
+        text = note(sides, seed, seconds, took)
+        state["note"] = text  # the details keep the seed and noise line in the status
+        return sides, state, text
+
+    def note(sides, seed, seconds, took, extra=""):
+        a, b = sides
+        setting = (f"{a.steps} steps, guidance {a.guidance:g}" if (a.steps, a.guidance) == (b.steps, b.guidance)
+                   else f"A: {a.steps} steps, guidance {a.guidance:g}; B: {b.steps} steps, guidance {b.guidance:g}")
+        start = ("both sides started from the same noise" if a.shared_noise else
+                 "each side drew its own initial noise from the seed (frame-space and latent models sample in different spaces)")
+        return f"Seed {seed}, {seconds:g} s ({a.joints.shape[0]} frames), {setting}; {start}. Took {took:.2f} s.{extra}"
+
     @user_errors
-    def compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
-        """Generate one motion from a prompt with two checkpoints, from the same seed and initial noise.
+    def compare_view(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
+        """Generate one motion from a prompt with two checkpoints and return what the 3D views need first;
+        call compare_details next (same client) for the scores and downloads.
 
         Args:
             prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
             seconds: motion length in seconds, 1 to 9.8.
             seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
-            guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default).
-            steps: DDIM steps, 1 to 1000 (50 is the default).
+            guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).
+            steps: sampling steps, 1 to 1000 (50 is the default; few-step models use 1 to 4).
+            ckpt_a: checkpoint A, e.g. "base (shipped)", a fine-tuning run's name or an upload.
+            ckpt_b: checkpoint B, e.g. "easytune (shipped)".
+        Returns:
+            GLB of A and of B (animated bodies); the comparison's state; status.
+        """
+        session = _session(request)
+        sides, state, text = first_view(checked(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session), session)
+        a, b = sides
+        return str(a.files["glb"]), str(b.files["glb"]), state, text + " Scores and downloads follow.", None, None, None
+
+    @user_errors
+    def compare_details(state):
+        """Scores (reward, evaluator matching distance) and downloads (BVH, SMPL NPZ, joints, features) of this
+        session's last comparison (call compare_view first, from the same client).
+
+        Returns:
+            scores; files of A and B; status.
+        """
+        if not state:
+            raise ValueError("nothing to finish yet: press 'Generate A and B' first")
+        sides = load_sides(state)
+        start = time.perf_counter()
+        folder = Path(state["folder"])
+        _both_calls(lambda: backend.export_rest(sides[0], folder), lambda: backend.export_rest(sides[1], folder),
+                    lambda: backend.score(state["prompt"], sides))
+        table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
+        return (table, [str(p) for p in sides[0].files.values()], [str(p) for p in sides[1].files.values()],
+                f"{state.get('note', '')} Downloads and scores ready ({time.perf_counter() - start:.2f} s).".strip())
+
+    def load_sides(state):
+        import numpy as np
+        from .backend import SideResult
+
+        folder = Path(state["folder"])
+        if not folder.exists():
+            raise ValueError("this comparison's files were cleaned up: generate it again")
+        out = []
+        for s in state["sides"]:
+            side = SideResult(s["side"], s["checkpoint"], np.load(s["joints"]), np.load(s["features"]),
+                              fps=float(s.get("fps", 20.0)))
+            side.files = {"glb": Path(s["glb"]), "joints": Path(s["joints"]), "features": Path(s["features"])}
+            out.append(side)
+        return out
+
+    view_outputs = [view_a, view_b, last, status, scores, files_a, files_b]
+    compare_inputs = [prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b]
+    generate.click(compare_view, inputs=compare_inputs, outputs=view_outputs, api_name="compare_view",
+                   concurrency_limit=config.compare_concurrency, concurrency_id="compare").then(
+        compare_details, inputs=[last], outputs=[scores, files_a, files_b, status], api_name="compare_details",
+        concurrency_limit=config.compare_concurrency, concurrency_id="details")
+
+    @user_errors
+    def compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
+        """Generate one motion from a prompt with two checkpoints, from the same seed (and the same initial
+        noise when both sample in the same space), with scores and every download in one call.
+
+        Args:
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            seconds: motion length in seconds, 1 to 9.8.
+            seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
+            guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).
+            steps: sampling steps, 1 to 1000 (50 is the default; few-step models use 1 to 4).
             ckpt_a: checkpoint A, e.g. "base (shipped)", a fine-tuning run's name or an upload.
             ckpt_b: checkpoint B, e.g. "easytune (shipped)".
         Returns:
             GLB of A and of B (animated bodies); scores (reward, evaluator matching distance); files of A and B; status.
         """
         session = _session(request)
-        prompt = check_prompt(prompt)
-        seconds = check_seconds(seconds)
-        seed = check_seed(seed)
-        guidance = check_guidance(guidance)
-        steps = check_steps(steps)
-        names = backend.checkpoint_choices(session)
-        check_choice(ckpt_a, names, "checkpoint A")
-        check_choice(ckpt_b, names, "checkpoint B")
         start = time.perf_counter()
-        sides = backend.compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session)
-        folder = folders.new(session)
-        backend.export_both(sides, folder)
-        took = time.perf_counter() - start
+        sides, state, _ = first_view(checked(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session), session)
+        folder = Path(state["folder"])
+        _both_calls(lambda: backend.export_rest(sides[0], folder), lambda: backend.export_rest(sides[1], folder),
+                    lambda: backend.score(state["prompt"], sides))
         table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
-        state = {"prompt": prompt, "folder": str(folder),
-                 "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
-                           "fps": s.fps} for s in sides]}
         a, b = sides
-        note = (f"Seed {seed}, {seconds:g} s ({a.joints.shape[0]} frames), {steps} steps, guidance {guidance:g}; "
-                f"both sides started from the same noise. Took {took:.1f} s.")
-        return (str(a.files["glb"]), str(b.files["glb"]), table,
-                [str(p) for p in a.files.values()], [str(p) for p in b.files.values()], state, note)
+        return (str(a.files["glb"]), str(b.files["glb"]), table, [str(p) for p in a.files.values()],
+                [str(p) for p in b.files.values()], state,
+                note(sides, state_seed(seed), float(seconds), time.perf_counter() - start))
 
-    generate.click(compare, inputs=[prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b],
-                   outputs=[view_a, view_b, scores, files_a, files_b, last, status],
-                   api_name="compare", concurrency_limit=config.compare_concurrency)
+    def state_seed(seed):
+        return check_seed(seed)
+
+    full.click(compare, inputs=compare_inputs, outputs=[view_a, view_b, scores, files_a, files_b, last, status],
+               api_name="compare", concurrency_limit=config.compare_concurrency, concurrency_id="compare")
+
+    # ---- live mode: few-step models on both sides make a comparison cheap enough to redo per edit
+    def live_allowed(ckpt_a, ckpt_b, request: gr.Request):
+        ok = backend.is_few_step(ckpt_a, _session(request)) and backend.is_few_step(ckpt_b, _session(request))
+        return gr.Checkbox(interactive=ok, value=False) if not ok else gr.Checkbox(interactive=True)
+
+    for dd in (ckpt_a, ckpt_b):
+        dd.change(live_allowed, inputs=[ckpt_a, ckpt_b], outputs=[live], api_visibility="private", queue=False)
+
+    def compare_live(is_live, prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
+        """A live update of the comparison (few-step models on both sides): the bodies only; scores follow,
+        downloads wait for 'Generate'. Incomplete input while typing is skipped silently rather than reported.
+
+        Args:
+            is_live: whether live mode is on; when off nothing is generated.
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            seconds: motion length in seconds, 1 to 9.8.
+            seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
+            guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).
+            steps: sampling steps, 1 to 1000 (50 is the default; few-step models use 1 to 4).
+            ckpt_a: checkpoint A, e.g. "base (shipped)", a fine-tuning run's name or an upload.
+            ckpt_b: checkpoint B, e.g. "easytune (shipped)".
+        Returns:
+            GLB of A and of B; the comparison's state; status.
+        """
+        session = _session(request)
+        if not is_live:
+            return (gr.skip(),) * 4
+        try:
+            args = checked(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session)
+        except ValueError:
+            return (gr.skip(),) * 4
+        if not (backend.is_few_step(ckpt_a, session) and backend.is_few_step(ckpt_b, session)):
+            return (gr.skip(),) * 3 + ("Live mode needs few-step models on both sides.",)
+        try:
+            sides, state, text = first_view(args, session)
+        except ValueError as exc:
+            return (gr.skip(),) * 3 + (f"**{exc}**",)
+        a, b = sides
+        return str(a.files["glb"]), str(b.files["glb"]), state, "Live: " + text + " Press Generate for downloads."
+
+    @user_errors
+    def live_scores(is_live, state):
+        if not is_live or not state:
+            return gr.skip()
+        sides = load_sides(state)
+        backend.score(state["prompt"], sides)
+        return [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
+
+    live_inputs = [live, *compare_inputs]
+    live_outputs = [view_a, view_b, last, status]
+    # always_last: while one update runs, further edits collapse into a single follow-up request,
+    # which is the debounce: the views trail the typing by at most one generation
+    for component, event in ((prompt, "input"), (seconds, "release"), (guidance, "release"), (steps, "release"),
+                             (seed, "change"), (live, "change")):
+        # one public name for the live update; the other triggers stay private
+        api = {"api_name": "compare_live"} if component is prompt else {"api_visibility": "private"}
+        getattr(component, event)(compare_live, inputs=live_inputs, outputs=live_outputs, **api,
+                                  trigger_mode="always_last", show_progress="hidden", concurrency_limit=1,
+                                  concurrency_id="live").then(
+            live_scores, inputs=[live, last], outputs=[scores], api_visibility="private", show_progress="hidden",
+            trigger_mode="always_last", concurrency_limit=1, concurrency_id="live_scores")
 
     @user_errors
     def render_video(state, request: gr.Request):

@@ -30,10 +30,14 @@ class AppJobs:
         from easytune_core.finetune.engine import EngineBusy, FinetuneJob
 
         cfg = self.backend.config
-        k = request["k"]
+        k, sample_steps, select = request["k"], request["sample_steps"], f"last:{request['k']}"
+        if request.get("init") and _few_step(request["init"]):
+            # a few-step model trains on its own short trajectories, every step selected
+            sample_steps = min(sample_steps, 4)
+            k, select = min(k, sample_steps), "all"
         fc = FinetuneConfig(
-            method=request["method"], sampler_steps=request["sample_steps"], select=f"last:{k}", k=k,
-            m=min(k, request["sample_steps"]), weighting=request["weighting"], lr=request["lr"],
+            method=request["method"], sampler_steps=sample_steps, select=select, k=k,
+            m=min(k, sample_steps), weighting=request["weighting"], lr=request["lr"],
             warmup=min(10, max(0, request["steps"] // 10)), max_steps=request["steps"],
             lora_rank=request["rank"] if request["lora"] else 0, batch_size=self.batch_size,
             frames=self.frames, max_frames=max(self.frames, 40), save_every=max(1, request["steps"] // 4),
@@ -95,6 +99,16 @@ class AppJobs:
                                           base_dir=folder.name)
                 Path(tmp).rename(target)
         return [target] if target.exists() else []
+
+
+def _few_step(folder) -> bool:
+    """Whether a checkpoint folder holds a few-step (consistency) model."""
+    from easytune_core.checkpoints import read_config
+
+    try:
+        return read_config(folder)["config"].get("sampler") == "consistency"
+    except Exception:  # the engine reports a broken folder itself
+        return False
 
 
 def _generator_name(st: dict) -> str | None:

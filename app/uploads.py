@@ -94,16 +94,21 @@ def _extract_zip(zip_path: Path, dest: Path, max_bytes: int) -> None:
         _reject_pickles([i.filename for i in infos])
         found: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
-            base = Path(info.filename.replace("\\", "/")).name
+            path = Path(info.filename.replace("\\", "/"))
+            base = path.name
             if base in CHECKPOINT_FILES:
-                if base in found:
-                    raise ValueError(f"the zip holds more than one {base}: zip exactly one checkpoint folder")
-                found[base] = info
+                # a latent model keeps its VAE in a vae/ sub-folder: the one other place files are taken from
+                key = f"vae/{base}" if path.parent.name == "vae" else base
+                if key in found:
+                    raise ValueError(f"the zip holds more than one {key}: zip exactly one checkpoint folder")
+                found[key] = info
         if sum(i.file_size for i in found.values()) > max_bytes:
             raise ValueError(f"the checkpoint is larger than {max_bytes // 2**20} MB uncompressed")
-        for base, info in found.items():
+        for key, info in found.items():
             # Written under its known name only: stored paths (../, absolute) are never used.
-            with archive.open(info) as src, open(dest / base, "wb") as dst:
+            target = dest / key
+            target.parent.mkdir(exist_ok=True)
+            with archive.open(info) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst)
 
 
@@ -157,7 +162,12 @@ def stage_upload(files: list[str] | str | None, uploads_dir: Path, max_mb: float
         _check_safetensors_header(dest / "model.safetensors", "model.safetensors")
         if (dest / "stats.safetensors").exists():
             _check_safetensors_header(dest / "stats.safetensors", "stats.safetensors")
-        _check_config(dest / "config.json")
+        config = _check_config(dest / "config.json")
+        if config["config"].get("space") == "latent":
+            if not (dest / "vae" / "model.safetensors").exists() or not (dest / "vae" / "config.json").exists():
+                raise ValueError("this latent model needs its VAE: upload a zip of the whole checkpoint folder "
+                                 "(with its vae/ sub-folder)")
+            _check_safetensors_header(dest / "vae" / "model.safetensors", "vae/model.safetensors")
     except Exception:
         shutil.rmtree(dest, ignore_errors=True)
         raise

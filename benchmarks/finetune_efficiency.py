@@ -14,6 +14,13 @@ prompts, seeds and 50-step DDIM trajectories, for the same wall-time budget. For
 
     python benchmarks/finetune_efficiency.py --quick          # < 10 min on a 2-core CPU
     python benchmarks/finetune_efficiency.py --compare assets/checkpoints/base assets/checkpoints/easytune
+    python benchmarks/finetune_efficiency.py --quick --base assets/checkpoints/latent \
+        --out benchmarks/results/finetune_efficiency_latent      # the latent model (rewards on decoded motion)
+    python benchmarks/finetune_efficiency.py --quick --base assets/checkpoints/fewstep \
+        --out benchmarks/results/finetune_efficiency_fewstep     # the few-step model: 4-step trajectories
+
+A few-step (consistency) base runs 4-step trajectories with the methods' K and M scaled to them
+(``FEW_STEP_METHODS``: DRaFT-4 is full back-propagation there).
 
 writes benchmarks/results/finetune_efficiency.{json,md} (``--compare``: finetune_compare.{json,md}).
 """
@@ -46,6 +53,16 @@ METHODS = {
     "AlignProp": dict(method="alignprop", k=0),
     "DRTune": dict(method="drtune", k=10, m=5),
 }
+FEW_STEP_METHODS = {
+    "EasyTune (step)": dict(method="easytune", select="all"),
+    "EasyTune (chain)": dict(method="easytune-chain", select="all"),
+    "DRaFT-4": dict(method="draft", k=4),
+    "DRaFT-1": dict(method="draft", k=1),
+    "DRaFT-LV": dict(method="draft-lv", lv_samples=2),
+    "ReFL-4": dict(method="refl", m=4),
+    "AlignProp": dict(method="alignprop", k=0),
+    "DRTune": dict(method="drtune", k=2, m=2),
+}
 PAPER = {"memory_ratio_vs_draft50": 0.3116, "time_to_threshold_speedup_vs_draft50": 7.31,
          "mm_dist_gain_vs_draft50": 0.082}
 
@@ -70,19 +87,26 @@ def fixed_prompts(data: str, n: int, max_frames: int, seed: int = 123):
     return src(n, torch.Generator().manual_seed(seed))
 
 
+def initial_noise(pipe, n: int, mask):
+    """The pipeline's initial state for n motions on ``mask`` (frame space: zero past each length)."""
+    noise = pipe.make_noise(n, mask.shape[1], 0)
+    return noise if pipe.latent else noise * mask[..., None]
+
+
 def sample_reward(pipe, reward, captions, frames, steps=50, guidance=2.5, seed=0, batch=16) -> float:
-    """Mean reward of full DDIM samples (no grad) on fixed prompts and initial noise."""
+    """Mean reward of full samples (no grad; latent models decoded) on fixed prompts and initial noise."""
     import torch
-    sampler = pipe.sampler(steps)
     scores = []
     for s in range(0, len(captions), batch):
         caps, lens = captions[s:s + batch], frames[s:s + batch]
         T = max(lens)
         mask = torch.arange(T)[None] < torch.tensor(lens)[:, None]
-        noise = pipe.make_noise(len(caps), T, seed + s) * mask[..., None]
+        noise = pipe.make_noise(len(caps), T, seed + s)
+        noise = noise if pipe.latent else noise * mask[..., None]
         text = pipe.encode(caps)
+        gen = torch.Generator().manual_seed(seed + s + 1)
         with torch.no_grad(), autocast(pipe.device):
-            x0 = sampler.sample(pipe.model, text, mask.to(pipe.device), guidance=guidance, init_noise=noise)
+            x0 = pipe.sample_features(text, mask, guidance, steps, noise, generator=gen)
             r = reward(x0.float(), mask.to(pipe.device), text, None)
         scores.append(r.float().cpu())
     return float(torch.cat(scores).mean())
@@ -123,8 +147,9 @@ def inference_trajectory(trainer, captions, precision_ctx) -> None:
     cfg, pipe = trainer.cfg, trainer.pipeline
     with torch.no_grad(), precision_ctx:
         mask = torch.ones(cfg.batch_size, cfg.max_frames, dtype=torch.bool, device=pipe.device)
-        trainer.sampler.sample(pipe.model, pipe.encode((list(captions) * cfg.batch_size)[:cfg.batch_size]), mask,
-                               guidance=cfg.guidance, init_noise=pipe.make_noise(cfg.batch_size, cfg.max_frames, 0))
+        pipe.sample_features(pipe.encode((list(captions) * cfg.batch_size)[:cfg.batch_size]), mask, cfg.guidance,
+                             cfg.sampler_steps, initial_noise(pipe, cfg.batch_size, mask),
+                             generator=torch.Generator().manual_seed(0))
 
 
 # -------------------------------------------------------------------------------------------- worker
@@ -207,14 +232,15 @@ def markdown(report: dict) -> str:
     base = report["base"]
     rows = report["methods"]
     thr = report["threshold"]
-    d50 = next((r for r in rows if r["name"] == "DRaFT-50" and "error" not in r), None)
+    full = report.get("full_backprop", "DRaFT-50")
+    d50 = next((r for r in rows if r["name"] == full and "error" not in r), None)
     lines = [
         f"Setting: {report['setting']}",
         "",
         f"Reward threshold: {thr:.3f} (base model's mean sample reward {base['reward']:.3f} + "
         f"{report['threshold_gain']}). Evaluator metrics on {report['eval_note']}.",
         "",
-        "| Method | s / opt. step | opt. steps | add. memory (MB) | memory vs DRaFT-50 | time to threshold (s) "
+        f"| Method | s / opt. step | opt. steps | add. memory (MB) | memory vs {full} | time to threshold (s) "
         "| final reward | R@1 (base → after) | FID (base → after) | MM-Dist (base → after) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -231,18 +257,18 @@ def markdown(report: dict) -> str:
             f"{_f(mem_ratio, '{:.0%}')} | {_f(r['time_to_threshold'], '{:.1f}')} | {r['reward']:.3f} | "
             f"{_f(be.get('top1'))} → {_f(ev.get('top1'))} | {_f(be.get('fid'))} → {_f(ev.get('fid'))} | "
             f"{_f(be.get('mm_dist'))} → {_f(ev.get('mm_dist'))} |")
-    lines += ["", "EasyTune (step) vs DRaFT-50, measured here beside the paper (its Tables 1 and 5):", "",
-              "| Quantity | paper (MLD, RTX A6000) | measured here |", "|---|---|---|"]
+    lines += ["", f"EasyTune (step) vs {full} (full back-propagation), measured here beside the paper (its Tables 1 "
+              "and 5):", "", "| Quantity | paper (MLD, RTX A6000) | measured here |", "|---|---|---|"]
     c = report.get("comparison", {})
-    lines.append(f"| additional memory, EasyTune / DRaFT-50 | 31% | {_f(c.get('memory_ratio'), '{:.0%}')} |")
-    lines.append(f"| time to reward threshold, DRaFT-50 / EasyTune | 7.3× | {c.get('speedup_text', '–')} |")
-    lines.append(f"| MM-Dist improvement over DRaFT-50 | 8.2% | {_f(c.get('mm_dist_gain'), '{:.1%}')} |")
+    lines.append(f"| additional memory, EasyTune / {full} | 31% | {_f(c.get('memory_ratio'), '{:.0%}')} |")
+    lines.append(f"| time to reward threshold, {full} / EasyTune | 7.3× | {c.get('speedup_text', '–')} |")
+    lines.append(f"| MM-Dist improvement over {full} | 8.2% | {_f(c.get('mm_dist_gain'), '{:.1%}')} |")
     return "\n".join(lines)
 
 
-def compare_block(rows: list) -> dict:
+def compare_block(rows: list, full: str = "DRaFT-50") -> dict:
     et = next((r for r in rows if r["name"] == "EasyTune (step)" and "error" not in r), None)
-    d50 = next((r for r in rows if r["name"] == "DRaFT-50" and "error" not in r), None)
+    d50 = next((r for r in rows if r["name"] == full and "error" not in r), None)
     if not et or not d50:
         return {}
     out = {}
@@ -253,7 +279,7 @@ def compare_block(rows: list) -> dict:
         out["speedup"] = td / te
         out["speedup_text"] = f"{td / te:.1f}×"
     elif te and not td:
-        out["speedup_text"] = f"DRaFT-50 never reached it in {d50['train_seconds']:.0f} s; EasyTune took {te:.0f} s"
+        out["speedup_text"] = f"{full} never reached it in {d50['train_seconds']:.0f} s; EasyTune took {te:.0f} s"
     elif not te:
         out["speedup_text"] = "EasyTune did not reach the threshold"
     if et.get("eval") and d50.get("eval"):
@@ -290,7 +316,8 @@ def main(argv=None) -> int:
     p.add_argument("--reward", default="assets/checkpoints/reward")
     p.add_argument("--evaluator", default="assets/checkpoints/evaluator")
     p.add_argument("--data", default="data/builtin")
-    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
+    p.add_argument("--methods", default=None, help="comma-separated subset of: " + ", ".join(METHODS) +
+                   " (few-step bases: " + ", ".join(FEW_STEP_METHODS) + "); default all")
     p.add_argument("--seconds", type=float, default=None, help="training wall time per method")
     p.add_argument("--max-steps", type=int, default=10_000)
     p.add_argument("--lr", type=float, default=1e-4)
@@ -300,7 +327,7 @@ def main(argv=None) -> int:
     p.add_argument("--reward-prompts", type=int, default=None)
     p.add_argument("--eval-prompts", type=int, default=None, help="held-out prompts for the evaluator (0 = skip)")
     p.add_argument("--eval-repeats", type=int, default=None)
-    p.add_argument("--eval-steps", type=int, default=50)
+    p.add_argument("--eval-steps", type=int, default=None, help="sampler steps for the evaluator (default 50; few-step: 4)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None)
     p.add_argument("--out", default=str(RESULTS / "finetune_efficiency"))
@@ -332,10 +359,18 @@ def main(argv=None) -> int:
     if evaluator is None:
         print(f"note: no evaluator at {args.evaluator}; evaluator metrics are skipped", file=sys.stderr)
     captions, frames = fixed_prompts(args.data, n_reward, max_frames)
+    from easytune_core.checkpoints import read_config
+    base_cfg = read_config(args.compare[0] if args.compare else args.base)["config"]
+    few_step = base_cfg.get("sampler") == "consistency"
+    table = FEW_STEP_METHODS if few_step else METHODS
+    sampler_steps = int(base_cfg.get("default_steps", 4)) if few_step else 50
+    family = "few-step" if few_step else ("latent" if base_cfg.get("space") == "latent" else "frame-space")
+    full = "DRaFT-4" if few_step else "DRaFT-50"
+    args.eval_steps = args.eval_steps or sampler_steps
     common = {"threads": args.threads, "device": device, "base": args.base, "reward": args.reward,
               "data": args.data, "evaluator": evaluator, "eval_prompts": eval_prompts, "eval_repeats": eval_repeats,
               "eval_steps": args.eval_steps, "reward_prompts": [captions, frames],
-              "config": {"sampler_steps": 50, "lr": args.lr, "warmup": 5, "batch_size": batch,
+              "config": {"sampler_steps": sampler_steps, "lr": args.lr, "warmup": 5, "batch_size": batch,
                          "max_frames": max_frames, "max_steps": args.max_steps, "max_seconds": seconds, "seed": 0,
                          "guidance": 2.5}}
     out = Path(args.out)
@@ -360,12 +395,12 @@ def main(argv=None) -> int:
         return 1
     threshold = base["reward"] + args.threshold_gain
     rows = []
-    for name in [m.strip() for m in args.methods.split(",") if m.strip()]:
-        if name not in METHODS:
-            print(f"error: unknown method {name!r}; choose from {', '.join(METHODS)}", file=sys.stderr)
+    for name in [m.strip() for m in (args.methods or ",".join(table)).split(",") if m.strip()]:
+        if name not in table:
+            print(f"error: unknown method {name!r}; choose from {', '.join(table)}", file=sys.stderr)
             return 2
         print(f"{name}: training {seconds:.0f}s ...", flush=True)
-        r = run_worker_process({**common, "name": name, "method_kwargs": METHODS[name]}, work)
+        r = run_worker_process({**common, "name": name, "method_kwargs": table[name]}, work)
         if "error" not in r:
             r["time_to_threshold"] = time_to_threshold(r["events"], threshold)
             print(f"  {r['steps']} steps, {r['seconds_per_step']:.2f} s/step, +{r['additional_memory_mb']:.0f} MB, "
@@ -376,11 +411,13 @@ def main(argv=None) -> int:
     eval_note = (f"{eval_prompts} held-out test prompts, {eval_repeats} replication(s), {args.eval_steps}-step DDIM"
                  if evaluator else "– (no evaluator checkpoint)")
     report = {
-        "setting": (f"{device}, {args.threads} threads; 50-step DDIM (eta 0, guidance 2.5); batch {batch}; "
+        "setting": (f"{device}, {args.threads} threads; {family} model {args.base}; "
+                    f"{sampler_steps}-step {'consistency sampling' if few_step else 'DDIM (eta 0'}, guidance 2.5"
+                    f"{'' if few_step else ')'}; batch {batch}; "
                     f"lengths capped at {max_frames} frames; AdamW lr {args.lr} (5 warm-up steps), full fine-tuning; "
                     f"{seconds:.0f} s of training per method; final reward on {n_reward} fixed train prompts"),
-        "device": device, "quick": quick, "threshold": threshold, "threshold_gain": args.threshold_gain,
-        "eval_note": eval_note, "base": base, "methods": rows, "comparison": compare_block(rows), "paper": PAPER,
+        "device": device, "family": family, "quick": quick, "threshold": threshold, "threshold_gain": args.threshold_gain,
+        "eval_note": eval_note, "base": base, "methods": rows, "comparison": compare_block(rows, full), "full_backprop": full, "paper": PAPER,
         "total_seconds": round(time.time() - t_all, 1),
     }
     md = markdown(report)

@@ -1,92 +1,151 @@
-"""Sampling and training speed of the shipped base model.
+"""Sampling speed, side by side: frame-space 50-step DDIM, latent 50-step DDIM, few-step 1/2/4 steps.
 
-Seconds per motion for a 6-second motion (120 frames) with 50-step DDIM and classifier-free
-guidance (cond + uncond in one batched forward), batch 1 and 32, plus seconds per
-training step (batch 32 of 6-second motions, bf16 autocast on CPU). Writes
-benchmarks/results/sampling.{json,md}. Run under the heavy lock:
+Seconds per call and per motion for a 6-second motion (120 frames), guidance 2.5 (DDIM models:
+cond + uncond in one batched forward; few-step models: guidance is an input, one pass per step),
+batch 1 and 32, fp32 and bf16 autocast (fp16 on CUDA), through ``MotionPipeline.generate``
+(text embedding cached, joints recovered for batch 1). Plus the frame-space model's training step.
+Writes benchmarks/results/sampling.{json,md}, stamped with commit, device and date.
 
-    flock /work/heavy.lock .venv/bin/python benchmarks/sampling.py --threads 2
+    .venv/bin/python benchmarks/sampling.py --threads 2
+    .venv/bin/python benchmarks/sampling.py --latent runs/latent --few-step runs/fewstep
+
+Latent / few-step checkpoints default to assets/checkpoints/{latent,fewstep}; when they are missing
+the rows use random weights of the latent family's architecture (``--arch``), marked as such:
+speed does not depend on the weights' values.
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
 from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# the latent family of scripts/train_latent_family.sh (VAE + denoiser sizes)
+ARCH = {"vae": dict(latent_tokens=2, width=128, layers=5, heads=4, ff=512),
+        "denoiser": dict(width=192, layers=5, heads=4, ff=768)}
+
+
+def random_latent(folder: Path, few_step: bool) -> Path:
+    """A latent checkpoint with random weights of ARCH (MiniLM text size, the built-in stats)."""
+    import numpy as np
+    import torch
+
+    from easytune_core.diffusion.latent import LatentDenoiser, LatentDenoiserConfig, MotionVAE, VAEConfig
+    from easytune_core.diffusion.latent.io import save_latent_model
+    torch.manual_seed(0)
+    vae = MotionVAE(VAEConfig(**ARCH["vae"]))
+    extra = dict(sampler="consistency", guidance_embed=True, guidance_range=[1.5, 4.0], default_steps=4) if few_step else {}
+    cfg = LatentDenoiserConfig(latent_tokens=ARCH["vae"]["latent_tokens"], latent_dim=ARCH["vae"]["width"],
+                               **ARCH["denoiser"], **extra)
+    mean, std = np.zeros(263, np.float32), np.ones(263, np.float32)
+    return save_latent_model(folder, LatentDenoiser(cfg), cfg, vae, mean, std, meta={"random_weights": True})
+
+
+def time_generate(pipe, prompt, seconds, steps, batch, repeats) -> tuple[float, float]:
+    """(best, mean) seconds of generate() for ``batch`` copies of the prompt."""
+    times = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        pipe.generate([prompt] * batch, seconds=seconds, steps=steps, seed=r, guidance=2.5, return_joints=batch == 1)
+        times.append(time.perf_counter() - t0)
+    return min(times), sum(times) / len(times)
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", default=str(ROOT / "assets/checkpoints/base"))
+    ap.add_argument("--checkpoint", default=str(ROOT / "assets/checkpoints/base"), help="frame-space model")
+    ap.add_argument("--latent", default=str(ROOT / "assets/checkpoints/latent"), help="latent model (50-step DDIM)")
+    ap.add_argument("--few-step", default=str(ROOT / "assets/checkpoints/fewstep"), help="few-step student")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=6.0)
-    ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs of batch 1 (best is reported too)")
-    ap.add_argument("--train-steps", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs of batch 1 (best and mean are reported)")
+    ap.add_argument("--batch", type=int, default=32, help="the large batch")
+    ap.add_argument("--precisions", default="fp32,auto", help="fp32 and/or auto (bf16 on CPU, fp16 on CUDA)")
+    ap.add_argument("--large-batch-precisions", default=None,
+                    help="precisions timed at --batch too (default: all of --precisions); on a CPU without native "
+                         "bf16, frame-space bf16 at batch 32 takes many minutes")
+    ap.add_argument("--train-steps", type=int, default=3)
+    ap.add_argument("--device", default=None)
     ap.add_argument("--out", default=str(RESULTS / "sampling"))
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(args.threads)
     from easytune_core.diffusion.train import diffusion_loss
     from easytune_core.pipeline import MotionPipeline
-    pipe = MotionPipeline.from_checkpoint(args.checkpoint)
-    fast = MotionPipeline.from_checkpoint(args.checkpoint, precision="auto")  # bf16 on CPU, fp16 on CUDA
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    scratch = Path(tempfile.mkdtemp(prefix="sampling_bench_"))
+    models = [("frame-space", args.checkpoint, [50], False)]
+    for label, folder, steps, few in (("latent", args.latent, [50], False), ("few-step", args.few_step, [1, 2, 4], True)):
+        random = not Path(folder, "config.json").exists()
+        if random:
+            folder = random_latent(scratch / label, few)
+        models.append((label + (" (random weights)" if random else ""), str(folder), steps, random))
     prompt = "a person walks forward and waves with the right hand"
     rows = []
-    for p in (pipe, fast):
-        p.generate([prompt], seconds=args.seconds, steps=2)  # warm-up (text cache, allocator)
-        for batch, repeats in ((1, args.repeats), (32, 1)):
-            times = []
-            for r in range(repeats):
-                t0 = time.perf_counter()
-                p.generate([prompt] * batch, seconds=args.seconds, steps=args.steps, seed=r, guidance=2.5,
-                           return_joints=False)
-                times.append(time.perf_counter() - t0)
-            rows.append({"what": f"sample batch {batch}, {p.precision}", "batch": batch, "precision": p.precision,
-                         "seconds_per_call": min(times), "mean_seconds_per_call": sum(times) / len(times),
-                         "seconds_per_motion": min(times) / batch})
-    # joints recovery cost for one motion (features -> joints)
-    res = pipe.generate([prompt], seconds=args.seconds, steps=args.steps)
-    t0 = time.perf_counter()
-    pipe.features_to_joints(res.features, res.lengths)
-    joints_s = time.perf_counter() - t0
-    # training step
+    for label, folder, step_list, random in models:
+        for precision in args.precisions.split(","):
+            pipe = MotionPipeline.from_checkpoint(folder, device=device, precision=precision)
+            params = sum(p.numel() for p in pipe.model.parameters())
+            vae_params = sum(p.numel() for p in pipe.vae.parameters()) if pipe.latent else 0
+            pipe.generate([prompt], seconds=args.seconds, steps=min(step_list))  # warm-up: text cache, allocator
+            for steps in step_list:
+                large = (args.large_batch_precisions or args.precisions).split(",")
+                for batch, repeats in ((1, args.repeats), (args.batch, 1)):
+                    if batch > 1 and precision not in large:
+                        continue
+                    best, mean = time_generate(pipe, prompt, args.seconds, steps, batch, repeats)
+                    rows.append({"model": label, "checkpoint": folder, "steps": steps, "batch": batch,
+                                 "precision": pipe.precision, "seconds_per_call": best, "mean_seconds_per_call": mean,
+                                 "seconds_per_motion": best / batch, "denoiser_params": params,
+                                 "vae_params": vae_params, "random_weights": random})
+                    print(f"{label:28s} {steps:2d} steps b{batch:<3d} {pipe.precision}: {best * 1000:8.1f} ms/call "
+                          f"{best / batch * 1000:7.1f} ms/motion", flush=True)
+    # training step of the frame-space model
+    pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=device)
     model = pipe.model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
     frames = int(round(args.seconds * pipe.fps))
-    x0 = torch.randn(32, frames, pipe.config.feature_dim, device=pipe.device)
+    x0 = torch.randn(32, frames, pipe.feature_dim, device=pipe.device)
     mask = torch.ones(32, frames, dtype=torch.bool, device=pipe.device)
     emb = pipe.encode([prompt] * 32)
     times = []
     for i in range(args.train_steps + 1):
         t0 = time.perf_counter()
-        with torch.autocast(device_type=pipe.device, dtype=torch.bfloat16 if pipe.device == "cpu" else torch.float16):
-            loss = diffusion_loss(model, pipe.schedule, x0, mask, emb)
+        loss = diffusion_loss(model, pipe.schedule, x0, mask, emb)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if i:
             times.append(time.perf_counter() - t0)
-    model.eval()
-    train_s = sum(times) / len(times)
-    params = sum(p.numel() for p in model.parameters())
-    summary = {"checkpoint": args.checkpoint, "device": pipe.device, "threads": args.threads,
-               "cpu": platform.processor() or platform.machine(), "params": params,
-               "config": pipe.config.to_dict(), "seconds": args.seconds, "steps": args.steps, "guidance": 2.5,
-               "rows": rows, "features_to_joints_seconds": joints_s, "train_seconds_per_step_b32": train_s}
-    lines = [f"Base model ({params / 1e6:.2f} M parameters), {pipe.device}, {args.threads} threads; "
-             f"{args.seconds:g}-second motion, {args.steps}-step DDIM, guidance 2.5 (cond+uncond batched):", "",
-             "| measurement | seconds per call | seconds per motion |", "|---|---|---|"]
+    train_s = sum(times) / max(1, len(times))
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    summary = {"benchmark": "sampling", "device": device, "threads": args.threads,
+               "cuda_device": torch.cuda.get_device_name() if device.startswith("cuda") else None,
+               "seconds": args.seconds, "guidance": 2.5, "rows": rows, "train_seconds_per_step_b32_fp32": train_s,
+               "load_average_at_end": load}
+    lines = [f"{device}{' (' + summary['cuda_device'] + ')' if summary['cuda_device'] else ''}, {args.threads} threads; "
+             f"one {args.seconds:g}-second motion ({frames} frames), guidance 2.5, `MotionPipeline.generate` "
+             f"(joints recovered at batch 1); load average "
+             f"{', '.join(f'{v:.1f}' for v in load) if load else 'n/a'}:", "",
+             "| model | steps | precision | batch 1: s / motion | batch " + str(args.batch) + ": s / motion |",
+             "|---|---|---|---|---|"]
+    keyed = {}
     for r in rows:
-        lines.append(f"| {r['what']} | {r['seconds_per_call']:.3f} | {r['seconds_per_motion']:.3f} |")
-    lines.append(f"| features -> joints (1 motion) | {joints_s:.4f} | {joints_s:.4f} |")
-    lines.append(f"| training step (batch 32, {frames} frames, bf16 autocast) | {train_s:.3f} | - |")
-    write_results(args.out, summary, "\n".join(lines), device=pipe.device)
+        keyed.setdefault((r["model"], r["steps"], r["precision"]), {})[r["batch"]] = r["seconds_per_motion"]
+    for (model_name, steps, precision), by_batch in keyed.items():
+        lines.append(f"| {model_name} | {steps} | {precision} | {by_batch.get(1, float('nan')):.4f} | "
+                     f"{by_batch.get(args.batch, float('nan')):.4f} |")
+    lines.append(f"\nFrame-space training step (batch 32, {frames} frames, fp32): {train_s:.3f} s.")
+    write_results(args.out, summary, "\n".join(lines), device=device)
     print("\n".join(lines))
     return 0
 

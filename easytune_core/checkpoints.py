@@ -18,7 +18,7 @@ import torch
 
 from .shipped import SHIPPED
 
-KINDS = ("denoiser", "reward", "evaluator", "lora")
+KINDS = ("denoiser", "reward", "evaluator", "lora", "vae")
 FORMAT = "easytune-checkpoint"
 FORMAT_VERSION = 1
 
@@ -32,7 +32,7 @@ class Checkpoint:
     """What :func:`load_checkpoint` returns.
 
     Attributes:
-        kind: "denoiser" | "reward" | "evaluator" | "lora".
+        kind: "denoiser" | "reward" | "evaluator" | "lora" | "vae".
         config: the model's config dataclass as a dict.
         state_dict: parameter name -> float32 tensor (CPU).
         mean, std: (D,) float32 numpy normalisation stats, or None if the folder has none.
@@ -67,7 +67,7 @@ def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta:
         folder: destination directory.
         model: nn.Module whose state_dict is saved (or None with ``state_dict=``).
         config: the model config (dataclass or dict), stored under "config".
-        kind: one of "denoiser", "reward", "evaluator", "lora".
+        kind: one of "denoiser", "reward", "evaluator", "lora", "vae".
         mean, std: optional (D,) normalisation stats (numpy or torch).
         meta: optional JSON-serialisable dict.
         dtype: store floating weights in this dtype (e.g. torch.float16 to halve the size);

@@ -14,6 +14,9 @@ import sys
 COMMANDS = {
     "prepare-data": ("easytune_core.data.cli", "build the built-in dataset or convert BVH files (HumanML3D layout)"),
     "train-base": ("easytune_core.diffusion.train", "train the text-to-motion diffusion model"),
+    "train-vae": ("easytune_core.diffusion.latent.train_vae", "train the motion VAE of the latent models"),
+    "train-latent": ("easytune_core.diffusion.latent.train_latent", "train the latent denoiser on a VAE's latents"),
+    "distill": ("easytune_core.diffusion.latent.distill", "distil a few-step (consistency) student from a teacher"),
     "sample": ("easytune_core.pipeline_cli", "generate motions from text"),
     "train-reward": ("easytune_core.reward.train", "train the noise-aware reward model (and SPL with --spl)"),
     "train-evaluator": ("easytune_core.eval.train", "train the independent evaluator"),
@@ -21,7 +24,7 @@ COMMANDS = {
     "finetune": ("easytune_core.finetune.cli", "reward fine-tuning (EasyTune and baselines)"),
     "select": ("easytune_core.finetune.select", "choose a fine-tuned checkpoint on held-out prompts (rules + evaluator)"),
     "render": ("easytune_core.render.cli", "render or export a motion (mp4, glb, bvh, npz)"),
-    "convert": ("easytune_core.interop.cli", "convert a published checkpoint (MDM) into a checkpoint folder"),
+    "convert": ("easytune_core.interop.cli", "convert a published checkpoint (MDM, MLD) into a checkpoint folder"),
 }
 
 

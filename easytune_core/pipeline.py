@@ -2,10 +2,11 @@
 
 ``MotionPipeline.from_pretrained("easytune").generate(prompts, seconds=4, seed=0)`` encodes the
 prompts, draws the initial noise from the seed (on CPU, so every device gets the same
-numbers), runs DDIM with classifier-free guidance, de-normalises the features and
-recovers joint positions. ``from_pretrained`` takes a local folder, a shipped model name
-("base", "easytune") or a Hugging Face Hub repo id; ``save_pretrained`` / ``push_to_hub`` write the
-same folder layout (:mod:`easytune_core.hub`).
+numbers), runs the model's sampler (DDIM with classifier-free guidance, or the few-step
+consistency sampler of a distilled model), decodes latents with the checkpoint's VAE for
+latent models, de-normalises the features and recovers joint positions. ``from_pretrained``
+takes a local folder, a shipped model name ("base", "easytune") or a Hugging Face Hub repo id;
+``save_pretrained`` / ``push_to_hub`` write the same folder layout (:mod:`easytune_core.hub`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from .checkpoints import load_checkpoint, load_into
-from .diffusion import DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .diffusion import ConsistencySampler, DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
 from .hub import PretrainedMixin, read_metrics
 from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
                      MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
@@ -80,26 +81,27 @@ def seconds_to_frames(seconds, fps: float = 20.0) -> int:
 
 
 class MotionPipeline(PretrainedMixin):
-    """Denoiser + text encoder + normalisation stats + schedule.
+    """Denoiser + text encoder + normalisation stats + schedule (+ the VAE of a latent model).
 
     Args:
-        model: a MotionDenoiser (put in eval mode here).
+        model: a MotionDenoiser (frame space) or a LatentDenoiser (put in eval mode here).
         text_encoder: object with ``encode(list[str]) -> (B, text_dim)``.
-        mean, std: (D,) feature statistics the model was trained with.
-        schedule: the NoiseSchedule of training.
-        config: the DenoiserConfig.
+        mean, std: (D,) feature statistics the model (or its VAE) was trained with.
+        schedule: the NoiseSchedule of training (default: from the config).
+        config: the model's config (DenoiserConfig or LatentDenoiserConfig).
         device: where the model runs (default: CUDA when present).
         precision: arithmetic of the denoiser while sampling: "fp32" (default, bit-stable),
             "bf16" / "fp16" autocast, or "auto" (fp16 on CUDA, bf16 on CPU). Autocast is several
             times faster on CPUs with bf16 units (AMX) and on GPUs; outputs differ slightly
             from fp32 but stay deterministic for a seed on one machine.
+        vae: the MotionVAE of a latent model (frozen; None for frame-space models).
     """
 
     PRECISIONS = ("fp32", "bf16", "fp16", "auto")
     checkpoint_kind = "denoiser"
 
-    def __init__(self, model: MotionDenoiser, text_encoder, mean, std, schedule: NoiseSchedule | None = None,
-                 config: DenoiserConfig | None = None, device: str | None = None, precision: str = "fp32"):
+    def __init__(self, model, text_encoder, mean, std, schedule: NoiseSchedule | None = None,
+                 config=None, device: str | None = None, precision: str = "fp32", vae=None):
         self.config = config or model.config
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if precision not in self.PRECISIONS:
@@ -108,37 +110,56 @@ class MotionPipeline(PretrainedMixin):
             precision = "fp16" if self.device.startswith("cuda") else "bf16"
         self.precision = precision
         self.model = model.to(self.device).eval()
+        self.latent = getattr(self.config, "space", "frame") == "latent"
+        if self.latent and vae is None:
+            raise ValueError("a latent model needs its VAE (vae=)")
+        self.vae = vae.to(self.device).eval().requires_grad_(False) if vae is not None else None
         self.text_encoder = text_encoder
+        self.feature_dim = int(self.vae.config.feature_dim if self.latent else self.config.feature_dim)
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
-        if self.mean.shape != (self.config.feature_dim,) or self.std.shape != (self.config.feature_dim,):
-            raise ValueError(f"mean/std must have shape ({self.config.feature_dim},), got {self.mean.shape}/{self.std.shape}")
+        if self.mean.shape != (self.feature_dim,) or self.std.shape != (self.feature_dim,):
+            raise ValueError(f"mean/std must have shape ({self.feature_dim},), got {self.mean.shape}/{self.std.shape}")
         self.schedule = schedule or NoiseSchedule(self.config.schedule, self.config.diffusion_steps)
         self.fps = float(self.config.fps)
         self.max_frames = int(self.config.max_frames)
+        if self.latent:
+            self.max_frames = min(self.max_frames, int(self.vae.config.max_frames))
+        self.few_step = getattr(self.config, "sampler", "ddim") == "consistency"
+        self.default_steps = int(getattr(self.config, "default_steps", 50))
+        self.default_guidance = float(getattr(self.config, "default_guidance", 2.5))
+        self.meta: dict = {}
 
     @classmethod
     def from_checkpoint(cls, folder=None, device: str | None = None, text_encoder=None,
                         precision: str = "fp32") -> "MotionPipeline":
-        """Load a denoiser checkpoint folder (default: the shipped base model, wherever it is installed)."""
+        """Load a generator checkpoint folder (default: the shipped base model, wherever it is installed):
+        a frame-space denoiser, or a latent denoiser with its VAE in ``vae/``."""
+        from .checkpoints import CheckpointError
         from .text import get_text_encoder
         ckpt = load_checkpoint(folder or shipped_checkpoint(DEFAULT_CHECKPOINT), expected_kind="denoiser")
-        try:
-            config = DenoiserConfig.from_dict(ckpt.config)
-        except (TypeError, ValueError) as err:
-            from .checkpoints import CheckpointError
-            raise CheckpointError(f"{ckpt.folder}: invalid denoiser config ({err})") from err
         if ckpt.mean is None:
-            from .checkpoints import CheckpointError
             raise CheckpointError(f"{ckpt.folder} has no stats.safetensors (feature mean/std are required)")
-        model = load_into(MotionDenoiser(config), ckpt)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        # A converted checkpoint may record where its (hub) text encoder lives on this machine.
-        enc_path = config.text_encoder_path if config.text_encoder_path and Path(config.text_encoder_path).is_dir() else None
-        encoder = text_encoder or get_text_encoder(config.text_encoder, device=device, path=enc_path)
-        if encoder.dim != config.text_dim:
-            raise ValueError(f"text encoder {encoder.name!r} gives {encoder.dim}-d embeddings, the model expects {config.text_dim}")
-        pipe = cls(model, encoder, ckpt.mean, ckpt.std, config=config, device=device, precision=precision)
+        vae = None
+        if ckpt.config.get("space") == "latent":
+            from .diffusion.latent.io import load_latent_model
+            model, config, vae = load_latent_model(ckpt, device)
+        else:
+            try:
+                config = DenoiserConfig.from_dict(ckpt.config)
+            except (TypeError, ValueError) as err:
+                raise CheckpointError(f"{ckpt.folder}: invalid denoiser config ({err})") from err
+            model = load_into(MotionDenoiser(config), ckpt)
+        if text_encoder is None:
+            # A converted checkpoint may record where its (hub) text encoder lives on this machine.
+            path = getattr(config, "text_encoder_path", "")
+            text_encoder = get_text_encoder(config.text_encoder, device=device,
+                                            path=path if path and Path(path).is_dir() else None)
+        if text_encoder.dim != config.text_dim:
+            raise ValueError(f"text encoder {text_encoder.name!r} gives {text_encoder.dim}-d embeddings, "
+                             f"the model expects {config.text_dim}")
+        pipe = cls(model, text_encoder, ckpt.mean, ckpt.std, config=config, device=device, precision=precision, vae=vae)
         pipe.meta = ckpt.meta
         pipe.folder = ckpt.folder
         pipe.metrics = read_metrics(ckpt.folder)
@@ -153,6 +174,15 @@ class MotionPipeline(PretrainedMixin):
         ``pipe.metrics = None`` after changing the weights, or measure them again."""
         return {"model": self.model, "config": self.config, "kind": "denoiser", "mean": self.mean, "std": self.std,
                 "meta": getattr(self, "meta", None), "metrics": getattr(self, "metrics", None)}
+
+    def save_pretrained(self, folder, dtype=None, name: str | None = None, source: str | None = None) -> Path:
+        """Write this model as a pretrained folder (weights, config, stats, metrics, model card); a
+        latent model's VAE goes into ``vae/`` beside it, so the folder loads on its own."""
+        out = super().save_pretrained(folder, dtype=dtype, name=name, source=source)
+        if self.latent:
+            from .diffusion.latent.io import VAE_FOLDER, save_vae
+            save_vae(Path(out) / VAE_FOLDER, self.vae, self.mean, self.std, dtype=dtype)
+        return out
 
     # ----------------------------------------------------------------------------- helpers
     def normalize(self, features):
@@ -171,23 +201,62 @@ class MotionPipeline(PretrainedMixin):
         """(B, text_dim) text embeddings on the pipeline's device."""
         return self.text_encoder.encode(list(prompts)).to(self.device)
 
+    def noise_shape(self, batch: int, frames: int) -> tuple[int, int, int]:
+        """Shape of the sampler's state: (batch, frames, D) in frame space, (batch, L, C) in latent space."""
+        if self.latent:
+            return int(batch), int(self.config.latent_tokens), int(self.config.latent_dim)
+        return int(batch), int(frames), self.feature_dim
+
     def make_noise(self, batch: int, frames: int, seed: int) -> torch.Tensor:
-        """(batch, frames, D) standard normal noise from a CPU generator seeded with ``seed``."""
+        """Standard normal initial state (see :meth:`noise_shape`) from a CPU generator seeded with ``seed``."""
         g = torch.Generator().manual_seed(int(seed))
-        return torch.randn((int(batch), int(frames), self.config.feature_dim), generator=g)
+        return torch.randn(self.noise_shape(batch, frames), generator=g)
+
+    def state_mask(self, frame_mask: torch.Tensor) -> torch.Tensor:
+        """The sampler's mask for a (B, T) frame mask: itself in frame space, (B, L) all-True for latents."""
+        if self.latent:
+            return torch.ones(frame_mask.shape[0], self.config.latent_tokens, dtype=torch.bool, device=frame_mask.device)
+        return frame_mask
+
+    def decode(self, state: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        """Sampler state -> (B, T, D) normalised features, zero on padded frames; differentiable
+        (gradients pass through the frozen VAE decoder of a latent model)."""
+        frame_mask = frame_mask.to(state.device)
+        if self.latent:
+            return self.vae.decode(state / self.config.latent_scale, frame_mask)
+        return state * frame_mask[..., None].to(state.dtype)
 
     SAMPLERS = ("ddim", "ddpm")
 
-    def sampler(self, steps: int = DEFAULT_STEPS, eta: float = 0.0, kind: str = "ddim",
-                spacing: str | None = None) -> DDIMSampler:
-        """The reverse process: "ddim" (default spacing "trailing") or "ddpm" (ancestral, MDM's
-        ``p_sample_loop``; fewer steps than the schedule's run on its respaced process, default
-        spacing "even"). See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
+    def sampler(self, steps: int | None = None, eta: float = 0.0, kind: str = "ddim", spacing: str | None = None):
+        """The reverse process. Few-step models: their consistency sampler (``kind`` and ``spacing``
+        do not apply). Others: "ddim" (default spacing: the model's, "trailing" unless a converted
+        model records another, e.g. MLD's "leading") or "ddpm" (ancestral, MDM's ``p_sample_loop``;
+        fewer steps than the schedule's run on its respaced process, default spacing "even").
+        See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
+        steps = self.default_steps if steps is None else steps
+        c = self.config
+        if self.few_step:
+            return ConsistencySampler(self.schedule, steps, c.original_steps, c.timestep_scaling, c.sigma_data)
         if kind == "ddim":
-            return DDIMSampler(self.schedule, steps=steps, eta=eta, spacing=spacing or "trailing")
+            own = getattr(c, "timestep_spacing", "trailing")
+            return DDIMSampler(self.schedule, steps, eta, spacing=spacing or own,
+                               steps_offset=getattr(c, "steps_offset", 0) if (spacing or own) == own else 0,
+                               final_alpha_one=getattr(c, "set_alpha_to_one", True))
         if kind == "ddpm":
             return DDPMSampler(self.schedule, steps=min(int(steps), self.schedule.num_steps), spacing=spacing or "even")
         raise ValueError(f"sampler must be one of {', '.join(self.SAMPLERS)}, got {kind!r}")
+
+    def check_guidance(self, guidance) -> float:
+        """Validated guidance scale (few-step models: inside the range they were distilled for)."""
+        if isinstance(guidance, bool) or not isinstance(guidance, (int, float, np.floating)) \
+                or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise ValueError(f"guidance must be a number between 0 and {MAX_GUIDANCE:g}, got {guidance}")
+        if self.few_step:
+            lo, hi = self.config.guidance_range
+            if not lo - 1e-6 <= guidance <= hi + 1e-6:
+                raise ValueError(f"this few-step model was distilled for guidance {lo:g}-{hi:g}; got {guidance:g}")
+        return float(guidance)
 
     def lengths_for(self, n: int, seconds=None, frames=None) -> list[int]:
         """Validated per-motion lengths in frames from seconds or frames (scalar or per prompt)."""
@@ -213,9 +282,8 @@ class MotionPipeline(PretrainedMixin):
         return out
 
     # ----------------------------------------------------------------------------- generate
-    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = DEFAULT_GUIDANCE,
-                 steps: int = DEFAULT_STEPS,
-                 init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
+    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float | None = None,
+                 steps: int | None = None, init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
                  return_joints: bool = True, text_emb: torch.Tensor | None = None, sampler: str = "ddim",
                  spacing: str | None = None) -> GenerationResult:
         """Sample one motion per prompt.
@@ -224,35 +292,40 @@ class MotionPipeline(PretrainedMixin):
             prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 300).
             seconds: length(s) in seconds, 1-9.8 (default 4; ``easytune_core.limits``), or ``frames``:
                 length(s) in frames.
-            seed: seeds the initial noise (and DDIM's noise when eta > 0).
-            guidance: classifier-free guidance weight in [0, 20] (1 = conditional only).
-            steps: sampler steps, 1-1000 (DDPM: at most the schedule's, fewer run on its respaced process).
-            init_noise: optional (B, T_max, D) x_T, e.g. shared between two models.
-            on_step: hook on_step(i, t, x_t, x0_pred) called at each step.
+            seed: seeds the initial noise (and the sampler's noise when eta > 0 or few-step).
+            guidance: classifier-free guidance weight in [0, 20] (1 = conditional only; default: the
+                model's, 2.5 for models trained here, 7.5 for converted MLD checkpoints).
+            steps: sampler steps, 1-1000 (default 50, or 4 for few-step models; DDPM: at most the
+                schedule's, fewer run on its respaced process).
+            init_noise: optional initial state shaped like :meth:`make_noise` (frame space
+                (B, T_max, D); latent (B, L, C)), e.g. shared between two models.
+            on_step: hook on_step(i, t, x_t, x0_pred) called at each step (sampler state).
             eta: DDIM eta (0 deterministic).
             text_emb: optional (B, text_dim) precomputed text embeddings used instead of encoding
                 the prompts (which then only label the result), e.g. to reproduce another program's run.
-            sampler: "ddim" (default) or "ddpm" (ancestral; its noise is drawn from seed + 1).
-            spacing: which timesteps the sampler visits: "trailing", "even" or "strided"
-                (default: "trailing" for DDIM, "even" for DDPM).
+            sampler: "ddim" (default) or "ddpm" (ancestral; its noise is drawn from seed + 1);
+                few-step models always use their consistency sampler.
+            spacing: which timesteps the sampler visits: "trailing", "even", "strided" or "leading"
+                (default: the model's for DDIM, "even" for DDPM).
         Returns:
             :class:`GenerationResult`.
         """
         prompts = check_prompts(prompts)
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
+        steps = self.default_steps if steps is None else steps
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
             raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
-        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
-            raise ValueError(f"guidance must be a number between 0 and {MAX_GUIDANCE:g}, got {guidance}")
+        guidance = self.check_guidance(self.default_guidance if guidance is None else guidance)
         T = max(lengths)
-        shape = (B, T, self.config.feature_dim)
+        shape = self.noise_shape(B, T)
         if init_noise is None:
             init_noise = self.make_noise(B, T, seed)
         else:
             init_noise = torch.as_tensor(init_noise, dtype=torch.float32)
             if tuple(init_noise.shape) != shape:
-                raise ValueError(f"init_noise must have shape {shape} (prompts, frames, features), got {tuple(init_noise.shape)}")
+                what = "(prompts, latent tokens, latent size)" if self.latent else "(prompts, frames, features)"
+                raise ValueError(f"init_noise must have shape {shape} {what}, got {tuple(init_noise.shape)}")
             if not torch.isfinite(init_noise).all():
                 raise ValueError("init_noise contains NaN or infinite values")
         if text_emb is None:
@@ -265,15 +338,29 @@ class MotionPipeline(PretrainedMixin):
                 raise ValueError("text_emb contains NaN or infinite values")
             text_emb = text_emb.to(self.device)
         mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
-        sampler_obj = self.sampler(steps, eta, kind=sampler, spacing=spacing)
-        gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or sampler == "ddpm") else None
-        with torch.no_grad(), self.autocast():
-            x0 = sampler_obj.sample(self.model, text_emb, mask.to(self.device), guidance=guidance,
-                                    init_noise=init_noise, generator=gen, on_step=on_step)
+        gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or sampler == "ddpm" or self.few_step) else None
+        with torch.no_grad():
+            x0 = self.sample_features(text_emb, mask, guidance, steps, init_noise, gen, on_step, eta, sampler, spacing)
         feats = self.denormalize(x0.float().cpu().numpy())
         feats = feats * mask[..., None].numpy()
         joints = self.features_to_joints(feats, lengths) if return_joints else None
         return GenerationResult(feats.astype(np.float32), joints, lengths, prompts, int(seed), self.fps)
+
+    def sample_features(self, text_emb: torch.Tensor, frame_mask: torch.Tensor, guidance: float, steps: int,
+                        init_noise: torch.Tensor, generator: torch.Generator | None = None, on_step=None,
+                        eta: float = 0.0, sampler: str = "ddim", spacing: str | None = None) -> torch.Tensor:
+        """Sampler + decoding: (B, T, D) normalised features (model space), zero on padded frames.
+
+        ``text_emb`` (B, text_dim); ``frame_mask`` (B, T) bool; ``init_noise`` shaped like
+        :meth:`make_noise`. Runs under this pipeline's precision; gradients follow the caller's mode.
+        """
+        frame_mask = frame_mask.to(self.device)
+        sampler = self.sampler(steps, eta, kind=sampler, spacing=spacing)
+        with self.autocast():
+            state = sampler.sample(self.model, text_emb.to(self.device), self.state_mask(frame_mask),
+                                   guidance=guidance, init_noise=init_noise, generator=generator, on_step=on_step,
+                                   grad=torch.is_grad_enabled())
+            return self.decode(state, frame_mask).float()
 
     def autocast(self):
         """The autocast context of this pipeline's precision (a no-op for fp32)."""
@@ -286,7 +373,7 @@ class MotionPipeline(PretrainedMixin):
         """(B, T, D) de-normalised features -> (B, T, J, 3) joints in metres (J = 22, KIT-ML 21), last
         valid frame repeated as padding."""
         from .motion.features import features_to_joints
-        skeleton = "kit" if self.config.feature_dim == 251 else "humanml3d"
+        skeleton = "kit" if self.feature_dim == 251 else "humanml3d"
         scale = 1e-3 if skeleton == "kit" else 1.0  # KIT-ML features are in millimetres
         out = []
         for f, n in zip(features, lengths):

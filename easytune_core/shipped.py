@@ -17,8 +17,13 @@ import os
 from pathlib import Path
 
 ENV_VAR = "EASYTUNE_ASSETS"
-SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser"}
-"""Shipped checkpoint name -> checkpoint kind."""
+SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser",
+           "latent": "denoiser", "latent_easytune": "denoiser", "fewstep": "denoiser", "fewstep_easytune": "denoiser"}
+"""Shipped checkpoint name -> checkpoint kind. The latent family (``latent``, its few-step student
+``fewstep`` and the EasyTune versions of both; docs/latent.md) is listed wherever its folders are
+installed; a checkout or wheel without them serves the other four."""
+LATENT_FAMILY = ("latent", "latent_easytune", "fewstep", "fewstep_easytune")
+"""The shipped names of the latent family, made by scripts/train_latent_family.sh."""
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -61,6 +66,10 @@ def shipped_checkpoint(name: str) -> Path:
     for folder in places:
         if (folder / "config.json").is_file():
             return folder
+    if name in LATENT_FAMILY:
+        raise FileNotFoundError(f"the shipped {name!r} checkpoint is not installed here: the latent family's "
+                                f"weights are made by scripts/train_latent_family.sh (docs/latent.md); put the "
+                                f"folder in assets/checkpoints/{name}/ or pass a checkpoint folder instead")
     raise FileNotFoundError(_not_found(f"the shipped {name!r} checkpoint", places))
 
 

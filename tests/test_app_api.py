@@ -213,8 +213,8 @@ def test_evaluate_needs_data_then_shows_base_beside_the_checkpoint(client, serve
     assert "32 test captions" in note
 
 
-API_NAMES = ("compare", "render_video", "upload_checkpoint", "finetune_start", "finetune_status", "finetune_cancel",
-             "evaluate")
+API_NAMES = ("compare", "compare_view", "compare_details", "compare_live", "render_video", "upload_checkpoint",
+             "finetune_start", "finetune_status", "finetune_cancel", "evaluate")
 
 
 def test_the_api_is_exactly_the_documented_names(client):

@@ -81,9 +81,9 @@ def test_foreign_and_wrong_kind(saved):
     (folder / "config.json").write_text(json.dumps({"_name_or_path": "bert", "hidden_size": 384}))
     with pytest.raises(CheckpointError, match="not an EasyTune checkpoint"):
         read_config(folder)
-    cfg["kind"] = "vae"
+    cfg["kind"] = "tokenizer"  # "vae" is a kind now (latent models)
     (folder / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(CheckpointError, match="unknown kind 'vae'"):
+    with pytest.raises(CheckpointError, match="unknown kind 'tokenizer'"):
         load_checkpoint(folder)
 
 

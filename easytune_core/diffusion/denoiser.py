@@ -14,7 +14,7 @@ options ``norm_first=False, final_norm=False, sinusoid="interleaved", text_drop=
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 from torch import nn
@@ -68,6 +68,22 @@ class DenoiserConfig:
     mask_frames: bool = True
     """Padded frames are hidden from attention and zeroed while sampling. False: every frame takes part
     and is denoised alike, as in MDM models trained without frame masking (its 1,000-step release)."""
+    sampler: str = "ddim"
+    """"ddim" (guided, two passes per step) or "consistency" (a few-step student from ``distill``)."""
+    guidance_embed: bool = False
+    """The model takes the guidance scale w as an input (few-step students; guidance folded in)."""
+    guidance_range: list = field(default_factory=lambda: [1.0, 1.0])
+    """[w_min, w_max] a few-step student was distilled for."""
+    original_steps: int = 50
+    """Few-step students: the teacher's DDIM grid they were distilled on."""
+    default_steps: int = 50
+    """Steps the pipeline uses when none are given (4 for few-step students)."""
+    default_guidance: float = 2.5
+    """Guidance the pipeline uses when none is given."""
+    timestep_scaling: float = 10.0
+    """Consistency boundary scalings' s (see easytune_core.diffusion.consistency)."""
+    sigma_data: float = 0.5
+    """Consistency boundary scalings' σ."""
 
     def __post_init__(self):
         for name in ("feature_dim", "text_dim", "width", "layers", "heads", "ff", "max_frames", "diffusion_steps"):
@@ -91,9 +107,24 @@ class DenoiserConfig:
             raise ValueError(f"interleaved sinusoids need an even width, got {self.width}")
         if self.text_drop not in ("projected", "embedding"):
             raise ValueError(f"text_drop must be 'projected' or 'embedding', got {self.text_drop!r}")
-        for name in ("norm_first", "final_norm", "mask_frames"):
+        for name in ("norm_first", "final_norm", "mask_frames", "guidance_embed"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.sampler not in ("ddim", "consistency"):
+            raise ValueError(f"sampler must be 'ddim' or 'consistency', got {self.sampler!r}")
+        if self.sampler == "consistency" and not self.guidance_embed:
+            raise ValueError("a consistency (few-step) model needs guidance_embed=True")
+        lo, hi = (float(v) for v in self.guidance_range)
+        if not 0.0 <= lo <= hi:
+            raise ValueError(f"guidance_range must be [w_min, w_max] with 0 <= w_min <= w_max, got {self.guidance_range}")
+        self.guidance_range = [lo, hi]
+        if self.original_steps < 1 or self.diffusion_steps % self.original_steps or self.default_steps < 1:
+            raise ValueError("original_steps must divide diffusion_steps and default_steps must be positive")
+
+    @property
+    def state_dim(self) -> int:
+        """Size of one token of the sampler's state (a frame's features)."""
+        return self.feature_dim
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -150,6 +181,11 @@ class MotionDenoiser(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.out_norm = nn.LayerNorm(w) if config.final_norm else nn.Identity()
         self.output_proj = nn.Linear(w, config.feature_dim)
+        self.guidance_mlp = None
+        if config.guidance_embed:  # few-step students: w added to the condition token, zero at the start
+            self.guidance_mlp = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
+            nn.init.zeros_(self.guidance_mlp[2].weight)
+            nn.init.zeros_(self.guidance_mlp[2].bias)
 
     def _cond_keep(self, batch: int, uncond, device) -> torch.Tensor:
         """(B, 1) float: 1 keeps the text, 0 drops it (explicit uncond, or random dropout in training)."""
@@ -162,7 +198,7 @@ class MotionDenoiser(nn.Module):
         return (~drop).float()[:, None]
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, text_emb: torch.Tensor,
-                mask: torch.Tensor | None = None, uncond=False) -> torch.Tensor:
+                mask: torch.Tensor | None = None, uncond=False, guidance=None) -> torch.Tensor:
         """Denoise one step.
 
         Args:
@@ -172,6 +208,7 @@ class MotionDenoiser(nn.Module):
             mask: (B, T) bool, True = valid frame (None: all valid). Ignored when the
                 config's ``mask_frames`` is False (every frame is treated alike).
             uncond: bool or (B,) bool tensor; True drops the text for that sample.
+            guidance: (B,) or scalar guidance scale w (models with ``guidance_embed`` only).
         Returns:
             (B, T, D) prediction (x0 or eps per config), zero on padded frames.
         """
@@ -193,6 +230,11 @@ class MotionDenoiser(nn.Module):
             cond = self.text_proj(text_emb * keep.to(x_t.dtype)) + time
         else:
             cond = time + self.text_proj(text_emb) * keep
+        if self.guidance_mlp is not None:
+            if guidance is None:
+                raise ValueError("this few-step model needs the guidance scale w as input")
+            w = torch.as_tensor(guidance, device=x_t.device, dtype=torch.float32).reshape(-1).expand(B)
+            cond = cond + self.guidance_mlp(sinusoidal(w * 1000.0, self.config.width).to(x_t.dtype))
         h = torch.cat([cond[:, None], self.input_proj(x_t)], dim=1) + self.pos[: T + 1].to(x_t.dtype)
         h = self.in_drop(h)
         pad = None

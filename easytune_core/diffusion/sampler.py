@@ -16,14 +16,16 @@ from .schedule import NoiseSchedule
 OnStep = Callable[[int, int, torch.Tensor, torch.Tensor], None]
 
 
-SPACINGS = ("trailing", "even", "strided")
+SPACINGS = ("trailing", "even", "strided", "leading")
 
 
-def spaced_timesteps(num_steps: int, count: int, spacing: str = "trailing") -> torch.Tensor:
+def spaced_timesteps(num_steps: int, count: int, spacing: str = "trailing", offset: int = 0) -> torch.Tensor:
     """Which ``count`` of the ``num_steps`` training timesteps a sampler visits, descending (long).
 
     Args:
         spacing: "trailing": T-1, then every T/count steps down (the first input is pure noise);
+            "leading": multiples of T // count counted from 0, plus ``offset`` (diffusers'
+            default; MLD uses it with offset 1, so 50 steps visit 981, 961, ..., 1);
             "even": count points evenly over [0, T-1], both ends included, rounded to the nearest
             integer (round-half-to-even) as guided-diffusion / MDM's ``space_timesteps(T, [count])``;
             "strided": 0, s, 2s, ... with the integer stride s giving exactly ``count`` steps, as
@@ -34,6 +36,11 @@ def spaced_timesteps(num_steps: int, count: int, spacing: str = "trailing") -> t
         raise ValueError(f"steps must be between 1 and {T} (the training steps), got {count}")
     if spacing == "trailing":
         ts = torch.round(T - torch.arange(count, dtype=torch.float64) * (T / count)).long() - 1
+        return ts
+    if spacing == "leading":
+        ts = torch.arange(count - 1, -1, -1, dtype=torch.long) * (T // count) + int(offset)
+        if int(ts[0]) >= T:
+            raise ValueError(f"steps offset {offset} puts the first timestep past {T - 1}")
         return ts
     if spacing == "even":
         stride = (T - 1) / (count - 1) if count > 1 else 1.0
@@ -67,12 +74,15 @@ class DDIMSampler:
         eta: 0 = deterministic DDIM; 1 with steps = num_steps is DDPM's ancestral sampler.
         spacing: which timesteps (see :func:`spaced_timesteps`): "trailing" (default; starts at
             T-1), "even" or "strided" (MDM's respacings; with them this is MDM's
-            ``ddim_sample_loop`` on the respaced process). All agree when S = T.
+            ``ddim_sample_loop`` on the respaced process), "leading" (diffusers' DDIM, with
+            ``steps_offset``: MLD's). All agree when S = T.
+        final_alpha_one: ᾱ after the last step is 1 (True) or ᾱ_0 (diffusers' set_alpha_to_one=False).
     Attributes:
         timesteps: (S,) long, descending training timesteps (what the model is called with).
     """
 
-    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0, spacing: str = "trailing"):
+    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0, spacing: str = "trailing",
+                 steps_offset: int = 0, final_alpha_one: bool = True):
         if isinstance(steps, bool) or int(steps) < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
         steps = int(steps)
@@ -83,12 +93,21 @@ class DDIMSampler:
         self.schedule = schedule
         self.eta = float(eta)
         self.spacing = spacing
-        ts = spaced_timesteps(schedule.num_steps, steps, spacing)
+        ts = spaced_timesteps(schedule.num_steps, steps, spacing, steps_offset)
         self.steps = steps = len(ts)
         self.timesteps = ts
         abar = schedule.alphas_cumprod
         self._abar_t = abar[ts]
-        self._abar_prev = torch.cat([abar[ts[1:]], torch.ones(1, dtype=torch.float64)])
+        final = torch.ones(1, dtype=torch.float64) if final_alpha_one else abar[:1].clone()
+        self._abar_prev = torch.cat([abar[ts[1:]], final])
+
+    @classmethod
+    def for_model(cls, config, steps: int = 50, eta: float = 0.0) -> "DDIMSampler":
+        """The DDIM sampler a model config asks for (schedule, spacing, offset, final ᾱ)."""
+        schedule = NoiseSchedule(config.schedule, config.diffusion_steps)
+        return cls(schedule, steps, eta, spacing=getattr(config, "timestep_spacing", "trailing"),
+                   steps_offset=getattr(config, "steps_offset", 0),
+                   final_alpha_one=getattr(config, "set_alpha_to_one", True))
 
     def __len__(self) -> int:
         return self.steps
@@ -149,33 +168,40 @@ class DDIMSampler:
         """Run the full reverse process.
 
         Args:
-            text_emb: (B, text_dim); mask: (B, T) bool True = valid frame.
+            text_emb: (B, text_dim); mask: (B, T) bool True = valid frame (latent models: (B, L) all True).
             init_noise: (B, T, D) x_T; drawn from ``generator`` when None.
             on_step: called as on_step(i, t, x_t, x0_pred) at each step (tensors detached unless grad).
             grad: keep the autograd graph (default off: sampling runs under no_grad).
         Returns:
             (B, T, D) x0, zero on padded frames.
         """
-        B, T = mask.shape
-        D = model.config.feature_dim
-        if init_noise is None:
-            init_noise = torch.randn((B, T, D), generator=generator,
-                                     device=generator.device if generator is not None else "cpu")
-        if tuple(init_noise.shape) != (B, T, D):
-            raise ValueError(f"init_noise must have shape {(B, T, D)}, got {tuple(init_noise.shape)}")
-        device = next(model.parameters()).device
-        x = init_noise.to(device=device, dtype=torch.float32)
-        mask = mask.to(device)
-        text_emb = text_emb.to(device)
-        # Models that do not mask frames (MDM's first release) denoise padded frames like valid ones.
-        m = mask[..., None].float() if _frame_mask(model, mask) is not None else torch.ones_like(mask[..., None], dtype=torch.float32)
-        with torch.set_grad_enabled(grad):
-            for i in range(self.steps):
-                x0 = self.predict_x0(model, x, i, text_emb, mask, guidance)
-                if on_step is not None:
-                    on_step(i, int(self.timesteps[i]), x if grad else x.detach(), x0 if grad else x0.detach())
-                x = self.step(x, x0, i, generator=generator) * m
-        return x
+        return run_sampler(self, model, text_emb, mask, guidance, init_noise, generator, on_step, grad)
+
+
+def run_sampler(sampler, model, text_emb: torch.Tensor, mask: torch.Tensor, guidance: float = 2.5,
+                init_noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                on_step: OnStep | None = None, grad: bool = False) -> torch.Tensor:
+    """The plain loop over a sampler's ``predict_x0`` and ``step`` (see DDIMSampler.sample)."""
+    B, T = mask.shape
+    D = getattr(model.config, "state_dim", None) or model.config.feature_dim
+    if init_noise is None:
+        init_noise = torch.randn((B, T, D), generator=generator,
+                                 device=generator.device if generator is not None else "cpu")
+    if tuple(init_noise.shape) != (B, T, D):
+        raise ValueError(f"init_noise must have shape {(B, T, D)}, got {tuple(init_noise.shape)}")
+    device = next(model.parameters()).device
+    x = init_noise.to(device=device, dtype=torch.float32)
+    mask = mask.to(device)
+    text_emb = text_emb.to(device)
+    # Models that do not mask frames (MDM's first release) denoise padded frames like valid ones.
+    m = mask[..., None].float() if _frame_mask(model, mask) is not None else torch.ones_like(mask[..., None], dtype=torch.float32)
+    with torch.set_grad_enabled(grad):
+        for i in range(sampler.steps):
+            x0 = sampler.predict_x0(model, x, i, text_emb, mask, guidance)
+            if on_step is not None:
+                on_step(i, int(sampler.timesteps[i]), x if grad else x.detach(), x0 if grad else x0.detach())
+            x = sampler.step(x, x0, i, generator=generator) * m
+    return x
 
 
 def _frame_mask(model, mask):

@@ -213,10 +213,10 @@ class EvaluateConfig(EvaluatorOptions):
     """Replications for the 95% confidence intervals (Guo et al.: 20)."""
     max_prompts: Optional[int] = None
     """Evaluate a seeded random subset of this many pairs (None: all)."""
-    steps: int = DEFAULT_STEPS
-    """DDIM steps."""
-    guidance: float = DEFAULT_GUIDANCE
-    """Classifier-free guidance weight."""
+    steps: Optional[int] = None
+    """Sampler steps (None: the model's own, 50 DDIM steps; 4 for few-step models)."""
+    guidance: Optional[float] = None
+    """Classifier-free guidance weight (None: the model's own, 2.5; 7.5 for converted MLD)."""
     seed: int = 0
     """Seed of the pair order and the generation noise."""
     mm_prompts: int = 32
@@ -237,7 +237,7 @@ class EvaluateConfig(EvaluatorOptions):
     def __post_init__(self):
         if not str(self.checkpoint).strip():
             raise ValueError("checkpoint is required: the denoiser folder to evaluate (--checkpoint DIR)")
-        if self.repeats < 1 or self.steps < 1 or self.mm_prompts < 0 or self.mm_repeats < 1:
+        if self.repeats < 1 or (self.steps is not None and self.steps < 1) or self.mm_prompts < 0 or self.mm_repeats < 1:
             raise ValueError("repeats, steps and mm-repeats must be at least 1, mm-prompts at least 0")
         if self.max_prompts is not None and self.max_prompts < 32:
             raise ValueError(f"--max-prompts must be at least 32 (R-Precision groups), got {self.max_prompts}")
@@ -270,8 +270,10 @@ def run(args) -> int:
     def progress(frac, msg):
         print(f"[{100 * frac:5.1f}%] {msg}", flush=True)
 
+    steps = pipeline.default_steps if args.steps is None else args.steps
+    guidance = pipeline.default_guidance if args.guidance is None else args.guidance
     res = evaluate_pipeline(pipeline, evaluator, dataset, repeats=args.repeats, max_prompts=args.max_prompts,
-                            steps=args.steps, guidance=args.guidance, seed=args.seed, mm_prompts=args.mm_prompts,
+                            steps=steps, guidance=guidance, seed=args.seed, mm_prompts=args.mm_prompts,
                             mm_repeats=args.mm_repeats, quick=args.quick, progress=progress)
     res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator or "evaluator"),
                                                                        str(root), args.split)
@@ -280,7 +282,7 @@ def run(args) -> int:
     print(format_table(res, name=Path(args.checkpoint).name or "Generated"))
     print(f"evaluator: {res['evaluator_info']['note']}")
     print(f"({res['settings']['pairs']} pairs, {res['settings']['repeats']} replications, "
-          f"{res['settings']['steps']} DDIM steps, mean ± 95% CI, {res['seconds']:.0f} s)")
+          f"{res['settings']['steps']} sampler steps, mean ± 95% CI, {res['seconds']:.0f} s)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(res, indent=2))

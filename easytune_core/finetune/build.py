@@ -47,6 +47,21 @@ class RewardFn:
         return self.model.reward(features, mask, text_emb, t)
 
 
+def check_model_fits(cfg: FinetuneConfig, pipe) -> None:
+    """Refuse settings a latent or few-step base model cannot run, with what to change."""
+    if pipe.latent and cfg.reward_target == "noisy":
+        raise ValueError("reward_target 'noisy' needs a frame-space model (the noise-aware reward reads noisy "
+                         "features, not latents): use reward_target 'x0' with latent models")
+    if pipe.few_step:
+        lo, hi = pipe.config.guidance_range
+        if not lo - 1e-6 <= cfg.guidance <= hi + 1e-6:
+            raise ValueError(f"this few-step model was distilled for guidance {lo:g}-{hi:g}; got {cfg.guidance:g}")
+        limit = pipe.config.original_steps
+        if cfg.sampler_steps > limit:
+            raise ValueError(f"this few-step model samples in 1-{limit} steps (1-4 is what it is for); "
+                             f"got sampler_steps {cfg.sampler_steps}")
+
+
 def load_base(folder, device: str):
     """(pipeline, model) for a denoiser checkpoint; the model is the pipeline's own copy."""
     from ..pipeline import MotionPipeline
@@ -73,9 +88,10 @@ def build_trainer(cfg: FinetuneConfig, base: str | Path, reward: str | Path, pro
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     pipe, model = load_base(base, device)
     reward_model = load_reward_model(reward, device=device)
-    if reward_model.config.feature_dim != pipe.config.feature_dim:
+    if reward_model.config.feature_dim != pipe.feature_dim:
         raise ValueError(f"reward model expects {reward_model.config.feature_dim}-d features, the base model makes "
-                         f"{pipe.config.feature_dim}-d ones; pick a matching reward checkpoint")
+                         f"{pipe.feature_dim}-d ones; pick a matching reward checkpoint")
+    check_model_fits(cfg, pipe)
     encode_reward_text = None
     reward_encoder_name = (getattr(reward_model, "meta", {}) or {}).get("text_encoder", pipe.text_encoder.name)
     if reward_encoder_name != pipe.text_encoder.name:
@@ -88,14 +104,17 @@ def build_trainer(cfg: FinetuneConfig, base: str | Path, reward: str | Path, pro
         model.requires_grad_(True)
         if cfg.reg_weight > 0:
             base_model = copy.deepcopy(model).requires_grad_(False).eval()
-    from ..diffusion import DDIMSampler
-    sampler = DDIMSampler(pipe.schedule, steps=cfg.sampler_steps, eta=0.0)
-    io = CheckpointIO(pipe.config, pipe.mean, pipe.std, dtype=storage_dtype)
+    sampler = pipe.sampler(cfg.sampler_steps, eta=0.0)
+    vae_folder = Path(pipe.folder) / "vae" if pipe.latent else None
+    io = CheckpointIO(pipe.config, pipe.mean, pipe.std, dtype=storage_dtype, vae_folder=vae_folder)
+    latent = None
+    if pipe.latent:
+        latent = (pipe.config.latent_tokens, pipe.config.latent_dim, pipe.decode)
     meta = {"base": str(base), "reward": str(reward), "base_meta": getattr(pipe, "meta", {})}
     trainer = FinetuneTrainer(cfg, model, sampler, pipe.encode, RewardFn(reward_model, pipe.mean, pipe.std),
-                              prompts, pipe.config.feature_dim, device=device, run_dir=run_dir, io=io,
+                              prompts, pipe.feature_dim, device=device, run_dir=run_dir, io=io,
                               base_model=base_model, callbacks=callbacks, cancel=cancel, dist_info=dist_info,
-                              run_meta=meta, resume=resume, encode_reward_text=encode_reward_text)
+                              run_meta=meta, resume=resume, encode_reward_text=encode_reward_text, latent=latent)
     trainer.pipeline = pipe  # shares the trained model: evaluate it without another load
     trainer.reward_model = reward_model
     return trainer

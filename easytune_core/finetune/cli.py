@@ -68,13 +68,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config_arguments(p.add_argument_group("recipe (FinetuneConfig; --preset sets these too)"), FinetuneConfig)
 
 
+def base_defaults(base) -> tuple[int, str]:
+    """(sampler steps, EasyTune selection) for a base checkpoint: 50 / last:10 for DDIM models,
+    the model's own step count (4) / all for few-step (consistency) models."""
+    from ..checkpoints import CheckpointError, read_config
+    from ..shipped import resolve_checkpoint
+    try:
+        config = read_config(resolve_checkpoint(base, "base"))["config"]
+    except (CheckpointError, OSError, ValueError):
+        return 50, "last:10"  # build_trainer reports the real problem
+    if config.get("sampler") == "consistency":
+        return int(config.get("default_steps", 4)), "all"
+    return 50, "last:10"
+
+
 def configs_from_args(args) -> tuple[FinetuneCommand, FinetuneConfig]:
     """(command, recipe) from parsed options laid over the preset, if one is named, and the defaults."""
     name = getattr(args, "preset", None) if not isinstance(args, dict) else args.get("preset")
     preset = get_preset(name) if name else None
     cmd = config_from_args(FinetuneCommand, args, base=preset.command if preset else None)
     overrides = {"max_seconds": 60.0 * cmd.minutes} if cmd.minutes else {}
-    cfg = config_from_args(FinetuneConfig, args, base=preset.finetune if preset else None, **overrides)
+    # the base model sets the sampler defaults: a few-step model trains on its own <= 4-step
+    # trajectories with every step selected; a preset or the user's flags still win
+    recipe = dict(preset.finetune) if preset else {}
+    given = dict(args) if isinstance(args, dict) else vars(args)
+    steps, select = base_defaults(cmd.base)
+    steps = given.get("sampler_steps", recipe.get("sampler_steps", steps))
+    if "select" not in given and "select" not in recipe and steps < 10:
+        select = "all"
+    cfg = config_from_args(FinetuneConfig, args, base={"sampler_steps": steps, "select": select, **recipe},
+                           **overrides)
     # the record stands on its own: the preset's values are written out, not its name alone
     argv = config_to_argv(cmd, skip=("preset",)) + config_to_argv(cfg)
     cfg.extra["command"] = " ".join(["python -m easytune_core finetune", *(shlex.quote(a) for a in argv)])

@@ -19,12 +19,20 @@ class CheckpointIO:
         model_config: the denoiser's config (dataclass or dict), stored with every checkpoint.
         mean, std: (D,) feature statistics of the base model (copied unchanged).
         dtype: storage dtype of floating weights (None = float32).
+        vae_folder: a latent model's VAE checkpoint folder, copied into every saved checkpoint
+            (``vae/``) so each one is a complete generator.
     """
 
-    def __init__(self, model_config, mean=None, std=None, dtype: Optional[torch.dtype] = None):
+    def __init__(self, model_config, mean=None, std=None, dtype: Optional[torch.dtype] = None,
+                 vae_folder: Optional[Path] = None):
         self.model_config, self.mean, self.std, self.dtype = model_config, mean, std, dtype
+        self.vae_folder = Path(vae_folder) if vae_folder is not None else None
 
     def save(self, folder: Path, state_dict: dict, kind: str, meta: dict) -> Path:
+        if self.vae_folder is not None and kind == "denoiser":
+            from ..diffusion.latent.io import save_latent_model
+            return save_latent_model(folder, None, self.model_config, self.vae_folder, self.mean, self.std, meta,
+                                     dtype=self.dtype, state_dict=state_dict)
         return save_checkpoint(folder, None, self.model_config, kind, mean=self.mean, std=self.std,
                                meta=meta, dtype=self.dtype, state_dict=state_dict)
 

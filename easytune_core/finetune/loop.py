@@ -51,6 +51,11 @@ class LoopContext:
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     reward_text_emb: Optional[torch.Tensor] = None
     """Text embeddings for the reward when its text encoder differs (None = ``text_emb``)."""
+    decode: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None
+    """Latent models: decode(state, frame_mask) -> (B, T, D) normalised features through the frozen
+    VAE decoder (differentiable), applied before the reward; None = the state is the features."""
+    frame_mask: Optional[torch.Tensor] = None
+    """Latent models: (B, T) bool mask of the decoded frames (``mask`` is then the latent tokens')."""
 
     @property
     def num_steps(self) -> int:
@@ -79,15 +84,22 @@ class LoopContext:
         return self.reg_weight * diff
 
     def score(self, features: torch.Tensor, i_next: Optional[int] = None) -> torch.Tensor:
-        """Reward (B,) of ``features``; ``i_next`` = index of the step whose noise level it has
-        (None or >= num_steps = clean, reward step 0)."""
+        """Reward (B,) of ``features`` (the sampler's state; latent states are decoded first);
+        ``i_next`` = index of the step whose noise level it has (None or >= num_steps = clean,
+        reward step 0)."""
         if i_next is None or i_next >= self.num_steps:
             t = None
         else:
+            if self.decode is not None:
+                raise ValueError("the noise-aware reward judges noisy motion features, not decoded noisy "
+                                 "latents: use reward_target 'x0' with latent models")
             t = self.sampler.timesteps[i_next].to(features.device).long().expand(features.shape[0])
+        mask = self.mask
         with self.autocast():
+            if self.decode is not None:
+                features, mask = self.decode(features, self.frame_mask), self.frame_mask
             text = self.text_emb if self.reward_text_emb is None else self.reward_text_emb
-            r = self.reward(features, self.mask, text, t)
+            r = self.reward(features, mask, text, t)
         return r.float()
 
     def alpha_bar(self, i: int) -> float:
@@ -122,7 +134,8 @@ class Strategy:
         with torch.set_grad_enabled(self.grad_at(i)):
             x_in = self.model_input(i, x)
             x0 = ctx.predict(i, x_in, self.use_checkpoint)
-            x_next = ctx.sampler.step(x, x0, i)
+            # the generator feeds samplers that re-noise (few-step models); DDIM with eta 0 draws nothing
+            x_next = ctx.sampler.step(x, x0, i, generator=ctx.generator)
         return x_in, x0, x_next
 
     def after_step(self, ctx: LoopContext, i: int, x_in: torch.Tensor, x0: torch.Tensor,

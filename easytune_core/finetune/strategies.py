@@ -126,7 +126,7 @@ class DraftLV(Strategy):
             x_t = (a ** 0.5) * x_final.detach() + ((1.0 - a) ** 0.5) * noise
             x_t = x_t * ctx.mask.unsqueeze(-1)
             x0 = ctx.predict(last, x_t)
-            x_prev = ctx.sampler.step(x_t, x0, last)
+            x_prev = ctx.sampler.step(x_t, x0, last, generator=ctx.generator)
             r = ctx.score(x_prev)
             rewards.append(r.detach())
             loss = loss - self.reward_scale * r.mean() / self.n + ctx.regulariser(last, x_t, x0) / self.n
@@ -198,7 +198,7 @@ class DRTune(Strategy):
             self.reg = reg if self.reg is None else self.reg + reg
         if x.requires_grad:
             x0 = x0 + (x - x.detach()) / ctx.alpha_bar(i) ** 0.5
-        x_next = ctx.sampler.step(x, x0, i)
+        x_next = ctx.sampler.step(x, x0, i, generator=ctx.generator)
         return x, x0, x_next
 
     def after_step(self, ctx, i, x_in, x0, x_next):

@@ -92,6 +92,9 @@ class FinetuneTrainer:
         callbacks: each receives every event dict.
         cancel: a threading.Event; set it to stop after the current optimiser step.
         encode_reward_text: the reward's text encoder when it differs from the denoiser's.
+        latent: for latent models, ``(tokens, dim, decode)``: the sampler runs on (B, tokens, dim)
+            latents and ``decode(state, frame_mask)`` turns them into features for the reward
+            (through the frozen VAE decoder); None = frame space.
     """
 
     def __init__(self, cfg: FinetuneConfig, model: nn.Module, sampler, encode_text: Callable,
@@ -100,11 +103,12 @@ class FinetuneTrainer:
                  base_model: Optional[nn.Module] = None, callbacks: Sequence[Callback] = (),
                  cancel: Optional[threading.Event] = None, dist_info: Optional[DistInfo] = None,
                  run_meta: Optional[dict] = None, resume: bool = False,
-                 encode_reward_text: Optional[Callable] = None):
+                 encode_reward_text: Optional[Callable] = None, latent: Optional[tuple] = None):
         self.cfg, self.model, self.sampler = cfg, model, sampler
         self.encode_text, self.reward, self.prompts = encode_text, reward, prompts
         self.encode_reward_text = encode_reward_text
         self.feature_dim, self.device = feature_dim, device
+        self.latent = latent
         self.run_dir = Path(run_dir) if run_dir else None
         self.io, self.base_model = io, base_model
         self.callbacks = list(callbacks)
@@ -186,8 +190,12 @@ class FinetuneTrainer:
         T = max(frames)
         lengths = torch.tensor(frames)
         mask = (torch.arange(T)[None, :] < lengths[:, None]).to(self.device)
-        noise = torch.randn(len(captions), T, self.feature_dim, generator=generator)
-        x_T = noise.to(self.device) * mask.unsqueeze(-1)
+        if self.latent is None:
+            noise = torch.randn(len(captions), T, self.feature_dim, generator=generator)
+            x_T = noise.to(self.device) * mask.unsqueeze(-1)
+        else:
+            tokens, dim, _ = self.latent
+            x_T = torch.randn(len(captions), tokens, dim, generator=generator).to(self.device)
         with torch.no_grad():
             text_emb = self.encode_text(list(captions)).to(self.device).float()
             reward_text = None
@@ -212,11 +220,15 @@ class FinetuneTrainer:
                 # reseeded from the step count so a resumed run continues, not repeats
                 gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.info.rank * 7919 + self.optim.steps)
                 captions, text_emb, reward_text, mask, x_T = self._batch(gen)
+                frame_mask, decode = None, None
+                if self.latent is not None:  # the sampler sees latent tokens; the reward sees decoded frames
+                    frame_mask, decode = mask, self.latent[2]
+                    mask = torch.ones(x_T.shape[:2], dtype=torch.bool, device=self.device)
                 ctx = LoopContext(model=self.model, sampler=self.sampler, text_emb=text_emb, mask=mask,
                                   reward=self.reward, update=self._update, guidance=cfg.guidance,
                                   commit=self.optim.commit, base_model=self.base_model,
                                   reg_weight=cfg.reg_weight, generator=gen, autocast=self.autocast,
-                                  reward_text_emb=reward_text)
+                                  reward_text_emb=reward_text, decode=decode, frame_mask=frame_mask)
                 try:
                     run_trajectory(ctx, self.strategy, x_T)
                 except _Stop:

@@ -1,8 +1,8 @@
 """``python -m easytune_core convert <source>``: published checkpoints -> checkpoint folders.
 
-Each source (``mdm``; others may be added beside it) registers a subcommand with its own
-arguments; every converter writes an ordinary denoiser checkpoint folder that ``sample``,
-``finetune``, ``evaluate`` and the app load like any other.
+Each source (``mdm``, ``mld``) registers a subcommand with its own arguments; every converter
+writes an ordinary generator checkpoint folder (MLD's: a latent model with its VAE in ``vae/``)
+that ``sample``, ``finetune``, ``evaluate`` and the app load like any other.
 """
 
 from __future__ import annotations
@@ -29,6 +29,22 @@ def _add_mdm(sub) -> None:
     _add_register(p)
 
 
+def _add_mld(sub) -> None:
+    p = sub.add_parser("mld", help="an MLD (motion latent diffusion) HumanML3D checkpoint (.ckpt, PyTorch Lightning)",
+                       description="Convert MLD's VAE + latent denoiser into a latent checkpoint folder.")
+    p.add_argument("--checkpoint", required=True, help="MLD's .ckpt file (its state_dict is read, nothing unpickled)")
+    p.add_argument("--out", required=True, help="checkpoint folder to write")
+    p.add_argument("--data", default=None, help="HumanML3D folder with the Mean.npy / Std.npy MLD was trained with")
+    p.add_argument("--mean", default=None, help="Mean.npy (instead of --data)")
+    p.add_argument("--std", default=None, help="Std.npy (instead of --data)")
+    p.add_argument("--clip-path", default=None,
+                   help="local CLIP ViT-L/14 folder (transformers format); default: openai/clip-vit-large-patch14 "
+                        "by name from the Hugging Face cache")
+    p.add_argument("--heads", type=int, default=4, help="attention heads of the MLD model (published: 4)")
+    p.add_argument("--half", action="store_true", help="store the weights as float16")
+    _add_register(p)
+
+
 def _add_register(p) -> None:
     p.add_argument("--register", default=None, metavar="NAME",
                    help="also list the folder under NAME in the checkpoint registry (the app's checkpoint menus)")
@@ -51,6 +67,7 @@ def _register(args, out) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="source", metavar="SOURCE", required=True)
     _add_mdm(sub)
+    _add_mld(sub)
 
 
 def run(args) -> int:
@@ -65,5 +82,23 @@ def run(args) -> int:
         _register(args, out)
         print(json.dumps({"out": str(out), "text_encoder": cfg["text_encoder"], "feature_dim": cfg["feature_dim"],
                           "diffusion_steps": cfg["diffusion_steps"], "mask_frames": cfg["mask_frames"]}, indent=1))
+        return 0
+    if args.source == "mld":
+        import torch
+
+        from .mld import convert_mld
+
+        if args.data is None and (args.mean is None or args.std is None):
+            raise ValueError("MLD checkpoints hold no feature statistics: give --data (the HumanML3D folder) or "
+                             "--mean and --std")
+        stats = args.data
+        if stats is None:
+            import numpy as np
+            stats = (np.load(args.mean, allow_pickle=False), np.load(args.std, allow_pickle=False))
+        out = convert_mld(args.checkpoint, args.out, stats, text_encoder_path=args.clip_path, heads=args.heads,
+                          dtype=torch.float16 if args.half else None)
+        _register(args, out)
+        print(json.dumps({"out": str(out), "text_encoder": "clip-vit-l-14", "latent": True,
+                          "sample": f"python -m easytune_core sample --checkpoint {out} --prompt ..."}, indent=1))
         return 0
     raise ValueError(f"unknown source {args.source!r}")

@@ -7,7 +7,12 @@ A pickle can name any importable callable and have it run while loading (``os.sy
   any reference to a global (a class, a function, a numpy array) is refused before it is
   resolved, so nothing is imported or called;
 * :func:`load_torch_weights` is ``torch.load(..., weights_only=True)`` (tensors, plain containers,
-  numbers); a file that needs more is refused with the global it asked for.
+  numbers); a file that needs more is refused with the global it asked for;
+* :func:`load_state_dict` reads the weights of a training checkpoint that also carries other
+  objects beside them (PyTorch Lightning's hyper-parameters, callbacks' paths): the classes the
+  file names are listed without executing anything, and torch's restricted unpickler builds
+  inert placeholders in their place, so their code is never imported or run; the weights
+  themselves must be tensors.
 
 Both raise :class:`UnsafePickleError` (a ``ValueError``) naming the file and what it asked for.
 """
@@ -19,7 +24,8 @@ import pickle
 import re
 from pathlib import Path
 
-__all__ = ["UnsafePickleError", "load_plain_pickle", "loads_plain_pickle", "load_torch_weights", "PLAIN_TYPES"]
+__all__ = ["UnsafePickleError", "load_plain_pickle", "loads_plain_pickle", "load_torch_weights", "load_state_dict",
+           "PLAIN_TYPES"]
 
 PLAIN_TYPES = (str, int, float, bool, type(None), list, tuple, dict)
 """The only types :func:`load_plain_pickle` returns (exact types, nested at any depth)."""
@@ -142,3 +148,72 @@ def load_torch_weights(path, map_location="cpu"):
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError) as err:
         raise ValueError(f"{p}: not a readable torch weights file ({type(err).__name__}: {str(err)[:300]})") from None
+
+
+class _Inert:
+    """Stands in for a class a checkpoint names: keeps constructor arguments and state as data."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def __call__(self, *args, **kwargs):  # a function reference that pickle would call
+        return _Inert(*args, **kwargs)
+
+
+def _load_with_placeholders(p: Path, map_location="cpu"):
+    """The file's object with every non-plain global replaced by an inert placeholder class."""
+    import torch
+
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(str(p))
+    except Exception as err:  # noqa: BLE001 - unreadable means we cannot vouch for it
+        raise ValueError(f"{p}: not a readable torch checkpoint ({type(err).__name__}: {str(err)[:300]})") from None
+    stubs = [(type(f"Inert[{name}]", (_Inert,), {}), name) for name in names]
+    try:
+        with torch.serialization.safe_globals(stubs):
+            return torch.load(str(p), map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        m = _GLOBAL_RE.search(str(err))
+        raise UnsafePickleError(f"{p}: refused: it needs {m.group(1) if m else 'more than data'} to load; "
+                                f"nothing was executed") from None
+
+
+def load_state_dict(path, key: str | None = None, map_location="cpu") -> dict:
+    """Name -> tensor weights of a checkpoint file, never running code the file names.
+
+    Args:
+        path: a ``torch.save`` file: a bare state dict, or a dict holding one (PyTorch Lightning
+            files keep it under "state_dict"; others under "model").
+        key: where the state dict sits; None = the file itself if it is one, else "state_dict"
+            or "model".
+    Returns:
+        dict str -> tensor (on ``map_location``).
+    Raises:
+        UnsafePickleError: the weights are not all tensors, or the file cannot be read even with
+            placeholders; FileNotFoundError / ValueError as :func:`load_torch_weights`.
+    """
+    import torch
+
+    p = Path(path)
+    try:
+        obj = load_torch_weights(p, map_location)
+    except UnsafePickleError:  # objects beside the weights: read again with inert placeholders
+        obj = _load_with_placeholders(p, map_location)
+    is_map = isinstance(obj, dict)
+    if key is None:
+        if is_map and obj and all(torch.is_tensor(v) for v in obj.values()):
+            return {str(k): v for k, v in obj.items()}
+        key = next((k for k in ("state_dict", "model") if is_map and k in obj), None)
+        if key is None:
+            found = sorted(map(str, obj))[:10] if is_map else type(obj).__name__
+            raise UnsafePickleError(f"{p}: holds no state dict (found {found})")
+    sd = obj.get(key) if is_map else None
+    if not isinstance(sd, dict):
+        raise UnsafePickleError(f"{p}: has no {key!r} entry with weights")
+    bad = [k for k, v in sd.items() if not torch.is_tensor(v)]
+    if bad:
+        raise UnsafePickleError(f"{p}: refused: weights {bad[:5]} are not tensors")
+    return {str(k): v for k, v in sd.items()}

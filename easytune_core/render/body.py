@@ -64,9 +64,10 @@ class BodyModel:
 
     def dense_weights(self) -> np.ndarray:
         """``(V, 22)`` float32 skinning weight matrix."""
-        W = np.zeros((self.num_vertices, NUM_JOINTS), np.float32)
-        np.add.at(W, (np.arange(self.num_vertices)[:, None], self.joint_indices), self.weights)
-        return W
+        V, K = self.joint_indices.shape
+        flat = (np.arange(V)[:, None] * NUM_JOINTS + self.joint_indices).ravel()  # repeated joints add up
+        W = np.bincount(flat, weights=np.asarray(self.weights, np.float64).ravel(), minlength=V * NUM_JOINTS)
+        return W.reshape(V, NUM_JOINTS).astype(np.float32)
 
     def scaled(self, factor: float) -> "BodyModel":
         """The same body uniformly scaled about the origin (e.g. to a motion's leg length)."""

@@ -67,9 +67,9 @@ class _Builder:
 
 def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, f[:, k], fn)
+    # area-weighted face normals summed per vertex (bincount: an order of magnitude faster than add.at)
+    corner = f.ravel()
+    n = np.stack([np.bincount(corner, weights=np.repeat(fn[:, c], 3), minlength=len(v)) for c in range(3)], 1)
     ln = np.linalg.norm(n, axis=1, keepdims=True)
     n = np.where(ln > 1e-12, n / np.maximum(ln, 1e-12), [0.0, 1.0, 0.0])
     return n.astype(np.float32)

@@ -22,6 +22,8 @@ _HUB_MODELS = {
     "clip-vit-b-32": ("clip", "openai/clip-vit-base-patch32", 512),
     # MDM's conditioning: its 20-token truncation, raw (not normalised) projected features
     "clip-mdm": ("clip-mdm", "openai/clip-vit-base-patch32", 512),
+    # MLD's encoder: CLIP ViT-L/14's projected text features (77 tokens), not normalised
+    "clip-vit-l-14": ("clip-raw", "openai/clip-vit-large-patch14", 768),
     "sentence-t5": ("st", "sentence-transformers/sentence-t5-base", 768),
     "sentence-t5-large": ("st", "sentence-transformers/sentence-t5-large", 768),
 }
@@ -73,6 +75,10 @@ class TextEncoder:
             from .clip_mdm import mdm_clip_tokens
             ids = mdm_clip_tokens(self._tokenizer, texts).to(self.device)
             return self._model(input_ids=ids).text_embeds.float().cpu()
+        if self.kind == "clip-raw":  # as MLD: 77 tokens padded to the end, projected EOS feature, raw
+            ids = self._tokenizer(texts, padding="max_length", truncation=True, max_length=77,
+                                  return_tensors="pt").input_ids.to(self.device)
+            return self._model(input_ids=ids).text_embeds.float().cpu()
         inputs = self._tokenizer(texts, padding=True, truncation=True, max_length=77, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         out = self._model.get_text_features(**inputs)
@@ -81,7 +87,7 @@ class TextEncoder:
         return torch.nn.functional.normalize(out.float(), dim=-1).cpu()
 
     def encode(self, texts: list[str]) -> torch.Tensor:
-        """Pooled, L2-normalised embeddings.
+        """Pooled embeddings (L2-normalised, except "clip-vit-l-14", which MLD uses raw).
 
         Args:
             texts: B strings (the empty string is allowed: it is the "no condition" text).
@@ -202,8 +208,10 @@ def _load(name: str, device: str, path: str | None) -> TextEncoder:
             model = SentenceTransformer(source, device=device, **local)
             model.eval()
             return TextEncoder(name, _st_dim(model), "st", model, device=device)
-        from transformers import AutoTokenizer, CLIPModel
-        model = CLIPModel.from_pretrained(source, **local).to(device).eval()
+        from transformers import AutoTokenizer, CLIPModel, CLIPTextModelWithProjection
+        # MLD's encoder needs only CLIP's text tower (a full CLIP folder works too)
+        tower = CLIPTextModelWithProjection if kind == "clip-raw" else CLIPModel
+        model = tower.from_pretrained(source, **local).to(device).eval()
         tokenizer = AutoTokenizer.from_pretrained(source, **local)
     except OSError as err:  # not cached and the Hub unreachable or disabled (HF_HUB_OFFLINE=1)
         if path is not None:
@@ -213,7 +221,7 @@ def _load(name: str, device: str, path: str | None) -> TextEncoder:
             f"the local cache and could not be downloaded ({err.__class__.__name__}). Either download them once "
             f"online (unset HF_HUB_OFFLINE), or save them to a folder and pass it: "
             f"get_text_encoder({name!r}, path='/path/to/{model_id.split('/')[-1]}').") from err
-    return TextEncoder(name, model.config.projection_dim, "clip", model, tokenizer, device=device)
+    return TextEncoder(name, model.config.projection_dim, kind, model, tokenizer, device=device)
 
 
 def _load_clip_mdm(name: str, device: str, path: str | None) -> TextEncoder:
@@ -237,6 +245,7 @@ def get_text_encoder(name: str = "minilm", device: str | None = None, path: str 
         name: "minilm" (offline default, 384-d), "clip" / "clip-vit-b-32" (512-d, hub, L2-normalised),
             "clip-mdm" (512-d, MDM's CLIP features: 20-token captions, not normalised; a local
             folder from ``path`` or $EASYTUNE_CLIP_PATH, else the hub),
+            "clip-vit-l-14" (768-d, hub or ``path``, not normalised: MLD's text features),
             "sentence-t5" / "sentence-t5-large" (768-d, hub).
         device: "cpu" / "cuda"; default CUDA when available.
         path: optional local folder with the weights instead of the hub id (offline use).

@@ -43,3 +43,19 @@ def build_tiny_assets(root: Path, seed: int = 0, width: int = 32) -> Path:
     save_checkpoint(ckpts / "evaluator", Evaluator(ecfg), ecfg, "evaluator", mean, std, meta={"standin": True})
     (root / "examples.txt").write_text("a person walks forward\na person jumps\n", encoding="utf-8")
     return root
+
+
+def build_tiny_latent(folder: Path, seed: int = 0, few_step: bool = False, width: int = 32) -> Path:
+    """A tiny random latent generator folder (denoiser + ``vae/``), a few-step student when
+    ``few_step``; MiniLM-sized text input like the shipped models."""
+    import torch
+
+    from easytune_core.diffusion.latent import LatentDenoiser, LatentDenoiserConfig, MotionVAE, VAEConfig
+    from easytune_core.diffusion.latent.io import save_latent_model
+
+    mean, std = _stats(263)
+    torch.manual_seed(seed)
+    vae = MotionVAE(VAEConfig(latent_tokens=2, width=width, layers=1, heads=2, ff=2 * width))
+    extra = dict(sampler="consistency", guidance_embed=True, guidance_range=[1.0, 4.0], default_steps=4) if few_step else {}
+    cfg = LatentDenoiserConfig(latent_tokens=2, latent_dim=width, width=width, layers=1, heads=2, ff=2 * width, **extra)
+    return save_latent_model(folder, LatentDenoiser(cfg), cfg, vae, mean, std, meta={"standin": True})
