@@ -35,6 +35,7 @@ class GenerationResult:
         prompts: the prompts, one per motion.
         seed: the seed of the initial noise.
         fps: frame rate (20 for HumanML3D).
+        seeds: per motion, the seed of its own noise when each has one (takes), else None.
     """
 
     features: np.ndarray
@@ -43,6 +44,7 @@ class GenerationResult:
     prompts: list
     seed: int
     fps: float = 20.0
+    seeds: list | None = None
 
 
 def check_prompts(prompts) -> list[str]:
@@ -204,30 +206,80 @@ class MotionPipeline:
         prompts = check_prompts(prompts)
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
-        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= 30:
-            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+        self._check_steps_guidance(steps, guidance)
         T = max(lengths)
         shape = (B, T, self.config.feature_dim)
         if init_noise is None:
             init_noise = self.make_noise(B, T, seed)
         else:
-            init_noise = torch.as_tensor(init_noise, dtype=torch.float32)
-            if tuple(init_noise.shape) != shape:
-                raise ValueError(f"init_noise must have shape {shape} (prompts, frames, features), got {tuple(init_noise.shape)}")
-            if not torch.isfinite(init_noise).all():
-                raise ValueError("init_noise contains NaN or infinite values")
+            init_noise = self._check_noise(init_noise, shape)
+        feats = self.sample_features(self.encode(prompts), lengths, init_noise, seed=seed, guidance=guidance,
+                                     steps=steps, eta=eta, on_step=on_step)
+        joints = self.features_to_joints(feats, lengths) if return_joints else None
+        return GenerationResult(feats, joints, lengths, prompts, int(seed), self.fps)
+
+    def sample_features(self, text_emb: torch.Tensor, lengths: list[int], init_noise: torch.Tensor, seed: int = 0,
+                        guidance: float = 2.5, steps: int = 50, eta: float = 0.0, on_step=None,
+                        guide=None) -> np.ndarray:
+        """The sampling core of generate / takes / edit / compose (inputs already validated).
+
+        Args:
+            text_emb: (B, text_dim); lengths: valid frames per motion; init_noise: (B, T, D) x_T.
+            guide: optional sampler guide (easytune_core.edit) working in normalised space.
+        Returns:
+            (B, T, D) float32 de-normalised features, zero past each length.
+        """
+        T = int(init_noise.shape[1])
         mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
         sampler = self.sampler(steps, eta)
         gen = torch.Generator().manual_seed(int(seed) + 1) if eta > 0 else None
         with torch.no_grad(), self.autocast():
-            x0 = sampler.sample(self.model, self.encode(prompts), mask.to(self.device), guidance=guidance,
-                                init_noise=init_noise, generator=gen, on_step=on_step)
+            x0 = sampler.sample(self.model, text_emb, mask.to(self.device), guidance=guidance,
+                                init_noise=init_noise, generator=gen, on_step=on_step, guide=guide)
         feats = self.denormalize(x0.float().cpu().numpy())
         feats = feats * mask[..., None].numpy()
-        joints = self.features_to_joints(feats, lengths) if return_joints else None
-        return GenerationResult(feats.astype(np.float32), joints, lengths, prompts, int(seed), self.fps)
+        return feats.astype(np.float32)
+
+    @staticmethod
+    def _check_steps_guidance(steps, guidance) -> None:
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
+        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= 30:
+            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+
+    @staticmethod
+    def _check_noise(init_noise, shape) -> torch.Tensor:
+        init_noise = torch.as_tensor(init_noise, dtype=torch.float32)
+        if tuple(init_noise.shape) != tuple(shape):
+            raise ValueError(f"init_noise must have shape {tuple(shape)} (prompts, frames, features), got {tuple(init_noise.shape)}")
+        if not torch.isfinite(init_noise).all():
+            raise ValueError("init_noise contains NaN or infinite values")
+        return init_noise
+
+    # ----------------------------------------------------------------------------- takes, edit, compose
+    def takes_noise(self, lengths: list[int], seeds: list[int]) -> torch.Tensor:
+        """(B, max(lengths), D) initial noise where motion b is ``make_noise(1, lengths[b], seeds[b])``
+        (zero-padded), so one batched call gives each take the motion its seed gives alone."""
+        T = max(lengths)
+        out = torch.zeros(len(lengths), T, self.config.feature_dim)
+        for b, (n, s) in enumerate(zip(lengths, seeds)):
+            out[b, :n] = self.make_noise(1, n, s)[0]
+        return out
+
+    def takes(self, prompts, repetitions: int = 4, seconds=None, frames=None, seed: int = 0, **kwargs) -> GenerationResult:
+        """Several takes per prompt in one batched call (easytune_core.edit.takes)."""
+        from .edit.takes import sample_takes
+        return sample_takes(self, prompts, repetitions, seconds=seconds, frames=frames, seed=seed, **kwargs)
+
+    def edit(self, spec, prompt: str | None = "", seed: int = 0, guidance: float = 2.5, steps: int = 50, **kwargs):
+        """Inpaint: keep what ``spec`` keeps, generate the rest to ``prompt`` (easytune_core.edit.run)."""
+        from .edit.run import run_edit
+        return run_edit(self, spec, prompt, seed=seed, guidance=guidance, steps=steps, **kwargs)
+
+    def compose(self, segments, seed: int = 0, guidance: float = 2.5, steps: int = 50, **kwargs):
+        """A timeline of (prompt, seconds) segments as one motion (easytune_core.edit.compose)."""
+        from .edit.compose import compose_timeline
+        return compose_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, **kwargs)
 
     def autocast(self):
         """The autocast context of this pipeline's precision (a no-op for fp32)."""

@@ -1,7 +1,7 @@
 """easytune_core.diffusion: noise schedule, MDM-style denoiser, DDIM/DDPM samplers with guidance."""
 
 from .denoiser import DenoiserConfig, MotionDenoiser
-from .sampler import DDIMSampler, DDPMSampler
+from .sampler import DDIMSampler, DDPMSampler, Guide
 from .schedule import NoiseSchedule
 
-__all__ = ["NoiseSchedule", "DenoiserConfig", "MotionDenoiser", "DDIMSampler", "DDPMSampler"]
+__all__ = ["NoiseSchedule", "DenoiserConfig", "MotionDenoiser", "DDIMSampler", "DDPMSampler", "Guide"]
