@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from types import SimpleNamespace
 
 import gradio as gr
 
@@ -48,7 +49,9 @@ def _fmt(value) -> float | None:
 
 
 def build_compare_tab(backend, folders, config):
-    """Lay out the Compare tab and wire its events. Returns the A/B dropdowns (other tabs refresh them)."""
+    """Lay out the Compare tab and wire its events. Returns its components (a namespace): the A/B
+    dropdowns (other tabs refresh them), the generation settings, the A/B views and downloads, the
+    status line and the session's last comparison (the timeline and the Edit tab use them)."""
     choices = backend.checkpoint_choices()
     default_a = choices[0] if choices else None
     default_b = choices[1] if len(choices) > 1 else default_a
@@ -106,8 +109,9 @@ def build_compare_tab(backend, folders, config):
         backend.export_both(sides, folder)
         took = time.perf_counter() - start
         table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
-        state = {"prompt": prompt, "folder": str(folder),
-                 "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"])} for s in sides]}
+        state = {"prompt": prompt, "folder": str(folder), "time": time.time(),
+                 "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
+                            "features": str(s.files["features"])} for s in sides]}
         a, b = sides
         note = (f"Seed {seed}, {seconds:g} s ({a.joints.shape[0]} frames), {steps} steps, guidance {guidance:g}; "
                 f"both sides started from the same noise. Took {took:.1f} s.")
@@ -143,4 +147,6 @@ def build_compare_tab(backend, folders, config):
 
     add_btn.click(add_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",
                   concurrency_limit=1)
-    return ckpt_a, ckpt_b
+    return SimpleNamespace(ckpt_a=ckpt_a, ckpt_b=ckpt_b, prompt=prompt, seconds=seconds, seed=seed, guidance=guidance,
+                           steps=steps, view_a=view_a, view_b=view_b, files_a=files_a, files_b=files_b, status=status,
+                           last=last)
