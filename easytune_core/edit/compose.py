@@ -82,7 +82,7 @@ def parse_segment(item, index: int) -> tuple[str, float]:
     except (TypeError, ValueError):
         raise ValueError(f"{where}: seconds must be a number, got {seconds!r}") from None
     if not math.isfinite(s) or s < MIN_SEGMENT_SECONDS:
-        raise ValueError(f"{where} lasts {seconds} s: each segment lasts at least {MIN_SEGMENT_SECONDS:g} s")
+        raise ValueError(f"{where} lasts {s:g} s: each segment lasts at least {MIN_SEGMENT_SECONDS:g} s")
     return prompt.strip(), s
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from ..pipeline import GenerationResult, check_prompts
-from .inpaint import InpaintGuide
+from .contact import FootContactGuide
+from .inpaint import GuideChain, InpaintGuide
 from .masks import EditSpec
 from .seams import blend_seams
 from .takes import check_repetitions
@@ -43,7 +44,8 @@ def normalised_known(pipe, spec: EditSpec) -> torch.Tensor:
 
 def run_edit(pipe, spec: EditSpec, prompt: str | None = "", seed: int = 0, guidance: float = 2.5,
              steps: int = 50, takes: int = 1, init_noise: torch.Tensor | None = None, eta: float = 0.0,
-             on_step=None, return_joints: bool = True, blend: int = 10, known: str = "clean") -> EditResult:
+             on_step=None, return_joints: bool = True, blend: int = 10, known: str = "clean",
+             feet: bool | str = "auto") -> EditResult:
     """Generate what ``spec`` leaves open, to ``prompt``, keeping the rest exactly.
 
     Args:
@@ -58,6 +60,9 @@ def run_edit(pipe, spec: EditSpec, prompt: str | None = "", seed: int = 0, guida
             (``seams.blend_seams``; 0 = off, the plain inpainting result).
         known: how the model sees the kept part while denoising: "clean" (its exact values at
             every step) or "noised" (noised to each step's level, as MDM's editing does).
+        feet: foot-contact guidance (``contact.FootContactGuide``) in the second half of the steps;
+            "auto" turns it on when the root trajectory is imposed while the legs are generated
+            (path control, the "root path" preset).
     Returns:
         :class:`EditResult` with ``features`` (takes, T, 263) equal to ``spec.known`` wherever
         ``spec.keep``; ``joints`` placed by ``spec.placement`` when it has one.
@@ -89,6 +94,11 @@ def run_edit(pipe, spec: EditSpec, prompt: str | None = "", seed: int = 0, guida
     if isinstance(blend, bool) or not isinstance(blend, (int, np.integer)) or not 0 <= blend <= 60:
         raise ValueError(f"blend must be a whole number of frames between 0 and 60, got {blend}")
     guide = InpaintGuide(known_n, weight, init_noise, clean=(known == "clean")).to(pipe.device)
+    if feet == "auto":
+        feet = bool(spec.keep[:, 1:3].any() and not spec.keep[:, -4:].any())
+    if feet:
+        foot = FootContactGuide(pipe.mean, pipe.std, 1.0 - weight, steps).to(pipe.device)
+        guide = GuideChain(guide, foot)
     feats = pipe.sample_features(pipe.encode([text] * n), [T] * n, init_noise, seed=seed, guidance=guidance,
                                  steps=steps, eta=eta, on_step=on_step, guide=guide)
     keep = spec.keep
