@@ -27,7 +27,9 @@ class EditRequest:
     note: str
 
 
-def _int_or_none(value, name: str) -> int | None:
+def _int_or_none(value, name: str, zero_is_unset: bool = False) -> int | None:
+    """A whole number of frames, or None for an empty field (and for 0 where 0 means "not set":
+    the browser's number fields cannot be empty)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
@@ -36,6 +38,8 @@ def _int_or_none(value, name: str) -> int | None:
         raise ValueError(f"{name} must be a whole number of frames, got {value!r}") from None
     if not np.isfinite(number) or number != int(number):
         raise ValueError(f"{name} must be a whole number of frames, got {value!r}")
+    if zero_is_unset and number == 0:
+        return None
     return int(number)
 
 
@@ -81,7 +85,7 @@ def load_source(kind: str, upload, example: str | None, last: dict | None, data_
     from easytune_core.edit.source import check_features, dataset_source
     from easytune_core.edit.source import load_source as load_file
 
-    start, end = _int_or_none(start, "source start"), _int_or_none(end, "source end")
+    start, end = _int_or_none(start, "source start", True), _int_or_none(end, "source end", True)
     if kind == "last generated":
         if not last or not last.get("features") or not Path(last["features"]).exists():
             raise ValueError("no generated motion in this session yet: generate one in Compare (or pick a take), "
@@ -118,8 +122,11 @@ def parse_edit(kind, upload, example, last, data_dir, start, end, preset, keep, 
     if preset not in PRESETS:
         raise ValueError(f"choose what to keep: one of {', '.join(PRESETS + (PATH_PRESET,))}; got {preset!r}")
     src = load_source(kind, upload, example, last, data_dir, start, end)
-    return make_edit(preset, src, keep=_int_or_none(keep, "keep"), frames=_int_or_none(frames, "output frames"),
-                     start=_int_or_none(range_start, "range start"), end=_int_or_none(range_end, "range end"))
+    r_start, r_end = _int_or_none(range_start, "range start"), _int_or_none(range_end, "range end")
+    if preset == "frames" and not r_start and not r_end:
+        r_start = r_end = None  # 0..0: no range given
+    return make_edit(preset, src, keep=_int_or_none(keep, "keep", True), frames=_int_or_none(frames, "output frames", True),
+                     start=r_start, end=r_end)
 
 
 def edit_pair(backend, spec, prompt: str, seed: int, guidance: float, steps: int, name_a: str, name_b: str,

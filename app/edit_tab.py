@@ -60,19 +60,19 @@ def build_edit_tab(backend, folders, config, compare_last, picked_take):
             upload = gr.File(file_types=[".bvh", ".npy"], label="Source file (.bvh, or .npy joints (T, 22, 3) / features (T, 263))")
             example = gr.Dropdown(_examples(config), label="Dataset example (test split)", allow_custom_value=True)
             with gr.Row():
-                src_start = gr.Number(None, label="use source from frame", precision=0)
-                src_end = gr.Number(None, label="to frame (exclusive)", precision=0)
+                src_start = gr.Number(0, label="use source from frame", precision=0)
+                src_end = gr.Number(0, label="to frame (exclusive; 0 = its end)", precision=0)
         with gr.Column():
             preset = gr.Dropdown(list(PRESETS) + [PATH_PRESET], value="in-between", label="What to keep",
                                  elem_id="edit_preset", allow_custom_value=True)  # checked by parse_edit
             preset_note = gr.Markdown(PRESET_HELP["in-between"])
             with gr.Row():
-                keep = gr.Number(None, label="keep (frames; empty = default)", precision=0)
-                out_frames = gr.Number(None, label="output frames (prefix / suffix)", precision=0)
+                keep = gr.Number(0, label="keep (frames; 0 = the preset's default)", precision=0)
+                out_frames = gr.Number(0, label="output frames (prefix / suffix; 0 = default)", precision=0)
             with gr.Row():
-                range_start = gr.Number(None, label="regenerate from frame ('frames')", precision=0)
-                range_end = gr.Number(None, label="to frame (exclusive)", precision=0)
-            with gr.Accordion("Root path (for 'path')", open=False):
+                range_start = gr.Number(0, label="regenerate from frame ('frames')", precision=0)
+                range_end = gr.Number(0, label="to frame (exclusive)", precision=0)
+            with gr.Accordion("Root path (for 'path')", open=False) as path_box:
                 with gr.Row():
                     path = gr.Dataframe(value=DEFAULT_PATH, headers=["t (s)", "x (m)", "z (m)"], datatype="number",
                                         type="array", interactive=True, column_count=3, label="Path points",
@@ -99,8 +99,11 @@ def build_edit_tab(backend, folders, config, compare_last, picked_take):
             view_b = gr.Model3D(label="B", height=420, elem_id="edit_view_b", clear_color=(0.96, 0.96, 0.97, 1.0))
             files_b = gr.File(label="Downloads B", file_count="multiple", interactive=False)
 
-    preset.change(lambda p: PRESET_HELP.get(p, "walk a root path given as (t, x, z) points; no source needed"),
-                  inputs=[preset], outputs=[preset_note], api_name=False, queue=False)
+    def on_preset(p):
+        note = PRESET_HELP.get(p, "walk a root path given as (t, x, z) points; no source needed")
+        return note, gr.Accordion(open=p == PATH_PRESET)
+
+    preset.change(on_preset, inputs=[preset], outputs=[preset_note, path_box], api_name=False, queue=False)
     path.change(_path_image, inputs=[path], outputs=[path_img], api_name=False, queue=False)
     def describe(last, picked):
         src = last_generated(last, picked)
