@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from easytune_core.limits import FPS
+
 from .config import AppConfig
 from .uploads import stage_upload
 
 log = logging.getLogger("easytune.app")
 
 SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune"}
-FPS = 20
 SIDE_COLORS = {"A": "#3b73d9", "B": "#e6731f"}  # the same blue/orange in the 3D views and the mp4
 
 
@@ -39,11 +40,12 @@ class SideResult:
 
     side: str
     checkpoint: str
-    joints: np.ndarray  # (T, 22, 3) metres, Y up, 20 fps
-    features: np.ndarray  # (T, 263) de-normalised HumanML3D features
+    joints: np.ndarray  # (T, 22, 3) metres, Y up (KIT-ML models: (T, 21, 3))
+    features: np.ndarray  # (T, 263) de-normalised HumanML3D features (KIT-ML: 251)
     reward: float | None = None
     matching_distance: float | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    fps: float = FPS  # the model's frame rate (20 HumanML3D, 12.5 KIT-ML)
 
 
 class Backend:
@@ -58,6 +60,7 @@ class Backend:
         # memory pool shared with the fine-tuning thread: serialise sampling there, not on CPU.
         self._sample_lock = threading.Lock() if self.device.startswith("cuda") else None
         self._uploads: dict[str, dict[str, Path]] = {}  # session -> {name: folder}: uploads stay private
+        self._upload_notes: dict[tuple[str, str], str | None] = {}
         self._scorer = None
         self._scorer_lock = threading.Lock()
         self._registry = None
@@ -117,8 +120,23 @@ class Backend:
     def add_upload(self, files, session: str | None = None, label: str | None = None) -> str:
         """Validate an uploaded checkpoint, load it once, and make it selectable; returns its name."""
         folder = stage_upload(files, self.config.uploads_dir, self.config.max_upload_mb)
+        note = None
         try:
-            self._load_pipeline(folder)  # deep check: shapes, kinds, stats (CheckpointError is a ValueError)
+            try:
+                self._load_pipeline(folder)  # deep check: shapes, kinds, stats (CheckpointError is a ValueError)
+            except Exception as exc:
+                from easytune_core.text import TextEncoderUnavailable
+
+                if not isinstance(exc, TextEncoderUnavailable):
+                    raise
+                # The weights are fine but their text encoder (e.g. CLIP) is not on this machine: keep the
+                # model, check it without the encoder, and say what selecting it needs.
+                from easytune_core.checkpoints import load_checkpoint, load_into
+                from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
+
+                ckpt = load_checkpoint(folder, expected_kind="denoiser")
+                load_into(MotionDenoiser(DenoiserConfig.from_dict(ckpt.config)), ckpt)
+                note = f"It cannot sample here yet: {exc}"
         except Exception as exc:
             import shutil
 
@@ -128,13 +146,19 @@ class Backend:
             raise ValueError(f"the uploaded checkpoint could not be loaded ({type(exc).__name__}: {exc})") from None
         name = f"upload: {label or folder.name}"
         self._uploads.setdefault(session or "", {})[name] = folder
+        self._upload_notes[(session or "", name)] = note
         return name
+
+    def upload_note(self, name: str, session: str | None = None) -> str | None:
+        """What an uploaded checkpoint still needs before it can sample (None when nothing)."""
+        return self._upload_notes.get((session or "", name))
 
     def drop_session(self, session: str | None) -> None:
         """Forget and delete the checkpoints a closed session uploaded."""
         import shutil
 
-        for folder in self._uploads.pop(session or "", {}).values():
+        for name, folder in self._uploads.pop(session or "", {}).items():
+            self._upload_notes.pop((session or "", name), None)
             shutil.rmtree(folder, ignore_errors=True)
 
     def _load_pipeline(self, folder: Path):
@@ -191,7 +215,8 @@ class Backend:
         import torch
 
         pipe_a, pipe_b = self.pipeline(name_a, session), self.pipeline(name_b, session)
-        frames = int(round(seconds * FPS))
+        fps = float(getattr(pipe_a, "fps", FPS))
+        frames = int(round(seconds * fps))
         noise = pipe_a.make_noise(1, frames, seed)
         dim_b = getattr(getattr(pipe_b, "config", None), "feature_dim", None)
         if dim_b is not None and noise.shape[-1] != dim_b:
@@ -205,7 +230,7 @@ class Backend:
                                     steps=steps, init_noise=noise.clone())
             n = int(res.lengths[0])
             return SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
-                              np.asarray(res.features[0][:n], np.float32))
+                              np.asarray(res.features[0][:n], np.float32), fps=float(getattr(pipe, "fps", FPS)))
 
         # A and B are independent given the shared noise: on CPU they run side by side, which keeps
         # both cores busy with small single-motion batches; on CUDA the sampling lock orders them.
@@ -243,9 +268,9 @@ class Backend:
         stem = f"motion_{side.side}"
         files = {"glb": folder / f"{stem}.glb"}
         color = SIDE_COLORS[side.side]
-        write_glb(files["glb"], [side.joints], colors=[color], fps=FPS, labels=[side.side])
-        files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=FPS)
-        files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=FPS)
+        write_glb(files["glb"], [side.joints], colors=[color], fps=side.fps, labels=[side.side])
+        files["bvh"] = ex.save_bvh(folder / f"{stem}.bvh", side.joints, fps=side.fps)
+        files["npz"] = ex.save_smpl_npz(folder / f"{stem}_smpl.npz", side.joints, fps=side.fps)
         files["joints"] = folder / f"{stem}_joints.npy"
         np.save(files["joints"], side.joints)
         files["features"] = folder / f"{stem}_features.npy"
@@ -262,7 +287,7 @@ class Backend:
         from easytune_core.render.video import render_video
 
         render_video(path, [np.asarray(s["joints"]) for s in sides],
-                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=FPS,
+                     [f"{s['side']}: {s['checkpoint']}" for s in sides], prompt, fps=float(sides[0].get("fps", FPS)),
                      colors=[SIDE_COLORS.get(s["side"], "#888888") for s in sides])
         return Path(path)
 

@@ -12,11 +12,8 @@ import gradio as gr
 
 log = logging.getLogger("easytune.app")
 
-MAX_PROMPT_CHARS = 300
-MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
-MAX_SEED = 2**31 - 1
-MAX_STEPS = 1000
-MAX_GUIDANCE = 20.0
+from easytune_core.limits import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SECONDS, MAX_SEED, MAX_STEPS, MIN_SECONDS  # noqa: F401
+
 MAX_FINETUNE_STEPS = 100_000
 MAX_PROMPT_LINES = 1000
 
@@ -34,7 +31,7 @@ def _number(value: Any, name: str) -> float:
 
 
 def check_prompt(prompt: Any) -> str:
-    """A non-empty caption of at most 300 characters, stripped."""
+    """A non-empty caption of at most MAX_PROMPT_CHARS (300) characters, stripped."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("the prompt is empty: describe a motion, e.g. 'a person walks forward and waves'")
     prompt = prompt.strip()
@@ -44,7 +41,7 @@ def check_prompt(prompt: Any) -> str:
 
 
 def check_seconds(seconds: Any) -> float:
-    """Motion length in seconds, 1.0–9.8 (HumanML3D's 196 frames at 20 fps)."""
+    """Motion length in seconds, MIN_SECONDS–MAX_SECONDS (1.0–9.8: HumanML3D's 196 frames at 20 fps)."""
     value = _number(seconds, "length")
     if not MIN_SECONDS <= value <= MAX_SECONDS:
         raise ValueError(f"length must be between {MIN_SECONDS} and {MAX_SECONDS} seconds, got {value:g}")
@@ -62,7 +59,7 @@ def check_seed(seed: Any) -> int:
 
 
 def check_guidance(guidance: Any) -> float:
-    """Classifier-free guidance scale in [0, 20]; 1 means no guidance."""
+    """Classifier-free guidance scale in [0, MAX_GUIDANCE]; 1 means no guidance."""
     value = _number(guidance, "guidance")
     if not 0.0 <= value <= MAX_GUIDANCE:
         raise ValueError(f"guidance must be between 0 and {MAX_GUIDANCE:g}, got {value:g}")

@@ -8,8 +8,10 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from .checks import (MAX_SECONDS, MIN_SECONDS, check_choice, check_guidance, check_prompt,
-                     check_seconds, check_seed, check_steps, user_errors)
+from easytune_core.limits import (APP_DEFAULT_SECONDS, APP_MAX_GUIDANCE_SLIDER, DEFAULT_GUIDANCE, MAX_SECONDS,
+                                  MAX_SEED, MIN_SECONDS)
+
+from .checks import check_choice, check_guidance, check_prompt, check_seconds, check_seed, check_steps, user_errors
 
 SCORE_HEADERS = ["side", "checkpoint", "reward (higher = closer to the text)", "evaluator matching distance (lower = better)"]
 EXAMPLES = [
@@ -61,19 +63,21 @@ def build_compare_tab(backend, folders, config):
                                 value=EXAMPLES[0], elem_id="prompt")
             gr.Examples([[e] for e in load_examples(config.assets_dir)], inputs=[prompt], label="Examples")
         with gr.Column(scale=2):
-            seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=6.0, step=0.1, label="Length (seconds)")
+            seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=APP_DEFAULT_SECONDS, step=0.1, label="Length (seconds)")
             with gr.Row():
                 seed = gr.Number(value=0, label="Seed", precision=None, min_width=120)
                 dice = gr.Button("Random seed", size="sm", min_width=80)
-            guidance = LooseSlider(0.0, 10.0, value=2.5, step=0.1, label="Guidance scale")
+            guidance = LooseSlider(0.0, APP_MAX_GUIDANCE_SLIDER, value=DEFAULT_GUIDANCE, step=0.1, label="Guidance scale")
             steps = LooseSlider(1, 200, value=config.default_steps, step=1, label="Diffusion steps (DDIM)")
     with gr.Row():
         # allow_custom_value: the list grows at run time (fine-tuning runs, uploads) while gradio's own
         # check would use the list from start-up; the handler checks against the live list instead.
         ckpt_a = gr.Dropdown(choices, value=default_a, label="Checkpoint A", elem_id="ckpt_a", allow_custom_value=True)
         ckpt_b = gr.Dropdown(choices, value=default_b, label="Checkpoint B", elem_id="ckpt_b", allow_custom_value=True)
-    with gr.Accordion("Upload a checkpoint (zip of a checkpoint folder, or model .safetensors + config.json)", open=False):
-        upload = gr.File(file_count="multiple", file_types=[".zip", ".safetensors", ".json"], label="Checkpoint files")
+    with gr.Accordion("Upload a checkpoint (zip of a checkpoint folder, model .safetensors + config.json, "
+                      "or an MDM model .pt + args.json + Mean.npy + Std.npy)", open=False):
+        upload = gr.File(file_count="multiple", file_types=[".zip", ".safetensors", ".json", ".pt", ".pth", ".npy"],
+                         label="Checkpoint files")
         add_btn = gr.Button("Add uploaded checkpoint")
     generate = gr.Button("Generate A and B", variant="primary", elem_id="generate")
     status = gr.Markdown("")
@@ -90,10 +94,23 @@ def build_compare_tab(backend, folders, config):
     video = gr.Video(label="A and B side by side", interactive=False, height=360)
     last = gr.State(None)
 
-    dice.click(lambda: random.randint(0, 2**31 - 1), outputs=seed, api_name=False, queue=False)
+    dice.click(lambda: random.randint(0, MAX_SEED), outputs=seed, api_visibility="private", queue=False)
 
     @user_errors
     def compare(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
+        """Generate one motion from a prompt with two checkpoints, from the same seed and initial noise.
+
+        Args:
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            seconds: motion length in seconds, 1 to 9.8.
+            seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
+            guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default).
+            steps: DDIM steps, 1 to 1000 (50 is the default).
+            ckpt_a: checkpoint A, e.g. "base (shipped)", a fine-tuning run's name or an upload.
+            ckpt_b: checkpoint B, e.g. "easytune (shipped)".
+        Returns:
+            GLB of A and of B (animated bodies); scores (reward, evaluator matching distance); files of A and B; status.
+        """
         session = _session(request)
         prompt = check_prompt(prompt)
         seconds = check_seconds(seconds)
@@ -111,7 +128,7 @@ def build_compare_tab(backend, folders, config):
         table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
         state = {"prompt": prompt, "folder": str(folder), "time": time.time(),
                  "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
-                            "features": str(s.files["features"])} for s in sides]}
+                            "features": str(s.files["features"]), "fps": s.fps} for s in sides]}
         a, b = sides
         note = (f"Seed {seed}, {seconds:g} s ({a.joints.shape[0]} frames), {steps} steps, guidance {guidance:g}; "
                 f"both sides started from the same noise. Took {took:.1f} s.")
@@ -124,6 +141,12 @@ def build_compare_tab(backend, folders, config):
 
     @user_errors
     def render_video(state, request: gr.Request):
+        """Render an mp4 of both bodies of this session's last comparison side by side (call compare first,
+        from the same client).
+
+        Returns:
+            the mp4 file.
+        """
         if not state:
             raise ValueError("nothing to render yet: press 'Generate A and B' first")
         import numpy as np
@@ -139,13 +162,24 @@ def build_compare_tab(backend, folders, config):
     video_btn.click(render_video, inputs=[last], outputs=[video], api_name="render_video", concurrency_limit=1)
 
     @user_errors
-    def add_checkpoint(files, request: gr.Request):
+    def upload_checkpoint(files, request: gr.Request):
+        """Add a checkpoint for this session: a .zip of a checkpoint folder, model.safetensors + config.json
+        (+ stats.safetensors), or an MDM model (.pt + args.json + Mean.npy + Std.npy, converted on arrival).
+        It is validated (never unpickled) and becomes checkpoint B.
+
+        Args:
+            files: the uploaded files.
+        Returns:
+            the A and B choices, and a status line naming the new checkpoint.
+        """
         session = _session(request)
         name = backend.add_upload(files, session)
         names = backend.checkpoint_choices(session)
-        return gr.Dropdown(choices=names), gr.Dropdown(choices=names, value=name), f"Added **{name}** as checkpoint B."
+        note = backend.upload_note(name, session)
+        return (gr.Dropdown(choices=names), gr.Dropdown(choices=names, value=name),
+                f"Added **{name}** as checkpoint B." + (f" {note}" if note else ""))
 
-    add_btn.click(add_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",
+    add_btn.click(upload_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",
                   concurrency_limit=1)
     return SimpleNamespace(ckpt_a=ckpt_a, ckpt_b=ckpt_b, prompt=prompt, seconds=seconds, seed=seed, guidance=guidance,
                            steps=steps, view_a=view_a, view_b=view_b, files_a=files_a, files_b=files_b, status=status,

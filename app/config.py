@@ -6,12 +6,23 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from easytune_core.limits import DEFAULT_STEPS, MAX_STEPS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value) if value else default
+
+
+def _env_flag(*names: str) -> bool:
+    """True when the first of ``names`` that is set says so (1, true, yes, on)."""
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None:
+            return value.strip().lower() in ("1", "true", "yes", "on")
+    return False
 
 
 @dataclass
@@ -48,7 +59,7 @@ class AppConfig:
     max_upload_mb: float = 200.0
     """Largest accepted uploaded checkpoint (zip or files), in megabytes."""
 
-    default_steps: int = 50
+    default_steps: int = DEFAULT_STEPS
     """Diffusion steps pre-selected in the Compare tab."""
 
     warm_up: bool = False
@@ -56,6 +67,10 @@ class AppConfig:
 
     timer_s: float = 1.0
     """Polling interval of the fine-tuning status timer, in seconds."""
+
+    mcp_server: bool = field(default_factory=lambda: _env_flag("EASYTUNE_MCP_SERVER", "GRADIO_MCP_SERVER"))
+    """Also serve the API as an MCP server (tools named after the API endpoints) at /gradio_api/mcp/;
+    needs the `mcp` package. Set EASYTUNE_MCP_SERVER=1 (or gradio's GRADIO_MCP_SERVER=true)."""
 
     def __post_init__(self) -> None:
         self.assets_dir = Path(self.assets_dir)
@@ -70,8 +85,8 @@ class AppConfig:
             raise ValueError(f"compare_concurrency must be at least 1, got {self.compare_concurrency}")
         if self.max_queue < 1:
             raise ValueError(f"max_queue must be at least 1, got {self.max_queue}")
-        if not 1 <= self.default_steps <= 1000:
-            raise ValueError(f"default_steps must be between 1 and 1000, got {self.default_steps}")
+        if not 1 <= self.default_steps <= MAX_STEPS:
+            raise ValueError(f"default_steps must be between 1 and {MAX_STEPS}, got {self.default_steps}")
         if self.timer_s <= 0:
             raise ValueError(f"timer_s must be positive, got {self.timer_s}")
 

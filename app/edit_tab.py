@@ -103,18 +103,44 @@ def build_edit_tab(backend, folders, config, compare_last, picked_take):
         note = PRESET_HELP.get(p, "walk a root path given as (t, x, z) points; no source needed")
         return note, gr.Accordion(open=p == PATH_PRESET)
 
-    preset.change(on_preset, inputs=[preset], outputs=[preset_note, path_box], api_name=False, queue=False)
-    path.change(_path_image, inputs=[path], outputs=[path_img], api_name=False, queue=False)
+    preset.change(on_preset, inputs=[preset], outputs=[preset_note, path_box], api_visibility="private", queue=False)
+    path.change(_path_image, inputs=[path], outputs=[path_img], api_visibility="private", queue=False)
     def describe(last, picked):
         src = last_generated(last, picked)
         return f"Last generated: {src['label']}" if src else "No motion generated in this session yet."
 
     for state in (compare_last, picked_take):
-        state.change(describe, inputs=[compare_last, picked_take], outputs=[source_note], api_name=False, queue=False)
+        state.change(describe, inputs=[compare_last, picked_take], outputs=[source_note], api_visibility="private", queue=False)
 
     @user_errors
     def edit(kind, upload, example, src_start, src_end, preset, keep, out_frames, range_start, range_end, path_table,
              prompt, seed, guidance, steps, ckpt_a, ckpt_b, last, picked, request: gr.Request):
+        """Keep part of a motion and regenerate the rest to a prompt with checkpoints A and B from the same noise.
+
+        Args:
+            kind: the source: "last generated" (this session's last comparison, side A, or picked take),
+                "file upload" or "dataset example" (ignored for the "path" preset).
+            upload: a .bvh, or a .npy of joints (T, 22, 3) or HumanML3D features (T, 263).
+            example: a dataset example, "name" or "name: caption" (test split of the app's dataset).
+            src_start: first source frame to use (20 frames per second; 0 = from the start).
+            src_end: source frame to stop before (0 = its end).
+            preset: what to keep: "in-between", "prefix", "suffix", "frames", "upper body", "lower body",
+                "root path", or "path (draw a root path)".
+            keep: frames kept (in-between: at each end; prefix / suffix); 0 = the preset's default.
+            out_frames: output frames for prefix / suffix (at most 196); 0 = kept frames + 80.
+            range_start: "frames": first regenerated frame.
+            range_end: "frames": regenerated frames stop before this one.
+            path_table: "path": rows of (t seconds, x metres, z metres), the first at t = 0.
+            prompt: text for the regenerated part; empty = no text.
+            seed: whole number 0 to 2147483647 (the initial noise, shared by A and B).
+            guidance: classifier-free guidance weight, 0 to 20.
+            steps: DDIM steps, 1 to 1000.
+            ckpt_a: checkpoint A, e.g. "base (shipped)".
+            ckpt_b: checkpoint B, e.g. "easytune (shipped)".
+        Returns:
+            GLB of A and of B; files of A and B (GLB, BVH, SMPL NPZ, joints, features); a top view of the path
+            with the generated roots (path edits); status text (frames kept, seams).
+        """
         session = _session(request)
         prompt = (prompt or "").strip()
         if len(prompt) > 300:

@@ -34,6 +34,16 @@ def build_evaluate_tab(backend, config):
 
     @user_errors
     def evaluate(name, samples, repeats, request: gr.Request, progress=gr.Progress()):
+        """A quick run of the evaluator protocol on one checkpoint, beside the shipped base model and the real
+        test motions (indicative; `easytune evaluate` runs the full protocol).
+
+        Args:
+            name: the checkpoint, e.g. "easytune (shipped)".
+            samples: test captions, a multiple of 32 (R-Precision uses groups of 32), at most 1024.
+            repeats: replications, 1 to 20.
+        Returns:
+            a metrics table (R-Precision top-1/2/3, FID, MM-Dist, Diversity per model) and a note.
+        """
         session = getattr(request, "session_hash", None)
         check_choice(name, backend.checkpoint_choices(session), "checkpoint")
         samples = check_steps(samples, "test captions", 1024)
@@ -50,4 +60,4 @@ def build_evaluate_tab(backend, config):
     def refresh(request: gr.Request):
         return gr.Dropdown(choices=backend.checkpoint_choices(getattr(request, "session_hash", None)))
 
-    ckpt.focus(refresh, outputs=[ckpt], api_name=False, queue=False)
+    ckpt.focus(refresh, outputs=[ckpt], api_visibility="private", queue=False)

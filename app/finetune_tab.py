@@ -5,7 +5,9 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from .checks import (check_choice, check_learning_rate, check_steps, parse_prompt_lines, user_errors)
+from easytune_core.limits import MAX_STEPS
+
+from .checks import check_choice, check_learning_rate, check_steps, parse_prompt_lines, user_errors
 from .compare import LooseSlider
 
 JOB_KINDS = {
@@ -87,19 +89,37 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
         loss_plot = gr.LinePlot(EMPTY_CURVE, x="step", y="value", color="series", title="Loss", elem_id="ft_loss",
                                 y_title="loss", height=260)
     run_files = gr.File(label="Download the run's checkpoint", file_count="multiple", interactive=False)
-    raw = gr.JSON(label="Job status (as the API returns it)", visible=False)
     timer = gr.Timer(config.timer_s)
     seen = gr.State(None)
 
     @user_errors
     def finetune_start(kind, method, init, source, lines, steps, lr, k, weighting, adapter, rank, sample_steps, run_name,
                        request: gr.Request):
+        """Start the app's one fine-tuning job (refused while another job runs; cancel it or wait).
+
+        Args:
+            kind: "Fine-tune the generator", "Refine the reward model with SPL" or "SPL, then EasyTune with the refined reward".
+            method: easytune, easytune-chain, draft, draft-lv, refl, alignprop or drtune.
+            init: the checkpoint to start from, e.g. "base (shipped)".
+            source: "Train split of the built-in dataset" or "My prompts (one per line)".
+            lines: the prompts, one per line (with "My prompts").
+            steps: optimiser steps.
+            lr: learning rate, above 0 and at most 0.1.
+            k: trained diffusion steps (the last K for EasyTune, DRaFT and DRTune).
+            weighting: uniform, linear-up or linear-down.
+            adapter: "LoRA" or "Full".
+            rank: LoRA rank.
+            sample_steps: diffusion steps per trajectory.
+            run_name: name of the resulting checkpoint (optional).
+        Returns:
+            the job id (for finetune_status and finetune_cancel) and a status line.
+        """
         kind = JOB_KINDS[check_choice(kind, list(JOB_KINDS), "what to run")]
         check_choice(method, METHODS, "method")
         check_choice(weighting, WEIGHTINGS, "step weighting")
         check_choice(adapter, ["LoRA", "Full"], "parameters")
         check_choice(source, PROMPT_SOURCES, "prompts")
-        sample_steps = check_steps(sample_steps, "diffusion steps per trajectory", 1000)
+        sample_steps = check_steps(sample_steps, "diffusion steps per trajectory", MAX_STEPS)
         request = {
             "kind": kind,
             "method": method,
@@ -123,23 +143,37 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
                                         sample_steps, run_name],
                 outputs=[job_id, status], api_name="finetune_start", concurrency_limit=1, concurrency_id="finetune")
 
-    @user_errors
-    def finetune_status(job):
-        st = backend.engine.status((job or "").strip() or None)
+    def view(st: dict) -> tuple:
+        """The tab's components for one status: text, reward and loss curves, run files."""
         files = [str(p) for p in st.get("files", [])] or None
         return (status_markdown(st), _curve(st.get("events", []), "reward"), _curve(st.get("events", []), "loss"),
-                files, {k: v for k, v in st.items() if k != "files"})
+                files)
 
-    status_outputs = [status, reward_plot, loss_plot, run_files, raw]
-    gr.Button("Refresh", visible=False).click(finetune_status, inputs=[job_id], outputs=status_outputs,
-                                               api_name="finetune_status", concurrency_limit=None)
+    @user_errors
+    def finetune_status(job_id: str = "") -> dict:
+        """State of a fine-tuning job: the one whose id is given, or the current (latest) job of the app. Besides
+        the fields below, the dict holds id, name, kind, method, elapsed_s, peak_memory_mb, error, message,
+        checkpoint (the run's name in the A/B lists once finished or cancelled) and registered; events are per
+        optimiser step (step, reward, loss); files are server paths of the run's zip, downloadable at
+        /gradio_api/file=<path>.
+
+        Args:
+            job_id: a job id returned by finetune_start; empty for the current job, whoever started it.
+        Returns:
+            a dict: state (idle/queued/running/finished/cancelled/failed), step, total_steps, reward, events, files, text.
+        """
+        st = backend.engine.status((job_id or "").strip() or None)
+        return {**st, "files": [str(p) for p in st.get("files", [])], "text": status_markdown(st)}
+
+    gr.api(finetune_status, api_name="finetune_status", concurrency_limit=None)
+    status_outputs = [status, reward_plot, loss_plot, run_files]
 
     def tick(seen_state, request: gr.Request):
         # Every visitor watches the latest job, whoever started it (one job at a time for everyone);
         # checkpoint lists refresh only when they change.
         try:
-            out = finetune_status("")
-        except gr.Error:
+            out = view(backend.engine.status(None))
+        except ValueError:
             out = (gr.skip(),) * len(status_outputs)
         names = tuple(backend.checkpoint_choices(getattr(request, "session_hash", None)))
         if names == seen_state:
@@ -148,10 +182,17 @@ def build_finetune_tab(backend, config, ckpt_a, ckpt_b):
         return (*out, gr.Dropdown(choices=lst), gr.Dropdown(choices=lst), gr.Dropdown(choices=lst), names)
 
     timer.tick(tick, inputs=[seen], outputs=[*status_outputs, ckpt_a, ckpt_b, init, seen],
-               api_name=False, concurrency_limit=None, show_progress="hidden")
+               api_visibility="private", concurrency_limit=None, show_progress="hidden")
 
     @user_errors
     def finetune_cancel(job):
+        """Stop a fine-tuning job after its current optimiser step; it keeps a valid checkpoint under its name.
+
+        Args:
+            job: the job id; empty for the current job.
+        Returns:
+            a status line.
+        """
         st = backend.engine.cancel((job or "").strip() or None)
         return status_markdown(st)
 

@@ -37,6 +37,21 @@ def build_takes(backend, folders, compare, edit_source):
 
     @user_errors
     def make_takes(prompt, seconds, seed, guidance, steps, ckpt, n, request: gr.Request):
+        """Several takes of one prompt with one checkpoint, sampled in one batch; take i starts from the
+        noise of seed + i - 1 (the motion that seed gives alone).
+
+        Args:
+            prompt: what the person does (max 300 characters).
+            seconds: motion length in seconds, 1 to 9.8.
+            seed: whole number 0 to 2147483647, the seed of take 1.
+            guidance: classifier-free guidance weight, 0 to 20.
+            steps: DDIM steps, 1 to 1000.
+            ckpt: the checkpoint, e.g. "base (shipped)".
+            n: number of takes, 1 to 8.
+        Returns:
+            one GLB with the takes side by side (labelled 1..n); the takes' joints and features (.npy); the
+            choices to pick a take from; status text.
+        """
         session = _session(request)
         prompt = check_prompt(prompt)
         seconds = check_seconds(seconds)
@@ -78,4 +93,4 @@ def build_takes(backend, folders, compare, edit_source):
                   "label": f"take {i + 1} of {st['prompt']!r} (seed {st['seeds'][i]}), {len(side.features)} frames"}
         return [str(p) for p in files.values()], source
 
-    pick.change(pick_take, inputs=[pick, state], outputs=[picked_files, edit_source], api_name=False)
+    pick.change(pick_take, inputs=[pick, state], outputs=[picked_files, edit_source], api_visibility="private")

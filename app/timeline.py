@@ -38,11 +38,25 @@ def build_timeline(backend, folders, compare):
         rows = table_rows(rows)
         return rows[:-1] if len(rows) > 1 else rows
 
-    add.click(add_row, inputs=[table], outputs=[table], api_name=False, queue=False)
-    remove.click(remove_row, inputs=[table], outputs=[table], api_name=False, queue=False)
+    add.click(add_row, inputs=[table], outputs=[table], api_visibility="private", queue=False)
+    remove.click(remove_row, inputs=[table], outputs=[table], api_visibility="private", queue=False)
 
     @user_errors
     def compose(rows, seed, guidance, steps, ckpt_a, ckpt_b, request: gr.Request):
+        """Compose a timeline of (prompt, seconds) segments into one motion of up to 60 s, with checkpoints A
+        and B (each window's noise comes from the seed, so both start from the same noise).
+
+        Args:
+            rows: the segments, rows of (prompt, seconds): 1 to 32 segments of at least 1 s, 60 s in all.
+            seed: whole number 0 to 2147483647.
+            guidance: classifier-free guidance weight, 0 to 20.
+            steps: DDIM steps per window, 1 to 1000.
+            ckpt_a: checkpoint A, e.g. "base (shipped)".
+            ckpt_b: checkpoint B, e.g. "easytune (shipped)".
+        Returns:
+            GLB of A and of B; files of A and B (GLB, BVH, SMPL NPZ, joints, features); status text with each
+            segment's frames.
+        """
         session = _session(request)
         segments = timeline_segments(rows)
         seed = check_seed(seed)

@@ -1,4 +1,4 @@
-"""Builds the Blocks app: Compare, Fine-tune and Evaluate tabs over one shared Backend."""
+"""Builds the Blocks app: Compare (with Timeline and Takes), Edit, Fine-tune and Evaluate tabs over one shared Backend."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
             names = backend.checkpoint_choices(getattr(request, "session_hash", None))
             return [gr.Dropdown(choices=names) for _ in range(4)]
 
-        demo.load(refresh_choices, outputs=[ckpt_a, ckpt_b, edit_a, edit_b], api_name=False, queue=False)
+        demo.load(refresh_choices, outputs=[ckpt_a, ckpt_b, edit_a, edit_b], api_visibility="private", queue=False)
 
         def drop_session(request: gr.Request):
             session = getattr(request, "session_hash", None)
@@ -93,9 +93,17 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
 
 
 def launch(demo: gr.Blocks | None = None, **kwargs):
-    """Serve on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (default 127.0.0.1:7860); never a share link."""
+    """Serve on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (default 127.0.0.1:7860); never a share link. With
+    ``AppConfig.mcp_server`` the same API is offered as an MCP server too (docs/app.md)."""
     demo = demo or create_app()
     cfg = demo.easytune_backend.config
+    kwargs.setdefault("mcp_server", cfg.mcp_server)
+    if kwargs["mcp_server"]:
+        try:
+            import mcp  # noqa: F401  (gradio's MCP server is built on it)
+        except ImportError:
+            log.warning("the MCP server needs the `mcp` package (pip install \"mcp>=1.21,<2\"); serving without it")
+            kwargs["mcp_server"] = False
     config_dirs = [str(cfg.outputs_dir), str(cfg.runs_dir / "finetune")]  # per-request files, run zips
     kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))

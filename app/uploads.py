@@ -1,5 +1,7 @@
-"""Uploaded checkpoints: a zip of a checkpoint folder, or the folder's files (a `.safetensors` weights
-file plus `config.json`, optionally `stats.safetensors`). Nothing is ever unpickled; zip members are
+"""Uploaded checkpoints: a zip of a checkpoint folder, the folder's files (a `.safetensors` weights
+file plus `config.json`, optionally `stats.safetensors`), or an MDM checkpoint (its `.pt`, `args.json`
+and the dataset's `Mean.npy` / `Std.npy`), converted on arrival. Nothing is unpickled beyond tensors
+(the `.pt` through `torch.load(weights_only=True)`, the `.npy` files without pickle); zip members are
 extracted only by known names, never by their stored paths."""
 
 from __future__ import annotations
@@ -47,10 +49,39 @@ def _check_config(path: Path) -> dict:
     return config
 
 
+MDM_SUFFIXES = (".pt", ".pth")
+MDM_STATS = ("mean.npy", "std.npy")
+
+
+def _is_mdm_upload(paths: list[Path]) -> bool:
+    return any(p.suffix.lower() in MDM_SUFFIXES for p in paths)
+
+
+def _stage_mdm(paths: list[Path], dest: Path) -> None:
+    """Convert an MDM checkpoint upload (.pt + args.json + Mean.npy + Std.npy) into `dest`."""
+    pts = [p for p in paths if p.suffix.lower() in MDM_SUFFIXES]
+    configs = [p for p in paths if p.suffix.lower() == ".json"]
+    stats = {p.name.lower(): p for p in paths if p.name.lower() in MDM_STATS}
+    others = [p for p in paths if p not in pts and p not in configs and p.name.lower() not in MDM_STATS]
+    need = "upload MDM's model .pt with its args.json and the dataset's Mean.npy and Std.npy"
+    if others:
+        raise ValueError(f"unexpected file {others[0].name} beside an MDM checkpoint: {need}")
+    if len(pts) != 1:
+        raise ValueError(f"expected one MDM .pt checkpoint, got {len(pts)}: {need}")
+    if len(configs) != 1:
+        raise ValueError(f"a .pt file is accepted only as an MDM checkpoint with its args.json: {need}")
+    if set(stats) != set(MDM_STATS):
+        raise ValueError(f"Mean.npy and Std.npy are missing (MDM normalises motions with them): {need}")
+    from easytune_core.interop.mdm import convert_mdm
+
+    convert_mdm(pts[0], dest, args=configs[0], mean=stats["mean.npy"], std=stats["std.npy"])
+
+
 def _reject_pickles(names: list[str]) -> None:
     for name in names:
         if name.lower().endswith(PICKLE_SUFFIXES):
-            raise ValueError(f"{Path(name).name}: pickled/NumPy files are not accepted for safety; save the weights as safetensors")
+            raise ValueError(f"{Path(name).name}: pickled/NumPy files are not accepted for safety (except an MDM "
+                             f".pt with its args.json, Mean.npy and Std.npy); save the weights as safetensors")
 
 
 def _extract_zip(zip_path: Path, dest: Path, max_bytes: int) -> None:
@@ -89,12 +120,18 @@ def stage_upload(files: list[str] | str | None, uploads_dir: Path, max_mb: float
     total = sum(p.stat().st_size for p in paths)
     if total > max_bytes:
         raise ValueError(f"upload is {total / 2**20:.0f} MB: checkpoints up to {max_mb:.0f} MB are accepted")
-    _reject_pickles([p.name for p in paths])
+    mdm = _is_mdm_upload(paths)
+    if not mdm:
+        _reject_pickles([p.name for p in paths])
     dest = Path(uploads_dir) / uuid.uuid4().hex[:12]
     dest.mkdir(parents=True)
     try:
         zips = [p for p in paths if p.suffix.lower() == ".zip"]
-        if zips:
+        if mdm:
+            if zips:
+                raise ValueError("upload either one .zip or the loose files, not both")
+            _stage_mdm(paths, dest)
+        elif zips:
             if len(paths) != 1:
                 raise ValueError("upload either one .zip or the loose files, not both")
             _extract_zip(zips[0], dest, max_bytes)

@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -34,7 +34,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                     help="torch threads (as app.py: half the cores, since A and B sample in parallel)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args()
 
     import torch
@@ -42,7 +42,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     from gradio_client import Client
 
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     scratch = Path(tempfile.mkdtemp(prefix="app_latency_"))
     assets = None if args.tiny else Path(args.assets)
@@ -76,15 +76,12 @@ def main() -> int:
         "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
         "cuda": torch.cuda.is_available(), "server_reported": stages[-1],
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     name = "app_latency_tiny" if args.tiny else "app_latency"
-    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     md = ("| request → both GLBs (two 6 s motions, 50 steps) | median | min | max | first request | target |\n"
           "|---|---|---|---|---|---|\n"
           f"| {a} vs {b}{' (tiny stand-ins)' if args.tiny else ''} | {result['median_s']:.2f} s | {result['min_s']:.2f} s | "
           f"{result['max_s']:.2f} s | {result['first_request_s']:.2f} s | < 3 s |\n")
-    (out / f"{name}.md").write_text(md)
+    write_results(Path(args.out) / name, result, md, device="cuda" if torch.cuda.is_available() else "cpu")
     print(md)
     print(json.dumps(result, indent=2))
     return 0

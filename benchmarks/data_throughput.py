@@ -16,7 +16,6 @@ Writes ``benchmarks/results/data_throughput.json`` and ``.md``. Heavy: run it as
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -28,13 +27,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
 from easytune_core.data import (DEFAULT_SIZE, LengthBucketSampler, MotionTextDataset, collate_motion,
                                 generate_builtin, synthesize_sample)
 from easytune_core.motion.features import features_to_joints, joints_to_features
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _best_of(fn, repeats: int) -> float:
@@ -122,9 +121,7 @@ def main(argv=None) -> dict:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "data_throughput.json").write_text(json.dumps(res, indent=2) + "\n")
-    (args.out / "data_throughput.md").write_text(_markdown(res))
+    write_results(Path(args.out) / "data_throughput", res, _markdown(res), device="cpu")
     print(_markdown(res))
     return res
 

@@ -35,9 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from finetune_efficiency import METHODS as EFF_METHODS  # noqa: E402  (the efficiency benchmark's methods)
@@ -72,12 +71,12 @@ def build_inputs(data: str, train_prompts: int, seed: int = 0):
     from easytune_core.eval.protocol import _pad, load_eval_pairs
     from easytune_core.eval.rules import load_rule_cases
     from easytune_core.finetune.prompts import SplitPrompts
-    from easytune_core.reward.retrieval import load_caption_cache
+    from easytune_core.data.loader import CaptionEmbeddings
     from easytune_core.text import get_text_encoder
 
     root = resolve_dataset(data)
     te = get_text_encoder("minilm", "cpu")
-    load_caption_cache(te, root)
+    CaptionEmbeddings(te).warm(root, encode_all=False)  # the disk cache of train-base, if any
     ev = load_evaluator(device="cpu")
     sp = SplitPrompts(root, "train", max_frames=196)
     idx = np.random.default_rng(seed).permutation(len(sp.captions))[:train_prompts]
@@ -162,8 +161,7 @@ class Sweep:
         print(f"[{time.time() - self.t0:6.1f}s] " + " ".join(str(p) for p in parts), flush=True)
 
     def flush(self) -> None:
-        Path(str(self.out) + ".json").write_text(json.dumps(self.results, indent=1))
-        Path(str(self.out) + ".md").write_text(markdown(self.results) + "\n")
+        write_results(self.out, self.results, markdown(self.results), device=self.dev)
 
     def evaluate(self, pipe, rm, split="val"):
         """Evaluator metrics (mean over replications), mean reward and rule checks on ``split``."""
@@ -387,13 +385,12 @@ def main(argv=None) -> int:
     p.add_argument("--render", nargs="+", default=None, help="only re-render (and merge) result JSON files to --out.md")
     p.add_argument("--device", default=None)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", default="benchmarks/results/easytune_sweep")
+    p.add_argument("--out", default=str(RESULTS / "easytune_sweep"))
     args = p.parse_args(argv)
 
     if args.render:
         res = merge(args.render)
-        Path(str(args.out) + ".json").write_text(json.dumps(res, indent=1))
-        Path(str(args.out) + ".md").write_text(markdown(res) + "\n")
+        write_results(args.out, res, markdown(res))  # keeps the merged runs' stamp
         print(markdown(res))
         return 0
     import torch

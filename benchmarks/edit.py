@@ -10,26 +10,21 @@ and the per-segment rule checks of a walk-turn-sit timeline with both compositio
     nice .venv/bin/python benchmarks/edit.py --threads 2            # both parts
     nice .venv/bin/python benchmarks/edit.py --part speed            # benchmarks/results/edit_speed.{json,md}
 
-Results are stamped with the commit, the device, the date and the machine's load.
+Results are stamped with the commit, the device and the date (``common.write_results``) and record the
+machine's load average at the start and the end (the CPU is shared; timings depend on it).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import RESULTS, ROOT, write_results
 
 PROMPT = "a person walks forward and waves with the right hand"
 TIMELINE_30 = [("a person walks forward", 6), ("a person turns left", 3), ("a person jumps", 4),
@@ -43,17 +38,9 @@ PATHS = {"straight": [(0, 0, 0), (4, 0, 4)], "L": [(0, 0, 0), (3, 0, 3), (6, -3,
          "circle": [(k * 0.5, 1.5 * np.sin(k * np.pi / 8), 1.5 * (1 - np.cos(k * np.pi / 8))) for k in range(17)]}
 
 
-def stamp(threads: int) -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = "unknown"
-    import torch
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return {"commit": commit, "device": device, "cpu": platform.processor() or platform.machine(),
-            "threads": threads, "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "load_average": list(os.getloadavg())}
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages (the CPU is shared; the numbers depend on it)."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def best(fn, repeats: int) -> float:
@@ -201,9 +188,10 @@ def quality(pipe, takes: int, data: Path | None) -> dict:
 
 
 def markdown(res: dict) -> str:
-    st = res["stamp"]
-    lines = [f"Shipped base model, {st['device']} ({st['cpu']}), {st['threads']} threads, commit {st['commit']}, "
-             f"{st['date']}, load average {', '.join(f'{x:.1f}' for x in st['load_average'])} at the start.", ""]
+    load = res["load_average"]
+    lines = [f"Shipped base model, {res['threads']} torch threads; machine load average (1/5/15 min) "
+             f"{', '.join(f'{x:.1f}' for x in load['start'])} at the start"
+             + (f", {', '.join(f'{x:.1f}' for x in load['end'])} at the end" if "end" in load else "") + ".", ""]
     sp = res.get("speed")
     if sp:
         lines += ["| speed (50 DDIM steps, guidance 2.5, fp32) | seconds | target |", "|---|---|---|",
@@ -260,7 +248,7 @@ def main(argv=None) -> int:
     ap.add_argument("--takes", type=int, default=4, help="takes per setting in the quality part")
     ap.add_argument("--data", default=str(ROOT / "data/builtin"), help="for the real clips' foot statistics")
     ap.add_argument("--video", action="store_true", help="also time an mp4 of the 60 s timeline")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/edit"))
+    ap.add_argument("--out", default=str(RESULTS / "edit"))
     args = ap.parse_args(argv)
     import torch
 
@@ -268,19 +256,19 @@ def main(argv=None) -> int:
     from easytune_core.pipeline import MotionPipeline
 
     pipe = MotionPipeline.from_checkpoint(args.checkpoint)
-    res = {"stamp": stamp(args.threads), "checkpoint": args.checkpoint}
+    res = {"checkpoint": str(Path(args.checkpoint).relative_to(ROOT)) if Path(args.checkpoint).is_relative_to(ROOT)
+           else args.checkpoint, "threads": args.threads, "load_average": {"start": load_average()}}
     if args.part in ("all", "speed"):
         res["speed"] = speed(pipe, args.repeats, args.video)
-        res["stamp"]["load_average_after_speed"] = list(os.getloadavg())
     if args.part in ("all", "quality"):
         res["quality"] = quality(pipe, args.takes, Path(args.data))
+    res["load_average"]["end"] = load_average()
     out = Path(args.out)
     if args.part != "all":
         out = out.with_name(f"{out.name}_{args.part}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=float))
+    res = json.loads(json.dumps(res, default=float))  # numpy scalars -> plain numbers
     md = markdown(res)
-    out.with_suffix(".md").write_text(md)
+    write_results(out, res, md, device=pipe.device)
     print(md)
     return 0
 

@@ -1,4 +1,4 @@
-"""Efficiency of EasyTune vs the baselines, all in one run (PAPER §6.5 / Table 5 style).
+"""Efficiency of EasyTune vs the baselines, all in one run (after the paper's Table 5).
 
 Every method fine-tunes the same base model against the same reward, on the same train-split
 prompts, seeds and 50-step DDIM trajectories, for the same wall-time budget. For each method:
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 METHODS = {
@@ -231,7 +231,7 @@ def markdown(report: dict) -> str:
             f"{_f(mem_ratio, '{:.0%}')} | {_f(r['time_to_threshold'], '{:.1f}')} | {r['reward']:.3f} | "
             f"{_f(be.get('top1'))} → {_f(ev.get('top1'))} | {_f(be.get('fid'))} → {_f(ev.get('fid'))} | "
             f"{_f(be.get('mm_dist'))} → {_f(ev.get('mm_dist'))} |")
-    lines += ["", "EasyTune (step) vs DRaFT-50, measured here beside the paper (PAPER §6.5):", "",
+    lines += ["", "EasyTune (step) vs DRaFT-50, measured here beside the paper (its Tables 1 and 5):", "",
               "| Quantity | paper (MLD, RTX A6000) | measured here |", "|---|---|---|"]
     c = report.get("comparison", {})
     lines.append(f"| additional memory, EasyTune / DRaFT-50 | 31% | {_f(c.get('memory_ratio'), '{:.0%}')} |")
@@ -303,7 +303,7 @@ def main(argv=None) -> int:
     p.add_argument("--eval-steps", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default=None)
-    p.add_argument("--out", default="benchmarks/results/finetune_efficiency")
+    p.add_argument("--out", default=str(RESULTS / "finetune_efficiency"))
     p.add_argument("--compare", nargs=2, metavar=("BASE", "FINETUNED"), default=None,
                    help="only compare two checkpoints: reward on train prompts + evaluator metrics on test")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -347,9 +347,8 @@ def main(argv=None) -> int:
         rows = [run_worker_process({**common, "name": "base", "base": ck}, work) for ck in args.compare]
         report = {"base": args.compare[0], "finetuned": args.compare[1], "before": rows[0], "after": rows[1],
                   "reward_prompts": n_reward, "device": device}
-        Path(str(out) + ".json").write_text(json.dumps(report, indent=2))
         md = compare_markdown(report, eval_prompts, eval_repeats, args.eval_steps)
-        Path(str(out) + ".md").write_text(md + "\n")
+        write_results(out, report, md, device=device)
         print(md)
         return 0
 
@@ -384,9 +383,8 @@ def main(argv=None) -> int:
         "eval_note": eval_note, "base": base, "methods": rows, "comparison": compare_block(rows), "paper": PAPER,
         "total_seconds": round(time.time() - t_all, 1),
     }
-    Path(str(out) + ".json").write_text(json.dumps(report, indent=2))
     md = markdown(report)
-    Path(str(out) + ".md").write_text(md + f"\n\nTotal benchmark wall time: {report['total_seconds']:.0f} s.\n")
+    write_results(out, report, md + f"\n\nTotal benchmark wall time: {report['total_seconds']:.0f} s.", device=device)
     print(md)
     print(f"wrote {out}.json and {out}.md ({report['total_seconds']:.0f} s)")
     return 0

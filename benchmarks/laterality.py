@@ -12,15 +12,14 @@ one the denoiser is conditioned on), the evaluator per-token static embeddings.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -37,7 +36,7 @@ def main(argv=None) -> int:
     p.add_argument("--evaluator", default="assets/checkpoints/evaluator")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--out", default="benchmarks/results/laterality")
+    p.add_argument("--out", default=str(RESULTS / "laterality"))
     args = p.parse_args(argv)
 
     import torch
@@ -45,7 +44,7 @@ def main(argv=None) -> int:
     from easytune_core.data.builtin import resolve_dataset
     from easytune_core.eval.model import load_evaluator
     from easytune_core.reward import load_reward_model
-    from easytune_core.reward.retrieval import load_caption_cache
+    from easytune_core.data.loader import CaptionEmbeddings
     from easytune_core.text import get_text_encoder
 
     torch.set_num_threads(args.threads)
@@ -57,7 +56,7 @@ def main(argv=None) -> int:
     rm = load_reward_model(args.reward, "cpu")
     ev = load_evaluator(args.evaluator, device="cpu")
     te = get_text_encoder("minilm", "cpu")
-    load_caption_cache(te, root)
+    CaptionEmbeddings(te).warm(root, encode_all=False)  # the disk cache of train-base, if any
     reward_wins, eval_wins, examples = [], [], []
     for name in originals:
         own, mirrored = first_caption(root, name), first_caption(root, f"M{name}")
@@ -81,16 +80,13 @@ def main(argv=None) -> int:
         return 1
     res = {"split": args.split, "pairs": len(reward_wins), "reward_prefers_own_caption": float(np.mean(reward_wins)),
            "evaluator_prefers_own_caption": float(np.mean(eval_wins)), "chance": 0.5, "examples": examples}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Path(str(out) + ".json").write_text(json.dumps(res, indent=2))
     md = (f"Left/right: real {args.split}-split motions whose caption names a side, scored against their own caption "
           f"and against their mirror's caption (left <-> right), {res['pairs']} motions, chance 50%.\n\n"
           "| model | text side | own caption preferred |\n|---|---|---|\n"
           f"| reward (`{args.reward}`) | MiniLM pooled sentence embedding | {100 * res['reward_prefers_own_caption']:.1f}% |\n"
           f"| evaluator (`{args.evaluator}`) | MiniLM static token embeddings | "
           f"{100 * res['evaluator_prefers_own_caption']:.1f}% |\n")
-    Path(str(out) + ".md").write_text(md)
+    write_results(args.out, res, md, device="cpu")
     print(md)
     return 0
 

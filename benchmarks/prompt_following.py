@@ -12,15 +12,14 @@ the ground-truth motions as a check of the rules. Writes ``--out``.json/.md
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
 from easytune_core.eval.rules import judge, judge_generated, load_rule_cases, summarize  # noqa: E402
 
@@ -37,7 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/prompt_following"))
+    ap.add_argument("--out", default=str(RESULTS / "prompt_following"))
     ap.add_argument("--gt-only", action="store_true", help="only run the rules on the ground-truth motions")
     args = ap.parse_args(argv)
     import torch
@@ -71,9 +70,6 @@ def main(argv=None) -> int:
                                  "gt_n": gt["per_check"].get(k, {}).get("n", 0)}
                              for k, v in gen["per_check"].items()},
                "examples": [{"caption": c["caption"], "checks": c["checks"], "gen": c["gen"]} for c in cases[:20]]}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
     lines = [f"Prompt following of `{args.checkpoint}` on {len(cases)} {args.split}-split captions "
              f"({args.steps} DDIM steps, guidance {args.guidance}, {pipe.precision}):", "",
              "| check | captions | model pass | ground-truth pass |", "|---|---|---|---|"]
@@ -81,7 +77,7 @@ def main(argv=None) -> int:
         gt_frac = f"{v['gt_pass'] / v['gt_n']:.0%}" if v["gt_n"] else "-"
         lines.append(f"| {k} | {v['n']} | {v['gen_pass'] / v['n']:.0%} | {gt_frac} |")
     lines.append(f"| **all** | {gen['checks']} | **{gen['pass_fraction']:.0%}** | {gt['pass_fraction']:.0%} |")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_results(args.out, summary, "\n".join(lines), device=pipe.device)
     print("\n".join(lines))
     return 0
 

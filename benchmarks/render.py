@@ -10,7 +10,6 @@ benchmarks/results/render.json and render.md (median of ``--repeats`` runs)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -19,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np  # noqa: E402
@@ -80,7 +79,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bvh-dir", default=None, help="folder of .bvh clips for the IK accuracy table")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args()
 
     import torch
@@ -112,9 +111,6 @@ def main() -> int:
     res["machine"] = {"cpu_count": os.cpu_count(), "torch_threads": args.threads, "python": platform.python_version(),
                       "load_avg_1min_at_end": os.getloadavg()[0]}
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "render.json").write_text(json.dumps(res, indent=2))
     lines = [
         "| step (6 s motion, 120 frames) | seconds | target |", "|---|---|---|",
         f"| IK, one motion | {res['ik_s']:.3f} ({res['ik_ms_per_frame']:.2f} ms/frame) | ms/frame |",
@@ -131,7 +127,7 @@ def main() -> int:
                   f"{r['fk_error_max_cm']:.2f} | {r['max_rotation_step_deg']:.1f} |" for r in res["ik_on_bvh"]]
     lines += ["", f"Median of {args.repeats} runs, {args.threads} torch threads, {os.cpu_count()} CPUs; "
               f"1-min load average at the end {res['machine']['load_avg_1min_at_end']:.1f}."]
-    (out / "render.md").write_text("\n".join(lines) + "\n")
+    write_results(Path(args.out) / "render", res, "\n".join(lines), device="cpu")
     print("\n".join(lines))
     return 0
 

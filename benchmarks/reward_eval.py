@@ -9,7 +9,6 @@ base checkpoints (assets/checkpoints/*) and the built-in dataset (data/builtin).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -17,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
@@ -84,7 +83,7 @@ def main() -> int:
                    help="time a subset of the test split and extrapolate to all of it (marked in the table)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                    help="generator arithmetic during the evaluations (auto: bf16 on CPU, fp16 on CUDA)")
-    p.add_argument("--out", default=str(ROOT / "benchmarks/results"))
+    p.add_argument("--out", default=str(RESULTS))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -97,9 +96,6 @@ def main() -> int:
         res["eval_full_test_one_replication"] = bench_eval(args.data, args.steps, device, False, args.base,
                                                            args.max_prompts, precision=args.precision)
         res["eval_quick"] = bench_eval(args.data, args.steps, device, True, args.base, precision=args.precision)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "reward_eval.json").write_text(json.dumps(res, indent=2))
     rf = res["reward_fwd_bwd"]
     lines = ["| Measurement | Seconds |", "|---|---|",
              f"| reward forward+backward, batch {args.batch} x {args.frames} frames, clean | {rf['clean']['median_s']:.3f} |",
@@ -119,7 +115,7 @@ def main() -> int:
                      f"{q['seconds']:.1f} |")
     md = (f"# reward + eval benchmark ({device}, {args.threads} threads, torch {torch.__version__})\n\n"
           + "\n".join(lines) + "\n")
-    (out / "reward_eval.md").write_text(md)
+    write_results(Path(args.out) / "reward_eval", res, md, device=device)
     print(md)
     return 0
 

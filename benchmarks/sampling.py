@@ -11,14 +11,13 @@ benchmarks/results/sampling.{json,md}. Run under the heavy lock:
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
+from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
 
 def main(argv=None) -> int:
@@ -29,7 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=3, help="timed runs of batch 1 (best is reported too)")
     ap.add_argument("--train-steps", type=int, default=5)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks/results/sampling"))
+    ap.add_argument("--out", default=str(RESULTS / "sampling"))
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(args.threads)
@@ -80,9 +79,6 @@ def main(argv=None) -> int:
                "cpu": platform.processor() or platform.machine(), "params": params,
                "config": pipe.config.to_dict(), "seconds": args.seconds, "steps": args.steps, "guidance": 2.5,
                "rows": rows, "features_to_joints_seconds": joints_s, "train_seconds_per_step_b32": train_s}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=1))
     lines = [f"Base model ({params / 1e6:.2f} M parameters), {pipe.device}, {args.threads} threads; "
              f"{args.seconds:g}-second motion, {args.steps}-step DDIM, guidance 2.5 (cond+uncond batched):", "",
              "| measurement | seconds per call | seconds per motion |", "|---|---|---|"]
@@ -90,7 +86,7 @@ def main(argv=None) -> int:
         lines.append(f"| {r['what']} | {r['seconds_per_call']:.3f} | {r['seconds_per_motion']:.3f} |")
     lines.append(f"| features -> joints (1 motion) | {joints_s:.4f} | {joints_s:.4f} |")
     lines.append(f"| training step (batch 32, {frames} frames, bf16 autocast) | {train_s:.3f} | - |")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_results(args.out, summary, "\n".join(lines), device=pipe.device)
     print("\n".join(lines))
     return 0
 

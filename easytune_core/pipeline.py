@@ -17,10 +17,9 @@ import numpy as np
 import torch
 
 from .checkpoints import load_checkpoint, load_into
-from .diffusion import DDIMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
-
-MIN_SECONDS, MAX_SECONDS = 1.0, 9.8
-MAX_PROMPT_CHARS = 300
+from .diffusion import DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
+                     MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
 
 
@@ -129,7 +128,9 @@ class MotionPipeline:
             raise CheckpointError(f"{ckpt.folder} has no stats.safetensors (feature mean/std are required)")
         model = load_into(MotionDenoiser(config), ckpt)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        encoder = text_encoder or get_text_encoder(config.text_encoder, device=device)
+        # A converted checkpoint may record where its (hub) text encoder lives on this machine.
+        enc_path = config.text_encoder_path if config.text_encoder_path and Path(config.text_encoder_path).is_dir() else None
+        encoder = text_encoder or get_text_encoder(config.text_encoder, device=device, path=enc_path)
         if encoder.dim != config.text_dim:
             raise ValueError(f"text encoder {encoder.name!r} gives {encoder.dim}-d embeddings, the model expects {config.text_dim}")
         pipe = cls(model, encoder, ckpt.mean, ckpt.std, config=config, device=device, precision=precision)
@@ -159,15 +160,25 @@ class MotionPipeline:
         g = torch.Generator().manual_seed(int(seed))
         return torch.randn((int(batch), int(frames), self.config.feature_dim), generator=g)
 
-    def sampler(self, steps: int = 50, eta: float = 0.0) -> DDIMSampler:
-        return DDIMSampler(self.schedule, steps=steps, eta=eta)
+    SAMPLERS = ("ddim", "ddpm")
+
+    def sampler(self, steps: int = DEFAULT_STEPS, eta: float = 0.0, kind: str = "ddim",
+                spacing: str | None = None) -> DDIMSampler:
+        """The reverse process: "ddim" (default spacing "trailing") or "ddpm" (ancestral, MDM's
+        ``p_sample_loop``; fewer steps than the schedule's run on its respaced process, default
+        spacing "even"). See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
+        if kind == "ddim":
+            return DDIMSampler(self.schedule, steps=steps, eta=eta, spacing=spacing or "trailing")
+        if kind == "ddpm":
+            return DDPMSampler(self.schedule, steps=min(int(steps), self.schedule.num_steps), spacing=spacing or "even")
+        raise ValueError(f"sampler must be one of {', '.join(self.SAMPLERS)}, got {kind!r}")
 
     def lengths_for(self, n: int, seconds=None, frames=None) -> list[int]:
         """Validated per-motion lengths in frames from seconds or frames (scalar or per prompt)."""
         if seconds is not None and frames is not None:
             raise ValueError("give seconds or frames, not both")
         if seconds is None and frames is None:
-            seconds = 4.0
+            seconds = DEFAULT_SECONDS
         vals = seconds if seconds is not None else frames
         vals = list(vals) if isinstance(vals, (list, tuple, np.ndarray)) else [vals] * n
         if len(vals) != n:
@@ -186,20 +197,28 @@ class MotionPipeline:
         return out
 
     # ----------------------------------------------------------------------------- generate
-    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = 2.5, steps: int = 50,
+    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float = DEFAULT_GUIDANCE,
+                 steps: int = DEFAULT_STEPS,
                  init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
-                 return_joints: bool = True) -> GenerationResult:
+                 return_joints: bool = True, text_emb: torch.Tensor | None = None, sampler: str = "ddim",
+                 spacing: str | None = None) -> GenerationResult:
         """Sample one motion per prompt.
 
         Args:
-            prompts: a string or list of B strings (non-empty, at most 300 characters).
-            seconds: length(s) in seconds, 1-9.8 (default 4), or ``frames``: length(s) in frames.
+            prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 300).
+            seconds: length(s) in seconds, 1-9.8 (default 4; ``easytune_core.limits``), or ``frames``:
+                length(s) in frames.
             seed: seeds the initial noise (and DDIM's noise when eta > 0).
-            guidance: classifier-free guidance weight (1 = conditional only).
-            steps: DDIM steps (>= 1).
+            guidance: classifier-free guidance weight in [0, 20] (1 = conditional only).
+            steps: sampler steps, 1-1000 (DDPM: at most the schedule's, fewer run on its respaced process).
             init_noise: optional (B, T_max, D) x_T, e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step.
             eta: DDIM eta (0 deterministic).
+            text_emb: optional (B, text_dim) precomputed text embeddings used instead of encoding
+                the prompts (which then only label the result), e.g. to reproduce another program's run.
+            sampler: "ddim" (default) or "ddpm" (ancestral; its noise is drawn from seed + 1).
+            spacing: which timesteps the sampler visits: "trailing", "even" or "strided"
+                (default: "trailing" for DDIM, "even" for DDPM).
         Returns:
             :class:`GenerationResult`.
         """
@@ -213,39 +232,49 @@ class MotionPipeline:
             init_noise = self.make_noise(B, T, seed)
         else:
             init_noise = self._check_noise(init_noise, shape)
-        feats = self.sample_features(self.encode(prompts), lengths, init_noise, seed=seed, guidance=guidance,
-                                     steps=steps, eta=eta, on_step=on_step)
+        if text_emb is None:
+            text_emb = self.encode(prompts)
+        else:
+            text_emb = torch.as_tensor(text_emb, dtype=torch.float32)
+            if tuple(text_emb.shape) != (B, self.config.text_dim):
+                raise ValueError(f"text_emb must have shape {(B, self.config.text_dim)} (prompts, text_dim), got {tuple(text_emb.shape)}")
+            if not torch.isfinite(text_emb).all():
+                raise ValueError("text_emb contains NaN or infinite values")
+            text_emb = text_emb.to(self.device)
+        feats = self.sample_features(text_emb, lengths, init_noise, seed=seed, guidance=guidance, steps=steps,
+                                     eta=eta, on_step=on_step, sampler=sampler, spacing=spacing)
         joints = self.features_to_joints(feats, lengths) if return_joints else None
         return GenerationResult(feats, joints, lengths, prompts, int(seed), self.fps)
 
     def sample_features(self, text_emb: torch.Tensor, lengths: list[int], init_noise: torch.Tensor, seed: int = 0,
-                        guidance: float = 2.5, steps: int = 50, eta: float = 0.0, on_step=None,
-                        guide=None) -> np.ndarray:
+                        guidance: float = DEFAULT_GUIDANCE, steps: int = DEFAULT_STEPS, eta: float = 0.0,
+                        on_step=None, guide=None, sampler: str = "ddim", spacing: str | None = None) -> np.ndarray:
         """The sampling core of generate / takes / edit / compose (inputs already validated).
 
         Args:
             text_emb: (B, text_dim); lengths: valid frames per motion; init_noise: (B, T, D) x_T.
-            guide: optional sampler guide (easytune_core.edit) working in normalised space.
+            guide: optional sampler guide (``easytune_core.edit``) working in normalised space.
+            sampler, spacing: as in :meth:`generate`.
         Returns:
             (B, T, D) float32 de-normalised features, zero past each length.
         """
         T = int(init_noise.shape[1])
         mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
-        sampler = self.sampler(steps, eta)
-        gen = torch.Generator().manual_seed(int(seed) + 1) if eta > 0 else None
+        sampler_obj = self.sampler(steps, eta, kind=sampler, spacing=spacing)
+        gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or sampler == "ddpm") else None
         with torch.no_grad(), self.autocast():
-            x0 = sampler.sample(self.model, text_emb, mask.to(self.device), guidance=guidance,
-                                init_noise=init_noise, generator=gen, on_step=on_step, guide=guide)
+            x0 = sampler_obj.sample(self.model, text_emb, mask.to(self.device), guidance=guidance,
+                                    init_noise=init_noise, generator=gen, on_step=on_step, guide=guide)
         feats = self.denormalize(x0.float().cpu().numpy())
         feats = feats * mask[..., None].numpy()
         return feats.astype(np.float32)
 
     @staticmethod
     def _check_steps_guidance(steps, guidance) -> None:
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be a whole number of at least 1, got {steps}")
-        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= 30:
-            raise ValueError(f"guidance must be a number between 0 and 30, got {guidance}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
+        if not isinstance(guidance, (int, float)) or not math.isfinite(guidance) or not 0 <= guidance <= MAX_GUIDANCE:
+            raise ValueError(f"guidance must be a number between 0 and {MAX_GUIDANCE:g}, got {guidance}")
 
     @staticmethod
     def _check_noise(init_noise, shape) -> torch.Tensor:
@@ -271,12 +300,14 @@ class MotionPipeline:
         from .edit.takes import sample_takes
         return sample_takes(self, prompts, repetitions, seconds=seconds, frames=frames, seed=seed, **kwargs)
 
-    def edit(self, spec, prompt: str | None = "", seed: int = 0, guidance: float = 2.5, steps: int = 50, **kwargs):
+    def edit(self, spec, prompt: str | None = "", seed: int = 0, guidance: float = DEFAULT_GUIDANCE,
+             steps: int = DEFAULT_STEPS, **kwargs):
         """Inpaint: keep what ``spec`` keeps, generate the rest to ``prompt`` (easytune_core.edit.run)."""
         from .edit.run import run_edit
         return run_edit(self, spec, prompt, seed=seed, guidance=guidance, steps=steps, **kwargs)
 
-    def compose(self, segments, seed: int = 0, guidance: float = 2.5, steps: int = 50, **kwargs):
+    def compose(self, segments, seed: int = 0, guidance: float = DEFAULT_GUIDANCE, steps: int = DEFAULT_STEPS,
+                **kwargs):
         """A timeline of (prompt, seconds) segments as one motion (easytune_core.edit.compose)."""
         from .edit.compose import compose_timeline
         return compose_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, **kwargs)
@@ -289,12 +320,14 @@ class MotionPipeline:
         return torch.autocast(device_type="cuda" if self.device.startswith("cuda") else "cpu", dtype=dtype)
 
     def features_to_joints(self, features: np.ndarray, lengths: list[int]) -> np.ndarray:
-        """(B, T, D) de-normalised features -> (B, T, J, 3) joints, last valid frame repeated as padding."""
+        """(B, T, D) de-normalised features -> (B, T, J, 3) joints in metres (J = 22, KIT-ML 21), last
+        valid frame repeated as padding."""
         from .motion.features import features_to_joints
         skeleton = "kit" if self.config.feature_dim == 251 else "humanml3d"
+        scale = 1e-3 if skeleton == "kit" else 1.0  # KIT-ML features are in millimetres
         out = []
         for f, n in zip(features, lengths):
-            j = np.asarray(features_to_joints(f[:n], skeleton=skeleton), dtype=np.float32)
+            j = np.asarray(features_to_joints(f[:n], skeleton=skeleton), dtype=np.float32) * scale
             if n < features.shape[1]:
                 j = np.concatenate([j, np.repeat(j[-1:], features.shape[1] - n, axis=0)], axis=0)
             out.append(j)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .limits import DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_SECONDS, MAX_STEPS, MIN_SECONDS
+
 MAX_FILE_PROMPTS = 1000
 
 
@@ -24,11 +26,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompts-file", default=None,
                    help="text file, one prompt per line, optionally 'prompt | seconds' (# starts a comment)")
     p.add_argument("--repetitions", type=int, default=1, help="takes per prompt (1-16), seeds seed, seed+1, ...")
-    p.add_argument("--seconds", type=float, default=4.0, help="motion length, 1-9.8 s (default 4)")
+    p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS,
+                   help=f"motion length, {MIN_SECONDS:g}-{MAX_SECONDS:g} s (default {DEFAULT_SECONDS:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
     p.add_argument("--checkpoint", default=None, help="denoiser checkpoint folder (default assets/checkpoints/base)")
-    p.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance weight")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
+                   help=f"classifier-free guidance weight (default {DEFAULT_GUIDANCE:g})")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"sampler steps, 1-{MAX_STEPS} (default {DEFAULT_STEPS}; DDPM: fewer than the model's run on "
+                        "its respaced process)")
+    p.add_argument("--sampler", default="ddim", choices=("ddim", "ddpm"),
+                   help="ddim (default) or ddpm (ancestral, as MDM samples; e.g. --steps 1000 for its 1,000-step models)")
+    p.add_argument("--spacing", default=None, choices=("trailing", "even", "strided"),
+                   help="which timesteps the sampler visits (default: trailing for DDIM, even for DDPM)")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM eta (0 = deterministic)")
     p.add_argument("--batch-size", type=int, default=32, help="motions sampled per batched call (with takes)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
@@ -84,8 +94,8 @@ def run(args) -> int:
         raise ValueError("give a --prompt (or a --prompts-file)")
     seconds_to_frames(args.seconds)
     reps = check_repetitions(args.repetitions)
-    if args.steps < 1:
-        raise ValueError(f"steps must be at least 1, got {args.steps}")
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {args.steps}")
     if args.batch_size < 1:
         raise ValueError(f"batch size must be at least 1, got {args.batch_size}")
     out = Path(args.out)
@@ -96,23 +106,23 @@ def run(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     prompts = [p for p, _ in items]
     seconds = [args.seconds if s is None else s for _, s in items]
+    total = min(args.steps, pipe.schedule.num_steps) if args.sampler == "ddpm" else args.steps
+    how = dict(guidance=args.guidance, steps=args.steps, eta=args.eta, sampler=args.sampler, spacing=args.spacing)
     if reps == 1 and not args.prompts_file:
         # The plain path: one batch, as before (seed gives the batch's noise).
-        bar = tqdm(total=args.steps, desc="sampling", disable=args.quiet, dynamic_ncols=True)
-        res = pipe.generate(prompts, seconds=seconds, seed=args.seed, guidance=args.guidance, steps=args.steps,
-                            eta=args.eta, on_step=lambda i, t, x, x0: bar.update(1))
+        bar = tqdm(total=total, desc="sampling", disable=args.quiet, dynamic_ncols=True)
+        res = pipe.generate(prompts, seconds=seconds, seed=args.seed, on_step=lambda i, t, x, x0: bar.update(1), **how)
         bar.close()
         motions = [(b, 0, b, args.seed) for b in range(len(prompts))]
         results = [(res, motions)]
     else:
         per = max(1, args.batch_size // reps)
         chunks = [list(range(i, min(i + per, len(prompts)))) for i in range(0, len(prompts), per)]
-        bar = tqdm(total=args.steps * len(chunks), desc="sampling", disable=args.quiet, dynamic_ncols=True)
+        bar = tqdm(total=total * len(chunks), desc="sampling", disable=args.quiet, dynamic_ncols=True)
         results = []
         for idx in chunks:
             res = pipe.takes([prompts[i] for i in idx], reps, seconds=[seconds[i] for i in idx], seed=args.seed,
-                             guidance=args.guidance, steps=args.steps, eta=args.eta,
-                             on_step=lambda i, t, x, x0: bar.update(1))
+                             on_step=lambda i, t, x, x0: bar.update(1), **how)
             results.append((res, [(b, b % reps, idx[b // reps], res.seeds[b]) for b in range(len(res.prompts))]))
         bar.close()
     single = len(prompts) == 1 and reps == 1

@@ -14,20 +14,24 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
+pytestmark = pytest.mark.slow  # serves the app over HTTP and drives it with gradio_client
+
 BASE, TUNED = "base (shipped)", "easytune (shipped)"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     root = tmp_path_factory.mktemp("app")
-    with serve(root, default_steps=10, data_dir=root / "data") as (url, demo):
+    with serve(root, default_steps=10, data_dir=root / "data", mcp_server=True) as (url, demo):
         yield {"url": url, "root": root, "demo": demo}
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client(served):
+    """One API user for the module (a Client costs a round of API discovery); tests that need a fresh
+    session make their own."""
     return Client(served["url"], verbose=False, download_files=str(served["root"] / "downloads"))
 
 
@@ -91,9 +95,10 @@ def test_bad_inputs_are_answered_with_what_to_fix(client, change, message):
         compare(client, **change)
 
 
-def test_video_before_any_comparison_says_generate_first(client):
+def test_video_before_any_comparison_says_generate_first(served):
+    newcomer = Client(served["url"], verbose=False, download_files=str(served["root"] / "downloads_new"))
     with pytest.raises(AppError, match="Generate"):
-        client.predict(api_name="/render_video")
+        newcomer.predict(api_name="/render_video")
 
 
 def test_video_of_both_bodies_after_a_comparison(client):
@@ -110,7 +115,7 @@ def test_video_of_both_bodies_after_a_comparison(client):
 
 
 def _tiny_checkpoint(folder: Path) -> Path:
-    from app.standins import build_tiny_assets
+    from tests.support.standins import build_tiny_assets
 
     build_tiny_assets(folder, seed=5)
     return folder / "checkpoints" / "base"
@@ -134,7 +139,8 @@ def test_uploaded_zip_checkpoint_becomes_selectable(client, served, tmp_path):
 
 
 @pytest.mark.parametrize("files, message", [
-    ({"weights.pt": b"\x80\x04pickle"}, "formats"),  # gradio's file-type gate names the accepted ones
+    ({"weights.pt": b"\x80\x04pickle"}, "only as an MDM checkpoint with its args.json"),
+    ({"weights.bin": b"\x80\x04pickle"}, "formats"),  # gradio's file-type gate names the accepted ones
     ({"model.safetensors": b"garbage-bytes-here", "config.json": b'{"kind": "denoiser", "config": {}}'}, "not a safetensors file"),
     ({"model.safetensors": None, "config.json": b"{not json"}, "not valid JSON"),
     ({"model.safetensors": None, "config.json": b'{"kind": "reward", "config": {}}'}, "upload a motion generator"),
@@ -207,10 +213,38 @@ def test_evaluate_needs_data_then_shows_base_beside_the_checkpoint(client, serve
     assert "32 test captions" in note
 
 
-def test_every_documented_api_name_exists(client):
+API_NAMES = ("compare", "render_video", "upload_checkpoint", "finetune_start", "finetune_status", "finetune_cancel",
+             "evaluate", "edit", "compose", "takes")
+
+
+def test_the_api_is_exactly_the_documented_names(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    for api in ("compare", "render_video", "finetune_start", "finetune_status", "finetune_cancel", "evaluate"):
-        assert f"/{api}" in names
+    assert names == {f"/{api}" for api in API_NAMES}  # UI plumbing (timer, dice, refreshes) stays private
+    for source in Path(__file__).resolve().parent.parent.joinpath("app").glob("*.py"):
+        assert "api_name=False" not in source.read_text(), f"{source.name}: use api_visibility='private'"
+
+
+def test_finetune_status_is_a_typed_api_endpoint(client):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/finetune_status"]
+    assert [p["parameter_name"] for p in info["parameters"]] == ["job_id"]
+    assert info["parameters"][0]["parameter_has_default"] and info["parameters"][0]["python_type"]["type"] == "str"
+    st = client.predict("", api_name="/finetune_status")  # no job yet: the idle state, as a plain dict
+    assert st["state"] == "idle" and st["files"] == [] and "No fine-tuning job yet" in st["text"]
+    with pytest.raises(AppError, match="no job with id 'job999'"):
+        client.predict("job999", api_name="/finetune_status")
+
+
+def test_the_api_is_also_an_mcp_server_with_tools_named_after_it(served):
+    import httpx
+
+    response = httpx.get(served["url"].rstrip("/") + "/gradio_api/mcp/schema", timeout=30)
+    assert response.status_code == 200
+    tools = {t["name"]: t for t in response.json()}
+    assert set(tools) == set(API_NAMES)
+    assert set(tools["compare"]["inputSchema"]["properties"]) == {"prompt", "seconds", "seed", "guidance", "steps",
+                                                                  "ckpt_a", "ckpt_b"}
+    assert "job_id" in tools["finetune_status"]["inputSchema"]["properties"]
+    assert tools["finetune_status"]["description"].startswith("State of a fine-tuning job")
 
 
 

@@ -13,13 +13,15 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
+pytestmark = pytest.mark.slow  # serves the app over HTTP and drives it with gradio_client
+
 BASE, TUNED = "base (shipped)", "easytune (shipped)"
 PATH = [[0, 0, 0], [2, 0, 2], [4, -1.5, 3]]
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     root = tmp_path_factory.mktemp("app_edit")
     _tiny_dataset(root / "data")
@@ -27,7 +29,7 @@ def served(tmp_path_factory):
         yield {"url": url, "root": root, "demo": demo}
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client(served):
     return Client(served["url"], verbose=False, download_files=str(served["root"] / "downloads"))
 

@@ -10,22 +10,27 @@ import numpy as np
 import pytest
 
 pytest.importorskip("gradio_client")
+import httpx  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+
+from app.finetune_tab import _curve  # noqa: E402
+
+pytestmark = pytest.mark.slow  # serves the app over HTTP and runs fine-tuning jobs through it
 
 BASE = "base (shipped)"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     root = tmp_path_factory.mktemp("app_ft")
     with serve(root, default_steps=4, timer_s=0.5) as (url, demo):
         yield {"url": url, "root": root, "demo": demo}
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def client(served):
     return Client(served["url"], verbose=False, download_files=str(served["root"] / "downloads"))
 
@@ -56,7 +61,7 @@ def test_finetune_job_starts_reports_progress_is_cancelled_and_registers_its_che
         ft_start(Client(served["url"], verbose=False), run_name="second")
     deadline, st = time.time() + 60, {}
     while time.time() < deadline:
-        *_, st = client.predict(job, api_name="/finetune_status")
+        st = client.predict(job, api_name="/finetune_status")
         if st["step"] >= 2:
             break
         time.sleep(0.3)
@@ -65,14 +70,16 @@ def test_finetune_job_starts_reports_progress_is_cancelled_and_registers_its_che
     assert st["elapsed_s"] > 0 and st["peak_memory_mb"] is not None
     client.predict(job, api_name="/finetune_cancel")
     while time.time() < deadline + 30:
-        md, reward_plot, loss_plot, files, st = client.predict("", api_name="/finetune_status")
+        st = client.predict("", api_name="/finetune_status")  # "" = the current job
         if st["state"] not in ("running", "queued"):
             break
         time.sleep(0.3)
     assert st["state"] == "cancelled", st
-    assert st["checkpoint"] == "tiny-run" and "tiny-run" in md
-    assert len(reward_plot["data"]) == 2 * len(st["events"])  # per step + running mean
-    assert files and files[0].endswith("tiny-run.zip")
+    assert st["checkpoint"] == "tiny-run" and "tiny-run" in st["text"]
+    assert len(_curve(st["events"], "reward")) == 2 * len(st["events"])  # the tab's plot: per step + running mean
+    assert st["files"] and st["files"][0].endswith("tiny-run.zip")
+    zipped = httpx.get(f"{served['url'].rstrip('/')}/gradio_api/file={st['files'][0]}", timeout=30)
+    assert zipped.status_code == 200 and zipped.content[:2] == b"PK"  # the run's zip is downloadable
     # The cancelled run is now a checkpoint for A/B, from the API and for new visitors.
     glb_a, glb_b, scores, *_ = compare(client, "tiny-run")
     assert scores["data"][1][1] == "tiny-run" and _is_glb(glb_b)
@@ -98,10 +105,10 @@ def test_a_failed_job_shows_its_error_and_the_app_keeps_serving(client, served):
     job, _ = ft_start(client, source="Train split of the built-in dataset", run_name="doomed")
     deadline, st = time.time() + 60, {"state": "queued"}
     while time.time() < deadline and st["state"] in ("queued", "running"):
-        md, *_, st = client.predict(job, api_name="/finetune_status")
+        st = client.predict(job, api_name="/finetune_status")
         time.sleep(0.3)
     assert st["state"] == "failed" and st["error"]
-    assert "Error:" in md
+    assert "Error:" in st["text"]
     glb_a, glb_b, *_ = compare(client, BASE)  # still serving
     assert _is_glb(glb_a)
     job2, _ = ft_start(client, run_name="after-failure", steps=2)  # the engine takes new jobs

@@ -70,7 +70,7 @@ def test_each_request_gets_its_own_folder_and_old_ones_are_swept(tmp_path):
 
 
 def _tiny_ckpt(tmp_path: Path) -> Path:
-    from app.standins import build_tiny_assets
+    from tests.support.standins import build_tiny_assets
 
     return build_tiny_assets(tmp_path / "assets") / "checkpoints" / "base"
 

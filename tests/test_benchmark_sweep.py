@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # runs the benchmark end to end, a training process per method
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,7 +22,7 @@ def _load_sweep():
 
 @pytest.fixture()
 def tiny(tmp_path, monkeypatch):
-    from app.standins import build_tiny_assets
+    from tests.support.standins import build_tiny_assets
     from easytune_core.eval.rules import checks_for
     from easytune_core.text import encoders
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -21,7 +21,7 @@ def page_and_logs(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (CI installs the Debian package 'chromium')")
     sync_api = pytest.importorskip("playwright.sync_api")
-    from app.testing import serve
+    from tests.support.app_server import serve
 
     root = tmp_path_factory.mktemp("browser")
     with serve(root, default_steps=5) as (url, demo), sync_api.sync_playwright() as p:

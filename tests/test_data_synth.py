@@ -71,6 +71,7 @@ def test_sideways_left_moves_to_plus_x():
     assert seen == {"left", "right"}
 
 
+@pytest.mark.slow
 def test_speed_follows_the_pace_words():
     def speed(kind, pace):
         v = []
@@ -89,6 +90,7 @@ def test_speed_follows_the_pace_words():
     assert 0.3 < slow < 1.0 and 1.5 < run < 5.0
 
 
+@pytest.mark.slow
 def test_random_sequences_match_their_records(random_samples):
     types = set()
     for s in random_samples:

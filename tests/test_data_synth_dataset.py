@@ -20,6 +20,7 @@ def _digest(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_any_worker_count(tmp_path):
     generate_builtin(tmp_path / "a", size=6, seed=3, workers=1)
     generate_builtin(tmp_path / "b", size=6, seed=3, workers=2)
@@ -39,6 +40,7 @@ def test_samples_do_not_depend_on_their_neighbours():
     assert whole[3][1].tobytes() == alone[1].tobytes() and whole[3][2] == alone[2]
 
 
+@pytest.mark.slow
 def test_prepared_folder_loads_and_matches_its_actions(tmp_path):
     out = tmp_path / "ds"
     summary = generate_builtin(out, size=8, seed=0, workers=1)
@@ -60,6 +62,7 @@ def test_prepared_folder_loads_and_matches_its_actions(tmp_path):
             check_action(joints, a)
 
 
+@pytest.mark.slow
 def test_mirrored_captions_swap_sides(tmp_path):
     out = tmp_path / "ds"
     generate_builtin(out, size=30, seed=2, workers=1)

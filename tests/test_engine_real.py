@@ -30,6 +30,7 @@ def setup(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_spl_then_easytune_registers_both_checkpoints(setup):
     registry = CheckpointRegistry(setup / "ckpts")
     engine = FinetuneEngine(registry, setup / "runs", device="cpu")

@@ -5,9 +5,9 @@ import argparse
 import numpy as np
 import pytest
 import torch
-from test_reward_train import fake_text, make_tiny_dataset  # noqa: F401  (fixture re-export)
 
 from easytune_core.eval.model import Evaluator, EvaluatorConfig, load_evaluator
+from tests.support.fakes import make_tiny_dataset
 
 TINY = dict(token_dim=16, movement_dim=8, hidden=8, embed_dim=6)
 
@@ -68,7 +68,7 @@ def test_nan_motion_rejected():
         _model().embed_motions(raw, [40])
 
 
-def test_train_evaluator_round_trip(tmp_path, fake_text):  # noqa: F811
+def test_train_evaluator_round_trip(tmp_path, fake_text):
     from easytune_core.eval import train as etrain
     data = make_tiny_dataset(tmp_path / "data")
     p = argparse.ArgumentParser()

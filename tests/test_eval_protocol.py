@@ -6,19 +6,9 @@ import types
 import numpy as np
 import pytest
 import torch
-from test_reward_train import fake_text, make_tiny_dataset  # noqa: F401  (fixture re-export)
 
-from easytune_core.eval.model import Evaluator, EvaluatorConfig
 from easytune_core.eval.protocol import evaluate_pipeline, format_table, load_eval_pairs
-
-
-def _evaluator(enc, data):
-    torch.manual_seed(0)
-    ev = Evaluator(EvaluatorConfig(token_dim=16, movement_dim=8, hidden=8, embed_dim=6, text_encoder="fake")).eval()
-    ev.mean.copy_(torch.from_numpy(np.load(data / "Mean.npy")))
-    ev.std.copy_(torch.from_numpy(np.load(data / "Std.npy")))
-    ev.text_encoder = enc
-    return ev
+from tests.support.fakes import make_tiny_dataset, tiny_evaluator
 
 
 class CopyPipeline:
@@ -40,14 +30,14 @@ class CopyPipeline:
         return types.SimpleNamespace(features=out, lengths=list(frames))
 
 
-def test_copy_generator_matches_real_row(tmp_path, fake_text):  # noqa: F811
+def test_copy_generator_matches_real_row(tmp_path, fake_text):
     from easytune_core.data.dataset import MotionTextDataset
     data = make_tiny_dataset(tmp_path / "data", n_test=64, unique_captions=True)
     ds = MotionTextDataset(data, split="test", random_crop=False)
     pairs = load_eval_pairs(ds)
     assert len(set(pairs["captions"])) == 64  # the copy generator looks motions up by caption
     pipe = CopyPipeline(pairs)
-    res = evaluate_pipeline(pipe, _evaluator(fake_text, data), ds, repeats=3, mm_prompts=4, mm_repeats=3,
+    res = evaluate_pipeline(pipe, tiny_evaluator(fake_text, data), ds, repeats=3, mm_prompts=4, mm_repeats=3,
                             batch_size=32)
     real, gen = res["real"], res["generated"]
     assert res["settings"]["pairs"] == 64 and res["settings"]["r_precision_groups"] == 2
@@ -62,20 +52,20 @@ def test_copy_generator_matches_real_row(tmp_path, fake_text):  # noqa: F811
     assert len(pipe.calls) == 3 * 2 + 1
 
 
-def test_noisier_generator_has_larger_fid(tmp_path, fake_text):  # noqa: F811
+def test_noisier_generator_has_larger_fid(tmp_path, fake_text):
     from easytune_core.data.dataset import MotionTextDataset
     data = make_tiny_dataset(tmp_path / "data", n_test=64, unique_captions=True)
     ds = MotionTextDataset(data, split="test", random_crop=False)
     pairs = load_eval_pairs(ds)
-    ev = _evaluator(fake_text, data)
+    ev = tiny_evaluator(fake_text, data)
     fids = [evaluate_pipeline(CopyPipeline(pairs, noise), ev, ds, repeats=1, mm_prompts=0)["generated"]["fid"]["mean"]
             for noise in (0.0, 2.0)]
     assert fids[0] < 1e-6 and fids[1] > 1e-4 and fids[1] > 100 * fids[0]
 
 
-def test_protocol_bad_inputs(tmp_path, fake_text):  # noqa: F811
+def test_protocol_bad_inputs(tmp_path, fake_text):
     data = make_tiny_dataset(tmp_path / "data", n_test=20)
-    ev = _evaluator(fake_text, data)
+    ev = tiny_evaluator(fake_text, data)
     with pytest.raises(ValueError, match="at least 32"):
         evaluate_pipeline(None, ev, str(data), repeats=1)
     with pytest.raises(ValueError, match="at least 32 prompts"):
@@ -84,7 +74,7 @@ def test_protocol_bad_inputs(tmp_path, fake_text):  # noqa: F811
         evaluate_pipeline(None, ev, str(data), repeats=0)
 
 
-def test_evaluate_cli_end_to_end(tmp_path, fake_text, capsys):  # noqa: F811
+def test_evaluate_cli_end_to_end(tmp_path, fake_text, capsys):
     from easytune_core.checkpoints import save_checkpoint
     from easytune_core.cli import main
     from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
@@ -94,7 +84,7 @@ def test_evaluate_cli_end_to_end(tmp_path, fake_text, capsys):  # noqa: F811
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "base", MotionDenoiser(cfg), cfg, "denoiser",
                     np.load(data / "Mean.npy"), np.load(data / "Std.npy"))
-    ev = _evaluator(fake_text, data)
+    ev = tiny_evaluator(fake_text, data)
     save_checkpoint(tmp_path / "ev", ev, ev.config, "evaluator", ev.mean.numpy(), ev.std.numpy())
     out = tmp_path / "res.json"
     rc = main(["evaluate", "--checkpoint", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),

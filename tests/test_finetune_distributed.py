@@ -1,5 +1,6 @@
 """Data-parallel fine-tuning with 2 CPU processes on gloo: own prompts, averaged gradients, rank 0 writes."""
 
+import pytest
 import json
 
 import numpy as np
@@ -11,6 +12,8 @@ from safetensors.torch import load_file, save_file
 from easytune_core.finetune.distributed import DistInfo
 from easytune_core.finetune.io import CheckpointIO
 from test_finetune_helpers import D, small_config, tiny_denoiser, tiny_trainer
+
+pytestmark = pytest.mark.slow  # two torchrun processes on gloo
 
 
 def _worker(rank, world, root):

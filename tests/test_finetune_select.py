@@ -5,13 +5,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_eval_protocol import _evaluator
-from test_reward_train import fake_text  # noqa: F401  (fixture re-export)
 
 from easytune_core.checkpoints import save_checkpoint
 from easytune_core.cli import main
 from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
 from easytune_core.finetune.select import candidates_of, choose
+from tests.support.fakes import tiny_evaluator
 
 
 def test_choose_respects_rule_and_fid_tolerances():
@@ -33,7 +32,8 @@ def _tiny_denoiser(seed):
     return MotionDenoiser(cfg), cfg
 
 
-def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_text, capsys):  # noqa: F811
+@pytest.mark.slow
+def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_text, capsys):
     from easytune_core.data.builtin import generate_builtin
     data = tmp_path / "data"
     generate_builtin(data, size=24, seed=0, workers=1)
@@ -44,7 +44,7 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
     for i, folder in enumerate([tmp_path / "base", run / "snapshots" / "step-000002", run / "checkpoint"]):
         model, cfg = _tiny_denoiser(i)
         save_checkpoint(folder, model, cfg, "denoiser", mean, std, meta={"optimiser_steps": 2 * i})
-    ev = _evaluator(fake_text, data)
+    ev = tiny_evaluator(fake_text, data)
     save_checkpoint(tmp_path / "ev", ev, ev.config, "evaluator", ev.mean.numpy(), ev.std.numpy())
     assert [p.name for p in candidates_of([str(run)])] == ["step-000002", "checkpoint"]
 

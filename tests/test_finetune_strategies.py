@@ -14,7 +14,7 @@ S = 6
 
 
 def plain_trajectory(model, smp, text, mask, x_T, guidance=2.0):
-    """States x_t entering each step, from the diffusion engineer's own sample loop."""
+    """States x_t entering each step, from the diffusion sampler's own sample loop."""
     states = []
     smp.sample(model, text, mask, guidance=guidance, init_noise=x_T,
                on_step=lambda i, t, x, x0: states.append(x.clone()))
@@ -183,7 +183,7 @@ def test_draft_lv_gradient_is_the_mean_of_one_step_rewards_from_renoised_x0():
     assert_grads_close(rec.grads[0], {n: g for (n, _), g in zip(model.named_parameters(), grads) if g is not None})
 
 
-def test_alignprop_truncation_is_random_and_checkpointed():
+def test_alignprop_truncation_is_random():
     model, reward, smp = tiny_denoiser().requires_grad_(True), tiny_reward(), sampler(S)
     text, mask, x_T = batch()
     firsts = set()
@@ -193,6 +193,92 @@ def test_alignprop_truncation_is_random_and_checkpointed():
         run_trajectory(ctx, strat, x_T)
         firsts.add(strat.first)
     assert len(firsts) > 1 and all(0 <= f < S for f in firsts)
+
+
+def _alignprop_run(checkpointed: bool):
+    """One AlignProp trajectory (truncation drawn from seed 1) with or without gradient checkpointing:
+    its gradients, the bytes autograd kept for the backward pass, and the denoiser calls made during
+    the backward pass (recomputation)."""
+    model, reward, smp = tiny_denoiser().requires_grad_(True), tiny_reward(), sampler(S)
+    text, mask, x_T = batch()
+    strat = AlignProp(k_max=0)
+    if not checkpointed:
+        strat.use_checkpoint = False  # the checkpointed run uses AlignProp as it ships
+    phase, calls, saved = ["forward"], [], {}
+
+    def pack(t):
+        saved[(t.untyped_storage().data_ptr(), t.dtype)] = t.untyped_storage().nbytes()
+        return t
+
+    model.register_forward_pre_hook(lambda m, a: calls.append(phase[0]))
+    rec = GradRecorder(model)
+
+    def update(loss, r):
+        phase[0] = "backward"
+        rec(loss, r)
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        run_trajectory(context(model, reward, smp, text, mask, update, generator=torch.Generator().manual_seed(1)),
+                       strat, x_T)
+    return strat.first, rec.grads[0], sum(saved.values()), calls.count("backward"), (model, reward, smp, text, mask, x_T)
+
+
+def test_alignprop_checkpointing_recomputes_instead_of_storing_and_keeps_the_gradient():
+    first, grads, kept, recomputed, (model, reward, smp, text, mask, x_T) = _alignprop_run(checkpointed=True)
+    first_plain, grads_plain, kept_plain, recomputed_plain, _ = _alignprop_run(checkpointed=False)
+    assert first == first_plain and S - first >= 2  # the same truncation, over several steps
+    # every differentiable denoiser call is run again in the backward pass, and only then
+    assert recomputed == S - first and recomputed_plain == 0
+    # what autograd holds for the backward pass shrinks to the x_t chain and the reward's own graph
+    assert kept < 0.5 * kept_plain, (kept, kept_plain)
+    assert_grads_close(grads, grads_plain)
+    # and both equal full backpropagation through the last S - first steps, written out by hand
+    states = plain_trajectory(model, smp, text, mask, x_T)
+    x = states[first].detach()
+    for i in range(first, S):
+        x = smp.step(x, smp.predict_x0(model, x, i, text, mask, 2.0), i)
+    loss = -reward.reward(x, mask, text, None).mean()
+    ref = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
+    assert_grads_close(grads, {n: g for (n, _), g in zip(model.named_parameters(), ref) if g is not None})
+
+
+def drtune_reference_grads(model, reward, smp, text, mask, x_T, train, stop, guidance=2.0, linear_path=True):
+    """DRTune's gradient written out in the ε view of an ε-prediction sampler, independently of the
+    strategy's code: at each step ε̂ = ε_θ(sg(x_t)) (θ differentiable only at the trained steps and at the
+    stop), x̂0 = (x_t − √(1−ᾱ_t) ε̂) / √ᾱ_t keeps x_t's own path, x_{t−1} = √ᾱ_{t−1} x̂0 + √(1−ᾱ_{t−1}) ε̂;
+    the loss is −mean R(x̂0) at the stop step. ``linear_path=False`` drops x_t's path (for contrast)."""
+    abar = smp.schedule.alphas_cumprod
+    x = x_T
+    for i in range(stop + 1):
+        a_t = float(abar[smp.timesteps[i]])
+        a_prev = float(abar[smp.timesteps[i + 1]]) if i + 1 < len(smp.timesteps) else 1.0
+        x_in = x.detach()
+        with torch.set_grad_enabled(i in train or i == stop):
+            x0_theta = smp.predict_x0(model, x_in, i, text, mask, guidance)
+        eps = (x_in - a_t ** 0.5 * x0_theta) / (1 - a_t) ** 0.5
+        x0 = (x - (1 - a_t) ** 0.5 * eps) / a_t ** 0.5 if linear_path else x0_theta
+        if i == stop:
+            loss = -reward.reward(x0, mask, text, None).mean()
+            break
+        x = a_prev ** 0.5 * x0 + (1 - a_prev) ** 0.5 * eps
+    grads = torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
+    return {n: g for (n, _), g in zip(model.named_parameters(), grads) if g is not None}, float(loss.detach())
+
+
+def test_drtune_gradient_matches_a_hand_written_reference():
+    model, reward, smp = tiny_denoiser().requires_grad_(True), tiny_reward(), sampler(S)
+    text, mask, x_T = batch()
+    strat = DRTune(k=2, m=2)
+    rec = GradRecorder(model)
+    run_trajectory(context(model, reward, smp, text, mask, rec), strat, x_T)
+    assert strat.train == {0, 3} and strat.stop in (4, 5)  # S=6, K=2: stride 3, no room for an offset
+    ref, ref_loss = drtune_reference_grads(model, reward, smp, text, mask, x_T, strat.train, strat.stop)
+    assert rec.losses[0] == pytest.approx(ref_loss, rel=1e-5)
+    for n in ref:
+        torch.testing.assert_close(rec.grads[0][n], ref[n], rtol=1e-4, atol=1e-6, msg=n)
+    # the linear x_t path matters: without it the trained steps before the stop would get nothing
+    cut, _ = drtune_reference_grads(model, reward, smp, text, mask, x_T, strat.train, strat.stop, linear_path=False)
+    assert any(not torch.allclose(cut[n], ref[n], rtol=1e-3, atol=1e-6) for n in ref)
 
 
 def test_step_selection_and_weights_exact():

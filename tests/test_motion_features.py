@@ -216,6 +216,7 @@ def test_features_to_joints_torch_matches_numpy_and_batches():
     assert r_rot.shape == (f1.shape[0], 4)
 
 
+@pytest.mark.slow
 def test_features_to_joints_is_differentiable():
     f = torch.from_numpy(joints_to_features(make_motion())).double().requires_grad_(True)
     j = features_to_joints(f)

@@ -106,7 +106,7 @@ def test_sample_cli_writes_joints_and_features(ckpt, tmp_path, capsys):
 @pytest.mark.parametrize("extra, match", [
     (["--prompt", "  "], "prompt is empty"),
     (["--prompt", "walk", "--seconds", "10"], "between 1.0 and 9.8 seconds"),
-    (["--prompt", "walk", "--steps", "0"], "steps must be at least 1"),
+    (["--prompt", "walk", "--steps", "0"], "steps must be between 1 and 1000"),
 ])
 def test_sample_cli_bad_input_exit_2(ckpt, tmp_path, capsys, extra, match):
     rc = cli_main(["sample", *extra, "--checkpoint", str(ckpt), "--out", str(tmp_path / "x.npy"), "--quiet"])

@@ -16,6 +16,7 @@ def _frames(path):
     return frames
 
 
+@pytest.mark.slow
 def test_two_bodies_side_by_side_gl(tmp_path):
     A, B = walk_joints(8), walk_joints(6, speed=0.7)
     path = video.render_video(tmp_path / "ab.mp4", [A, B], labels=["A", "B"], prompt="a person walks",

@@ -59,8 +59,9 @@ def builtin_feature_fns():
 
     HumanML3D's processing flips the turning direction on the one frame where a motion's
     heading passes 180 degrees from its start (HumanML3D issue #156). Spins and U-turns are
-    common in this dataset, so its features are computed with ``fix_yaw_wrap=True`` (the
-    project lead's decision); user data keeps the published behaviour.
+    common in this dataset, so its features are computed with ``fix_yaw_wrap=True``; user data
+    keeps the published behaviour, so features of HumanML3D or KIT folders match the published
+    files (docs/dataset.md).
     """
     from functools import partial
 

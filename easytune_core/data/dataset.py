@@ -45,9 +45,13 @@ def _require(root: Path, rel: str, skeleton, hint: str = "") -> Path:
     return path
 
 
-def load_stats(root, skeleton: str = "humanml3d") -> tuple[np.ndarray, np.ndarray]:
-    """``(mean, std)``, each ``(D,)`` float32, from ``root/Mean.npy`` and ``root/Std.npy``."""
+def load_stats(root, skeleton: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, std)``, each ``(D,)`` float32, from ``root/Mean.npy`` and ``root/Std.npy``
+    (``skeleton`` None: detected from the folder, see :func:`detect_skeleton`)."""
     root = Path(root)
+    if skeleton is None:
+        _require(root, "Mean.npy", "humanml3d")
+        skeleton = detect_skeleton(root)
     sk = get_skeleton(skeleton)
     out = []
     for fname in ("Mean.npy", "Std.npy"):
@@ -61,6 +65,27 @@ def load_stats(root, skeleton: str = "humanml3d") -> tuple[np.ndarray, np.ndarra
     if (out[1] <= 0).any():
         raise ValueError(f"{root / 'Std.npy'} has zero or negative entries; normalising would divide by zero")
     return out[0], out[1]
+
+
+def detect_skeleton(root):
+    """The skeleton of a dataset folder from its feature size: 263 -> HumanML3D, 251 -> KIT-ML.
+
+    Reads ``Mean.npy``'s header (or the first ``new_joint_vecs/*.npy`` when there is no Mean.npy).
+    Raises ``ValueError`` for any other size.
+    """
+    from ..motion.skeleton import SKELETONS
+
+    root = Path(root)
+    probe = root / "Mean.npy"
+    if not probe.is_file():
+        probe = next(iter(sorted((root / "new_joint_vecs").glob("*.npy"))), None) if (root / "new_joint_vecs").is_dir() else None
+    if probe is None:
+        raise ValueError(f"{root} is not a HumanML3D/KIT-ML layout folder (no Mean.npy, no new_joint_vecs/*.npy)")
+    dim = _npy_shape(probe)[-1]
+    for sk in SKELETONS.values():
+        if sk.feature_dim == dim:
+            return sk
+    raise ValueError(f"{probe} holds {dim}-d features; expected 263 (HumanML3D) or 251 (KIT-ML)")
 
 
 def _npy_shape(path: Path) -> tuple:
@@ -102,7 +127,8 @@ class MotionTextDataset(torch.utils.data.Dataset):
     Args:
         root: dataset folder (``new_joint_vecs/``, ``texts/``, ``Mean.npy``, ``Std.npy``, splits).
         split: ``"train"``, ``"val"``, ``"test"``, ``"all"`` (any ``<split>.txt`` in ``root``).
-        skeleton: ``"humanml3d"`` or ``"kit"`` (sets the feature size and fps).
+        skeleton: ``"humanml3d"`` or ``"kit"`` (sets the feature size and fps); None (default)
+            detects it from the folder's feature size (:func:`detect_skeleton`).
         max_frames: longest item (frames); motions of ``max_frames + unit_length`` frames or
             more are dropped, as HumanML3D drops ``len >= 200``.
         min_frames: shortest motion kept (default 40, KIT 24).
@@ -119,14 +145,16 @@ class MotionTextDataset(torch.utils.data.Dataset):
     ``tokens`` str, ``name`` str.
     """
 
-    def __init__(self, root, split: str = "train", skeleton: str = "humanml3d", max_frames: int = 196,
+    def __init__(self, root, split: str = "train", skeleton: str | None = None, max_frames: int = 196,
                  min_frames: int | None = None, normalize: bool = True, unit_length: int = 4,
                  random_crop: bool = True, seed: int = 0, tag_fps: float | None = None,
                  mean: np.ndarray | None = None, std: np.ndarray | None = None):
         self.root = Path(root)
-        self.skeleton = get_skeleton(skeleton)
         if not self.root.is_dir():
-            raise ValueError(f"{_folder_label(skeleton)} folder {self.root} does not exist")
+            raise ValueError(f"{_folder_label(skeleton or 'humanml3d')} folder {self.root} does not exist")
+        if skeleton is None:
+            skeleton = detect_skeleton(self.root)
+        self.skeleton = get_skeleton(skeleton)
         if unit_length < 1:
             raise ValueError(f"unit_length must be >= 1, got {unit_length}")
         self.min_frames = int(min_frames if min_frames is not None else (24 if self.skeleton.name == "kit" else 40))
@@ -299,5 +327,5 @@ class LengthBucketSampler(torch.utils.data.Sampler):
         return full + (1 if rest and not self.drop_last else 0)
 
 
-__all__ = ["load_stats", "read_split", "parse_text_file", "MotionTextDataset", "collate_motion",
+__all__ = ["load_stats", "detect_skeleton", "read_split", "parse_text_file", "MotionTextDataset", "collate_motion",
            "LengthBucketSampler"]

@@ -1,7 +1,8 @@
 """easytune_core.diffusion: noise schedule, MDM-style denoiser, DDIM/DDPM samplers with guidance."""
 
 from .denoiser import DenoiserConfig, MotionDenoiser
-from .sampler import DDIMSampler, DDPMSampler, Guide
+from .sampler import DDIMSampler, DDPMSampler, Guide, spaced_timesteps
 from .schedule import NoiseSchedule
 
-__all__ = ["NoiseSchedule", "DenoiserConfig", "MotionDenoiser", "DDIMSampler", "DDPMSampler", "Guide"]
+__all__ = ["NoiseSchedule", "DenoiserConfig", "MotionDenoiser", "DDIMSampler", "DDPMSampler", "Guide",
+           "spaced_timesteps"]

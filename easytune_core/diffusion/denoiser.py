@@ -4,6 +4,11 @@ One conditioning token (timestep embedding + projected text embedding) is prepen
 the projected frames; sinusoidal positions are added; padded frames are masked out of
 attention. Condition dropout (the text replaced by zeros) trains the unconditional model
 used by classifier-free guidance, as MDM does.
+
+The defaults describe this project's own models (pre-norm layers, a final LayerNorm). The
+options ``norm_first=False, final_norm=False, sinusoid="interleaved", text_drop="embedding"``
+(and ``mask_frames=False`` for MDM's first release) give exactly the published MDM
+``trans_enc`` network, so its checkpoints load into this class (see easytune_core.interop.mdm).
 """
 
 from __future__ import annotations
@@ -41,12 +46,28 @@ class DenoiserConfig:
     """Longest sequence the positional encoding covers (frames)."""
     text_encoder: str = "minilm"
     """Name of the text encoder whose embeddings condition the model (see easytune_core.text)."""
+    text_encoder_path: str = ""
+    """Local folder holding that text encoder's weights (e.g. CLIP for converted MDM models) when it is not
+    loaded by name; a folder missing on this machine falls back to loading by name."""
     schedule: str = "cosine"
     """Noise schedule kind the model was trained with ("cosine" | "scaled_linear")."""
     diffusion_steps: int = 1000
     """Number of training timesteps of the schedule."""
     fps: float = 20.0
     """Frame rate of the motions (20 for HumanML3D)."""
+    norm_first: bool = True
+    """Pre-norm encoder layers (True) or post-norm ones as in the original transformer and MDM (False)."""
+    final_norm: bool = True
+    """LayerNorm between the last encoder layer and the output projection (MDM has none)."""
+    sinusoid: str = "concat"
+    """Layout of the sinusoidal position and timestep codes: "concat" ([sin | cos] halves) or
+    "interleaved" (sin on even, cos on odd channels, MDM's table; the timestep code is a row of it)."""
+    text_drop: str = "projected"
+    """How a dropped condition looks: "projected" (the projected text is zeroed, so it adds nothing)
+    or "embedding" (the text embedding is zeroed before the projection, so its bias remains; MDM)."""
+    mask_frames: bool = True
+    """Padded frames are hidden from attention and zeroed while sampling. False: every frame takes part
+    and is denoised alike, as in MDM models trained without frame masking (its 1,000-step release)."""
 
     def __post_init__(self):
         for name in ("feature_dim", "text_dim", "width", "layers", "heads", "ff", "max_frames", "diffusion_steps"):
@@ -64,6 +85,15 @@ class DenoiserConfig:
             raise ValueError(f"schedule must be 'cosine' or 'scaled_linear', got {self.schedule!r}")
         if self.fps <= 0:
             raise ValueError(f"fps must be positive, got {self.fps}")
+        if self.sinusoid not in ("concat", "interleaved"):
+            raise ValueError(f"sinusoid must be 'concat' or 'interleaved', got {self.sinusoid!r}")
+        if self.sinusoid == "interleaved" and self.width % 2:
+            raise ValueError(f"interleaved sinusoids need an even width, got {self.width}")
+        if self.text_drop not in ("projected", "embedding"):
+            raise ValueError(f"text_drop must be 'projected' or 'embedding', got {self.text_drop!r}")
+        for name in ("norm_first", "final_norm", "mask_frames"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +116,17 @@ def sinusoidal(positions: torch.Tensor, dim: int) -> torch.Tensor:
     return nn.functional.pad(emb, (0, dim - 2 * half))
 
 
+def interleaved_sinusoid_table(rows: int, dim: int) -> torch.Tensor:
+    """(rows, dim) float32 table: row p has sin(p w_k) on channel 2k and cos(p w_k) on 2k+1,
+    w_k = 10000^(-2k/dim) (Vaswani et al.'s layout, computed in float32 as MDM computes it)."""
+    pos = torch.arange(rows, dtype=torch.float32)[:, None]
+    freqs = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(rows, dim)
+    table[:, 0::2] = torch.sin(pos * freqs)
+    table[:, 1::2] = torch.cos(pos * freqs)
+    return table
+
+
 class MotionDenoiser(nn.Module):
     """G_theta(x_t, t, c): predicts x0 (or eps) of normalised motion features."""
 
@@ -97,12 +138,17 @@ class MotionDenoiser(nn.Module):
         self.time_mlp = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
         self.text_proj = nn.Linear(config.text_dim, w)
         # +1 position for the condition token.
-        self.register_buffer("pos", sinusoidal(torch.arange(config.max_frames + 1), w), persistent=False)
+        if config.sinusoid == "interleaved":
+            # One table for frame positions and timesteps (its rows are the timestep codes).
+            rows = max(config.max_frames + 1, config.diffusion_steps)
+            self.register_buffer("pos", interleaved_sinusoid_table(rows, w), persistent=False)
+        else:
+            self.register_buffer("pos", sinusoidal(torch.arange(config.max_frames + 1), w), persistent=False)
         self.in_drop = nn.Dropout(config.dropout)
         layer = nn.TransformerEncoderLayer(w, config.heads, config.ff, config.dropout, activation="gelu",
-                                           batch_first=True, norm_first=True)
+                                           batch_first=True, norm_first=config.norm_first)
         self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
-        self.out_norm = nn.LayerNorm(w)
+        self.out_norm = nn.LayerNorm(w) if config.final_norm else nn.Identity()
         self.output_proj = nn.Linear(w, config.feature_dim)
 
     def _cond_keep(self, batch: int, uncond, device) -> torch.Tensor:
@@ -123,11 +169,14 @@ class MotionDenoiser(nn.Module):
             x_t: (B, T, D) noisy normalised features.
             t: (B,) long timesteps in [0, diffusion_steps).
             text_emb: (B, text_dim) pooled text embeddings.
-            mask: (B, T) bool, True = valid frame (None: all valid).
+            mask: (B, T) bool, True = valid frame (None: all valid). Ignored when the
+                config's ``mask_frames`` is False (every frame is treated alike).
             uncond: bool or (B,) bool tensor; True drops the text for that sample.
         Returns:
             (B, T, D) prediction (x0 or eps per config), zero on padded frames.
         """
+        if not self.config.mask_frames:
+            mask = None
         B, T, D = x_t.shape
         if T > self.config.max_frames:
             raise ValueError(f"sequence of {T} frames is longer than the model's max_frames={self.config.max_frames}")
@@ -135,7 +184,15 @@ class MotionDenoiser(nn.Module):
             raise ValueError(f"expected {self.config.feature_dim} features per frame, got {D}")
         t = torch.as_tensor(t, device=x_t.device).long().reshape(-1).expand(B)
         keep = self._cond_keep(B, uncond, x_t.device)
-        cond = self.time_mlp(sinusoidal(t, self.config.width).to(x_t.dtype)) + self.text_proj(text_emb.to(x_t.dtype)) * keep
+        text_emb = text_emb.to(x_t.dtype)
+        if self.config.sinusoid == "interleaved":
+            time = self.time_mlp(self.pos[t].to(x_t.dtype))
+        else:
+            time = self.time_mlp(sinusoidal(t, self.config.width).to(x_t.dtype))
+        if self.config.text_drop == "embedding":
+            cond = self.text_proj(text_emb * keep.to(x_t.dtype)) + time
+        else:
+            cond = time + self.text_proj(text_emb) * keep
         h = torch.cat([cond[:, None], self.input_proj(x_t)], dim=1) + self.pos[: T + 1].to(x_t.dtype)
         h = self.in_drop(h)
         pad = None

@@ -32,6 +32,42 @@ class Guide(Protocol):
     def x_next(self, i: int, x_next: torch.Tensor, abar_next: float) -> torch.Tensor: ...
 
 
+SPACINGS = ("trailing", "even", "strided")
+
+
+def spaced_timesteps(num_steps: int, count: int, spacing: str = "trailing") -> torch.Tensor:
+    """Which ``count`` of the ``num_steps`` training timesteps a sampler visits, descending (long).
+
+    Args:
+        spacing: "trailing": T-1, then every T/count steps down (the first input is pure noise);
+            "even": count points evenly over [0, T-1], both ends included, rounded to the nearest
+            integer (round-half-to-even) as guided-diffusion / MDM's ``space_timesteps(T, [count])``;
+            "strided": 0, s, 2s, ... with the integer stride s giving exactly ``count`` steps, as
+            their "ddim<count>" respacing (ValueError when no stride does).
+    """
+    T, count = int(num_steps), int(count)
+    if not 1 <= count <= T:
+        raise ValueError(f"steps must be between 1 and {T} (the training steps), got {count}")
+    if spacing == "trailing":
+        ts = torch.round(T - torch.arange(count, dtype=torch.float64) * (T / count)).long() - 1
+        return ts
+    if spacing == "even":
+        stride = (T - 1) / (count - 1) if count > 1 else 1.0
+        taken, cur = [], 0.0
+        for _ in range(count):
+            taken.append(round(cur))  # accumulated float and Python's rounding, as the published code
+            cur += stride
+        return torch.tensor(sorted(set(taken), reverse=True), dtype=torch.long)
+    if spacing == "strided":
+        for stride in range(1, T):
+            if len(range(0, T, stride)) == count:
+                return torch.tensor(list(range(0, T, stride))[::-1], dtype=torch.long)
+        if count == T:
+            return torch.arange(T - 1, -1, -1)
+        raise ValueError(f"no integer stride gives exactly {count} of {T} steps; use spacing 'even' or 'trailing'")
+    raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
+
+
 def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     # Draw on the generator's device (CPU generators give the same numbers on any machine).
     dev = generator.device if generator is not None else x.device
@@ -39,30 +75,32 @@ def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
 
 
 class DDIMSampler:
-    """DDIM (Song et al. 2021) over an evenly spaced subset of the training timesteps.
+    """DDIM (Song et al. 2021) over a subset of the training timesteps.
 
     Args:
         schedule: the model's :class:`NoiseSchedule`.
         steps: number of denoising steps S (1 .. schedule.num_steps).
         eta: 0 = deterministic DDIM; 1 with steps = num_steps is DDPM's ancestral sampler.
+        spacing: which timesteps (see :func:`spaced_timesteps`): "trailing" (default; starts at
+            T-1), "even" or "strided" (MDM's respacings; with them this is MDM's
+            ``ddim_sample_loop`` on the respaced process). All agree when S = T.
     Attributes:
-        timesteps: (S,) long, descending, first = T-1 (pure noise), last >= 0.
+        timesteps: (S,) long, descending training timesteps (what the model is called with).
     """
 
-    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0):
-        steps = int(steps)
-        if steps < 1:
+    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0, spacing: str = "trailing"):
+        if isinstance(steps, bool) or int(steps) < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
+        steps = int(steps)
         if steps > schedule.num_steps:
             raise ValueError(f"steps must be at most {schedule.num_steps} (the training steps), got {steps}")
         if not 0.0 <= float(eta) <= 1.0:
             raise ValueError(f"eta must be between 0 and 1, got {eta}")
         self.schedule = schedule
-        self.steps = steps
         self.eta = float(eta)
-        T = schedule.num_steps
-        # "Trailing" spacing: start at T-1 so the first input is pure noise.
-        ts = torch.round(T - torch.arange(steps, dtype=torch.float64) * (T / steps)).long() - 1
+        self.spacing = spacing
+        ts = spaced_timesteps(schedule.num_steps, steps, spacing)
+        self.steps = steps = len(ts)
         self.timesteps = ts
         abar = schedule.alphas_cumprod
         self._abar_t = abar[ts]
@@ -97,6 +135,7 @@ class DDIMSampler:
             out = unc + guidance * (cond - unc)
         if model.config.prediction == "eps":
             out = self.schedule.predict_x0_from_eps(x_t, t, out)
+        mask = _frame_mask(model, mask)
         if mask is not None:
             out = out * mask[..., None].to(out.dtype)
         return out
@@ -146,7 +185,8 @@ class DDIMSampler:
         x = init_noise.to(device=device, dtype=torch.float32)
         mask = mask.to(device)
         text_emb = text_emb.to(device)
-        m = mask[..., None].float()
+        # Models that do not mask frames (MDM's first release) denoise padded frames like valid ones.
+        m = mask[..., None].float() if _frame_mask(model, mask) is not None else torch.ones_like(mask[..., None], dtype=torch.float32)
         with torch.set_grad_enabled(grad):
             for i in range(self.steps):
                 x0 = self.predict_x0(model, x, i, text_emb, mask, guidance)
@@ -160,17 +200,39 @@ class DDIMSampler:
         return x
 
 
-class DDPMSampler(DDIMSampler):
-    """Ancestral DDPM (Ho et al. 2020) over all training steps, using the posterior q(x_{t-1}|x_t,x0)."""
+def _frame_mask(model, mask):
+    """``mask``, or None for a model configured to treat padded frames like valid ones."""
+    cfg = getattr(model, "config", None)
+    return mask if getattr(cfg, "mask_frames", True) else None
 
-    def __init__(self, schedule: NoiseSchedule):
-        super().__init__(schedule, steps=schedule.num_steps, eta=1.0)
+
+class DDPMSampler(DDIMSampler):
+    """Ancestral DDPM (Ho et al. 2020): x_{t-1} ~ q(x_{t-1} | x_t, x0_pred) with the posterior
+    ("sigma_small") variance, no noise at the last step; MDM's ``p_sample_loop``.
+
+    Args:
+        schedule: the model's :class:`NoiseSchedule`.
+        steps: None (default) = every training step; fewer runs on the respaced process
+            (:meth:`NoiseSchedule.respace`) over ``spaced_timesteps(T, steps, spacing)``.
+        spacing: "even" (default, MDM's ``space_timesteps``), "strided" or "trailing".
+    Attributes:
+        timesteps: (S,) long, descending training timesteps; ``process`` is the respaced schedule.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, steps: int | None = None, spacing: str = "even"):
+        super().__init__(schedule, steps=schedule.num_steps if steps is None else steps, eta=1.0, spacing=spacing)
+        self.process = schedule.respace(self.timesteps)
+
+    def posterior(self, x_t: torch.Tensor, x0_pred: torch.Tensor, i: int):
+        """Mean (B, ...) and log-variance (B, 1, ..) of p(x_{t_prev} | x_t) at step index i."""
+        k = torch.full((x_t.shape[0],), self.steps - 1 - i, dtype=torch.long)
+        mean, _ = self.process.posterior_mean_variance(x0_pred, x_t, k)
+        return mean, self.process.posterior_log_variance(k, x_t)
 
     def step(self, x_t, x0_pred, i, noise=None, generator=None):
-        t = self.timesteps[i].expand(x_t.shape[0])
-        mean, var = self.schedule.posterior_mean_variance(x0_pred, x_t, t)
-        if int(self.timesteps[i]) == 0:
+        mean, log_var = self.posterior(x_t, x0_pred, i)
+        if i == self.steps - 1:
             return mean
         if noise is None:
             noise = _randn_like(x_t, generator)
-        return mean + var.sqrt() * noise
+        return mean + torch.exp(0.5 * log_var) * noise

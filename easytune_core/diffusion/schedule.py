@@ -20,6 +20,9 @@ def scaled_linear_betas(num_steps: int, beta_start: float = 0.00085, beta_end: f
     return torch.linspace(beta_start ** 0.5, beta_end ** 0.5, num_steps, dtype=torch.float64) ** 2
 
 
+_BETAS = {"cosine": cosine_betas, "scaled_linear": scaled_linear_betas}
+
+
 class NoiseSchedule:
     """Discrete-time forward process q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I).
 
@@ -38,7 +41,37 @@ class NoiseSchedule:
             raise ValueError(f"num_steps must be at least 2, got {num_steps}")
         self.kind = kind
         self.num_steps = int(num_steps)
-        self.betas = cosine_betas(self.num_steps) if kind == "cosine" else scaled_linear_betas(self.num_steps)
+        self.timestep_map = torch.arange(self.num_steps)
+        self._set_betas(_BETAS[kind](self.num_steps))
+
+    def respace(self, timesteps) -> "NoiseSchedule":
+        """The process restricted to a subset of its timesteps (Nichol & Dhariwal's respacing, as MDM does it).
+
+        Args:
+            timesteps: the kept training timesteps (any order, no repeats), e.g. from
+                :func:`easytune_core.diffusion.sampler.spaced_timesteps`.
+        Returns:
+            A NoiseSchedule with ``len(timesteps)`` steps whose betas are
+            1 - abar[t_i] / abar[t_{i-1}] (so its abar are the kept ones) and whose
+            ``timestep_map[i]`` is the training timestep the model is called with at step i.
+            Keeping every timestep returns this schedule itself.
+        """
+        keep = sorted({int(t) for t in (timesteps.tolist() if torch.is_tensor(timesteps) else timesteps)})
+        if not keep or keep[0] < 0 or keep[-1] >= self.num_steps:
+            raise ValueError(f"respaced timesteps must lie in 0..{self.num_steps - 1}, got {keep[:1]}..{keep[-1:]}")
+        if len(keep) == self.num_steps:
+            return self
+        out = object.__new__(NoiseSchedule)
+        out.kind = self.kind
+        out.num_steps = len(keep)
+        out.timestep_map = self.timestep_map[keep].clone()
+        abar = self.alphas_cumprod[keep]
+        prev = torch.cat([torch.ones(1, dtype=torch.float64), abar[:-1]])
+        out._set_betas(1.0 - abar / prev)
+        return out
+
+    def _set_betas(self, betas: torch.Tensor) -> None:
+        self.betas = betas
         self.alphas = 1.0 - self.betas
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)
         self.alphas_cumprod_prev = torch.cat([torch.ones(1, dtype=torch.float64), self.alphas_cumprod[:-1]])
@@ -51,6 +84,13 @@ class NoiseSchedule:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "num_steps": self.num_steps}
+
+    def posterior_log_variance(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """log of the posterior variance, with the t = 0 entry (variance 0) replaced by t = 1's, as in
+        Ho et al.'s code and MDM; shaped (B, 1, ..) like :meth:`posterior_mean_variance`'s variance."""
+        v = self.posterior_variance
+        log_v = torch.log(torch.cat([v[1:2], v[1:]]))
+        return self._gather(log_v, t, like)
 
     @staticmethod
     def _gather(buf: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -10,28 +10,29 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import math
 import os
-import shlex
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..checkpoints import CheckpointError, load_checkpoint, load_into, save_checkpoint
+from ..cli_config import add_config_arguments, command_line, config_from_args
 from ..data.builtin import resolve_dataset
+from ..data.loader import CaptionEmbeddings, amp_dtype, forever, make_loader, resolve_device, set_threads
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .schedule import NoiseSchedule
 
 
-
 @dataclass
 class TrainConfig:
-    """Optimisation settings of train-base (saved in the checkpoint meta)."""
+    """Optimisation settings of train-base (saved as ``meta["train"]`` in the checkpoint)."""
 
     steps: int = 20000
     """Optimiser steps to run in total (a resumed run continues to this count)."""
@@ -50,7 +51,7 @@ class TrainConfig:
     vel_loss: float = 0.0
     """Weight of an extra loss on frame-to-frame differences of the x0 prediction."""
     amp: bool = True
-    """bf16 autocast on CPU, fp16 AMP on CUDA."""
+    """Mixed precision: bf16 autocast on CPU, fp16 AMP on CUDA (``--no-amp`` trains in float32)."""
     val_every: int = 500
     """Validation (and progress print) interval in steps."""
     ckpt_every: int = 1000
@@ -101,45 +102,6 @@ def diffusion_loss(model: MotionDenoiser, schedule: NoiseSchedule, x0: torch.Ten
     return masked_loss(pred.float(), target * mask[..., None], mask, vel_weight)
 
 
-# ----------------------------------------------------------------------------- data
-def all_captions(root: Path, splits: tuple[str, ...] = ("train", "val")) -> list[str]:
-    """Every caption of the motions in ``splits`` (root/texts/NAME.txt lines: caption#tokens#start#end)."""
-    caps = set()
-    names = []
-    for split in splits:
-        if (root / f"{split}.txt").exists():
-            names += [n.strip() for n in (root / f"{split}.txt").read_text().splitlines() if n.strip()]
-    for f in (root / "texts" / f"{n}.txt" for n in names):
-        if not f.exists():
-            continue
-        for line in f.read_text(errors="replace").splitlines():
-            c = line.split("#")[0].strip()
-            if c:
-                caps.add(c)
-    return sorted(caps)
-
-
-def make_loader(root: Path, split: str, batch_size: int, max_frames: int, seed: int, shuffle: bool):
-    """DataLoader over length buckets (little padding); None if the split is empty."""
-    from ..data.dataset import LengthBucketSampler, MotionTextDataset, collate_motion
-    ds = MotionTextDataset(str(root), split=split, max_frames=max_frames, random_crop=shuffle, seed=seed)
-    if len(ds) == 0:
-        return None
-    sampler = LengthBucketSampler(ds.lengths, batch_size, shuffle=shuffle, drop_last=shuffle and len(ds) >= batch_size,
-                                  seed=seed)
-    return torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_motion, num_workers=0)
-
-
-def forever(loader, first_epoch: int = 0):
-    """Endless batches; each epoch re-draws captions, crops and batch order."""
-    epoch = first_epoch
-    while True:
-        loader.dataset.set_epoch(epoch)
-        loader.batch_sampler.set_epoch(epoch)
-        yield from loader
-        epoch += 1
-
-
 # ----------------------------------------------------------------------------- state
 def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
     """Linear warm-up, then cosine decay to 10% by the last step or the end of the time budget
@@ -184,61 +146,105 @@ def load_resume(folder: Path, model, opt) -> tuple[int, torch.Tensor | None, dic
     return step, t.get("rng_state"), info
 
 
-# ----------------------------------------------------------------------------- CLI
+# ----------------------------------------------------------------------------- command
+_D = DenoiserConfig()
+
+
+@dataclass
+class TrainBaseConfig(TrainConfig):
+    """Everything ``train-base`` does: where the data and the checkpoint are, the model's size,
+    the optimisation (:class:`TrainConfig`, saved in the checkpoint meta) and the machine."""
+
+    out: str = field(default="", metadata={"required": True})
+    """Checkpoint folder to write (EMA weights, config, stats; ``resume/`` holds the optimiser state)."""
+    data: str = "builtin"
+    """'builtin' (the built-in dataset in data/builtin, generated when missing) or a HumanML3D-layout folder."""
+    resume: bool = False
+    """Continue from <out>/resume if it is there."""
+    init: str | None = None
+    """Start from the weights of this denoiser checkpoint folder."""
+    width: int = _D.width
+    """Transformer width."""
+    layers: int = _D.layers
+    """Transformer encoder layers."""
+    heads: int = _D.heads
+    """Attention heads (must divide the width)."""
+    ff: int = _D.ff
+    """Feed-forward hidden size."""
+    max_frames: int = _D.max_frames
+    """Longest motion in frames (HumanML3D: 196); longer training motions are dropped."""
+    dropout: float = _D.dropout
+    """Dropout inside the transformer."""
+    cond_drop: float = _D.cond_drop_prob
+    """Probability of dropping the text in training (the unconditional model of classifier-free guidance)."""
+    prediction: str = field(default=_D.prediction, metadata={"choices": ("x0", "eps")})
+    """What the network predicts: x0 (as MDM) or the noise."""
+    schedule: str = field(default=_D.schedule, metadata={"choices": ("cosine", "scaled_linear")})
+    """Noise schedule."""
+    text_encoder: str = _D.text_encoder
+    """Text encoder whose pooled embeddings condition the model (easytune_core.text)."""
+    threads: int = 0
+    """torch CPU threads (0: leave as is)."""
+    device: str | None = None
+    """cpu or cuda (default: cuda when present)."""
+    save_dtype: str = field(default="float32", metadata={"choices": ("float32", "float16", "bfloat16")})
+    """dtype of the saved EMA weights (float16 halves the size)."""
+    quiet: bool = False
+    """No progress bar."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not str(self.out).strip():
+            raise ValueError("out is required: the checkpoint folder to write (--out runs/base)")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
+        self.model_config()  # sizes are checked where they are defined
+
+    def model_config(self, feature_dim: int = 263, text_dim: int = 384, fps: float = 20.0) -> DenoiserConfig:
+        """The DenoiserConfig these settings describe for ``feature_dim``-d data at ``fps`` frames per second
+        and a ``text_dim`` encoder."""
+        return DenoiserConfig(feature_dim=feature_dim, text_dim=text_dim, width=self.width, layers=self.layers,
+                              heads=self.heads, ff=self.ff, dropout=self.dropout, cond_drop_prob=self.cond_drop,
+                              prediction=self.prediction, max_frames=self.max_frames, text_encoder=self.text_encoder,
+                              schedule=self.schedule, fps=fps)
+
+    def optimisation(self) -> dict:
+        """The :class:`TrainConfig` part, as recorded in ``meta["train"]``."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(TrainConfig)}
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="builtin", help="'builtin' (data/builtin) or a HumanML3D-layout folder")
-    p.add_argument("--out", required=True, help="checkpoint folder to write (EMA weights + config + stats)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/resume if present")
-    p.add_argument("--init", default=None, help="start from the weights of this denoiser checkpoint")
-    d, t = DenoiserConfig(), TrainConfig()
-    for name in ("width", "layers", "heads", "ff", "max_frames"):
-        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(d, name))
-    p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--cond-drop", type=float, default=d.cond_drop_prob)
-    p.add_argument("--prediction", choices=("x0", "eps"), default=d.prediction)
-    p.add_argument("--schedule", choices=("cosine", "scaled_linear"), default=d.schedule)
-    p.add_argument("--text-encoder", default=d.text_encoder)
-    for name in ("steps", "batch_size", "warmup", "val_every", "ckpt_every", "seed"):
-        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(t, name))
-    for name in ("lr", "weight_decay", "ema", "grad_clip", "vel_loss", "time_budget"):
-        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=getattr(t, name),
-                       help="minutes" if name == "time_budget" else None)
-    p.add_argument("--no-amp", action="store_true", help="train in float32")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
-    p.add_argument("--save-dtype", choices=("float32", "float16", "bfloat16"), default="float32",
-                   help="dtype of the saved EMA weights (float16 halves the size)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_config_arguments(p, TrainBaseConfig)
 
 
 def run(args) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tcfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                       warmup=args.warmup, ema=args.ema, grad_clip=args.grad_clip, vel_loss=args.vel_loss,
-                       amp=not args.no_amp, val_every=args.val_every, ckpt_every=args.ckpt_every,
-                       time_budget=args.time_budget, seed=args.seed)
-    root = resolve_dataset(args.data)
-    from ..data.dataset import load_stats
+    train_base(config_from_args(TrainBaseConfig, args))
+    return 0
+
+
+def train_base(cfg: TrainBaseConfig) -> dict:
+    """Train (or resume) the denoiser described by ``cfg``; writes the checkpoint to ``cfg.out`` and
+    returns the summary ``{out, step, train_loss, val_loss, seconds}`` (also printed as JSON)."""
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    root = resolve_dataset(cfg.data)
+    from ..data.dataset import detect_skeleton, load_stats
     from ..text import get_text_encoder
     mean, std = (np.asarray(a, dtype=np.float32) for a in load_stats(str(root)))
-    encoder = get_text_encoder(args.text_encoder, device=device)
-    mcfg = DenoiserConfig(feature_dim=int(mean.shape[0]), text_dim=encoder.dim, width=args.width, layers=args.layers,
-                          heads=args.heads, ff=args.ff, dropout=args.dropout, cond_drop_prob=args.cond_drop,
-                          prediction=args.prediction, max_frames=args.max_frames, text_encoder=args.text_encoder,
-                          schedule=args.schedule)
-    out = Path(args.out)
-    torch.manual_seed(tcfg.seed)
+    fps = detect_skeleton(root).fps  # 20 for HumanML3D, 12.5 for KIT-ML
+    encoder = get_text_encoder(cfg.text_encoder, device=device)
+    mcfg = cfg.model_config(feature_dim=int(mean.shape[0]), text_dim=encoder.dim, fps=fps)
+    out = Path(cfg.out)
+    torch.manual_seed(cfg.seed)
     model = MotionDenoiser(mcfg).to(device)
-    if args.init:
-        load_into(model, load_checkpoint(args.init, expected_kind="denoiser"))
+    if cfg.init:
+        load_into(model, load_checkpoint(cfg.init, expected_kind="denoiser"))
     schedule = NoiseSchedule(mcfg.schedule, mcfg.diffusion_steps)
-    opt = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
-    gen = torch.Generator().manual_seed(tcfg.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
     step, elapsed_before = 0, 0.0
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    if args.resume and (out / "resume" / "state.json").exists():
+    if cfg.resume and (out / "resume" / "state.json").exists():
         step, rng, info = load_resume(out / "resume", model, opt)
         if rng is not None:
             gen.set_state(rng)
@@ -249,29 +255,19 @@ def run(args) -> int:
             ema.load_state_dict(model.state_dict())
         print(f"resumed from {out / 'resume'} at step {step}", file=sys.stderr)
 
-    # Encode every caption once; later encode() calls are cache hits.
-    # The embeddings are also kept in <data>/.cache so later runs skip the encoding.
-    caps = all_captions(root)
+    # Every caption is encoded once up front (and kept in <data>/.cache for later runs), so the
+    # text encoder never dominates a step.
     t0 = time.time()
-    cache_file = root / ".cache" / f"text_{encoder.name}.safetensors"
-    encoder.load_cache(cache_file)
-    for i in range(0, len(caps), 512):
-        encoder.encode(caps[i:i + 512])
-    try:
-        encoder.save_cache(cache_file)
-    except OSError:  # read-only dataset folder: fine, just slower next time
-        pass
-    print(f"encoded {len(caps)} captions in {time.time() - t0:.1f}s", file=sys.stderr)
+    captions = CaptionEmbeddings(encoder, device)
+    warm = captions.warm(root, ("train", "val"))
+    print(f"encoded {warm['captions']} captions in {time.time() - t0:.1f}s", file=sys.stderr)
 
-    train = make_loader(root, "train", tcfg.batch_size, mcfg.max_frames, tcfg.seed, True)
-    if train is None:
-        raise ValueError(f"{root} has no training motions")
-    val = make_loader(root, "val", tcfg.batch_size, mcfg.max_frames, 0, False)
+    train = make_loader(root, "train", cfg.batch_size, train=True, seed=cfg.seed, max_frames=mcfg.max_frames)
+    val = make_loader(root, "val", cfg.batch_size, train=False, max_frames=mcfg.max_frames, allow_empty=True)
     batches = forever(train, first_epoch=step // max(1, len(train)))
-    amp_dtype = torch.bfloat16 if device == "cpu" else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=tcfg.amp and device == "cuda")
-    meta_base = {"command": "python -m easytune_core train-base " + " ".join(shlex.quote(a) for a in sys.argv[2:]),
-                 "data": str(root), "train": tcfg.__dict__, "device": device}
+    scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.startswith("cuda"))
+    meta_base = {"command": command_line("python -m easytune_core train-base", cfg),
+                 "data": str(root), "train": cfg.optimisation(), "device": device}
     history: dict = {"train_loss": None, "val_loss": None}
 
     def validate() -> float | None:
@@ -282,41 +278,40 @@ def run(args) -> int:
         with torch.no_grad():
             for b in val:
                 x0, mask = b["features"].to(device), b["mask"].to(device)
-                emb = encoder.encode(b["captions"]).to(device)
-                tot += float(diffusion_loss(ema, schedule, x0, mask, emb, vg)) * x0.shape[0]
+                tot += float(diffusion_loss(ema, schedule, x0, mask, captions(b["captions"]), vg)) * x0.shape[0]
                 n += x0.shape[0]
         return tot / max(n, 1)
 
     def checkpoint(final: bool = False) -> None:
         seconds = elapsed_before + time.time() - start
         meta = {**meta_base, "step": step, "seconds": round(seconds, 1), **history, "final": final}
-        dtype = {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.save_dtype]
+        dtype = {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16}[cfg.save_dtype]
         save_checkpoint(out, ema, mcfg, "denoiser", mean, std, meta, dtype=dtype)
         save_resume(out / "resume", model, opt, step, gen.get_state(), {"seconds": seconds})
 
     from tqdm import tqdm
-    bar = tqdm(total=tcfg.steps, initial=step, disable=args.quiet, desc="train-base", dynamic_ncols=True)
+    bar = tqdm(total=cfg.steps, initial=step, disable=cfg.quiet, desc="train-base", dynamic_ncols=True)
     start = time.time()
     smooth = None
     model.train()
-    while step < tcfg.steps:
+    while step < cfg.steps:
         b = next(batches)
         x0, mask = b["features"].to(device), b["mask"].to(device)
-        emb = encoder.encode(b["captions"]).to(device)
+        emb = captions(b["captions"])
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, tcfg, elapsed_before + time.time() - start)
-        with torch.autocast(device_type=device, dtype=amp_dtype, enabled=tcfg.amp):
-            loss = diffusion_loss(model, schedule, x0, mask, emb, gen, vel_weight=tcfg.vel_loss)
+            g["lr"] = lr_at(step, cfg, elapsed_before + time.time() - start)
+        with torch.autocast(device_type=device.split(":")[0], dtype=amp_dtype(device), enabled=cfg.amp):
+            loss = diffusion_loss(model, schedule, x0, mask, emb, gen, vel_weight=cfg.vel_loss)
         if not torch.isfinite(loss):
             raise ValueError(f"training diverged at step {step} (loss {float(loss)}); lower --lr")
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         scaler.step(opt)
         scaler.update()
         with torch.no_grad():
-            d = tcfg.ema if step >= tcfg.warmup else 0.0
+            d = cfg.ema if step >= cfg.warmup else 0.0
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.lerp_(pm, 1 - d)
         step += 1
@@ -325,20 +320,20 @@ def run(args) -> int:
         history["train_loss"] = round(smooth, 5)
         bar.update(1)
         bar.set_postfix(loss=f"{smooth:.4f}", val=history["val_loss"])
-        if step % tcfg.val_every == 0 or step == tcfg.steps:
+        if step % cfg.val_every == 0 or step == cfg.steps:
             v = validate()
             history["val_loss"] = None if v is None else round(v, 5)
             print(f"step {step} train {smooth:.4f} val {history['val_loss']} "
                   f"{elapsed_before + time.time() - start:.0f}s", file=sys.stderr, flush=True)
-        if step % tcfg.ckpt_every == 0:
+        if step % cfg.ckpt_every == 0:
             checkpoint()
-        if tcfg.time_budget and elapsed_before + time.time() - start > tcfg.time_budget * 60:
-            print(f"time budget of {tcfg.time_budget} min reached at step {step}", file=sys.stderr)
+        if cfg.time_budget and elapsed_before + time.time() - start > cfg.time_budget * 60:
+            print(f"time budget of {cfg.time_budget} min reached at step {step}", file=sys.stderr)
             break
     bar.close()
     v = validate()
     history["val_loss"] = None if v is None else round(v, 5)
     checkpoint(final=True)
-    print(json.dumps({"out": str(out), "step": step, **history,
-                      "seconds": round(elapsed_before + time.time() - start, 1)}))
-    return 0
+    summary = {"out": str(out), "step": step, **history, "seconds": round(elapsed_before + time.time() - start, 1)}
+    print(json.dumps(summary))
+    return summary

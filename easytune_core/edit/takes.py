@@ -26,7 +26,7 @@ def check_repetitions(n) -> int:
 
 def sample_takes(pipe, prompts, repetitions: int = 4, seconds=None, frames=None, seed: int = 0,
                  guidance: float = 2.5, steps: int = 50, eta: float = 0.0, on_step=None,
-                 return_joints: bool = True):
+                 return_joints: bool = True, sampler: str = "ddim", spacing: str | None = None):
     """``repetitions`` takes of each prompt in one batched sampling call.
 
     Args:
@@ -35,6 +35,7 @@ def sample_takes(pipe, prompts, repetitions: int = 4, seconds=None, frames=None,
         repetitions: takes per prompt (1..16).
         seconds / frames: length per prompt (scalar or P values), as in ``generate``.
         seed: take k of every prompt uses seed + k.
+        sampler, spacing: as in ``MotionPipeline.generate``.
     Returns:
         GenerationResult with B = P * repetitions motions, prompt-major (all takes of prompt 0
         first); ``seeds`` holds each motion's seed.
@@ -50,6 +51,6 @@ def sample_takes(pipe, prompts, repetitions: int = 4, seconds=None, frames=None,
     seeds = [int(seed) + k for _ in prompts for k in range(n)]
     noise = pipe.takes_noise(lengths, seeds)
     feats = pipe.sample_features(pipe.encode(all_prompts), lengths, noise, seed=seed, guidance=guidance,
-                                 steps=steps, eta=eta, on_step=on_step)
+                                 steps=steps, eta=eta, on_step=on_step, sampler=sampler, spacing=spacing)
     joints = pipe.features_to_joints(feats, lengths) if return_joints else None
     return GenerationResult(feats, joints, lengths, all_prompts, int(seed), pipe.fps, seeds=seeds)

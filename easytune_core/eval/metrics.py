@@ -134,13 +134,21 @@ def frechet_distance(real_emb, gen_emb, eps: float = 1e-6) -> float:
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean))
 
 
-def diversity(emb, times: int = 300, seed: int = 0) -> float:
+def _rng(seed, rng):
+    """``rng`` if given (a numpy Generator, or a ``RandomState`` to draw exactly the indices of the
+    published code under ``np.random.seed``), else ``default_rng(seed)``."""
+    return np.random.default_rng(seed) if rng is None else rng
+
+
+def diversity(emb, times: int = 300, seed: int = 0, rng=None) -> float:
     """Diversity: mean distance between ``times`` random pairs of embeddings.
 
     Two independent draws of ``times`` indices without replacement, paired in order.
 
     Args:
-        emb: (N, D) with N > times. Returns: float.
+        emb: (N, D) with N > times.
+        seed: seed of the draws; ``rng``: a generator to draw from instead (see ``_rng``).
+    Returns: float.
     """
     x = _as_matrix(emb, "emb")
     if times < 1:
@@ -148,18 +156,19 @@ def diversity(emb, times: int = 300, seed: int = 0) -> float:
     if x.shape[0] <= times:
         raise ValueError(f"diversity with times={times} needs more than {times} samples, got {x.shape[0]}; "
                          f"lower times or evaluate more motions")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed, rng)
     i = rng.choice(x.shape[0], times, replace=False)
     j = rng.choice(x.shape[0], times, replace=False)
     return float(np.linalg.norm(x[i] - x[j], axis=1).mean())
 
 
-def multimodality(emb, times: int = 10, seed: int = 0) -> float:
+def multimodality(emb, times: int = 10, seed: int = 0, rng=None) -> float:
     """MultiModality: mean distance between generations for the same prompt.
 
     Args:
         emb: (prompts, repeats, D) with repeats > times; for each prompt the same
             ``times`` index pairs (two draws without replacement) are compared.
+        seed, rng: as for :func:`diversity`.
     Returns: float.
     """
     x = _as_matrix(emb, "emb", ndim=3)
@@ -168,7 +177,7 @@ def multimodality(emb, times: int = 10, seed: int = 0) -> float:
     if x.shape[1] <= times:
         raise ValueError(f"multimodality with times={times} needs more than {times} generations per prompt, "
                          f"got {x.shape[1]}")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed, rng)
     i = rng.choice(x.shape[1], times, replace=False)
     j = rng.choice(x.shape[1], times, replace=False)
     return float(np.linalg.norm(x[:, i] - x[:, j], axis=2).mean())

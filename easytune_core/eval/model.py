@@ -147,8 +147,9 @@ class Evaluator(nn.Module):
         return torch.cat(out).numpy()
 
     @torch.no_grad()
-    def embed_texts(self, captions: list[str], batch_size: int = 64) -> np.ndarray:
-        """Captions -> (B, E) numpy (uses the text encoder's per-token features)."""
+    def embed_texts(self, captions: list[str], batch_size: int = 64, tokens=None) -> np.ndarray:
+        """Captions -> (B, E) numpy (uses the text encoder's per-token features; ``tokens``, the
+        dataset's POS tokens that the T2M evaluator reads, are not used)."""
         if self.text_encoder is None:
             from easytune_core.eval.text import get_token_encoder
             self.text_encoder = get_token_encoder(self.config.text_encoder, device=str(self.device))

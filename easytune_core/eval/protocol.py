@@ -17,13 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
+from easytune_core.cli_config import add_config_arguments, config_from_args
+from easytune_core.eval.evaluators import EvaluatorOptions
 from easytune_core.eval.metrics import diversity, frechet_distance, mean_confidence, mm_dist, multimodality, r_precision
+from easytune_core.limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
-__all__ = ["evaluate_pipeline", "format_table", "load_eval_pairs", "add_arguments", "run"]
+__all__ = ["evaluate_pipeline", "format_table", "load_eval_pairs", "EvaluateConfig", "add_arguments", "run"]
 
 QUICK = dict(max_prompts=64, repeats=3, steps=10, mm_prompts=4, mm_repeats=6)
 """Settings of ``--quick`` / ``quick=True``: about a minute on a 2-core CPU (numbers are indicative)."""
@@ -38,7 +43,8 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         max_prompts: keep this many pairs (a seeded random subset) if given.
     Returns:
         dict with ``features`` list of (L, D) de-normalised float32 arrays, ``lengths`` (N,)
-        int array, ``captions`` list[str].
+        int array, ``captions`` list[str], ``tokens`` list[str] (the dataset's ``word/POS``
+        tokens of each caption, "" where it has none).
     """
     if isinstance(dataset, (str, Path)):
         from easytune_core.data.dataset import MotionTextDataset
@@ -50,7 +56,7 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
     idx = np.arange(n)
     if max_prompts is not None and max_prompts < n:
         idx = np.sort(np.random.default_rng(seed).choice(n, int(max_prompts), replace=False))
-    feats, lengths, caps = [], [], []
+    feats, lengths, caps, toks = [], [], [], []
     mean = getattr(dataset, "mean", None)
     std = getattr(dataset, "std", None)
     normalised = bool(getattr(dataset, "normalize", True))
@@ -66,7 +72,8 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         feats.append(f)
         lengths.append(len(f))
         caps.append(str(item["caption"]))
-    return {"features": feats, "lengths": np.asarray(lengths, dtype=np.int64), "captions": caps}
+        toks.append(str(item.get("tokens", "")))
+    return {"features": feats, "lengths": np.asarray(lengths, dtype=np.int64), "captions": caps, "tokens": toks}
 
 
 def _pad(features: list[np.ndarray]) -> np.ndarray:
@@ -98,7 +105,7 @@ def _summary(rows: list[dict]) -> dict:
 
 
 def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_prompts: int | None = None,
-                      steps: int = 50, guidance: float = 2.5, seed: int = 0, mm_prompts: int = 32,
+                      steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, seed: int = 0, mm_prompts: int = 32,
                       mm_repeats: int = 12, batch_size: int = 64, quick: bool = False, progress=None) -> dict:
     """Run the protocol on a generator.
 
@@ -134,7 +141,7 @@ def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_promp
         raise ValueError(f"the evaluation split has {n} usable pairs; R-Precision needs at least 32")
     report(0.0, f"embedding {n} real motions")
     real = evaluator.embed_motions(_pad(pairs["features"]), lengths)
-    text = evaluator.embed_texts(caps)
+    text = evaluator.embed_texts(caps, tokens=pairs["tokens"])
     div_times = min(300, n - 1)
     real_rows, gen_rows = [], []
     for r in range(repeats):
@@ -191,41 +198,73 @@ def format_table(results: dict, name: str = "Generated") -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class EvaluateConfig(EvaluatorOptions):
+    """One ``evaluate`` run: a checkpoint scored by an evaluator (the project's own by default, or the T2M
+    evaluator) on a held-out split."""
+
+    checkpoint: str = field(default="", metadata={"required": True})
+    """Denoiser checkpoint folder (e.g. assets/checkpoints/base)."""
+    data: str = "builtin"
+    """Dataset folder (HumanML3D layout) or 'builtin'."""
+    split: str = "test"
+    """Evaluation split (never the fine-tuning split)."""
+    repeats: int = 20
+    """Replications for the 95% confidence intervals (Guo et al.: 20)."""
+    max_prompts: Optional[int] = None
+    """Evaluate a seeded random subset of this many pairs (None: all)."""
+    steps: int = DEFAULT_STEPS
+    """DDIM steps."""
+    guidance: float = DEFAULT_GUIDANCE
+    """Classifier-free guidance weight."""
+    seed: int = 0
+    """Seed of the pair order and the generation noise."""
+    mm_prompts: int = 32
+    """MultiModality prompts (0 skips it)."""
+    mm_repeats: int = 12
+    """Generations per MultiModality prompt."""
+    quick: bool = False
+    """Fast indicative run: 64 pairs, 3 replications, 10 DDIM steps, MultiModality 4 x 6."""
+    json: Optional[str] = None
+    """Write the results to this JSON file."""
+    precision: str = field(default="fp32", metadata={"choices": ("fp32", "bf16", "fp16", "auto")})
+    """Generator arithmetic (auto: fp16 on CUDA, bf16 on CPU, several times faster)."""
+    device: Optional[str] = None
+    """cpu or cuda (default: cuda when present)."""
+    threads: Optional[int] = None
+    """torch CPU threads (None: leave as is)."""
+
+    def __post_init__(self):
+        if not str(self.checkpoint).strip():
+            raise ValueError("checkpoint is required: the denoiser folder to evaluate (--checkpoint DIR)")
+        if self.repeats < 1 or self.steps < 1 or self.mm_prompts < 0 or self.mm_repeats < 1:
+            raise ValueError("repeats, steps and mm-repeats must be at least 1, mm-prompts at least 0")
+        if self.max_prompts is not None and self.max_prompts < 32:
+            raise ValueError(f"--max-prompts must be at least 32 (R-Precision groups), got {self.max_prompts}")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="denoiser checkpoint folder (e.g. assets/checkpoints/base)")
-    p.add_argument("--evaluator", default="assets/checkpoints/evaluator", help="evaluator checkpoint folder")
-    p.add_argument("--data", default="builtin", help="dataset folder (HumanML3D layout) or 'builtin'")
-    p.add_argument("--split", default="test", help="evaluation split (never the fine-tuning split)")
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--max-prompts", type=int, default=None, help="evaluate a random subset of this many pairs")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps")
-    p.add_argument("--guidance", type=float, default=2.5)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--mm-prompts", type=int, default=32, help="MultiModality prompts (0 skips it)")
-    p.add_argument("--mm-repeats", type=int, default=12, help="generations per MultiModality prompt")
-    p.add_argument("--quick", action="store_true", help=f"fast indicative run: {QUICK}")
-    p.add_argument("--json", default=None, help="write the results here")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
-                   help="generator arithmetic (auto: fp16 on CUDA, bf16 on CPU: several times faster)")
-    p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=None)
+    add_config_arguments(p, EvaluateConfig)
 
 
 def run(args) -> int:
-    import torch
-
-    from easytune_core.data.dataset import MotionTextDataset
-    from easytune_core.eval.model import load_evaluator
-    from easytune_core.pipeline import MotionPipeline
     from easytune_core.data.builtin import resolve_dataset
+    from easytune_core.data.dataset import MotionTextDataset
+    from easytune_core.data.dataset import detect_skeleton
+    from easytune_core.data.loader import set_threads
+    from easytune_core.eval.evaluators import describe_evaluator
+    from easytune_core.pipeline import MotionPipeline
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = config_from_args(EvaluateConfig, args)
+    set_threads(args.threads)
     if args.split == "train":
         print("warning: evaluating on the train split, which fine-tuning also uses; report test-split numbers")
     root = resolve_dataset(args.data)
+    dim = detect_skeleton(root).feature_dim
+    evaluator = args.load_evaluator(feature_dim=dim, device=args.device)
     pipeline = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
-    evaluator = load_evaluator(args.evaluator, device=args.device)
+    if pipeline.config.feature_dim != dim:
+        raise ValueError(f"{args.checkpoint} makes {pipeline.config.feature_dim}-d motions, {root} holds {dim}-d ones")
     dataset = MotionTextDataset(root, split=args.split, random_crop=False)
 
     def progress(frac, msg):
@@ -237,7 +276,9 @@ def run(args) -> int:
     res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator),
                                                                        str(root), args.split)
     res["settings"]["precision"] = pipeline.precision
+    res["evaluator_info"] = describe_evaluator(evaluator)
     print(format_table(res, name=Path(args.checkpoint).name or "Generated"))
+    print(f"evaluator: {res['evaluator_info']['note']}")
     print(f"({res['settings']['pairs']} pairs, {res['settings']['repeats']} replications, "
           f"{res['settings']['steps']} DDIM steps, mean ± 95% CI, {res['seconds']:.0f} s)")
     if args.json:

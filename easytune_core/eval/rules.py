@@ -83,8 +83,12 @@ def facing_yaw(joints: np.ndarray) -> np.ndarray:
 
 
 def judge(joints: np.ndarray, category: str, arg: str = "") -> tuple[bool, float]:
-    """Apply one rule to joints ``(T, 22, 3)``: (passed, the measured value)."""
+    """Apply one rule to joints ``(T, 22, 3)``: (passed, the measured value). KIT-ML joints
+    ``(T, 21, 3)`` (millimetres or metres) are first put on the 22-joint body."""
     j = np.asarray(joints, dtype=np.float64)
+    if j.ndim == 3 and j.shape[1:] == (21, 3) and len(j) >= 1:
+        from easytune_core.motion.kit_body import kit_to_body_joints
+        j = kit_to_body_joints(j)
     if j.ndim != 3 or j.shape[1] < 22 or j.shape[2] != 3 or len(j) < 2:
         raise ValueError(f"judge expects joints shaped (frames >= 2, 22, 3), got {j.shape}")
     if category == "walk":

@@ -4,74 +4,84 @@ Loss, after Guo et al. 2022's text-motion matching: a margin contrastive loss on
 distances, ``d_pos^2`` for matched pairs plus ``max(0, margin - d_neg)^2`` for mismatched
 ones. Guo et al. take one negative per text by shifting the batch; here every other motion
 of the batch is a negative (faster on a small budget), except near-duplicate captions
-(sentence cosine > 0.8). Its own seed (default 1234) and no weights shared with the reward.
+(sentence cosine > 0.8). Its own seed (default 1234) and no weights or code shared with the
+reward model: both train through ``easytune_core.data.loader`` only.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from easytune_core.cli_config import add_config_arguments, config_from_args
+from easytune_core.data.loader import (CaptionEmbeddings, TokenCache, forever, make_loader, resolve_device,
+                                       seed_everything, set_threads)
 from easytune_core.eval.metrics import diversity, mm_dist, r_precision
 from easytune_core.eval.model import UNIT_LEN, Evaluator, EvaluatorConfig
 
 
+@dataclass
+class EvaluatorTrainConfig:
+    """One ``train-evaluator`` run."""
+
+    data: str = "builtin"
+    """Dataset folder (HumanML3D layout) or 'builtin' (data/builtin)."""
+    out: str = "runs/evaluator"
+    """Checkpoint folder to write."""
+    steps: int = 3000
+    """Optimiser steps."""
+    minutes: Optional[float] = None
+    """Stop after this much wall time, in minutes (None: no limit)."""
+    batch_size: int = 64
+    """Text-motion pairs per batch (every other pair of the batch is a negative)."""
+    lr: float = 2e-4
+    """AdamW learning rate."""
+    margin: float = 10.0
+    """Contrastive margin on Euclidean distances (Guo et al.: 10)."""
+    dup_threshold: float = 0.8
+    """Caption cosine above which two pairs are not used as each other's negatives."""
+    hidden: int = 160
+    """GRU hidden size."""
+    movement_dim: int = 128
+    """Size of the movement encoder's output per 4-frame unit."""
+    embed_dim: int = 128
+    """Size of the joint text-motion embedding."""
+    text_encoder: str = "minilm-static"
+    """Token features: 'minilm-static' (MiniLM word vectors) or a get_text_encoder name."""
+    dup_encoder: str = "minilm"
+    """Sentence encoder for the near-duplicate filter."""
+    seed: int = 1234
+    """Its own seed, different from the reward model's."""
+    threads: Optional[int] = None
+    """torch CPU threads (None: leave as is)."""
+    device: Optional[str] = None
+    """cpu or cuda (default: cuda when present)."""
+    fp16_weights: bool = False
+    """Store the weights as float16 (half the size)."""
+    log_every: int = 100
+    """Print the mean loss every this many steps."""
+
+    def __post_init__(self):
+        if self.steps < 1 or self.batch_size < 2:
+            raise ValueError(f"need --steps >= 1 and --batch-size >= 2, got {self.steps} and {self.batch_size}")
+        if self.margin <= 0:
+            raise ValueError(f"--margin must be > 0, got {self.margin}")
+        if not 0 < self.lr <= 0.1:
+            raise ValueError(f"--lr must be in (0, 0.1], got {self.lr}")
+        if self.minutes is not None and self.minutes <= 0:
+            raise ValueError(f"--minutes must be positive, got {self.minutes}")
+        if self.log_every < 1:
+            raise ValueError(f"--log-every must be at least 1, got {self.log_every}")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="builtin", help="dataset folder (HumanML3D layout) or 'builtin' (data/builtin)")
-    p.add_argument("--out", default="runs/evaluator", help="checkpoint folder to write")
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time (minutes)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--margin", type=float, default=10.0, help="contrastive margin (Guo et al.: 10)")
-    p.add_argument("--dup-threshold", type=float, default=0.8)
-    p.add_argument("--hidden", type=int, default=160)
-    p.add_argument("--movement-dim", type=int, default=128)
-    p.add_argument("--embed-dim", type=int, default=128)
-    p.add_argument("--text-encoder", default="minilm-static",
-                   help="token features: 'minilm-static' (MiniLM word vectors) or a get_text_encoder name")
-    p.add_argument("--dup-encoder", default="minilm", help="sentence encoder for the near-duplicate filter")
-    p.add_argument("--seed", type=int, default=1234, help="its own seed, different from the reward's")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--device", default=None)
-    p.add_argument("--fp16-weights", action="store_true", help="store weights as float16 (half the size)")
-    p.add_argument("--log-every", type=int, default=100)
-
-
-class TokenCache:
-    """Per-caption token features of a frozen text encoder (float16 on CPU), bounded in memory."""
-
-    def __init__(self, text_encoder, max_bytes: int = 400 * 2 ** 20):
-        self.enc = text_encoder
-        if getattr(text_encoder, "cheap", False):
-            max_bytes = 0  # static look-ups: caching would only cost memory
-        self.store: dict[str, torch.Tensor] = {}
-        self.max_bytes, self.bytes = int(max_bytes), 0
-
-    def batch(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> tokens (B, L, dim) float32 and mask (B, L) bool."""
-        missing = sorted({c for c in captions if c not in self.store})
-        if missing:
-            tok, mask = self.enc.encode_tokens(missing)
-            if self.bytes >= self.max_bytes:  # start over rather than grow without bound
-                keep = set(captions)
-                self.store = {c: v for c, v in self.store.items() if c in keep}
-                self.bytes = sum(v.numel() * 2 for v in self.store.values())
-            for c, t, m in zip(missing, tok, mask):
-                self.store[c] = t[m].to(torch.float16)
-                self.bytes += self.store[c].numel() * 2
-        rows = [self.store[c] for c in captions]
-        n = max(len(r) for r in rows)
-        tokens = torch.zeros(len(rows), n, rows[0].shape[-1])
-        mask = torch.zeros(len(rows), n, dtype=torch.bool)
-        for i, r in enumerate(rows):
-            tokens[i, :len(r)] = r.float()
-            mask[i, :len(r)] = True
-        return tokens, mask
+    add_config_arguments(p, EvaluatorTrainConfig)
 
 
 def margin_contrastive_loss(text: torch.Tensor, motion: torch.Tensor, margin: float,
@@ -87,7 +97,6 @@ def margin_contrastive_loss(text: torch.Tensor, motion: torch.Tensor, margin: fl
 @torch.no_grad()
 def real_motion_scores(model: Evaluator, root, split: str, cache: TokenCache, seed: int = 0) -> dict:
     """R-Precision / MM-Dist / Diversity of real pairs of ``split`` (evaluator sanity check)."""
-    from easytune_core.reward.retrieval import make_loader, seed_everything
     model.eval()
     seed_everything(seed)
     texts, motions = [], []
@@ -106,68 +115,65 @@ def real_motion_scores(model: Evaluator, root, split: str, cache: TokenCache, se
 
 
 def run(args) -> int:
+    train_evaluator(config_from_args(EvaluatorTrainConfig, args))
+    return 0
+
+
+def train_evaluator(cfg: EvaluatorTrainConfig) -> dict:
+    """Train the evaluator described by ``cfg``, score real val/test pairs with it, save it to
+    ``cfg.out``; returns the checkpoint meta."""
     from easytune_core.checkpoints import save_checkpoint
     from easytune_core.data.builtin import resolve_dataset
     from easytune_core.data.dataset import load_stats
     from easytune_core.eval.text import get_token_encoder
-    from easytune_core.reward.retrieval import load_caption_cache, make_loader, seed_everything, set_epoch
     from easytune_core.text import get_text_encoder
 
-    if args.steps < 1 or args.batch_size < 2:
-        raise ValueError(f"need --steps >= 1 and --batch-size >= 2, got {args.steps} and {args.batch_size}")
-    if args.margin <= 0:
-        raise ValueError(f"--margin must be > 0, got {args.margin}")
-    torch.set_num_threads(args.threads or torch.get_num_threads())
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    root = resolve_dataset(args.data)
-    seed_everything(args.seed)
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    root = resolve_dataset(cfg.data)
+    seed_everything(cfg.seed)
     mean, std = load_stats(root)
-    text_encoder = get_token_encoder(args.text_encoder, device=device)
-    dup_encoder = get_text_encoder(args.dup_encoder, device=device)
-    load_caption_cache(dup_encoder, root)
+    text_encoder = get_token_encoder(cfg.text_encoder, device=device)
+    dup_encoder = CaptionEmbeddings(get_text_encoder(cfg.dup_encoder, device=device), device)
+    dup_encoder.warm(root, encode_all=False)
     cache = TokenCache(text_encoder)
     probe, _ = text_encoder.encode_tokens(["a person walks"])
-    cfg = EvaluatorConfig(feature_dim=int(len(mean)), token_dim=int(probe.shape[-1]), movement_dim=args.movement_dim,
-                          hidden=args.hidden, embed_dim=args.embed_dim, text_encoder=text_encoder.name)
-    model = Evaluator(cfg).to(device)
+    mcfg = EvaluatorConfig(feature_dim=int(len(mean)), token_dim=int(probe.shape[-1]), movement_dim=cfg.movement_dim,
+                           hidden=cfg.hidden, embed_dim=cfg.embed_dim, text_encoder=text_encoder.name)
+    model = Evaluator(mcfg).to(device)
     # training batches are normalised with the dataset stats, which become the evaluator's own
     model.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
     model.std.copy_(torch.as_tensor(std, dtype=torch.float32))
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    loader = make_loader(root, "train", args.batch_size, train=True, seed=args.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    loader = make_loader(root, "train", cfg.batch_size, train=True, seed=cfg.seed)
 
     t0, step, losses = time.time(), 0, []
     model.train()
-    epoch = 0
-    while step < args.steps:
-        set_epoch(loader, epoch)
-        epoch += 1
-        for batch in loader:
-            if step >= args.steps or (args.minutes and time.time() - t0 > 60 * args.minutes):
-                break
-            caps = list(batch["captions"])
-            lengths = batch["lengths"]
-            if (lengths < UNIT_LEN).any():
-                continue
-            tok, tmask = cache.batch(caps)
-            with torch.no_grad():
-                sent = dup_encoder.encode(caps).to(device)
-                eye = torch.eye(len(caps), dtype=torch.bool, device=device)
-                negatives = ~((sent @ sent.T > args.dup_threshold) | eye)
-            text = model.encode_text(tok.to(device), tmask.to(device))
-            motion = model.encode_motion(batch["features"].to(device), lengths)
-            loss = margin_contrastive_loss(text, motion, args.margin, negatives.float())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % args.log_every == 0 or step == 1:
-                print(f"step {step} loss {np.mean(losses[-args.log_every:]):.4f} {time.time() - t0:.0f}s", flush=True)
-        else:
+    batches = forever(loader)
+    while step < cfg.steps:
+        if cfg.minutes and time.time() - t0 > 60 * cfg.minutes:
+            break
+        batch = next(batches)
+        caps = list(batch["captions"])
+        lengths = batch["lengths"]
+        if (lengths < UNIT_LEN).any():
             continue
-        break
+        tok, tmask = cache.batch(caps)
+        with torch.no_grad():
+            sent = dup_encoder(caps)
+            eye = torch.eye(len(caps), dtype=torch.bool, device=device)
+            negatives = ~((sent @ sent.T > cfg.dup_threshold) | eye)
+        text = model.encode_text(tok.to(device), tmask.to(device))
+        motion = model.encode_motion(batch["features"].to(device), lengths)
+        loss = margin_contrastive_loss(text, motion, cfg.margin, negatives.float())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+        step += 1
+        if step % cfg.log_every == 0 or step == 1:
+            print(f"step {step} loss {np.mean(losses[-cfg.log_every:]):.4f} {time.time() - t0:.0f}s", flush=True)
     seconds = time.time() - t0
     model.eval()
     scores = {}
@@ -180,10 +186,10 @@ def run(args) -> int:
         rp = s.get("r_precision", [float("nan")] * 3)
         print(f"{split}: real-motion R-Precision top1/2/3 {rp[0]:.3f} {rp[1]:.3f} {rp[2]:.3f}  "
               f"MM-Dist {s['mm_dist']:.3f}  Diversity {s.get('diversity', float('nan')):.3f}  (n={s['n']})")
-    meta = {"data": str(root), "steps": step, "seconds": round(seconds, 1), "lr": args.lr, "margin": args.margin,
-            "batch_size": args.batch_size, "seed": args.seed, "text_encoder": text_encoder.name,
+    meta = {"data": str(root), "steps": step, "seconds": round(seconds, 1), "lr": cfg.lr, "margin": cfg.margin,
+            "batch_size": cfg.batch_size, "seed": cfg.seed, "text_encoder": text_encoder.name,
             "final_loss": float(np.mean(losses[-100:])) if losses else None, "real_motion": scores}
-    save_checkpoint(args.out, model, cfg, "evaluator", mean=mean, std=std, meta=meta,
-                    dtype=torch.float16 if args.fp16_weights else None)
-    print(f"saved evaluator checkpoint to {args.out} ({step} steps, {seconds:.0f}s)")
-    return 0
+    save_checkpoint(cfg.out, model, mcfg, "evaluator", mean=mean, std=std, meta=meta,
+                    dtype=torch.float16 if cfg.fp16_weights else None)
+    print(f"saved evaluator checkpoint to {cfg.out} ({step} steps, {seconds:.0f}s)")
+    return meta

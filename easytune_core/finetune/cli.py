@@ -9,66 +9,82 @@ GPUs): every rank samples its own prompts, gradients are averaged, rank 0 writes
 from __future__ import annotations
 
 import argparse
+import shlex
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import torch
 
-from .config import METHODS, FinetuneConfig
+from ..cli_config import add_config_arguments, config_from_args, config_to_argv
+from .config import FinetuneConfig
+from .presets import PRESETS, get_preset
+
+
+@dataclass
+class FinetuneCommand:
+    """What a ``finetune`` run reads and writes and where it runs; the recipe is :class:`FinetuneConfig`."""
+
+    out: str = field(default="", metadata={"required": True})
+    """Run folder (config.json, metrics.jsonl, checkpoint/, snapshots/)."""
+    preset: Optional[str] = field(default=None, metadata={"choices": tuple(PRESETS)})
+    """A named recipe (easytune_core.finetune.presets); flags given as well override its values.
+    easytune-shipped reproduces assets/checkpoints/easytune."""
+    base: str = "assets/checkpoints/base"
+    """Denoiser checkpoint folder to fine-tune."""
+    reward: str = "assets/checkpoints/reward"
+    """Reward checkpoint folder."""
+    data: str = "data/builtin"
+    """Dataset (HumanML3D layout, or 'builtin' = data/builtin) whose split gives the prompts."""
+    split: str = "train"
+    """Split the prompts come from."""
+    prompt: list[str] = field(default_factory=list)
+    """A prompt (repeatable); replaces the split."""
+    prompts_file: Optional[str] = None
+    """Text file with one prompt per line; replaces the split."""
+    minutes: float = 0.0
+    """Stop after this much wall time, in minutes (0 = no limit)."""
+    resume: bool = False
+    """Continue the run in --out."""
+    half_weights: bool = False
+    """Store checkpoint weights as float16."""
+    device: Optional[str] = None
+    """cpu or cuda (default: cuda when present)."""
+    threads: int = 0
+    """torch CPU threads (0 = leave as is)."""
+
+    def __post_init__(self):
+        if not str(self.out).strip():
+            raise ValueError("out is required: the run folder to write (--out runs/easytune)")
+        if self.preset is not None:
+            get_preset(self.preset)
+        if self.minutes < 0 or self.threads < 0:
+            raise ValueError("--minutes and --threads must not be negative")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", default="easytune", choices=METHODS, help="fine-tuning method")
-    p.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint/)")
-    p.add_argument("--base", default="assets/checkpoints/base", help="denoiser checkpoint folder to fine-tune")
-    p.add_argument("--reward", default="assets/checkpoints/reward", help="reward checkpoint folder")
-    p.add_argument("--data", default="data/builtin", help="dataset (HumanML3D layout, or 'builtin' = data/builtin) whose split gives the prompts")
-    p.add_argument("--split", default="train", help="split the prompts come from")
-    p.add_argument("--prompt", action="append", default=None, help="a prompt (repeatable); replaces the split")
-    p.add_argument("--prompts-file", default=None, help="text file with one prompt per line; replaces the split")
-    p.add_argument("--steps", type=int, default=100, help="optimiser steps (EasyTune: one per selected sampler step)")
-    p.add_argument("--minutes", type=float, default=0.0, help="stop after this much wall time (0 = no limit)")
-    p.add_argument("--target-reward", type=float, default=0.0, help="stop when the mean reward of 5 steps reaches it")
-    p.add_argument("--lr", type=float, default=1e-5)
-    p.add_argument("--warmup", type=int, default=10, help="linear warm-up, optimiser steps")
-    p.add_argument("--batch-size", type=int, default=8, help="prompts per trajectory (per process)")
-    p.add_argument("--sampler-steps", type=int, default=50, help="DDIM steps of the trajectory")
-    p.add_argument("--guidance", type=float, default=2.5)
-    p.add_argument("--select", default="last:10", help="EasyTune steps: last:K | first:K | random:K | all")
-    p.add_argument("--weighting", default="uniform", choices=("uniform", "linear-up", "linear-down"))
-    p.add_argument("--reward-target", default="x0", choices=("x0", "noisy"),
-                   help="EasyTune: reward x̂0 at step 0, or the new noisy state with the noise-aware reward")
-    p.add_argument("--k", type=int, default=10, help="DRaFT-K / DRTune K / AlignProp max truncation (0 = all)")
-    p.add_argument("--m", type=int, default=5, help="ReFL-M / DRTune early-stop window")
-    p.add_argument("--lv-samples", type=int, default=2, help="DRaFT-LV re-noised copies")
-    p.add_argument("--reg-weight", type=float, default=0.0, help="regulariser toward the frozen base (0 = off)")
-    p.add_argument("--lora-rank", type=int, default=0, help="0 = full fine-tune; > 0 = LoRA rank")
-    p.add_argument("--lora-alpha", type=float, default=0.0)
-    p.add_argument("--frames", type=int, default=0, help="fixed motion length (0 = dataset lengths)")
-    p.add_argument("--max-frames", type=int, default=120, help="cap on dataset lengths")
-    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
-    p.add_argument("--save-every", type=int, default=0, help="checkpoint every N optimiser steps (0 = at the end)")
-    p.add_argument("--keep-every", type=int, default=0,
-                   help="also keep the weights every N optimiser steps in <out>/snapshots/ (for `select`)")
-    p.add_argument("--half-weights", action="store_true", help="store checkpoint weights as float16")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = leave as is)")
+    add_config_arguments(p, FinetuneCommand)
+    add_config_arguments(p.add_argument_group("recipe (FinetuneConfig; --preset sets these too)"), FinetuneConfig)
 
 
-def config_from_args(args) -> FinetuneConfig:
-    return FinetuneConfig(
-        method=args.method, sampler_steps=args.sampler_steps, guidance=args.guidance, select=args.select,
-        weighting=args.weighting, reward_target=args.reward_target, k=args.k, m=args.m,
-        lv_samples=args.lv_samples, lr=args.lr, warmup=args.warmup, reg_weight=args.reg_weight,
-        batch_size=args.batch_size, frames=args.frames, max_frames=args.max_frames, max_steps=args.steps,
-        max_seconds=60.0 * args.minutes, target_reward=args.target_reward, lora_rank=args.lora_rank,
-        lora_alpha=args.lora_alpha, precision=args.precision, save_every=args.save_every, keep_every=args.keep_every,
-        seed=args.seed)
+def configs_from_args(args) -> tuple[FinetuneCommand, FinetuneConfig]:
+    """(command, recipe) from parsed options laid over the preset, if one is named, and the defaults."""
+    name = getattr(args, "preset", None) if not isinstance(args, dict) else args.get("preset")
+    preset = get_preset(name) if name else None
+    cmd = config_from_args(FinetuneCommand, args, base=preset.command if preset else None)
+    overrides = {"max_seconds": 60.0 * cmd.minutes} if cmd.minutes else {}
+    cfg = config_from_args(FinetuneConfig, args, base=preset.finetune if preset else None, **overrides)
+    # the record stands on its own: the preset's values are written out, not its name alone
+    argv = config_to_argv(cmd, skip=("preset",)) + config_to_argv(cfg)
+    cfg.extra["command"] = " ".join(["python -m easytune_core finetune", *(shlex.quote(a) for a in argv)])
+    if preset:
+        cfg.extra["preset"] = preset.name
+    return cmd, cfg
 
 
-def prompt_source(args, cfg: FinetuneConfig):
+def prompt_source(args: FinetuneCommand, cfg: FinetuneConfig):
+    """The prompts of a run: the user's (``--prompt`` / ``--prompts-file``) or a dataset split's captions."""
     from .prompts import ListPrompts, SplitPrompts
     if args.prompt or args.prompts_file:
         lines = list(args.prompt or [])
@@ -86,12 +102,9 @@ def run(args) -> int:
     from .build import build_trainer
     from .distributed import init_from_env
 
+    args, cfg = configs_from_args(args)
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = config_from_args(args)
-    cfg.extra["command"] = "python -m easytune_core finetune " + " ".join(
-        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
-        for k, v in sorted(vars(args).items()) if v not in (None, False, 0, 0.0, ""))
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     info = init_from_env(device)
     if info.enabled and device.startswith("cuda"):

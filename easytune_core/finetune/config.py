@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from ..limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
 METHODS = ("easytune", "easytune-chain", "draft", "draft-lv", "refl", "alignprop", "drtune")
 WEIGHTINGS = ("uniform", "linear-up", "linear-down")
 REWARD_TARGETS = ("x0", "noisy")
@@ -36,17 +38,17 @@ def parse_selection(spec: str, num_steps: int) -> tuple[str, int]:
 class FinetuneConfig:
     """Everything that defines a fine-tuning run; validated on construction."""
 
-    method: str = "easytune"
+    method: str = field(default="easytune", metadata={"choices": METHODS})
     """One of METHODS: easytune (step), easytune-chain, draft, draft-lv, refl, alignprop, drtune."""
-    sampler_steps: int = 50
+    sampler_steps: int = DEFAULT_STEPS
     """DDIM steps of the sampling trajectory the methods train on (eta = 0)."""
-    guidance: float = 2.5
+    guidance: float = DEFAULT_GUIDANCE
     """Classifier-free guidance scale used while sampling the trajectory."""
     select: str = "last:10"
     """EasyTune step selection: 'last:K', 'first:K', 'random:K' (redrawn per trajectory) or 'all'."""
-    weighting: str = "uniform"
+    weighting: str = field(default="uniform", metadata={"choices": WEIGHTINGS})
     """EasyTune per-step loss weight w_t: uniform, linear-up (grows toward the low-noise end), linear-down."""
-    reward_target: str = "x0"
+    reward_target: str = field(default="x0", metadata={"choices": REWARD_TARGETS})
     """EasyTune: 'x0' = reward of the one-step prediction x̂0 at reward step 0 (released code);
     'noisy' = reward of the new state x_{t-1} with the noise-aware reward at its step (paper Eq.12)."""
     k: int = 10
@@ -74,17 +76,18 @@ class FinetuneConfig:
     """Fixed motion length in frames for every sample; 0 = use each prompt's dataset length."""
     max_frames: int = 120
     """Cap on dataset lengths (frames), to bound CPU cost."""
-    max_steps: int = 100
+    max_steps: int = field(default=100, metadata={"flag": "--steps", "aliases": ("--max-steps",)})
     """Optimiser steps to run (EasyTune takes one per selected sampler step)."""
-    max_seconds: float = 0.0
-    """Stop after this much wall time (0 = no limit); a checkpoint is saved either way."""
+    max_seconds: float = field(default=0.0, metadata={"cli": False})
+    """Stop after this much wall time, in seconds (0 = no limit; on the command line: --minutes);
+    a checkpoint is saved either way."""
     target_reward: float = 0.0
     """Stop once the mean reward of the last 5 optimiser steps reaches this value (0 = never)."""
     lora_rank: int = 0
     """0 = full fine-tuning of the denoiser; > 0 = LoRA of this rank on attention and feed-forward layers."""
     lora_alpha: float = 0.0
     """LoRA scale numerator (scale = alpha / rank); 0 means alpha = rank."""
-    precision: str = "auto"
+    precision: str = field(default="auto", metadata={"choices": PRECISIONS})
     """auto (bf16 autocast on CPU, fp16 AMP on CUDA), fp32, bf16 or fp16."""
     save_every: int = 0
     """Save a checkpoint every N optimiser steps (0 = only at the end)."""
@@ -93,7 +96,7 @@ class FinetuneConfig:
     for choosing a checkpoint afterwards on held-out prompts (``python -m easytune_core select``)."""
     seed: int = 0
     """Seed for prompts, initial noise and random step draws."""
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict, metadata={"cli": False})
     """Free-form notes kept with the config (e.g. the command line)."""
 
     def __post_init__(self) -> None:

@@ -17,7 +17,6 @@ and leaves the engine usable. A finished or cancelled job registers its checkpoi
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
 import queue
@@ -305,24 +304,22 @@ def run_finetune_job(ctx: JobContext, reward_folder: Optional[Path] = None) -> d
 
 
 def run_spl_job(ctx: JobContext) -> dict:
-    """A short SPL stage on the reward model (reward engineer's ``train-reward --spl``); its events are
-    ``{stage: "spl", spl_step, loss, spl, lr, seconds}``; cancel stops it early and keeps the model."""
-    from ..reward.train import add_arguments, run
+    """A short SPL stage on the reward model (:func:`easytune_core.reward.train.train_reward` with
+    ``spl=True``, docs/reward_eval.md); its events are ``{stage: "spl", spl_step, loss, spl, lr,
+    seconds}``; cancel stops it early and keeps the model."""
+    from ..reward.train import RewardTrainConfig, train_reward
     job = ctx.job
     out = ctx.run_dir / "reward"
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(["--spl", "--init", str(ctx.resolve(job.reward, "reward")), "--out", str(out),
-                              "--data", job.data_root, "--steps", str(job.spl_steps), "--lr", str(job.spl_lr),
-                              "--batch-size", str(job.spl_batch_size),
-                              "--eval-split", ""] + (["--device", ctx.engine.device] if ctx.engine.device else []))
+    cfg = RewardTrainConfig(spl=True, init=str(ctx.resolve(job.reward, "reward")), out=str(out), data=job.data_root,
+                            steps=job.spl_steps, lr=job.spl_lr, batch_size=job.spl_batch_size, eval_split="",
+                            device=ctx.engine.device)
     ctx.emit({"stage": "spl", "message": f"SPL: {job.spl_steps} steps on {job.data_root}"})
     t0 = time.time()
 
     def on_step(e: dict) -> None:  # SPL steps are "spl_step": "step" stays the generator's optimiser step
         ctx.emit({"stage": "spl", "spl_step": e.get("step"), **{k: v for k, v in e.items() if k != "step"}})
 
-    run(args, on_step=on_step, cancel=ctx.cancel)
+    train_reward(cfg, on_step=on_step, cancel=ctx.cancel)
     ctx.emit({"stage": "spl", "message": "SPL done", "seconds": round(time.time() - t0, 2)})
     status = "cancelled" if ctx.cancel.is_set() else "finished"
     return {"status": status, "message": f"SPL reward saved in {out}", "reward_checkpoint": out}

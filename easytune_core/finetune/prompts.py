@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-MAX_PROMPT_CHARS = 300
+from ..limits import MAX_PROMPT_CHARS
 
 
 def _check_prompts(prompts: Sequence[str]) -> list[str]:

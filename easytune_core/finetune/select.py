@@ -22,9 +22,15 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
-__all__ = ["candidates_of", "score_checkpoint", "choose", "add_arguments", "run"]
+from easytune_core.cli_config import add_config_arguments, config_from_args
+from easytune_core.eval.evaluators import EvaluatorOptions
+from easytune_core.limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
+__all__ = ["candidates_of", "score_checkpoint", "choose", "SelectConfig", "add_arguments", "run"]
 
 
 def candidates_of(paths: list[str]) -> list[Path]:
@@ -46,7 +52,7 @@ def candidates_of(paths: list[str]) -> list[Path]:
 
 
 def score_checkpoint(folder, evaluator, root: Path, split: str, rule_cases: list[dict], eval_prompts: int,
-                     steps: int = 50, guidance: float = 2.5, precision: str = "auto", seed: int = 0,
+                     steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, precision: str = "auto", seed: int = 0,
                      batch: int = 32, device: str | None = None) -> dict:
     """Rule pass rate and evaluator metrics of one denoiser checkpoint on a held-out split."""
     from easytune_core.data.dataset import MotionTextDataset
@@ -97,47 +103,78 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass
+class SelectConfig(EvaluatorOptions):
+    """One ``select`` run: score the base model and every candidate on a held-out split, choose one."""
+
+    runs: list[str] = field(default_factory=list, metadata={"positional": True, "metavar": "RUN"})
+    """Fine-tuning run folders (their snapshots/ and checkpoint/) or checkpoint folders."""
+    base: str = "assets/checkpoints/base"
+    """The model the runs started from."""
+    data: str = "builtin"
+    """Dataset folder (HumanML3D layout) or 'builtin'."""
+    split: str = "val"
+    """Held-out split to choose on (not train, which fine-tuning used; not the split you report on)."""
+    rule_captions: int = 128
+    """Checkable captions scored by the rule checks."""
+    eval_prompts: int = 128
+    """Caption-motion pairs scored by the evaluator (at least 32)."""
+    steps: int = DEFAULT_STEPS
+    """DDIM steps."""
+    guidance: float = DEFAULT_GUIDANCE
+    """Classifier-free guidance weight."""
+    precision: str = field(default="auto", metadata={"choices": ("fp32", "bf16", "fp16", "auto")})
+    """Generator arithmetic (auto: fp16 on CUDA, bf16 on CPU)."""
+    rule_tolerance: float = 0.03
+    """A candidate is eligible when its rule pass rate is at most this much below the base model's."""
+    fid_tolerance: float = 0.25
+    """... and its FID at most this fraction above the base model's."""
+    seed: int = 0
+    """Seed of the caption subsets and the generation noise."""
+    out: Optional[str] = None
+    """Write <out>.json and <out>.md (default: <first run>/selection)."""
+    copy_to: Optional[str] = None
+    """Copy the chosen checkpoint folder here."""
+    device: Optional[str] = None
+    """cpu or cuda (default: cuda when present)."""
+    threads: int = 0
+    """torch CPU threads (0: leave as is)."""
+
+    def __post_init__(self):
+        if isinstance(self.runs, (str, Path)):
+            self.runs = [str(self.runs)]
+        if not self.runs:
+            raise ValueError("name at least one fine-tuning run folder or checkpoint to choose from")
+        if self.split == "train":
+            raise ValueError("choose on a held-out split (val), not on train: fine-tuning prompts come from train")
+        if self.eval_prompts < 32:
+            raise ValueError(f"--eval-prompts must be at least 32 (R-Precision groups), got {self.eval_prompts}")
+        if self.rule_captions < 1 or self.steps < 1:
+            raise ValueError("--rule-captions and --steps must be at least 1")
+        if self.rule_tolerance < 0 or self.fid_tolerance < 0:
+            raise ValueError("the tolerances must not be negative")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("runs", nargs="+", help="fine-tuning run folders (their snapshots/ and checkpoint/) or checkpoints")
-    p.add_argument("--base", default="assets/checkpoints/base", help="the model the runs started from")
-    p.add_argument("--evaluator", default="assets/checkpoints/evaluator")
-    p.add_argument("--data", default="builtin")
-    p.add_argument("--split", default="val", help="held-out split to choose on (not train, not the report split)")
-    p.add_argument("--rule-captions", type=int, default=128)
-    p.add_argument("--eval-prompts", type=int, default=128)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--guidance", type=float, default=2.5)
-    p.add_argument("--precision", default="auto", choices=("fp32", "bf16", "fp16", "auto"))
-    p.add_argument("--rule-tolerance", type=float, default=0.03)
-    p.add_argument("--fid-tolerance", type=float, default=0.25)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="write <out>.json and <out>.md (default: <first run>/selection)")
-    p.add_argument("--copy-to", default=None, help="copy the chosen checkpoint folder here")
-    p.add_argument("--device", default=None)
-    p.add_argument("--threads", type=int, default=0)
+    add_config_arguments(p, SelectConfig)
 
 
 def run(args) -> int:
     import shutil
 
-    import torch
-
     from easytune_core.data.builtin import resolve_dataset
-    from easytune_core.eval.model import load_evaluator
+    from easytune_core.data.dataset import detect_skeleton
+    from easytune_core.data.loader import set_threads
     from easytune_core.eval.rules import load_rule_cases
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.split == "train":
-        raise ValueError("choose on a held-out split (val), not on train: fine-tuning prompts come from train")
-    if args.eval_prompts < 32:
-        raise ValueError(f"--eval-prompts must be at least 32 (R-Precision groups), got {args.eval_prompts}")
+    args = config_from_args(SelectConfig, args)
+    set_threads(args.threads)
     cands = candidates_of(args.runs)
     root = resolve_dataset(args.data)
     cases = load_rule_cases(root, args.split, args.rule_captions, seed=args.seed)
     if not cases:
         raise ValueError(f"no checkable captions in the {args.split} split of {root}")
-    evaluator = load_evaluator(args.evaluator, device=args.device)
+    evaluator = args.load_evaluator(feature_dim=detect_skeleton(root).feature_dim, device=args.device)
     kw = dict(evaluator=evaluator, root=root, split=args.split, rule_cases=cases, eval_prompts=args.eval_prompts,
               steps=args.steps, guidance=args.guidance, precision=args.precision, seed=args.seed, device=args.device)
     base = score_checkpoint(args.base, **kw)

@@ -1,7 +1,8 @@
 """EasyTune and the baselines it is measured against, as strategies over the one sampling loop.
 
 Sampler steps are indexed i = 0..S-1 (0 = highest noise, S-1 = last step, which lands on x0).
-All losses are −λ·mean_batch(R) (the mean, never ``.item()``: PAPER §7 bug 2).
+All losses are −λ·mean_batch(R): the batch mean as a tensor, so the reward's gradient reaches every sample
+(docs/method.md).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .loop import LoopContext, Strategy, select_steps, step_weights
 
 
 class EasyTuneStep(Strategy):
-    """EasyTune, step optimisation (PAPER §1.4): at each selected step of the model's own
+    """EasyTune, step optimisation (paper Eq. 6-8; docs/method.md): at each selected step of the model's own
     trajectory, x_{t-1} = π_θ(sg(x_t)); loss −w_t·R on x̂0 (reward step 0) or on x_{t-1} with the
     noise-aware reward at its step; back-propagate through this one denoiser call; optimiser
     step at once (later steps use the updated θ); detach."""

@@ -98,10 +98,17 @@ class SMPLPose:
 
 
 def validate_joints(joints, name: str = "joints") -> np.ndarray:
-    """Check a ``(T, 22, 3)`` joint array and return it as float64; raise ValueError otherwise."""
+    """Check a ``(T, 22, 3)`` joint array and return it as float64; raise ValueError otherwise.
+
+    KIT-ML's ``(T, 21, 3)`` joints (millimetres or metres) are accepted too and put on the 22-joint
+    body (:func:`easytune_core.motion.kit_body.kit_to_body_joints`).
+    """
     arr = np.asarray(joints)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"{name} must be a numeric array of shape (T, 22, 3), got dtype {arr.dtype}")
+    if arr.ndim == 3 and arr.shape[1:] == (21, 3) and arr.shape[0] > 0 and np.isfinite(arr).all():
+        from .kit_body import kit_to_body_joints
+        arr = kit_to_body_joints(arr)
     if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"{name} must have shape (T, 22, 3) (frames, joints, xyz in metres), "
                          f"got {arr.shape}")

@@ -1,4 +1,4 @@
-"""Data plumbing and text<->motion retrieval scores for the reward model.
+"""Text<->motion retrieval scores of the reward model (loaders and seeding: ``data/loader.py``).
 
 Retrieval is scored two ways:
   * "full": each text ranks all N motions of the split (and each motion all N texts);
@@ -9,60 +9,13 @@ Only the exact ground-truth pair counts as a hit.
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["caption_cache_file", "load_caption_cache", "make_loader", "set_epoch", "seed_everything", "recall_at_k", "embed_split",
-           "evaluate_retrieval"]
+from easytune_core.data.loader import make_loader, seed_everything
 
-
-def caption_cache_file(text_encoder, root) -> Path:
-    """Where pooled caption embeddings of a dataset are kept (shared with train-base)."""
-    return Path(root) / ".cache" / f"text_{text_encoder.name}.safetensors"
-
-
-def load_caption_cache(text_encoder, root) -> int:
-    """Pre-fill the encoder's cache from ``<root>/.cache`` if there is one; returns entries loaded."""
-    loader = getattr(text_encoder, "load_cache", None)
-    return int(loader(caption_cache_file(text_encoder, root))) if loader else 0
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch RNGs (the dataset's caption choice and crops use them)."""
-    random.seed(seed)
-    np.random.seed(seed % (2 ** 32))
-    torch.manual_seed(seed)
-
-
-def make_loader(root, split: str, batch_size: int, train: bool, seed: int = 0, mean=None, std=None):
-    """DataLoader over ``split`` yielding ``collate_motion`` batches of normalised features.
-
-    Training: random captions and crops, length-bucketed shuffled batches (drop_last); call
-    :func:`set_epoch` each epoch. Evaluation: first-crop, no shuffling (the dataset is sorted
-    by length, so batches need little padding). ``mean/std`` override the folder's stats.
-    """
-    from easytune_core.data.dataset import LengthBucketSampler, MotionTextDataset, collate_motion
-    ds = MotionTextDataset(root, split=split, random_crop=train, seed=seed, mean=mean, std=std)
-    if len(ds) == 0:
-        raise ValueError(f"split {split!r} of {root} has no usable motions")
-    if train:
-        if len(ds) < batch_size:
-            raise ValueError(f"split {split!r} has {len(ds)} motions, fewer than --batch-size {batch_size}")
-        sampler = LengthBucketSampler(ds, batch_size, shuffle=True, drop_last=True, seed=seed)
-        return torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_motion, num_workers=0)
-    return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=collate_motion,
-                                       num_workers=0)
-
-
-def set_epoch(loader, epoch: int) -> None:
-    """New random captions, crops and batch order for a training loader."""
-    loader.dataset.set_epoch(epoch)
-    if hasattr(loader.batch_sampler, "set_epoch"):
-        loader.batch_sampler.set_epoch(epoch)
+__all__ = ["recall_at_k", "embed_split", "retrieval_scores", "evaluate_retrieval"]
 
 
 def recall_at_k(sim: np.ndarray, ks=(1, 2, 3, 5, 10)) -> dict:
@@ -134,13 +87,14 @@ def evaluate_retrieval(model, root, split: str, text_encoder, steps=(None, 100, 
                        seed: int = 0, batch_size: int = 64) -> dict:
     """Retrieval of ``split`` for clean (None) and noised inputs, both protocols.
 
-    Returns: {"clean"|"t100"|...: {"full": {...}, "batch32": {...}}}.
+    Returns: {"clean"|"t100"|...: {"full": {...}, "batch32": {...}}}; "batch32" is left out when the
+    split has fewer than 32 pairs (a small user dataset), rather than failing after training.
     """
     out = {}
     mean, std = model.mean.cpu().numpy(), model.std.cpu().numpy()
     for t in steps:
         loader = make_loader(root, split, batch_size, train=False, seed=seed, mean=mean, std=std)
         text, motion, _ = embed_split(model, loader, text_encoder, t=t, schedule=schedule, seed=seed)
-        out["clean" if t is None else f"t{t}"] = {p: retrieval_scores(text, motion, p, seed=seed)
-                                                  for p in ("batch32", "full")}
+        protocols = ("batch32", "full") if len(text) >= 32 else ("full",)
+        out["clean" if t is None else f"t{t}"] = {p: retrieval_scores(text, motion, p, seed=seed) for p in protocols}
     return out

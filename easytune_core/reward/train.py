@@ -1,4 +1,5 @@
-"""``python -m easytune_core train-reward``: retrieval pre-training, or SPL with ``--spl``.
+"""``python -m easytune_core train-reward``: retrieval pre-training, or SPL with ``--spl``
+(:class:`RewardTrainConfig`; :func:`train_reward` is the same as a function).
 
 Pre-training: symmetric InfoNCE (tau = 0.1) between text and motion embeddings of a batch;
 off-diagonal pairs whose captions are near-duplicates (sentence-embedding cosine > 0.8) are
@@ -17,45 +18,101 @@ import argparse
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from easytune_core.cli_config import add_config_arguments, config_from_args
 from easytune_core.data.builtin import resolve_dataset
+from easytune_core.data.loader import (CaptionEmbeddings, autocast, forever, make_loader, resolve_device,
+                                       seed_everything, set_threads)
 from easytune_core.reward.model import RewardConfig, RewardModel, load_reward_model
-from easytune_core.reward.retrieval import (caption_cache_file, evaluate_retrieval, load_caption_cache, make_loader,
-                                            seed_everything, set_epoch)
+from easytune_core.reward.retrieval import evaluate_retrieval
 from easytune_core.reward.spl import spl_loss
 
 
+@dataclass
+class RewardTrainConfig:
+    """One ``train-reward`` run: retrieval pre-training, or the SPL stage with ``spl`` and ``init``."""
+
+    data: str = "builtin"
+    """Dataset folder (HumanML3D layout) or 'builtin' (data/builtin)."""
+    out: str = "runs/reward"
+    """Checkpoint folder to write."""
+    spl: bool = False
+    """SPL stage on top of a pretrained model (needs init)."""
+    init: Optional[str] = None
+    """Reward checkpoint to start from (required with spl)."""
+    steps: int = 2000
+    """Optimiser steps."""
+    minutes: Optional[float] = None
+    """Stop after this much wall time, in minutes (None: no limit)."""
+    batch_size: int = 64
+    """Text-motion pairs per batch (the retrieval loss and SPL's mining work within a batch)."""
+    lr: Optional[float] = None
+    """Learning rate (None: 1e-4 from scratch with warm-up and cosine decay; 1e-5, constant, from init)."""
+    weight_decay: float = 1e-2
+    """AdamW weight decay."""
+    noise_prob: float = 0.5
+    """Fraction of batches forward-noised to a random step, so the reward also scores noisy x_t."""
+    max_t: int = 500
+    """Largest diffusion step used for noising."""
+    schedule: str = "cosine"
+    """Noise schedule kind (match the base model's)."""
+    spl_weight: float = 1e-2
+    """Weight of the SPL loss added to the retrieval loss."""
+    spl_k: int = 10
+    """SPL: the ground truth counts as retrieved when it is in the top spl_k of its text's row."""
+    dup_threshold: float = 0.8
+    """Caption cosine above which two pairs are not used as each other's negatives."""
+    width: int = 128
+    """Transformer width (new models)."""
+    layers: int = 4
+    """Transformer layers per encoder (new models)."""
+    embed_dim: int = 128
+    """Size of the joint text-motion embedding (new models)."""
+    text_encoder: str = "minilm"
+    """Sentence encoder the text side reads (easytune_core.text)."""
+    seed: int = 0
+    """Seed of initialisation, batches and noise."""
+    threads: Optional[int] = None
+    """torch CPU threads (None: leave as is)."""
+    device: Optional[str] = None
+    """cpu or cuda (default: cuda when present)."""
+    amp: bool = True
+    """bf16 autocast on CPU / fp16 on CUDA for the encoders (--no-amp: float32)."""
+    eval_split: str = "test"
+    """Split for the final retrieval scores ('' to skip)."""
+    log_every: int = 50
+    """Print the mean loss every this many steps."""
+
+    def __post_init__(self):
+        if self.spl and not self.init:
+            raise ValueError("--spl fine-tunes a pretrained reward model: pass --init DIR (a train-reward output)")
+        if self.steps < 1 or self.batch_size < 2:
+            raise ValueError(f"need --steps >= 1 and --batch-size >= 2, got {self.steps} and {self.batch_size}")
+        if not 0.0 <= self.noise_prob <= 1.0:
+            raise ValueError(f"--noise-prob must be in [0, 1], got {self.noise_prob}")
+        if self.max_t < 0:
+            raise ValueError(f"--max-t must be >= 0, got {self.max_t}")
+        if self.lr is not None and not 0 < self.lr <= 0.1:
+            raise ValueError(f"--lr must be in (0, 0.1], got {self.lr}")
+        if self.minutes is not None and self.minutes <= 0:
+            raise ValueError(f"--minutes must be positive, got {self.minutes}")
+        if self.spl_k < 1 or self.log_every < 1:
+            raise ValueError(f"--spl-k and --log-every must be at least 1, got {self.spl_k} and {self.log_every}")
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else (1e-5 if self.init else 1e-4)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="builtin", help="dataset folder (HumanML3D layout) or 'builtin' (data/builtin)")
-    p.add_argument("--out", default="runs/reward", help="checkpoint folder to write")
-    p.add_argument("--spl", action="store_true", help="SPL stage on top of a pretrained model (needs --init)")
-    p.add_argument("--init", default=None, help="reward checkpoint to start from (required with --spl)")
-    p.add_argument("--steps", type=int, default=2000, help="optimiser steps")
-    p.add_argument("--minutes", type=float, default=None, help="stop after this much wall time (minutes)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4; 1e-5 with --init)")
-    p.add_argument("--weight-decay", type=float, default=1e-2)
-    p.add_argument("--noise-prob", type=float, default=0.5, help="fraction of batches forward-noised")
-    p.add_argument("--max-t", type=int, default=500, help="largest diffusion step used for noising")
-    p.add_argument("--schedule", default="cosine", help="noise schedule kind (match the base model's)")
-    p.add_argument("--spl-weight", type=float, default=1e-2)
-    p.add_argument("--spl-k", type=int, default=10)
-    p.add_argument("--dup-threshold", type=float, default=0.8, help="caption cosine above which pairs are not negatives")
-    p.add_argument("--width", type=int, default=128)
-    p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--embed-dim", type=int, default=128)
-    p.add_argument("--text-encoder", default="minilm")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--device", default=None)
-    p.add_argument("--no-amp", action="store_true", help="disable bf16 autocast")
-    p.add_argument("--eval-split", default="test", help="split for the final retrieval scores ('' to skip)")
-    p.add_argument("--log-every", type=int, default=50)
+    add_config_arguments(p, RewardTrainConfig)
 
 
 def retrieval_loss(sim: torch.Tensor, text_emb: torch.Tensor, tau: float, dup_threshold: float) -> torch.Tensor:
@@ -83,21 +140,13 @@ def _lr_at(step: int, frac: float, base: float, warmup: int) -> float:
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
-class CaptionCache:
-    """Pooled sentence embeddings per caption, computed once (the encoder's own cache is bounded)."""
-
-    def __init__(self, text_encoder, device):
-        self.enc, self.device, self.store = text_encoder, device, {}
-
-    def __call__(self, captions: list[str]) -> torch.Tensor:
-        missing = sorted({c for c in captions if c not in self.store})
-        if missing:
-            self.store.update(zip(missing, self.enc.encode(missing).float()))
-        return torch.stack([self.store[c] for c in captions]).to(self.device)
+def run(args) -> int:
+    train_reward(config_from_args(RewardTrainConfig, args))
+    return 0
 
 
-def run(args, on_step=None, cancel=None) -> int:
-    """Train and save a reward checkpoint.
+def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None]] = None, cancel=None) -> dict:
+    """Train and save a reward checkpoint in ``cfg.out``; returns its meta (steps, losses, scores).
 
     ``on_step(dict)`` (optional) receives ``{step, loss, spl, lr, seconds}`` after every step and
     ``cancel`` (optional ``threading.Event``) stops training early (the model is still saved);
@@ -108,119 +157,107 @@ def run(args, on_step=None, cancel=None) -> int:
     from easytune_core.diffusion import NoiseSchedule
     from easytune_core.text import get_text_encoder
 
-    if args.spl and not args.init:
-        raise ValueError("--spl fine-tunes a pretrained reward model: pass --init DIR (a train-reward output)")
-    if args.steps < 1 or args.batch_size < 2:
-        raise ValueError(f"need --steps >= 1 and --batch-size >= 2, got {args.steps} and {args.batch_size}")
-    if not 0.0 <= args.noise_prob <= 1.0:
-        raise ValueError(f"--noise-prob must be in [0, 1], got {args.noise_prob}")
-    torch.set_num_threads(args.threads or torch.get_num_threads())
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    root = resolve_dataset(args.data)
-    seed_everything(args.seed)
+    set_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    root = resolve_dataset(cfg.data)
+    seed_everything(cfg.seed)
     mean, std = load_stats(root)
-    text_encoder = get_text_encoder(args.text_encoder, device=device)
-    schedule = NoiseSchedule(args.schedule)
-    if not 0 <= args.max_t < schedule.num_steps:
-        raise ValueError(f"--max-t must be in [0, {schedule.num_steps}), got {args.max_t}")
+    text_encoder = get_text_encoder(cfg.text_encoder, device=device)
+    schedule = NoiseSchedule(cfg.schedule)
+    if not 0 <= cfg.max_t < schedule.num_steps:
+        raise ValueError(f"--max-t must be in [0, {schedule.num_steps}), got {cfg.max_t}")
 
-    if args.init:
-        model = load_reward_model(args.init, device=device)
+    if cfg.init:
+        model = load_reward_model(cfg.init, device=device)
         model.requires_grad_(True)
-        cfg = model.config
+        mcfg = model.config
         init_meta = dict(getattr(model, "meta", {}))
     else:
-        cfg = RewardConfig(feature_dim=int(len(mean)), text_dim=text_encoder.dim, width=args.width,
-                           layers=args.layers, embed_dim=args.embed_dim, ff=2 * args.width)
-        model = RewardModel(cfg).to(device)
+        mcfg = RewardConfig(feature_dim=int(len(mean)), text_dim=text_encoder.dim, width=cfg.width,
+                            layers=cfg.layers, embed_dim=cfg.embed_dim, ff=2 * cfg.width)
+        model = RewardModel(mcfg).to(device)
         init_meta = {}
-    if cfg.text_dim != text_encoder.dim or cfg.feature_dim != len(mean):
-        raise ValueError(f"the model expects text_dim={cfg.text_dim}, feature_dim={cfg.feature_dim}; "
+    if mcfg.text_dim != text_encoder.dim or mcfg.feature_dim != len(mean):
+        raise ValueError(f"the model expects text_dim={mcfg.text_dim}, feature_dim={mcfg.feature_dim}; "
                          f"got {text_encoder.name} ({text_encoder.dim}) and {len(mean)}-d data")
     model.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
     model.std.copy_(torch.as_tensor(std, dtype=torch.float32))
-    lr = args.lr if args.lr is not None else (1e-5 if args.init else 1e-4)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay)
-    use_amp = not args.no_amp
-    amp_dtype = torch.bfloat16 if device == "cpu" else torch.float16
-    loader = make_loader(root, "train", args.batch_size, train=True, seed=args.seed)
-    loaded = load_caption_cache(text_encoder, root)
-    print(f"caption cache: {loaded} embeddings loaded from {caption_cache_file(text_encoder, root)}", flush=True)
-    captions = CaptionCache(text_encoder, device)
-    rng = np.random.default_rng(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
+    lr = cfg.learning_rate
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    loader = make_loader(root, "train", cfg.batch_size, train=True, seed=cfg.seed)
+    captions = CaptionEmbeddings(text_encoder, device)
+    warm = captions.warm(root, ("train",))
+    print(f"caption cache: {warm['loaded']} embeddings loaded from {warm['file']}", flush=True)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
 
     t0 = time.time()
     step, hist = 0, []
     # from scratch: warm-up then cosine decay; from --init (SPL or a control continuation): constant lr
-    warmup = 0 if args.init else min(200, args.steps // 10)
+    warmup = 0 if cfg.init else min(200, cfg.steps // 10)
     model.train()
-    epoch = 0
-    while step < args.steps:
-        set_epoch(loader, epoch)
-        epoch += 1
-        for batch in loader:
-            elapsed = time.time() - t0
-            if step >= args.steps or (args.minutes and elapsed > 60 * args.minutes) or (cancel and cancel.is_set()):
-                break
-            x = batch["features"].to(device)
-            mask = batch["mask"].to(device)
-            temb = captions(list(batch["captions"]))
-            t = None
-            if rng.random() < args.noise_prob:
-                t = torch.randint(0, args.max_t + 1, (x.shape[0],), generator=gen).to(device)
-                x = schedule.q_sample(x, t, torch.randn(x.shape, generator=gen).to(device)) * mask[..., None]
-            for group in opt.param_groups:
-                frac = max(step / args.steps, elapsed / (60 * args.minutes) if args.minutes else 0.0)
-                group["lr"] = lr if args.init else _lr_at(step, frac, lr, warmup)
-            with torch.autocast(device_type=device.split(":")[0], dtype=amp_dtype, enabled=use_amp):
-                sim = model.similarity(x, mask, temb, t)
-            sim = sim.float()
-            loss = retrieval_loss(sim, temb, cfg.temperature, args.dup_threshold)
-            l_spl = torch.zeros(())
-            if args.spl:
-                l_spl = spl_loss(sim, tau=cfg.temperature, k=args.spl_k, threshold=args.dup_threshold)
-                loss = loss + args.spl_weight * l_spl
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            hist.append((float(loss.detach()), float(l_spl.detach())))
-            step += 1
-            if on_step is not None:
-                on_step({"step": step, "loss": hist[-1][0], "spl": hist[-1][1], "lr": opt.param_groups[0]["lr"],
-                         "seconds": round(time.time() - t0, 2)})
-            if step % args.log_every == 0 or step == 1:
-                recent = np.mean([h[0] for h in hist[-args.log_every:]], axis=0)
-                print(f"step {step} loss {recent:.4f} spl {np.mean([h[1] for h in hist[-args.log_every:]]):.4f} "
-                      f"lr {opt.param_groups[0]['lr']:.2e} {time.time() - t0:.0f}s", flush=True)
-        else:
-            continue
-        break
+    batches = forever(loader)
+    while step < cfg.steps:
+        elapsed = time.time() - t0
+        if (cfg.minutes and elapsed > 60 * cfg.minutes) or (cancel and cancel.is_set()):
+            break
+        batch = next(batches)
+        x = batch["features"].to(device)
+        mask = batch["mask"].to(device)
+        temb = captions(batch["captions"])
+        t = None
+        if rng.random() < cfg.noise_prob:
+            t = torch.randint(0, cfg.max_t + 1, (x.shape[0],), generator=gen).to(device)
+            x = schedule.q_sample(x, t, torch.randn(x.shape, generator=gen).to(device)) * mask[..., None]
+        for group in opt.param_groups:
+            frac = max(step / cfg.steps, elapsed / (60 * cfg.minutes) if cfg.minutes else 0.0)
+            group["lr"] = lr if cfg.init else _lr_at(step, frac, lr, warmup)
+        with autocast(device, enabled=cfg.amp):
+            sim = model.similarity(x, mask, temb, t)
+        sim = sim.float()
+        loss = retrieval_loss(sim, temb, mcfg.temperature, cfg.dup_threshold)
+        l_spl = torch.zeros(())
+        if cfg.spl:
+            l_spl = spl_loss(sim, tau=mcfg.temperature, k=cfg.spl_k, threshold=cfg.dup_threshold)
+            loss = loss + cfg.spl_weight * l_spl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        hist.append((float(loss.detach()), float(l_spl.detach())))
+        step += 1
+        if on_step is not None:
+            on_step({"step": step, "loss": hist[-1][0], "spl": hist[-1][1], "lr": opt.param_groups[0]["lr"],
+                     "seconds": round(time.time() - t0, 2)})
+        if step % cfg.log_every == 0 or step == 1:
+            recent = hist[-cfg.log_every:]
+            print(f"step {step} loss {np.mean([h[0] for h in recent]):.4f} spl {np.mean([h[1] for h in recent]):.4f} "
+                  f"lr {opt.param_groups[0]['lr']:.2e} {time.time() - t0:.0f}s", flush=True)
     seconds = time.time() - t0
     model.eval()
 
     scores = None
-    if args.eval_split:
-        scores = evaluate_retrieval(model, root, args.eval_split, text_encoder, schedule=schedule, seed=0)
+    if cfg.eval_split:
+        scores = evaluate_retrieval(model, root, cfg.eval_split, text_encoder, schedule=schedule, seed=0)
         for key, val in scores.items():
-            b, f = val["batch32"], val["full"]
-            print(f"{args.eval_split} {key:>5}  batch32 t2m R@1 {b['t2m'][1]:.1f} R@3 {b['t2m'][3]:.1f} "
-                  f"m2t R@1 {b['m2t'][1]:.1f} R@3 {b['m2t'][3]:.1f} | full t2m R@1 {f['t2m'][1]:.1f} "
+            b, f = val.get("batch32"), val["full"]
+            head = (f"batch32 t2m R@1 {b['t2m'][1]:.1f} R@3 {b['t2m'][3]:.1f} m2t R@1 {b['m2t'][1]:.1f} "
+                    f"R@3 {b['m2t'][3]:.1f} | " if b else "(fewer than 32 pairs: no batch32 scores) ")
+            print(f"{cfg.eval_split} {key:>5}  {head}full t2m R@1 {f['t2m'][1]:.1f} "
                   f"R@3 {f['t2m'][3]:.1f} m2t R@1 {f['m2t'][1]:.1f} R@3 {f['m2t'][3]:.1f}", flush=True)
     meta = {
-        "stage": "spl" if args.spl else ("continue" if args.init else "pretrain"),
-        "init": str(args.init) if args.init else None,
+        "stage": "spl" if cfg.spl else ("continue" if cfg.init else "pretrain"),
+        "init": str(cfg.init) if cfg.init else None,
         "init_meta": init_meta or None,
         "data": str(root), "steps": step, "cancelled": bool(cancel and cancel.is_set()), "seconds": round(seconds, 1), "lr": lr,
-        "batch_size": args.batch_size, "noise_prob": args.noise_prob, "max_t": args.max_t,
-        "schedule": schedule.to_dict(), "text_encoder": text_encoder.name, "seed": args.seed,
-        "spl_weight": args.spl_weight if args.spl else None, "spl_k": args.spl_k if args.spl else None,
+        "batch_size": cfg.batch_size, "noise_prob": cfg.noise_prob, "max_t": cfg.max_t,
+        "schedule": schedule.to_dict(), "text_encoder": text_encoder.name, "seed": cfg.seed,
+        "spl_weight": cfg.spl_weight if cfg.spl else None, "spl_k": cfg.spl_k if cfg.spl else None,
         "final_loss": float(np.mean([h[0] for h in hist[-50:]])) if hist else None,
-        "retrieval": {"split": args.eval_split, "scores": scores} if scores else None,
+        "retrieval": {"split": cfg.eval_split, "scores": scores} if scores else None,
     }
-    save_checkpoint(args.out, model, cfg, "reward", mean=mean, std=std, meta=meta)
-    print(f"saved reward checkpoint to {args.out} ({step} steps, {seconds:.0f}s)")
-    Path(args.out, "train_log.json").write_text(json.dumps({"loss": [h[0] for h in hist],
-                                                            "spl": [h[1] for h in hist]}))
-    return 0
+    save_checkpoint(cfg.out, model, mcfg, "reward", mean=mean, std=std, meta=meta)
+    print(f"saved reward checkpoint to {cfg.out} ({step} steps, {seconds:.0f}s)")
+    Path(cfg.out, "train_log.json").write_text(json.dumps({"loss": [h[0] for h in hist],
+                                                          "spl": [h[1] for h in hist]}))
+    return meta

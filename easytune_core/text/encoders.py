@@ -18,10 +18,16 @@ import torch
 _HUB_MODELS = {
     "clip": ("clip", "openai/clip-vit-base-patch32", 512),
     "clip-vit-b-32": ("clip", "openai/clip-vit-base-patch32", 512),
+    # MDM's conditioning: its 20-token truncation, raw (not normalised) projected features
+    "clip-mdm": ("clip-mdm", "openai/clip-vit-base-patch32", 512),
     "sentence-t5": ("st", "sentence-transformers/sentence-t5-base", 768),
     "sentence-t5-large": ("st", "sentence-transformers/sentence-t5-large", 768),
 }
 _MAX_CACHE = 200000  # ~300 MB of 384-d float32 at most; the built-in data has ~27k captions
+
+
+class TextEncoderUnavailable(FileNotFoundError):
+    """A text encoder's weights are not on this machine and cannot be fetched (the message says how to provide them)."""
 
 
 def minilm_path() -> Path:
@@ -61,6 +67,10 @@ class TextEncoder:
             out = self._model.encode(texts, convert_to_tensor=True, normalize_embeddings=True,
                                      show_progress_bar=False, batch_size=64)
             return out.float().cpu()
+        if self.kind == "clip-mdm":
+            from .clip_mdm import mdm_clip_tokens
+            ids = mdm_clip_tokens(self._tokenizer, texts).to(self.device)
+            return self._model(input_ids=ids).text_embeds.float().cpu()
         inputs = self._tokenizer(texts, padding=True, truncation=True, max_length=77, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         out = self._model.get_text_features(**inputs)
@@ -147,6 +157,12 @@ class TextEncoder:
             feats = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in feats.items()}
             out = self._model.forward(feats)
             return out["token_embeddings"].float().cpu(), out["attention_mask"].bool().cpu()
+        if self.kind == "clip-mdm":
+            from .clip_mdm import mdm_clip_tokens
+            ids = mdm_clip_tokens(self._tokenizer, list(texts))
+            valid = torch.arange(ids.shape[1])[None] <= (ids == self._tokenizer.eos_token_id).int().argmax(-1)[:, None]
+            out = self._model.text_model(input_ids=ids.to(self.device)).last_hidden_state
+            return out.float().cpu(), valid
         inputs = self._tokenizer(list(texts), padding=True, truncation=True, max_length=77, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         out = self._model.text_model(**inputs).last_hidden_state
@@ -172,6 +188,8 @@ def _load(name: str, device: str, path: str | None) -> TextEncoder:
     if name not in _HUB_MODELS:
         raise ValueError(f"unknown text encoder {name!r}; choose one of {['minilm', *_HUB_MODELS]}")
     kind, model_id, _ = _HUB_MODELS[name]
+    if kind == "clip-mdm":
+        return _load_clip_mdm(name, device, path)
     source = str(path or model_id)
     if kind == "st":
         from sentence_transformers import SentenceTransformer
@@ -184,11 +202,27 @@ def _load(name: str, device: str, path: str | None) -> TextEncoder:
     return TextEncoder(name, model.config.projection_dim, "clip", model, tokenizer, device=device)
 
 
+def _load_clip_mdm(name: str, device: str, path: str | None) -> TextEncoder:
+    from .clip_mdm import CLIP_PATH_ENV, DEFAULT_CLIP, offline_help
+    source = str(path or os.environ.get(CLIP_PATH_ENV) or DEFAULT_CLIP)
+    if (path or os.environ.get(CLIP_PATH_ENV)) and not Path(source).is_dir():
+        raise TextEncoderUnavailable(f"{source}: no such CLIP folder. " + offline_help(source))
+    from transformers import AutoTokenizer, CLIPTextModelWithProjection
+    try:
+        model = CLIPTextModelWithProjection.from_pretrained(source).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as err:
+        raise TextEncoderUnavailable(offline_help(source) + f" ({type(err).__name__}: {str(err)[:200]})") from None
+    return TextEncoder(name, model.config.projection_dim, "clip-mdm", model, tokenizer, device=device)
+
+
 def get_text_encoder(name: str = "minilm", device: str | None = None, path: str | os.PathLike | None = None) -> TextEncoder:
     """Return a (process-wide shared) text encoder.
 
     Args:
-        name: "minilm" (offline default, 384-d), "clip" / "clip-vit-b-32" (512-d, hub),
+        name: "minilm" (offline default, 384-d), "clip" / "clip-vit-b-32" (512-d, hub, L2-normalised),
+            "clip-mdm" (512-d, MDM's CLIP features: 20-token captions, not normalised; a local
+            folder from ``path`` or $EASYTUNE_CLIP_PATH, else the hub),
             "sentence-t5" / "sentence-t5-large" (768-d, hub).
         device: "cpu" / "cuda"; default CUDA when available.
         path: optional local folder with the weights instead of the hub id (offline use).
@@ -197,6 +231,8 @@ def get_text_encoder(name: str = "minilm", device: str | None = None, path: str 
     """
     name = str(name).lower()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "clip-mdm" and path is None and os.environ.get("EASYTUNE_CLIP_PATH"):
+        path = os.environ["EASYTUNE_CLIP_PATH"]
     key = (name, str(device), str(path or ""))
     with _GLOBAL_LOCK:
         if key not in _ENCODERS:

@@ -1,0 +1,53 @@
+"""benchmarks/: one shared module writes every result, and every result file says where it came from
+(commit, device, torch version, date); superseded results are archived under their date and commit."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+STAMP_FIELDS = {"commit", "date", "device", "torch"}
+
+
+def _common():
+    spec = importlib.util.spec_from_file_location("benchmarks_common", ROOT / "benchmarks" / "common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_write_results_stamps_json_and_markdown(tmp_path):
+    common = _common()
+    json_path, md_path = common.write_results(tmp_path / "sub" / "bench", {"value": 1.5}, "| a |\n|---|\n| 1 |",
+                                              device="cpu")
+    data = json.loads(json_path.read_text())
+    assert data["value"] == 1.5 and STAMP_FIELDS <= set(data["stamp"])
+    assert re.fullmatch(r"[0-9a-f]{7,}(-dirty)?|unknown", data["stamp"]["commit"])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["stamp"]["date"]) and data["stamp"]["device"].startswith("cpu (")
+    assert md_path.read_text().splitlines()[-1] == common.stamp_line(data["stamp"])
+    # re-rendering a result keeps its original stamp
+    common.write_results(tmp_path / "again", data, "text")
+    assert json.loads((tmp_path / "again.json").read_text())["stamp"] == data["stamp"]
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name != "common.py"))
+def test_every_benchmark_writes_through_the_shared_module(script):
+    source = (ROOT / "benchmarks" / script).read_text(encoding="utf-8")
+    assert "from common import" in source and "write_results(" in source, script
+
+
+@pytest.mark.parametrize("path", sorted(RESULTS.rglob("*.json")), ids=lambda p: str(p.relative_to(RESULTS)))
+def test_every_result_file_is_stamped(path):
+    stamp = json.loads(path.read_text())["stamp"]
+    assert STAMP_FIELDS <= set(stamp) and all(stamp[k] for k in STAMP_FIELDS)
+    md = path.with_suffix(".md")
+    assert md.exists() and f"commit {stamp['commit']}" in md.read_text().splitlines()[-1]
+    if path.parent.name == "archive":
+        date, commit, _ = path.stem.split("_", 2)
+        assert (date, commit) == (stamp["date"], stamp["commit"])
