@@ -12,7 +12,8 @@ import numpy as np
 from .backend import SideResult
 from .compare import LooseSlider
 from .checks import check_choice, check_guidance, check_prompt, check_seconds, check_seed, check_steps, user_errors
-from .edit_service import MAX_APP_TAKES, export_takes, takes
+from . import edit_service
+from .edit_service import MAX_APP_TAKES, export_takes
 
 
 def _session(request) -> str | None:
@@ -36,7 +37,7 @@ def build_takes(backend, folders, compare, edit_source):
         state = gr.State(None)
 
     @user_errors
-    def make_takes(prompt, seconds, seed, guidance, steps, ckpt, n, request: gr.Request):
+    def takes(prompt, seconds, seed, guidance, steps, ckpt, n, request: gr.Request):
         """Several takes of one prompt with one checkpoint, sampled in one batch; take i starts from the
         noise of seed + i - 1 (the motion that seed gives alone).
 
@@ -60,7 +61,7 @@ def build_takes(backend, folders, compare, edit_source):
         steps = check_steps(steps)
         check_choice(ckpt, backend.checkpoint_choices(session), "checkpoint")
         start = time.perf_counter()
-        res = takes(backend, prompt, seconds, seed, n, guidance, steps, ckpt, session)
+        res = edit_service.takes(backend, prompt, seconds, seed, n, guidance, steps, ckpt, session)
         folder = folders.new(session)
         out = export_takes(res, folder)
         k = len(res.prompts)
@@ -72,7 +73,7 @@ def build_takes(backend, folders, compare, edit_source):
         return (str(out["glb"]), [str(p) for p in out["files"]], gr.Radio(choices=[str(i + 1) for i in range(k)], value=None),
                 st, msg)
 
-    run.click(make_takes, inputs=[compare.prompt, compare.seconds, compare.seed, compare.guidance, compare.steps,
+    run.click(takes, inputs=[compare.prompt, compare.seconds, compare.seed, compare.guidance, compare.steps,
                                   compare.ckpt_a, count],
               outputs=[view, files, pick, state, note], api_name="takes",
               concurrency_limit=backend.config.compare_concurrency)
