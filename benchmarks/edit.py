@@ -187,6 +187,23 @@ def quality(pipe, takes: int, data: Path | None) -> dict:
     return out
 
 
+def follow(pipe, seeds: int = 8) -> dict:
+    """Does the regenerated part do what the prompt says? In-between edits of a generated walk (1 s kept at
+    each end) to "a person jumps", judged by the jump rule on the regenerated frames, one take per seed."""
+    from easytune_core.edit import make_edit
+    from easytune_core.eval.rules import judge
+
+    src = pipe.generate("a person walks forward", seconds=6, seed=3, steps=50).features[0]
+    out = {}
+    for keep in (20, 30):
+        spec = make_edit("in-between", src, keep=keep)
+        res = pipe.edit(spec, "a person jumps", seed=0, steps=50, takes=seeds)
+        results = [judge(j[keep:len(j) - keep], "jump", "") for j in res.joints]
+        out[f"keep_{keep}"] = {"seeds": seeds, "passed": sum(ok for ok, _ in results),
+                               "values_m": [v for _, v in results]}
+    return out
+
+
 def markdown(res: dict) -> str:
     load = res["load_average"]
     lines = [f"Shipped base model, {res['threads']} torch threads; machine load average (1/5/15 min) "
@@ -236,13 +253,19 @@ def markdown(res: dict) -> str:
             passed = [sum(r["rules"][k]["passed"] for r in rows) for k in range(3)]
             lines.append(f"| {strategy} | {len(rows)} | {passed[0]}/{len(rows)} | {passed[1]}/{len(rows)} | "
                          f"{passed[2]}/{len(rows)} | {sum(r['seams_ok'] for r in rows)}/{len(rows)} |")
+    fo = res.get("follow")
+    if fo:
+        lines += ["", "| in-between of a walk to \"a person jumps\" | seeds | regenerated part passes the jump rule |",
+                  "|---|---|---|"]
+        for k, v in fo.items():
+            lines.append(f"| {k.replace('keep_', '')} frames kept at each end | {v['seeds']} | {v['passed']} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=str(ROOT / "assets/checkpoints/base"))
-    ap.add_argument("--part", default="all", choices=("all", "speed", "quality"))
+    ap.add_argument("--part", default="all", choices=("all", "speed", "quality", "follow"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--takes", type=int, default=4, help="takes per setting in the quality part")
@@ -262,6 +285,8 @@ def main(argv=None) -> int:
         res["speed"] = speed(pipe, args.repeats, args.video)
     if args.part in ("all", "quality"):
         res["quality"] = quality(pipe, args.takes, Path(args.data))
+    if args.part in ("all", "quality", "follow"):
+        res["follow"] = follow(pipe)
     res["load_average"]["end"] = load_average()
     out = Path(args.out)
     if args.part != "all":
