@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# The app serves only the shipped checkpoints and uploads, so by default it never reaches a hub;
+# HF_HUB_OFFLINE=0 lets it load Hub-named models (docs/hub.md).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 

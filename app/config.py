@@ -16,6 +16,14 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value) if value else default
 
 
+def _default_assets() -> Path:
+    """$EASYTUNE_ASSETS, the installed package data or this checkout's assets/ (the first that
+    holds checkpoints/); this checkout's assets/ when none does (the app then says so)."""
+    from easytune_core.shipped import assets_dir
+
+    return assets_dir(required=False) or REPO_ROOT / "assets"
+
+
 def _env_flag(*names: str) -> bool:
     """True when the first of ``names`` that is set says so (1, true, yes, on)."""
     for name in names:
@@ -29,7 +37,7 @@ def _env_flag(*names: str) -> bool:
 class AppConfig:
     """Everything `create_app` needs; every path can be pointed elsewhere (tests use temp dirs)."""
 
-    assets_dir: Path = field(default_factory=lambda: _env_path("EASYTUNE_ASSETS", REPO_ROOT / "assets"))
+    assets_dir: Path = field(default_factory=_default_assets)
     """Folder holding `checkpoints/{base,reward,evaluator,easytune}` and `examples.txt`."""
 
     runs_dir: Path = field(default_factory=lambda: _env_path("EASYTUNE_RUNS", REPO_ROOT / "runs"))

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .shipped import SHIPPED
+
 KINDS = ("denoiser", "reward", "evaluator", "lora")
 FORMAT = "easytune-checkpoint"
 FORMAT_VERSION = 1
@@ -193,22 +195,23 @@ def load_into(model: torch.nn.Module, ckpt: Checkpoint) -> torch.nn.Module:
 class CheckpointRegistry:
     """Named checkpoint folders, persisted in ``<root>/registry.json``.
 
-    The shipped ones (assets/checkpoints/{base,reward,evaluator,easytune}) are listed
-    automatically when their folder exists under root.
+    The shipped ones (``base``, ``reward``, ``evaluator``, ``easytune``) are listed automatically
+    when their folder exists under ``shipped_root`` (default: ``root`` itself).
     """
 
-    SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser"}
+    SHIPPED = SHIPPED
 
-    def __init__(self, root="assets/checkpoints"):
+    def __init__(self, root, shipped_root=None):
         self.root = Path(root)
+        self.shipped_root = Path(shipped_root) if shipped_root is not None else self.root
         self._file = self.root / "registry.json"
         self._lock = threading.Lock()
 
     def _read(self) -> dict:
         entries = {}
         for name, kind in self.SHIPPED.items():
-            if (self.root / name / "config.json").exists():
-                entries[name] = {"folder": str(self.root / name), "kind": kind}
+            if (self.shipped_root / name / "config.json").exists():
+                entries[name] = {"folder": str(self.shipped_root / name), "kind": kind}
         if self._file.exists():
             try:
                 data = json.loads(self._file.read_text())

@@ -1,4 +1,4 @@
-"""``python -m easytune_core <command>``.
+"""``easytune <command>`` (the console script) or ``python -m easytune_core <command>``.
 
 Each command lives in the module that owns its work; that module exposes
 ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when
@@ -27,8 +27,27 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m easytune_core", description=__doc__.splitlines()[0])
+# Import name of an optional package -> the extra of pyproject.toml that installs it.
+EXTRAS = {"trimesh": "render", "PIL": "render", "imageio": "render", "imageio_ffmpeg": "render", "mannequin": "render",
+          "pyrender": "render", "OpenGL": "render", "smplx": "smpl", "gradio": "app", "pandas": "app"}
+
+
+def main(argv: list[str] | None = None, prog: str = "easytune") -> int:
+    """Run one command; returns the exit status (2 for bad input, with the reason on stderr)."""
+    try:
+        return _main(argv, prog)
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if top not in EXTRAS:
+            raise
+        print(f"error: this command needs the package {top!r}, which is not installed; install the "
+              f"{EXTRAS[top]!r} extra: pip install 'easytune-studio[{EXTRAS[top]}]' (from a checkout: "
+              f"pip install '.[{EXTRAS[top]}]')", file=sys.stderr)
+        return 2
+
+
+def _main(argv, prog) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
@@ -37,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(COMMANDS[args.command][0])
-    cmd_parser = argparse.ArgumentParser(prog=f"python -m easytune_core {args.command}",
+    cmd_parser = argparse.ArgumentParser(prog=f"{prog} {args.command}",
                                          description=COMMANDS[args.command][1])
     module.add_arguments(cmd_parser)
     cmd_args = cmd_parser.parse_args(rest)

@@ -1,9 +1,11 @@
 """Text -> motions: the one entry point for generation.
 
-``MotionPipeline.from_checkpoint(folder).generate(prompts, seconds=4, seed=0)`` encodes the
+``MotionPipeline.from_pretrained("easytune").generate(prompts, seconds=4, seed=0)`` encodes the
 prompts, draws the initial noise from the seed (on CPU, so every device gets the same
 numbers), runs DDIM with classifier-free guidance, de-normalises the features and
-recovers joint positions.
+recovers joint positions. ``from_pretrained`` takes a local folder, a shipped model name
+("base", "easytune") or a Hugging Face Hub repo id; ``save_pretrained`` / ``push_to_hub`` write the
+same folder layout (:mod:`easytune_core.hub`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import torch
 
 from .checkpoints import load_checkpoint, load_into
 from .diffusion import DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .hub import PretrainedMixin, read_metrics
 from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
                      MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoints" / "base"
+from .shipped import shipped_checkpoint
+
+DEFAULT_CHECKPOINT = "base"
+"""Shipped model loaded when no folder is given (found by :func:`easytune_core.shipped.shipped_checkpoint`)."""
 
 
 @dataclass
@@ -75,7 +81,7 @@ def seconds_to_frames(seconds, fps: float = 20.0) -> int:
     return max(1, int(round(s * fps)))
 
 
-class MotionPipeline:
+class MotionPipeline(PretrainedMixin):
     """Denoiser + text encoder + normalisation stats + schedule.
 
     Args:
@@ -92,6 +98,7 @@ class MotionPipeline:
     """
 
     PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+    checkpoint_kind = "denoiser"
 
     def __init__(self, model: MotionDenoiser, text_encoder, mean, std, schedule: NoiseSchedule | None = None,
                  config: DenoiserConfig | None = None, device: str | None = None, precision: str = "fp32"):
@@ -115,9 +122,9 @@ class MotionPipeline:
     @classmethod
     def from_checkpoint(cls, folder=None, device: str | None = None, text_encoder=None,
                         precision: str = "fp32") -> "MotionPipeline":
-        """Load a denoiser checkpoint folder (default: the shipped assets/checkpoints/base)."""
+        """Load a denoiser checkpoint folder (default: the shipped base model, wherever it is installed)."""
         from .text import get_text_encoder
-        ckpt = load_checkpoint(folder or DEFAULT_CHECKPOINT, expected_kind="denoiser")
+        ckpt = load_checkpoint(folder or shipped_checkpoint(DEFAULT_CHECKPOINT), expected_kind="denoiser")
         try:
             config = DenoiserConfig.from_dict(ckpt.config)
         except (TypeError, ValueError) as err:
@@ -136,7 +143,18 @@ class MotionPipeline:
         pipe = cls(model, encoder, ckpt.mean, ckpt.std, config=config, device=device, precision=precision)
         pipe.meta = ckpt.meta
         pipe.folder = ckpt.folder
+        pipe.metrics = read_metrics(ckpt.folder)
         return pipe
+
+    @classmethod
+    def _from_folder(cls, folder, **kwargs) -> "MotionPipeline":
+        return cls.from_checkpoint(folder, **kwargs)
+
+    def _pretrained_parts(self) -> dict:
+        """What ``save_pretrained`` writes. ``metrics`` are those loaded with the checkpoint: set
+        ``pipe.metrics = None`` after changing the weights, or measure them again."""
+        return {"model": self.model, "config": self.config, "kind": "denoiser", "mean": self.mean, "std": self.std,
+                "meta": getattr(self, "meta", None), "metrics": getattr(self, "metrics", None)}
 
     # ----------------------------------------------------------------------------- helpers
     def normalize(self, features):

@@ -29,7 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS,
                    help=f"motion length, {MIN_SECONDS:g}-{MAX_SECONDS:g} s (default {DEFAULT_SECONDS:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
-    p.add_argument("--checkpoint", default=None, help="denoiser checkpoint folder (default assets/checkpoints/base)")
+    p.add_argument("--checkpoint", default=None,
+                   help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face Hub "
+                        "repo id (default: the shipped base model)")
     p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
                    help=f"classifier-free guidance weight (default {DEFAULT_GUIDANCE:g})")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
@@ -79,8 +81,6 @@ def read_prompts_file(path) -> list[tuple[str, float | None]]:
 
 
 def run(args) -> int:
-    import os
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .edit.takes import check_repetitions
     from .pipeline import MotionPipeline, check_prompts, seconds_to_frames
     # Validate cheap things before loading any model.
@@ -102,7 +102,9 @@ def run(args) -> int:
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy, got {out}")
     from tqdm import tqdm
-    pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
+    from .shipped import shipped_checkpoint
+    source = args.checkpoint if args.checkpoint is not None else shipped_checkpoint("base")
+    pipe = MotionPipeline.from_pretrained(source, device=args.device, precision=args.precision)
     out.parent.mkdir(parents=True, exist_ok=True)
     prompts = [p for p, _ in items]
     seconds = [args.seconds if s is None else s for _, s in items]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .compose import STRATEGIES
@@ -24,9 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", default="prefix", choices=STRATEGIES,
                    help="prefix: each window continues the motion so far; blend: overlapping windows denoised together")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--guidance", type=float, default=2.5)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--checkpoint", default=None, help="denoiser checkpoint folder (default assets/checkpoints/base)")
+    p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, help="classifier-free guidance weight")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="sampler steps")
+    p.add_argument("--checkpoint", default=None,
+                   help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face "
+                        "Hub repo id (default: the shipped base model)")
     p.add_argument("--device", default=None)
     p.add_argument("--out", default="timeline.npy", help="joints .npy path (features go beside it)")
     p.add_argument("--glb", default=None, help="also write an animated GLB here")
@@ -42,8 +46,6 @@ def read_timeline(path) -> list[str]:
 
 
 def run(args) -> int:
-    import os
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ..pipeline import MotionPipeline
     from .compose import check_timeline
 
@@ -56,7 +58,9 @@ def run(args) -> int:
     if args.glb and not args.glb.lower().endswith(".glb"):
         raise ValueError(f"--glb must end in .glb, got {args.glb}")
     from tqdm import tqdm
-    pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device)
+    from ..shipped import shipped_checkpoint
+    source = args.checkpoint if args.checkpoint is not None else shipped_checkpoint("base")
+    pipe = MotionPipeline.from_pretrained(source, device=args.device)
     bar = tqdm(desc="windows", disable=args.quiet, dynamic_ncols=True)
 
     def progress(done, total):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .presets import PRESETS
@@ -38,9 +40,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     gen.add_argument("--prompt", default="", help="text for the regenerated part (empty: no text)")
     gen.add_argument("--takes", type=int, default=1, help="variants of the edit (1-16), seeds seed, seed+1, ...")
     gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--guidance", type=float, default=2.5)
-    gen.add_argument("--steps", type=int, default=50)
-    gen.add_argument("--checkpoint", default=None, help="denoiser checkpoint folder (default assets/checkpoints/base)")
+    gen.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, help="classifier-free guidance weight")
+    gen.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="sampler steps")
+    gen.add_argument("--checkpoint", default=None,
+                   help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face "
+                        "Hub repo id (default: the shipped base model)")
     gen.add_argument("--device", default=None)
     p.add_argument("--out", default="edit.npy", help="joints .npy path (features go beside it)")
 
@@ -95,8 +99,6 @@ def build_spec(args, max_frames: int = 196):
 
 
 def run(args) -> int:
-    import os
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from ..pipeline import MotionPipeline
     from .takes import check_repetitions
 
@@ -105,7 +107,9 @@ def run(args) -> int:
         raise ValueError(f"--out must end in .npy, got {out}")
     spec = build_spec(args)
     takes = check_repetitions(args.takes)
-    pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device)
+    from ..shipped import shipped_checkpoint
+    source = args.checkpoint if args.checkpoint is not None else shipped_checkpoint("base")
+    pipe = MotionPipeline.from_pretrained(source, device=args.device)
     res = pipe.edit(spec, args.prompt, seed=args.seed, guidance=args.guidance, steps=args.steps, takes=takes,
                     blend=args.blend)
     out.parent.mkdir(parents=True, exist_ok=True)

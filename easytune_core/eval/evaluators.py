@@ -27,8 +27,8 @@ T2M_PREFIX = "t2m:"
 class EvaluatorOptions:
     """Which evaluator scores generated motions; the evaluate and select configs extend it."""
 
-    evaluator: str = "assets/checkpoints/evaluator"
-    """Evaluator checkpoint folder (the project's own, default), or t2m:DIR for Guo et al.'s T2M evaluator
+    evaluator: Optional[str] = None
+    """Evaluator checkpoint folder (None: the shipped evaluator, the project's own), or t2m:DIR for Guo et al.'s T2M evaluator
     (DIR holds text_mot_match/model/finest.tar; see docs/bring_your_own.md)."""
     glove: Optional[str] = None
     """With t2m:DIR: the evaluator's glove/ folder (our_vab_*)."""
@@ -53,7 +53,10 @@ def add_evaluator_arguments(p: argparse.ArgumentParser) -> None:
 
 def load_any_evaluator(spec: str, glove=None, feature_dim: int | None = None, device=None, tagger: str = "auto",
                        mean_path=None, std_path=None):
-    """Load the evaluator named by ``spec`` (a folder, or ``t2m:DIR``)."""
+    """Load the evaluator named by ``spec`` (a folder, ``t2m:DIR``, or None: the shipped evaluator)."""
+    if spec is None:
+        from easytune_core.shipped import shipped_checkpoint
+        spec = shipped_checkpoint("evaluator")
     spec = str(spec)
     if spec.startswith(T2M_PREFIX):
         from easytune_core.eval.t2m import load_t2m_evaluator

@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from easytune_core.hub import PretrainedMixin
+
 __all__ = ["EvaluatorConfig", "Evaluator", "load_evaluator", "UNIT_LEN"]
 
 UNIT_LEN = 4  # frames per movement unit (two stride-2 convolutions)
@@ -68,8 +70,14 @@ def _last_hidden(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor, h0: torch.
     return torch.cat([h[0], h[1]], dim=-1)
 
 
-class Evaluator(nn.Module):
-    """Text and motion encoders into one Euclidean co-embedding space."""
+class Evaluator(PretrainedMixin, nn.Module):
+    """Text and motion encoders into one Euclidean co-embedding space.
+
+    ``Evaluator.from_pretrained("evaluator")`` (a folder, the shipped name or a Hub repo id),
+    ``save_pretrained`` and ``push_to_hub`` follow :mod:`easytune_core.hub`.
+    """
+
+    checkpoint_kind = "evaluator"
 
     def __init__(self, config: EvaluatorConfig | None = None):
         super().__init__()
@@ -97,6 +105,14 @@ class Evaluator(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.motion_h0.device
+
+    @classmethod
+    def _from_folder(cls, folder, device=None) -> "Evaluator":
+        return load_evaluator(folder, device=device)
+
+    def _pretrained_parts(self) -> dict:
+        return {"model": self, "config": self.config, "kind": "evaluator", "mean": self.mean.cpu(), "std": self.std.cpu(),
+                "meta": getattr(self, "meta", None), "metrics": getattr(self, "metrics", None)}
 
     # ------------------------------------------------------------------ tensors in, tensors out
     def encode_motion(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -166,10 +182,13 @@ class Evaluator(nn.Module):
         return np.stack([self._text_cache[c] for c in captions])
 
 
-def load_evaluator(folder="assets/checkpoints/evaluator", device=None) -> Evaluator:
-    """Load an evaluator checkpoint folder (kind "evaluator"), frozen and in eval mode."""
+def load_evaluator(folder=None, device=None) -> Evaluator:
+    """Load an evaluator checkpoint folder (kind "evaluator"; default: the shipped evaluator),
+    frozen and in eval mode."""
     from easytune_core.checkpoints import CheckpointError, load_checkpoint, load_into
+    from easytune_core.shipped import shipped_checkpoint
 
+    folder = folder if folder is not None else shipped_checkpoint("evaluator")
     ckpt = load_checkpoint(folder, expected_kind="evaluator")
     model = load_into(Evaluator(EvaluatorConfig(**ckpt.config)), ckpt)
     if ckpt.mean is None:

@@ -204,7 +204,7 @@ class EvaluateConfig(EvaluatorOptions):
     evaluator) on a held-out split."""
 
     checkpoint: str = field(default="", metadata={"required": True})
-    """Denoiser checkpoint folder (e.g. assets/checkpoints/base)."""
+    """Denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face Hub repo id."""
     data: str = "builtin"
     """Dataset folder (HumanML3D layout) or 'builtin'."""
     split: str = "test"
@@ -262,7 +262,7 @@ def run(args) -> int:
     root = resolve_dataset(args.data)
     dim = detect_skeleton(root).feature_dim
     evaluator = args.load_evaluator(feature_dim=dim, device=args.device)
-    pipeline = MotionPipeline.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
+    pipeline = MotionPipeline.from_pretrained(args.checkpoint, device=args.device, precision=args.precision)
     if pipeline.config.feature_dim != dim:
         raise ValueError(f"{args.checkpoint} makes {pipeline.config.feature_dim}-d motions, {root} holds {dim}-d ones")
     dataset = MotionTextDataset(root, split=args.split, random_crop=False)
@@ -273,7 +273,7 @@ def run(args) -> int:
     res = evaluate_pipeline(pipeline, evaluator, dataset, repeats=args.repeats, max_prompts=args.max_prompts,
                             steps=args.steps, guidance=args.guidance, seed=args.seed, mm_prompts=args.mm_prompts,
                             mm_repeats=args.mm_repeats, quick=args.quick, progress=progress)
-    res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator),
+    res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator or "evaluator"),
                                                                        str(root), args.split)
     res["settings"]["precision"] = pipeline.precision
     res["evaluator_info"] = describe_evaluator(evaluator)

@@ -31,10 +31,10 @@ class FinetuneCommand:
     preset: Optional[str] = field(default=None, metadata={"choices": tuple(PRESETS)})
     """A named recipe (easytune_core.finetune.presets); flags given as well override its values.
     easytune-shipped reproduces assets/checkpoints/easytune."""
-    base: str = "assets/checkpoints/base"
-    """Denoiser checkpoint folder to fine-tune."""
-    reward: str = "assets/checkpoints/reward"
-    """Reward checkpoint folder."""
+    base: Optional[str] = None
+    """Denoiser to fine-tune: a checkpoint folder or a shipped name (None: the shipped base)."""
+    reward: Optional[str] = None
+    """Reward: a checkpoint folder or a shipped name (None: the shipped reward)."""
     data: str = "data/builtin"
     """Dataset (HumanML3D layout, or 'builtin' = data/builtin) whose split gives the prompts."""
     split: str = "train"
@@ -118,7 +118,9 @@ def run(args) -> int:
         bar.refresh()
 
     t0 = time.time()
-    trainer = build_trainer(cfg, args.base, args.reward, prompts, run_dir=args.out, device=device,
+    from ..shipped import resolve_checkpoint
+    trainer = build_trainer(cfg, resolve_checkpoint(args.base, "base"), resolve_checkpoint(args.reward, "reward"),
+                            prompts, run_dir=args.out, device=device,
                             callbacks=[progress], resume=args.resume, dist_info=info,
                             storage_dtype=torch.float16 if args.half_weights else None)
     result = trainer.train()

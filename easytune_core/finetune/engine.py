@@ -10,7 +10,7 @@ checkpoints (the app's Compare tab) keeps working while a job runs; only the reg
 shared, and it has its own lock. An exception inside a job marks it ``failed`` with the message
 and leaves the engine usable. A finished or cancelled job registers its checkpoint by name.
 
-    engine = FinetuneEngine("assets/checkpoints", runs_root="runs/finetune")
+    engine = FinetuneEngine(runs_root="runs/finetune")   # registry: runs/finetune/registry.json + shipped
     job_id = engine.submit(FinetuneJob(name="my-run", config=FinetuneConfig(max_steps=50), prompts=[...]))
     engine.status(job_id); engine.events(job_id, since=0); engine.cancel(job_id)
 """
@@ -120,14 +120,19 @@ class FinetuneEngine:
     """Runs fine-tuning jobs one at a time on a background worker thread.
 
     Args:
-        registry: a CheckpointRegistry or its root folder (where results are registered).
+        registry: a CheckpointRegistry or its root folder (where results are registered); default
+            ``<runs_root>/registry.json``, listing the shipped models wherever they are installed.
         runs_root: parent folder of the jobs' run folders.
         device: torch device for training (default CUDA when present).
         runners: override the job runners per kind (tests use tiny ones).
     """
 
-    def __init__(self, registry="assets/checkpoints", runs_root="runs/finetune", device: Optional[str] = None,
+    def __init__(self, registry=None, runs_root="runs/finetune", device: Optional[str] = None,
                  runners: Optional[dict] = None):
+        if registry is None:  # results registered beside the runs; the shipped models wherever installed
+            from ..shipped import assets_dir
+            shipped = assets_dir(required=False)
+            registry = CheckpointRegistry(runs_root, shipped_root=shipped / "checkpoints" if shipped else None)
         self.registry = registry if isinstance(registry, CheckpointRegistry) else CheckpointRegistry(registry)
         self.runs_root = Path(runs_root)
         self.device = device

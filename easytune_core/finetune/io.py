@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import torch
 
 from ..checkpoints import load_checkpoint, save_checkpoint
+from .peft_export import save_peft_adapter
 
 
 class CheckpointIO:
@@ -30,10 +32,20 @@ class CheckpointIO:
         return load_checkpoint(folder, expected_kind="denoiser").state_dict
 
     def save_lora(self, folder: Path, state_dict: dict, meta: dict) -> Path:
-        """Adapters alone, kind "lora"; ``meta`` holds rank, alpha and the base checkpoint."""
-        return save_checkpoint(folder, None, {"rank": meta.get("rank"), "alpha": meta.get("alpha"),
-                                              "base": meta.get("base")},
-                               "lora", meta=meta, state_dict=state_dict)
+        """Adapters alone, kind "lora"; ``meta`` holds rank, alpha and the base checkpoint.
+
+        The same folder also gets peft's files (adapter_config.json, adapter_model.safetensors;
+        :mod:`.peft_export`), so ``peft.PeftModel.from_pretrained(MotionDenoiser(config), folder)``
+        loads it too. An adapter peft cannot express keeps our files only, with a warning."""
+        out = save_checkpoint(folder, None, {"rank": meta.get("rank"), "alpha": meta.get("alpha"),
+                                             "base": meta.get("base")},
+                              "lora", meta=meta, state_dict=state_dict)
+        try:
+            save_peft_adapter(folder, state_dict, meta["rank"], meta.get("alpha") or meta["rank"],
+                              base_model=str(meta["base"]) if meta.get("base") else None)
+        except ValueError as err:
+            warnings.warn(f"LoRA adapter saved in EasyTune's layout only: {err}", RuntimeWarning)
+        return out
 
     def load_lora(self, folder: Path) -> dict:
         return load_checkpoint(folder, expected_kind="lora").state_dict

@@ -109,8 +109,8 @@ class SelectConfig(EvaluatorOptions):
 
     runs: list[str] = field(default_factory=list, metadata={"positional": True, "metavar": "RUN"})
     """Fine-tuning run folders (their snapshots/ and checkpoint/) or checkpoint folders."""
-    base: str = "assets/checkpoints/base"
-    """The model the runs started from."""
+    base: Optional[str] = None
+    """The model the runs started from: a folder or a shipped name (None: the shipped base)."""
     data: str = "builtin"
     """Dataset folder (HumanML3D layout) or 'builtin'."""
     split: str = "val"
@@ -174,10 +174,11 @@ def run(args) -> int:
     cases = load_rule_cases(root, args.split, args.rule_captions, seed=args.seed)
     if not cases:
         raise ValueError(f"no checkable captions in the {args.split} split of {root}")
+    from easytune_core.shipped import resolve_checkpoint
     evaluator = args.load_evaluator(feature_dim=detect_skeleton(root).feature_dim, device=args.device)
     kw = dict(evaluator=evaluator, root=root, split=args.split, rule_cases=cases, eval_prompts=args.eval_prompts,
               steps=args.steps, guidance=args.guidance, precision=args.precision, seed=args.seed, device=args.device)
-    base = score_checkpoint(args.base, **kw)
+    base = score_checkpoint(resolve_checkpoint(args.base, "base"), **kw)
     print(f"base: rules {base['rules']:.1%} R@1 {base['top1']:.3f} FID {base['fid']:.2f} ({base['seconds']} s)",
           file=sys.stderr, flush=True)
     rows = []

