@@ -127,6 +127,18 @@ def test_timeline_layout_and_continuity(pipe, strategy):
         assert res.seams[:2] == [80, 130] and len(res.seams) == 3  # the 12 s segment takes two windows
 
 
+def test_a_60_s_timeline_is_one_continuous_motion(pipe):
+    segs = [("a person walks forward", 12), ("a person jumps", 3)] * 4
+    res = pipe.compose(segs, seed=0, steps=2)
+    assert res.features.shape == (1200, 263) and res.joints.shape == (1200, 22, 3) and res.seconds == 60.0
+    assert res.segments[-1]["end"] == 1200 and np.isfinite(res.joints).all()
+    # a new sampling window starts at every segment and inside the 12 s segments (196 frames at most each)
+    assert {s["start"] for s in res.segments[1:]} <= set(res.seams) and 196 in res.seams
+    assert len(res.seams) > len(segs) - 1 and all(np.diff(res.seams) > 0)
+    step = np.linalg.norm(np.diff(res.joints[:, 0, [0, 2]], axis=0), axis=1)
+    assert step.max() < 0.5  # no jump of the root anywhere (velocities integrate across windows)
+
+
 @pytest.mark.parametrize("segments, message", [
     ([], "the timeline is empty"),
     ([("walk", 0)], "segment 1 lasts 0"),
