@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 
@@ -60,7 +61,9 @@ def _both_calls(*calls) -> list:
 
 
 def build_compare_tab(backend, folders, config):
-    """Lay out the Compare tab and wire its events. Returns the A/B dropdowns (other tabs refresh them)."""
+    """Lay out the Compare tab and wire its events. Returns its components (a namespace): the A/B
+    dropdowns (other tabs refresh them), the generation settings, the A/B views and downloads, the
+    status line and the session's last comparison (the timeline and the Edit tab use them)."""
     choices = backend.checkpoint_choices()
     default_a = choices[0] if choices else None
     default_b = choices[1] if len(choices) > 1 else default_a
@@ -123,7 +126,7 @@ def build_compare_tab(backend, folders, config):
         folder = folders.new(session)
         backend.export_view_both(sides, folder)
         took = time.perf_counter() - start
-        state = {"prompt": prompt, "folder": str(folder),
+        state = {"prompt": prompt, "folder": str(folder), "time": time.time(),
                  "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
                             "features": str(s.files["features"]), "glb": str(s.files["glb"]), "fps": s.fps}
                            for s in sides]}
@@ -339,4 +342,6 @@ def build_compare_tab(backend, folders, config):
 
     add_btn.click(upload_checkpoint, inputs=[upload], outputs=[ckpt_a, ckpt_b, status], api_name="upload_checkpoint",
                   concurrency_limit=1)
-    return ckpt_a, ckpt_b
+    return SimpleNamespace(ckpt_a=ckpt_a, ckpt_b=ckpt_b, prompt=prompt, seconds=seconds, seed=seed, guidance=guidance,
+                           steps=steps, view_a=view_a, view_b=view_b, files_a=files_a, files_b=files_b, status=status,
+                           last=last)

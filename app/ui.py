@@ -1,4 +1,4 @@
-"""Builds the Blocks app: Compare, Fine-tune and Evaluate tabs over one shared Backend."""
+"""Builds the Blocks app: Compare (with Timeline and Takes), Edit, Fine-tune and Evaluate tabs over one shared Backend."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ import gradio as gr
 from .backend import Backend
 from .compare import build_compare_tab
 from .config import AppConfig
+from .edit_tab import build_edit_tab
 from .evaluate_tab import build_evaluate_tab
 from .finetune_tab import build_finetune_tab
 from .sessions import OutputFolders
+from .takes_tab import build_takes
+from .timeline import build_timeline
 
 log = logging.getLogger("easytune.app")
 
 INTRO = """# EasyTune Studio
 Text-to-motion diffusion with step-aware reward fine-tuning
 ([EasyTune](https://arxiv.org/abs/2602.07967)). **Compare** two checkpoints on one prompt from the same
-seed and noise, **fine-tune** a new one while you watch its reward climb, and **evaluate** it."""
+seed and noise (or on a timeline of prompts, or as several takes), **edit** a motion, **fine-tune** a new
+checkpoint while you watch its reward climb, and **evaluate** it."""
 
 # gr.Model3D's Babylon viewer picks WebGPU whenever `navigator.gpu` exists, and on browsers whose
 # WebGPU has no adapter (headless Chromium, many Linux desktops) it logs a fatal error before falling
@@ -55,9 +59,15 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
         if not backend.checkpoint_choices():
             gr.Markdown(f"**No generator checkpoints found** in `{config.checkpoints_dir}`. Train the base model "
                         "(`python -m easytune_core train-base ...`) or upload a checkpoint in the Compare tab.")
+        picked_take = gr.State(None)  # the take picked last: a source for the Edit tab
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
-                ckpt_a, ckpt_b = build_compare_tab(backend, folders, config)
+                compare = build_compare_tab(backend, folders, config)
+                ckpt_a, ckpt_b = compare.ckpt_a, compare.ckpt_b
+                build_timeline(backend, folders, compare)
+                build_takes(backend, folders, compare, picked_take)
+            with gr.Tab("Edit", id="edit"):
+                edit_a, edit_b = build_edit_tab(backend, folders, config, compare.last, picked_take)
             with gr.Tab("Fine-tune", id="finetune"):
                 build_finetune_tab(backend, config, ckpt_a, ckpt_b)
             with gr.Tab("Evaluate", id="evaluate"):
@@ -65,9 +75,9 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
 
         def refresh_choices(request: gr.Request):
             names = backend.checkpoint_choices(getattr(request, "session_hash", None))
-            return gr.Dropdown(choices=names), gr.Dropdown(choices=names)
+            return [gr.Dropdown(choices=names) for _ in range(4)]
 
-        demo.load(refresh_choices, outputs=[ckpt_a, ckpt_b], api_visibility="private", queue=False)
+        demo.load(refresh_choices, outputs=[ckpt_a, ckpt_b, edit_a, edit_b], api_visibility="private", queue=False)
 
         def drop_session(request: gr.Request):
             session = getattr(request, "session_hash", None)

@@ -24,6 +24,8 @@ COMMANDS = {
     "finetune": ("easytune_core.finetune.cli", "reward fine-tuning (EasyTune and baselines)"),
     "select": ("easytune_core.finetune.select", "choose a fine-tuned checkpoint on held-out prompts (rules + evaluator)"),
     "render": ("easytune_core.render.cli", "render or export a motion (mp4, glb, bvh, npz)"),
+    "edit": ("easytune_core.edit.edit_cli", "keep part of a motion (frames, body parts, root path) and regenerate the rest"),
+    "compose": ("easytune_core.edit.compose_cli", "compose a timeline of (prompt, seconds) segments into one long motion"),
     "convert": ("easytune_core.interop.cli", "convert a published checkpoint (MDM, MLD) into a checkpoint folder"),
 }
 

@@ -41,6 +41,7 @@ class GenerationResult:
         prompts: the prompts, one per motion.
         seed: the seed of the initial noise.
         fps: frame rate (20 for HumanML3D).
+        seeds: per motion, the seed of its own noise when each has one (takes), else None.
     """
 
     features: np.ndarray
@@ -49,6 +50,7 @@ class GenerationResult:
     prompts: list
     seed: int
     fps: float = 20.0
+    seeds: list | None = None
 
 
 def check_prompts(prompts) -> list[str]:
@@ -313,21 +315,13 @@ class MotionPipeline(PretrainedMixin):
         prompts = check_prompts(prompts)
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
-        steps = self.default_steps if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
-            raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
-        guidance = self.check_guidance(self.default_guidance if guidance is None else guidance)
+        steps, guidance = self._check_steps_guidance(steps, guidance)
         T = max(lengths)
         shape = self.noise_shape(B, T)
         if init_noise is None:
             init_noise = self.make_noise(B, T, seed)
         else:
-            init_noise = torch.as_tensor(init_noise, dtype=torch.float32)
-            if tuple(init_noise.shape) != shape:
-                what = "(prompts, latent tokens, latent size)" if self.latent else "(prompts, frames, features)"
-                raise ValueError(f"init_noise must have shape {shape} {what}, got {tuple(init_noise.shape)}")
-            if not torch.isfinite(init_noise).all():
-                raise ValueError("init_noise contains NaN or infinite values")
+            init_noise = self._check_noise(init_noise, shape)
         if text_emb is None:
             text_emb = self.encode(prompts)
         else:
@@ -337,29 +331,106 @@ class MotionPipeline(PretrainedMixin):
             if not torch.isfinite(text_emb).all():
                 raise ValueError("text_emb contains NaN or infinite values")
             text_emb = text_emb.to(self.device)
+        feats = self.sample_motion_features(text_emb, lengths, init_noise, seed=seed, guidance=guidance, steps=steps,
+                                            eta=eta, on_step=on_step, sampler=sampler, spacing=spacing)
+        joints = self.features_to_joints(feats, lengths) if return_joints else None
+        return GenerationResult(feats, joints, lengths, prompts, int(seed), self.fps)
+
+    def sample_motion_features(self, text_emb: torch.Tensor, lengths: list[int], init_noise: torch.Tensor,
+                               seed: int = 0, guidance: float = DEFAULT_GUIDANCE, steps: int = DEFAULT_STEPS,
+                               eta: float = 0.0, on_step=None, guide=None, sampler: str = "ddim",
+                               spacing: str | None = None) -> np.ndarray:
+        """The sampling core of generate / takes / edit / compose (inputs already validated).
+
+        Args:
+            text_emb: (B, text_dim); lengths: valid frames per motion; init_noise: shaped like
+                :meth:`make_noise` for ``max(lengths)`` frames.
+            guide: optional sampler guide (``easytune_core.edit``) working in normalised frame
+                space; frame-space models only.
+            sampler, spacing: as in :meth:`generate`.
+        Returns:
+            (B, max(lengths), D) float32 de-normalised features, zero past each length.
+        """
+        if guide is not None and self.latent:
+            raise ValueError("editing, path control and blended timelines need a frame-space model: a latent "
+                             "model's sampler state is a latent code, not frames (use e.g. the shipped 'base')")
+        T = max(int(n) for n in lengths)
         mask = torch.arange(T)[None] < torch.tensor(lengths)[:, None]
         gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or sampler == "ddpm" or self.few_step) else None
         with torch.no_grad():
-            x0 = self.sample_features(text_emb, mask, guidance, steps, init_noise, gen, on_step, eta, sampler, spacing)
+            x0 = self.sample_features(text_emb, mask, guidance, steps, init_noise, gen, on_step, eta, sampler, spacing,
+                                      guide=guide)
         feats = self.denormalize(x0.float().cpu().numpy())
         feats = feats * mask[..., None].numpy()
-        joints = self.features_to_joints(feats, lengths) if return_joints else None
-        return GenerationResult(feats.astype(np.float32), joints, lengths, prompts, int(seed), self.fps)
+        return feats.astype(np.float32)
+
+    def _check_steps_guidance(self, steps, guidance) -> tuple[int, float]:
+        """Validated (steps, guidance); None means the model's default."""
+        steps = self.default_steps if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number between 1 and {MAX_STEPS}, got {steps}")
+        guidance = self.check_guidance(self.default_guidance if guidance is None else guidance)
+        return int(steps), guidance
+
+    def _check_noise(self, init_noise, shape) -> torch.Tensor:
+        init_noise = torch.as_tensor(init_noise, dtype=torch.float32)
+        if tuple(init_noise.shape) != tuple(shape):
+            what = "(prompts, latent tokens, latent size)" if self.latent else "(prompts, frames, features)"
+            raise ValueError(f"init_noise must have shape {tuple(shape)} {what}, got {tuple(init_noise.shape)}")
+        if not torch.isfinite(init_noise).all():
+            raise ValueError("init_noise contains NaN or infinite values")
+        return init_noise
+
+    # ----------------------------------------------------------------------------- takes, edit, compose
+    def takes_noise(self, lengths: list[int], seeds: list[int]) -> torch.Tensor:
+        """Initial noise for one batched call (shaped like :meth:`make_noise` for ``max(lengths)``)
+        where motion b gets ``make_noise(1, lengths[b], seeds[b])`` (frame space: zero-padded), so
+        each take is the motion its seed gives alone."""
+        out = torch.zeros(self.noise_shape(len(lengths), max(lengths)))
+        for b, (n, s) in enumerate(zip(lengths, seeds)):
+            one = self.make_noise(1, n, s)[0]
+            out[b, :one.shape[0]] = one
+        return out
+
+    def takes(self, prompts, repetitions: int = 4, seconds=None, frames=None, seed: int = 0, guidance=None,
+              steps=None, **kwargs) -> GenerationResult:
+        """Several takes per prompt in one batched call (easytune_core.edit.takes); steps and
+        guidance default to the model's. Each take starts from its own seed's noise; a few-step
+        model's re-noising between steps is drawn for the whole batch, so its takes are not the
+        motions those seeds give one at a time."""
+        from .edit.takes import sample_takes
+        steps, guidance = self._check_steps_guidance(steps, guidance)
+        return sample_takes(self, prompts, repetitions, seconds=seconds, frames=frames, seed=seed, guidance=guidance,
+                            steps=steps, **kwargs)
+
+    def edit(self, spec, prompt: str | None = "", seed: int = 0, guidance=None, steps=None, **kwargs):
+        """Inpaint: keep what ``spec`` keeps, generate the rest to ``prompt`` (easytune_core.edit.run)."""
+        from .edit.run import run_edit
+        steps, guidance = self._check_steps_guidance(steps, guidance)
+        return run_edit(self, spec, prompt, seed=seed, guidance=guidance, steps=steps, **kwargs)
+
+    def compose(self, segments, seed: int = 0, guidance=None, steps=None, **kwargs):
+        """A timeline of (prompt, seconds) segments as one motion (easytune_core.edit.compose)."""
+        from .edit.compose import compose_timeline
+        steps, guidance = self._check_steps_guidance(steps, guidance)
+        return compose_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, **kwargs)
 
     def sample_features(self, text_emb: torch.Tensor, frame_mask: torch.Tensor, guidance: float, steps: int,
                         init_noise: torch.Tensor, generator: torch.Generator | None = None, on_step=None,
-                        eta: float = 0.0, sampler: str = "ddim", spacing: str | None = None) -> torch.Tensor:
+                        eta: float = 0.0, sampler: str = "ddim", spacing: str | None = None,
+                        guide=None) -> torch.Tensor:
         """Sampler + decoding: (B, T, D) normalised features (model space), zero on padded frames.
 
         ``text_emb`` (B, text_dim); ``frame_mask`` (B, T) bool; ``init_noise`` shaped like
-        :meth:`make_noise`. Runs under this pipeline's precision; gradients follow the caller's mode.
+        :meth:`make_noise`; ``guide`` an optional sampler guide (frame-space models). Runs under
+        this pipeline's precision; gradients follow the caller's mode.
         """
         frame_mask = frame_mask.to(self.device)
         sampler = self.sampler(steps, eta, kind=sampler, spacing=spacing)
         with self.autocast():
             state = sampler.sample(self.model, text_emb.to(self.device), self.state_mask(frame_mask),
                                    guidance=guidance, init_noise=init_noise, generator=generator, on_step=on_step,
-                                   grad=torch.is_grad_enabled())
+                                   grad=torch.is_grad_enabled(), guide=guide)
             return self.decode(state, frame_mask).float()
 
     def autocast(self):

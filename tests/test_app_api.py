@@ -214,7 +214,7 @@ def test_evaluate_needs_data_then_shows_base_beside_the_checkpoint(client, serve
 
 
 API_NAMES = ("compare", "compare_view", "compare_details", "compare_live", "render_video", "upload_checkpoint",
-             "finetune_start", "finetune_status", "finetune_cancel", "evaluate")
+             "finetune_start", "finetune_status", "finetune_cancel", "evaluate", "edit", "compose", "takes")
 
 
 def test_the_api_is_exactly_the_documented_names(client):

@@ -83,3 +83,30 @@ def test_fine_tune_job_draws_live_curves_and_evaluate_tab_opens(page_and_logs):
     page.wait_for_selector("#eval_run", timeout=10_000)
     page.get_by_role("tab", name="Compare").click()
     assert logs == []
+
+
+def test_edit_tab_edits_the_last_motion_and_walks_a_drawn_path(page_and_logs):
+    page, logs = page_and_logs
+    page.get_by_role("tab", name="Compare").click()
+    page.click("#generate")  # a motion of this session: the Edit tab's "last generated" source
+    page.wait_for_function("document.querySelector('#scores').innerText.includes('base (shipped)')", timeout=60_000)
+    page.get_by_role("tab", name="Edit").click()
+    page.wait_for_selector("#edit_generate", timeout=10_000)
+    page.wait_for_function("document.querySelector('#edit_source_note').innerText.includes('Last generated')",
+                           timeout=10_000)
+    page.click("#edit_generate")  # default: in-between of the last generated motion
+    page.wait_for_function("document.querySelector('#edit_status').innerText.includes('in-between')", timeout=60_000)
+    page.wait_for_selector("#edit_view_a canvas", timeout=60_000)
+    page.wait_for_selector("#edit_view_b canvas", timeout=60_000)
+    assert "kept" in page.locator("#edit_status").inner_text()
+    # a root path instead: pick the preset, generate, and the top view shows the walked roots
+    page.locator("#edit_preset input").click()
+    page.get_by_role("option", name="path (draw a root path)").click()
+    page.click("#edit_generate")
+    page.wait_for_function("document.querySelector('#edit_status').innerText.includes('path:')", timeout=60_000)
+    box = page.locator("#edit_path_image img").bounding_box()
+    assert box and box["width"] > 100
+    for view in ("#edit_view_a canvas", "#edit_view_b canvas"):
+        box = page.locator(view).bounding_box()
+        assert box and box["width"] > 200 and box["height"] > 200
+    assert logs == []

@@ -118,3 +118,24 @@ def test_train_summary_lines_are_json(trained, tmp_path, capsys):
                      *LATENT]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["step"] == 2 and summary["latent_scale"] > 0
+
+
+def test_takes_work_on_latent_and_few_step_models_and_edits_are_refused(trained):
+    from easytune_core.edit.presets import make_edit
+
+    _, _, latent, student = trained
+    for folder in (latent, student):
+        pipe = MotionPipeline.from_checkpoint(folder, device="cpu")
+        takes = pipe.takes(["a person jumps"], repetitions=3, seconds=2, seed=4, steps=2)
+        assert takes.features.shape == (3, 40, 263) and takes.seeds == [4, 5, 6]
+        if not pipe.few_step:  # DDIM: each take is what its seed gives alone
+            alone = pipe.generate(["a person jumps"], seconds=2, seed=5, steps=2)
+            np.testing.assert_allclose(takes.features[1], alone.features[0], atol=1e-4)
+        again = pipe.takes(["a person jumps"], repetitions=3, seconds=2, seed=4, steps=2)
+        np.testing.assert_array_equal(takes.features, again.features)
+        source = np.asarray(takes.features[0], np.float32)
+        spec = make_edit("in-between", source, keep=10)
+        with pytest.raises(ValueError, match="frame-space model"):
+            pipe.edit(spec, "a person waves", steps=2)
+        with pytest.raises(ValueError, match="frame-space model"):
+            pipe.compose([("a person walks", 2.0), ("a person jumps", 2.0)], steps=2)

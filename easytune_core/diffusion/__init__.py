@@ -3,8 +3,8 @@ the few-step consistency sampler; latent models in ``easytune_core.diffusion.lat
 
 from .consistency import ConsistencySampler
 from .denoiser import DenoiserConfig, MotionDenoiser
-from .sampler import DDIMSampler, DDPMSampler, spaced_timesteps
+from .sampler import DDIMSampler, DDPMSampler, Guide, spaced_timesteps
 from .schedule import NoiseSchedule
 
-__all__ = ["NoiseSchedule", "DenoiserConfig", "MotionDenoiser", "DDIMSampler", "DDPMSampler", "spaced_timesteps",
-           "ConsistencySampler"]
+__all__ = ["NoiseSchedule", "DenoiserConfig", "MotionDenoiser", "DDIMSampler", "DDPMSampler", "Guide",
+           "spaced_timesteps", "ConsistencySampler"]

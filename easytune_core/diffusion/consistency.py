@@ -111,7 +111,7 @@ class ConsistencySampler:
 
     def sample(self, model, text_emb: torch.Tensor, mask: torch.Tensor, guidance: float = 2.5,
                init_noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               on_step: OnStep | None = None, grad: bool = False) -> torch.Tensor:
+               on_step: OnStep | None = None, grad: bool = False, guide=None) -> torch.Tensor:
         """Run the S steps (same arguments and result as DDIMSampler.sample)."""
         from .sampler import run_sampler
-        return run_sampler(self, model, text_emb, mask, guidance, init_noise, generator, on_step, grad)
+        return run_sampler(self, model, text_emb, mask, guidance, init_noise, generator, on_step, grad, guide)

@@ -2,18 +2,34 @@
 
 ``predict_x0`` (one guided denoiser call) and ``step`` (the update x_t -> x_{t-1}) are
 pure functions of their inputs, differentiable and side-effect free, so fine-tuning
-strategies can compose their own loops; ``sample`` is the plain loop with a per-step hook.
+strategies can compose their own loops; ``sample`` is the plain loop with a per-step hook
+and an optional :class:`Guide` that may change the state (inpainting, path control, blended
+windows: ``easytune_core.edit``).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 
 from .schedule import NoiseSchedule
 
 OnStep = Callable[[int, int, torch.Tensor, torch.Tensor], None]
+
+
+class Guide(Protocol):
+    """What a sampler's ``sample`` consults at every step when a guide is given.
+
+    ``x0(i, x_t, x0_pred)`` returns the x0 estimate the step uses (e.g. with known values
+    re-imposed); ``x_next(i, x_next, abar_next)`` returns the state handed to the next step,
+    where ``abar_next`` is the cumulative alpha of that state's noise level (1.0 after the last
+    step). Both get and return (B, T, D) tensors in the model's (normalised) space.
+    """
+
+    def x0(self, i: int, x_t: torch.Tensor, x0_pred: torch.Tensor) -> torch.Tensor: ...
+
+    def x_next(self, i: int, x_next: torch.Tensor, abar_next: float) -> torch.Tensor: ...
 
 
 SPACINGS = ("trailing", "even", "strided", "leading")
@@ -164,24 +180,28 @@ class DDIMSampler:
 
     def sample(self, model, text_emb: torch.Tensor, mask: torch.Tensor, guidance: float = 2.5,
                init_noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
-               on_step: OnStep | None = None, grad: bool = False) -> torch.Tensor:
+               on_step: OnStep | None = None, grad: bool = False, guide: Guide | None = None) -> torch.Tensor:
         """Run the full reverse process.
 
         Args:
             text_emb: (B, text_dim); mask: (B, T) bool True = valid frame (latent models: (B, L) all True).
             init_noise: (B, T, D) x_T; drawn from ``generator`` when None.
-            on_step: called as on_step(i, t, x_t, x0_pred) at each step (tensors detached unless grad).
+            on_step: called as on_step(i, t, x_t, x0_pred) at each step (tensors detached unless grad;
+                x0_pred is the estimate the step uses, after the guide).
             grad: keep the autograd graph (default off: sampling runs under no_grad).
+            guide: optional :class:`Guide`; without one the loop is the plain DDIM loop.
         Returns:
             (B, T, D) x0, zero on padded frames.
         """
-        return run_sampler(self, model, text_emb, mask, guidance, init_noise, generator, on_step, grad)
+        return run_sampler(self, model, text_emb, mask, guidance, init_noise, generator, on_step, grad, guide)
 
 
 def run_sampler(sampler, model, text_emb: torch.Tensor, mask: torch.Tensor, guidance: float = 2.5,
                 init_noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                on_step: OnStep | None = None, grad: bool = False) -> torch.Tensor:
-    """The plain loop over a sampler's ``predict_x0`` and ``step`` (see DDIMSampler.sample)."""
+                on_step: OnStep | None = None, grad: bool = False, guide: Guide | None = None) -> torch.Tensor:
+    """The loop over a sampler's ``predict_x0`` and ``step`` (see DDIMSampler.sample); with a guide,
+    its ``x0`` and ``x_next`` are consulted at every step (the noise level of the next state is the
+    sampler's ``_abar_prev`` for DDIM/DDPM, ``_abar_next`` for the consistency sampler)."""
     B, T = mask.shape
     D = getattr(model.config, "state_dim", None) or model.config.feature_dim
     if init_noise is None:
@@ -195,12 +215,19 @@ def run_sampler(sampler, model, text_emb: torch.Tensor, mask: torch.Tensor, guid
     text_emb = text_emb.to(device)
     # Models that do not mask frames (MDM's first release) denoise padded frames like valid ones.
     m = mask[..., None].float() if _frame_mask(model, mask) is not None else torch.ones_like(mask[..., None], dtype=torch.float32)
+    abar_next = getattr(sampler, "_abar_prev", None)
+    if abar_next is None:
+        abar_next = sampler._abar_next
     with torch.set_grad_enabled(grad):
         for i in range(sampler.steps):
             x0 = sampler.predict_x0(model, x, i, text_emb, mask, guidance)
+            if guide is not None:
+                x0 = guide.x0(i, x, x0) * m
             if on_step is not None:
                 on_step(i, int(sampler.timesteps[i]), x if grad else x.detach(), x0 if grad else x0.detach())
             x = sampler.step(x, x0, i, generator=generator) * m
+            if guide is not None:
+                x = guide.x_next(i, x, float(abar_next[i])) * m
     return x
 
 

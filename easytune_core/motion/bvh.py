@@ -9,9 +9,9 @@ How a file is read:
   ``R = Rz Ry Rx``); a joint with position channels uses them as its local translation (the
   components it lacks come from ``OFFSET``), other joints use ``OFFSET``. CRLF / LF both fine.
 - **Skeleton mapping**: the joint names are normalised (namespace like ``mixamorig:`` dropped,
-  lower case, only letters and digits) and matched against three profiles, in order:
+  lower case, only letters and digits) and matched against four profiles, in order:
   the CMU MotionBuilder conversion (``LowerBack``, ``LHipJoint``, ``Neck1`` ...), Mixamo
-  (``Spine2``, ``LeftForeArm`` ...) and SMPL names (``pelvis``, ``l_hip``/``left_hip``,
+  (``Spine2``, ``LeftForeArm`` ...), this project's BVH export (Mixamo names, ``LeftToe``) and SMPL names (``pelvis``, ``l_hip``/``left_hip``,
   ``l_collar`` ...). Where a profile has no joint at an SMPL joint's place (CMU's clavicle
   joints sit exactly on the chest), the SMPL joint is placed on the segment between two BVH
   joints; this avoids zero-length bones, which have no direction for the feature IK.
@@ -279,6 +279,13 @@ PROFILES = {
     "mixamo": _sided({
         "pelvis": "hips", "l_hip": "leftupleg", "l_knee": "leftleg", "l_ankle": "leftfoot",
         "l_foot": "lefttoebase", "spine1": "spine", "spine2": "spine1", "spine3": "spine2",
+        "neck": "neck", "head": "head", "l_collar": "leftshoulder", "l_shoulder": "leftarm",
+        "l_elbow": "leftforearm", "l_wrist": "lefthand",
+    }),
+    # this project's own BVH export (render.export.save_bvh): Mixamo names, toes "LeftToe"
+    "easytune": _sided({
+        "pelvis": "hips", "l_hip": "leftupleg", "l_knee": "leftleg", "l_ankle": "leftfoot",
+        "l_foot": "lefttoe", "spine1": "spine", "spine2": "spine1", "spine3": "spine2",
         "neck": "neck", "head": "head", "l_collar": "leftshoulder", "l_shoulder": "leftarm",
         "l_elbow": "leftforearm", "l_wrist": "lefthand",
     }),
