@@ -46,14 +46,40 @@ def git_commit(root: Path = ROOT) -> str:
 
 
 def device_description(device: Optional[str] = None) -> str:
-    """"cpu (x86_64, 2 cores)" or "cuda (NVIDIA H100 80GB HBM3)": what the numbers were measured on."""
+    """"cpu (x86_64, AMD EPYC, 2 cores, no native bf16)" or "cuda (NVIDIA H100 80GB HBM3)": what the
+    numbers were measured on. CPU timings differ a lot between CPU models and with native bf16
+    (AVX512-BF16 / AMX), so both are part of the description where the system reports them."""
     import torch
 
     device = str(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.startswith("cuda") and torch.cuda.is_available():
         index = torch.device(device).index or 0
         return f"cuda ({torch.cuda.get_device_name(index)})"
-    return f"cpu ({platform.machine() or 'unknown'}, {os.cpu_count()} cores)"
+    parts = [platform.machine() or "unknown"]
+    model, flags = _cpuinfo()
+    if model:
+        parts.append(model)
+    parts.append(f"{os.cpu_count()} cores")
+    if flags is not None:
+        parts.append("native bf16" if flags & {"avx512_bf16", "amx_bf16"} else "no native bf16")
+    return f"cpu ({', '.join(parts)})"
+
+
+def _cpuinfo() -> tuple[str, set[str] | None]:
+    """(model name, flags) from /proc/cpuinfo; ("", None) where it cannot be read (not Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return "", None
+    model, flags = "", None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not model:
+            model = " ".join(value.split())
+        elif key == "flags" and flags is None:
+            flags = set(value.split())
+    return model, flags
 
 
 def stamp(device: Optional[str] = None) -> dict:
