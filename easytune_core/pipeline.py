@@ -93,7 +93,7 @@ class MotionPipeline(PretrainedMixin):
         config: the model's config (DenoiserConfig or LatentDenoiserConfig).
         device: where the model runs (default: CUDA when present).
         precision: arithmetic of the denoiser while sampling: "fp32" (default, bit-stable),
-            "bf16" / "fp16" autocast, or "auto" (fp16 on CUDA, bf16 on CPU). Autocast is several
+            "bf16" / "fp16" autocast, or "auto" (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32). Autocast is several
             times faster on CPUs with bf16 units (AMX) and on GPUs; outputs differ slightly
             from fp32 but stay deterministic for a seed on one machine.
         vae: the MotionVAE of a latent model (frozen; None for frame-space models).
@@ -109,7 +109,8 @@ class MotionPipeline(PretrainedMixin):
         if precision not in self.PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(self.PRECISIONS)}, got {precision!r}")
         if precision == "auto":
-            precision = "fp16" if self.device.startswith("cuda") else "bf16"
+            from .data.loader import auto_precision
+            precision = auto_precision(self.device)
         self.precision = precision
         self.model = model.to(self.device).eval()
         self.latent = getattr(self.config, "space", "frame") == "latent"

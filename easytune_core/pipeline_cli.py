@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="motions sampled per batched call (with takes)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
-                   help="denoiser arithmetic (auto: fp16 on CUDA, bf16 on CPU; faster, slightly different)")
+                   help="denoiser arithmetic (auto: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32)")
     p.add_argument("--out", default="motion.npy", help="joints .npy path (features go beside it)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -1,5 +1,6 @@
 """MotionPipeline and the `sample` CLI with a tiny random checkpoint."""
 
+import contextlib
 import math
 
 import numpy as np
@@ -119,10 +120,22 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert rc == 2 and "does not exist" in capsys.readouterr().err
 
 
+def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16(ckpt, monkeypatch):
+    import easytune_core.data.loader as loader
+
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(loader, "cpu_has_bf16", lambda native=native: native)
+        pipe = MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder(), precision="auto")
+        assert pipe.precision == expected
+        assert loader.mixed_precision_pays("cpu") is native and loader.mixed_precision_pays("cuda:0")
+    from easytune_core.finetune.trainer import autocast_factory
+    assert isinstance(autocast_factory("auto", "cpu")(), contextlib.nullcontext)  # patched: no native bf16
+
+
 def test_bf16_precision_is_close_to_fp32_and_deterministic(ckpt):
     fp32 = MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder())
-    bf16 = MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder(), precision="auto")
-    assert fp32.precision == "fp32" and bf16.precision == "bf16"  # auto on CPU = bf16
+    bf16 = MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder(), precision="bf16")
+    assert fp32.precision == "fp32" and bf16.precision == "bf16"
     kw = dict(seconds=2.0, seed=3, steps=5)
     a, b, c = (p.generate(["a person walks forward"], **kw) for p in (fp32, bf16, bf16))
     assert np.array_equal(b.features, c.features)

@@ -16,23 +16,13 @@ import numpy as np
 import torch
 
 
-def cpu_has_bf16() -> bool:
-    """Whether this CPU has bf16 matrix units (AVX-512 BF16 or AMX); without them bf16 autocast is
-    emulated and several times slower than fp32 (about 5.6x on a 2-core AVX2 machine)."""
-    try:
-        flags = open("/proc/cpuinfo", encoding="utf-8").read()
-    except OSError:
-        return False
-    return any(f in flags for f in ("avx512_bf16", "amx_bf16"))
+from easytune_core.data.loader import auto_precision, cpu_has_bf16  # noqa: F401  (cpu_has_bf16 re-exported)
 
 
 def resolve_precision(precision: str, device: str) -> str:
-    """"auto" -> fp16 on CUDA, bf16 on a CPU with bf16 units, else fp32; anything else unchanged."""
-    if precision != "auto":
-        return precision
-    if str(device).startswith("cuda"):
-        return "fp16"
-    return "bf16" if cpu_has_bf16() else "fp32"
+    """"auto" -> fp16 on CUDA, bf16 on a CPU with bf16 units, else fp32 (emulated bf16 is about 5.6x
+    slower than fp32 on a 2-core AVX2 machine); anything else unchanged."""
+    return auto_precision(device) if precision == "auto" else precision
 
 
 class Judge:

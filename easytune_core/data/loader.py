@@ -44,6 +44,30 @@ def set_threads(threads: Optional[int]) -> None:
         torch.set_num_threads(int(threads))
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere torch emulates it and
+    bf16 autocast is several times slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def mixed_precision_pays(device: str) -> bool:
+    """Whether the default mixed precision (``amp`` in training, ``"auto"`` precision) is used on
+    ``device``: always on CUDA, on a CPU only when it has native bf16."""
+    return str(device).startswith("cuda") or cpu_has_bf16()
+
+
+def auto_precision(device: str) -> str:
+    """What precision "auto" means on ``device``: fp16 on CUDA, bf16 on CPUs with native bf16,
+    fp32 on other CPUs."""
+    if str(device).startswith("cuda"):
+        return "fp16"
+    return "bf16" if cpu_has_bf16() else "fp32"
+
+
 def amp_dtype(device: str) -> torch.dtype:
     """The mixed-precision type of ``device``: bfloat16 on CPU (no loss scaling needed), float16 on CUDA."""
     return torch.float16 if str(device).startswith("cuda") else torch.bfloat16

@@ -25,7 +25,8 @@ import torch
 from ..checkpoints import CheckpointError, load_checkpoint, load_into, save_checkpoint
 from ..cli_config import add_config_arguments, command_line, config_from_args
 from ..data.builtin import resolve_dataset
-from ..data.loader import CaptionEmbeddings, amp_dtype, forever, make_loader, resolve_device, set_threads
+from ..data.loader import (CaptionEmbeddings, amp_dtype, forever, make_loader, mixed_precision_pays, resolve_device,
+                           set_threads)
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .schedule import NoiseSchedule
 
@@ -51,7 +52,8 @@ class TrainConfig:
     vel_loss: float = 0.0
     """Weight of an extra loss on frame-to-frame differences of the x0 prediction."""
     amp: bool = True
-    """Mixed precision: bf16 autocast on CPU, fp16 AMP on CUDA (``--no-amp`` trains in float32)."""
+    """Mixed precision: fp16 AMP on CUDA, bf16 autocast on CPUs with native bf16 (float32 on other
+    CPUs, where bf16 is emulated and slower); ``--no-amp`` trains in float32."""
     val_every: int = 500
     """Validation (and progress print) interval in steps."""
     ckpt_every: int = 1000
@@ -300,7 +302,8 @@ def train_base(cfg: TrainBaseConfig) -> dict:
         emb = captions(b["captions"])
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg, elapsed_before + time.time() - start)
-        with torch.autocast(device_type=device.split(":")[0], dtype=amp_dtype(device), enabled=cfg.amp):
+        with torch.autocast(device_type=device.split(":")[0], dtype=amp_dtype(device),
+                            enabled=cfg.amp and mixed_precision_pays(device)):
             loss = diffusion_loss(model, schedule, x0, mask, emb, gen, vel_weight=cfg.vel_loss)
         if not torch.isfinite(loss):
             raise ValueError(f"training diverged at step {step} (loss {float(loss)}); lower --lr")

@@ -228,7 +228,7 @@ class EvaluateConfig(EvaluatorOptions):
     json: Optional[str] = None
     """Write the results to this JSON file."""
     precision: str = field(default="fp32", metadata={"choices": ("fp32", "bf16", "fp16", "auto")})
-    """Generator arithmetic (auto: fp16 on CUDA, bf16 on CPU, several times faster)."""
+    """Generator arithmetic (auto: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32)."""
     device: Optional[str] = None
     """cpu or cuda (default: cuda when present)."""
     threads: Optional[int] = None

@@ -124,7 +124,7 @@ class SelectConfig(EvaluatorOptions):
     guidance: float = DEFAULT_GUIDANCE
     """Classifier-free guidance weight."""
     precision: str = field(default="auto", metadata={"choices": ("fp32", "bf16", "fp16", "auto")})
-    """Generator arithmetic (auto: fp16 on CUDA, bf16 on CPU)."""
+    """Generator arithmetic (auto: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32)."""
     rule_tolerance: float = 0.03
     """A candidate is eligible when its rule pass rate is at most this much below the base model's."""
     fid_tolerance: float = 0.25

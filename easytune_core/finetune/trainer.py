@@ -65,10 +65,12 @@ def peak_memory_mb(device: str) -> float:
 
 
 def autocast_factory(precision: str, device: str) -> Callable[[], contextlib.AbstractContextManager]:
-    """auto = bf16 autocast on CPU, fp16 AMP on CUDA; fp32 = no autocast."""
+    """auto = fp16 AMP on CUDA, bf16 autocast on CPUs with native bf16, fp32 on other CPUs (where
+    torch emulates bf16 several times slower); fp32 = no autocast."""
+    from ..data.loader import auto_precision
     dev = "cuda" if str(device).startswith("cuda") else "cpu"
     if precision == "auto":
-        precision = "fp16" if dev == "cuda" else "bf16"
+        precision = auto_precision(dev)
     if precision == "fp32":
         return contextlib.nullcontext
     if precision == "fp16" and dev == "cpu":

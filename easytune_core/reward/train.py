@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from easytune_core.cli_config import add_config_arguments, config_from_args
 from easytune_core.data.builtin import resolve_dataset
-from easytune_core.data.loader import (CaptionEmbeddings, autocast, forever, make_loader, resolve_device,
+from easytune_core.data.loader import (CaptionEmbeddings, autocast, forever, make_loader, mixed_precision_pays, resolve_device,
                                        seed_everything, set_threads)
 from easytune_core.reward.model import RewardConfig, RewardModel, load_reward_model
 from easytune_core.reward.retrieval import evaluate_retrieval
@@ -84,7 +84,7 @@ class RewardTrainConfig:
     device: Optional[str] = None
     """cpu or cuda (default: cuda when present)."""
     amp: bool = True
-    """bf16 autocast on CPU / fp16 on CUDA for the encoders (--no-amp: float32)."""
+    """fp16 on CUDA / bf16 autocast on CPUs with native bf16 for the encoders (--no-amp: float32)."""
     eval_split: str = "test"
     """Split for the final retrieval scores ('' to skip)."""
     log_every: int = 50
@@ -212,7 +212,7 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         for group in opt.param_groups:
             frac = max(step / cfg.steps, elapsed / (60 * cfg.minutes) if cfg.minutes else 0.0)
             group["lr"] = lr if cfg.init else _lr_at(step, frac, lr, warmup)
-        with autocast(device, enabled=cfg.amp):
+        with autocast(device, enabled=cfg.amp and mixed_precision_pays(device)):
             sim = model.similarity(x, mask, temb, t)
         sim = sim.float()
         loss = retrieval_loss(sim, temb, mcfg.temperature, cfg.dup_threshold)

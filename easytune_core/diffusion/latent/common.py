@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ...cli_config import add_config_arguments, config_from_args, config_to_argv  # noqa: F401  (the trainers' helpers)
-from ...data.loader import resolve_device, set_threads
+from ...data.loader import cpu_has_bf16, resolve_device, set_threads  # noqa: F401  (cpu_has_bf16: used below and by benchmarks)
 
 
 @dataclass
@@ -67,16 +67,6 @@ def prepare_text(encoder, root: Path, splits=("train", "val")) -> None:
     t0 = time.time()
     info = CaptionEmbeddings(encoder).warm(root, splits)
     print(f"encoded {info['captions']} captions in {time.time() - t0:.1f}s", file=sys.stderr)
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere torch emulates it and
-    bf16 autocast is several times slower than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def autocast(device: str, enabled: bool = True):
