@@ -154,8 +154,10 @@ def main() -> int:
     name = args.name or ("app_latency_tiny" if args.tiny else "app_latency")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     result["stamp"] = stamp(device)
+    # the random-weight stand-ins this comparison uses ("fewstep_easytune" is listed as "few-step easytune (shipped)")
+    used = [n for n in standins if n.replace("fewstep", "few-step").replace("_", " ") + " (shipped)" in (args.a, args.b)]
     label = f"{args.a} vs {args.b}" + (" (tiny stand-ins)" if args.tiny else "") + \
-        (f" (random weights: {', '.join(standins)})" if standins else "")
+        (f" (random weights: {', '.join(used)})" if used else "")
     md = (f"{result['stamp']['device']}, {args.threads} torch thread(s) per side, "
           f"load average {', '.join(f'{v:.1f}' for v in load) if load else 'n/a'}; two {args.seconds:g} s motions, "
           f"median of {args.repeats} requests.\n\n"
