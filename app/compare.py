@@ -175,12 +175,16 @@ def build_compare_tab(backend, folders, config):
             raise ValueError("nothing to finish yet: press 'Generate A and B' first")
         sides = load_sides(state)
         start = time.perf_counter()
+        table = exports_and_scores(sides, state)
+        return (table, [str(p) for p in sides[0].files.values()], [str(p) for p in sides[1].files.values()],
+                f"{state.get('note', '')} Downloads and scores ready ({time.perf_counter() - start:.2f} s).".strip())
+
+    def exports_and_scores(sides, state):
+        """Write both sides' BVH / SMPL NPZ downloads and score them (in parallel); the scores table."""
         folder = Path(state["folder"])
         _both_calls(lambda: backend.export_rest(sides[0], folder), lambda: backend.export_rest(sides[1], folder),
                     lambda: backend.score(state["prompt"], sides))
-        table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
-        return (table, [str(p) for p in sides[0].files.values()], [str(p) for p in sides[1].files.values()],
-                f"{state.get('note', '')} Downloads and scores ready ({time.perf_counter() - start:.2f} s).".strip())
+        return [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
 
     def load_sides(state):
         import numpy as np
@@ -223,10 +227,7 @@ def build_compare_tab(backend, folders, config):
         session = _session(request)
         start = time.perf_counter()
         sides, state, _ = first_view(checked(prompt, seconds, seed, guidance, steps, ckpt_a, ckpt_b, session), session)
-        folder = Path(state["folder"])
-        _both_calls(lambda: backend.export_rest(sides[0], folder), lambda: backend.export_rest(sides[1], folder),
-                    lambda: backend.score(state["prompt"], sides))
-        table = [[s.side, s.checkpoint, _fmt(s.reward), _fmt(s.matching_distance)] for s in sides]
+        table = exports_and_scores(sides, state)
         a, b = sides
         return (str(a.files["glb"]), str(b.files["glb"]), table, [str(p) for p in a.files.values()],
                 [str(p) for p in b.files.values()], state,

@@ -400,20 +400,17 @@ class MotionPipeline(PretrainedMixin):
         model's re-noising between steps is drawn for the whole batch, so its takes are not the
         motions those seeds give one at a time."""
         from .edit.takes import sample_takes
-        steps, guidance = self._check_steps_guidance(steps, guidance)
         return sample_takes(self, prompts, repetitions, seconds=seconds, frames=frames, seed=seed, guidance=guidance,
                             steps=steps, **kwargs)
 
     def edit(self, spec, prompt: str | None = "", seed: int = 0, guidance=None, steps=None, **kwargs):
         """Inpaint: keep what ``spec`` keeps, generate the rest to ``prompt`` (easytune_core.edit.run)."""
         from .edit.run import run_edit
-        steps, guidance = self._check_steps_guidance(steps, guidance)
         return run_edit(self, spec, prompt, seed=seed, guidance=guidance, steps=steps, **kwargs)
 
     def compose(self, segments, seed: int = 0, guidance=None, steps=None, **kwargs):
         """A timeline of (prompt, seconds) segments as one motion (easytune_core.edit.compose)."""
         from .edit.compose import compose_timeline
-        steps, guidance = self._check_steps_guidance(steps, guidance)
         return compose_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, **kwargs)
 
     def sample_features(self, text_emb: torch.Tensor, frame_mask: torch.Tensor, guidance: float, steps: int,

@@ -136,7 +136,7 @@ def compose_timeline(pipe, segments, seed: int = 0, guidance: float = 2.5, steps
                          "not frames (use e.g. the shipped 'base')")
     if pipe.config.feature_dim != FEATURE_DIM:
         raise ValueError(f"timelines need a HumanML3D model ({FEATURE_DIM} features), this one has {pipe.config.feature_dim}")
-    pipe._check_steps_guidance(steps, guidance)
+    steps, guidance = pipe._check_steps_guidance(steps, guidance)  # None: the model's default
     fps = pipe.fps
     ranges = _segment_frames(segs, fps)
     if strategy == "prefix":

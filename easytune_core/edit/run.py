@@ -84,7 +84,7 @@ def run_edit(pipe, spec: EditSpec, prompt: str | None = "", seed: int = 0, guida
     else:
         guidance = 0.0  # no text: the unconditional model fills in
     n = check_repetitions(takes)
-    pipe._check_steps_guidance(steps, guidance)
+    steps, guidance = pipe._check_steps_guidance(steps, guidance)  # None: the model's default
     shape = (n, T, pipe.config.feature_dim)
     if init_noise is None:
         init_noise = pipe.takes_noise([T] * n, [int(seed) + k for k in range(n)])

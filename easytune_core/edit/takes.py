@@ -45,7 +45,7 @@ def sample_takes(pipe, prompts, repetitions: int = 4, seconds=None, frames=None,
     prompts = check_prompts(prompts)
     n = check_repetitions(repetitions)
     lengths_p = pipe.lengths_for(len(prompts), seconds, frames)
-    pipe._check_steps_guidance(steps, guidance)
+    steps, guidance = pipe._check_steps_guidance(steps, guidance)  # None: the model's default
     all_prompts = [p for p in prompts for _ in range(n)]
     lengths = [L for L in lengths_p for _ in range(n)]
     seeds = [int(seed) + k for _ in prompts for k in range(n)]
