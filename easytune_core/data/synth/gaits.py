@@ -48,6 +48,7 @@ CADENCE = {  # cycles per second (two steps each)
     ("jog", "normal"): (1.25, 1.35), ("run", "normal"): (1.38, 1.5), ("run", "fast"): (1.45, 1.55),
 }
 AMPLITUDE = {"slow": 0.72, "normal": 1.0, "fast": 1.18}
+SORE_STANCE = 0.8  # a limping gait's sore-leg stance, as a share of the normal stance
 
 
 def _phase(T, rng, cadence, sign=1.0, jitter=0.03):
@@ -87,19 +88,23 @@ def locomotion(rng, T, kind="walk", pace="normal", direction="forward", yaw_tota
         cadence *= mods.get("cadence", 1.0)
         amp *= mods.get("amp", 1.0)
     sign = -1.0 if direction == "backward" else 1.0
+    limp = (mods or {}).get("limp")
     ph_l = _phase(T, rng, cadence, sign)
     ph_r = ph_l + 0.5
+    if limp is not None:
+        # The sound foot lands as the sore one lifts (a short sore stance, no flight in between).
+        lead = ph_l + max(0.5, 1.04 - SORE_STANCE * st["stance"])
+        ph_l, ph_r = (ph_l, lead) if limp == "left" else (lead, ph_l)
     env = envelope(T, ramp[0], ramp[1])
     q = neutral(T)
     stance = st["stance"]
     contact = np.zeros((T, 2))
     hips = []
-    limp = (mods or {}).get("limp")
     for f, (side, ph) in enumerate((("left", ph_l), ("right", ph_r))):
         p = ph % 1.0
         # A limp: the sore leg bears weight briefly and swings stiffly, the sound one longer.
         hurt = 1.0 if limp is None else (0.35 if side == limp else 1.0)
-        st_f = stance if limp is None else stance * (0.95 if side == limp else 1.3)
+        st_f = stance if limp is None else stance * (SORE_STANCE if side == limp else 1.3)
         hip = st["hip_off"] * amp + st["hip_amp"] * amp * np.cos(TAU * (p - st["hip_peak"]))
         knee = (4 + st["knee_load"] * amp * bump(p, 0.14, 0.07)
                 + st["knee_swing"] * min(amp, 1.1) * hurt * bump(p, st["knee_peak"], 0.12))

@@ -9,12 +9,24 @@ from __future__ import annotations
 # Subjects with the possessive and pronoun they take ("his" / "her" / "their").
 SUBJECTS = {
     "m": ("a man", "the man", "a guy", "a boy", "a young man", "an old man", "an elderly man", "a gentleman",
-          "a tall man", "a middle-aged man", "a male figure", "the guy", "a teenage boy", "a bearded man"),
+          "a tall man", "a middle-aged man", "a male figure", "the guy", "a teenage boy", "a bearded man",
+          "a grandfather", "a father", "a businessman", "a muscular man", "a skinny guy", "a bald man",
+          "a fellow", "a schoolboy", "a grandpa", "a mustached man"),
     "f": ("a woman", "the woman", "a girl", "a lady", "a young woman", "an old woman", "an elderly woman",
-          "a female figure", "the lady", "a teenage girl", "a slim woman"),
+          "a female figure", "the lady", "a teenage girl", "a slim woman", "a grandmother", "a mother",
+          "a businesswoman", "a petite woman", "a curly-haired woman", "a schoolgirl", "a grandma",
+          "a blonde woman", "a red-haired girl"),
     "n": ("a person", "the person", "someone", "somebody", "a figure", "a human", "an individual", "the figure",
           "a character", "the subject", "an adult", "a kid", "a child", "a performer", "an actor", "a stick figure",
-          "the character", "this person", "the individual", "a player"),
+          "the character", "this person", "the individual", "a player", "a nurse", "a teacher",
+          "a student", "a tourist", "a chef", "a doctor", "a farmer", "a pilot", "a painter", "a musician",
+          "a mechanic", "a librarian", "a gardener", "a volunteer", "a pedestrian", "a passenger", "a customer",
+          "a visitor", "a stranger", "a teenager", "an avatar", "a mannequin", "a puppet", "a robot",
+          "an office worker", "a shop assistant", "a waiter", "a scientist", "a firefighter", "a police officer", "a commuter", "a janitor",
+          "a plumber", "an electrician", "a carpenter", "a lifeguard", "a referee", "a cashier", "a barista",
+          "a journalist", "a photographer", "a programmer", "an architect", "a lawyer", "a banker", "a pharmacist",
+          "a dentist", "a veterinarian", "a surgeon", "an astronaut", "a clown", "a magician", "a singer",
+          "a violinist", "a pianist", "a poet", "an intern", "a retiree", "a security guard", "a caretaker"),
 }
 SPORTY = {"m": ("an athlete", "a sportsman", "a fit man"), "f": ("an athlete", "a sportswoman", "a fit woman"),
           "n": ("an athlete", "a trainee", "a gym-goer")}
@@ -83,7 +95,10 @@ METERS = {1: ("about one meter", "roughly a meter", "a meter or so", "one metre"
 # Openings and frames around a sentence; {s} subject, {v} third-person verb phrase, {g} -ing phrase.
 FRAMES = ("{s} {v}", "{s} {v}", "{s} {v}", "{s} {v}", "{s} {v}", "{s} is {g}", "{s} is {g}",
           "in this clip {s} {v}", "here {s} {v}", "the video shows {s} {g}", "we see {s} {g}", "{s} can be seen {g}",
-          "the motion shows {s} {g}", "{s} starts by {g}", "in the recording, {s} {v}", "this is {s} {g}")
+          "the motion shows {s} {g}", "{s} starts by {g}", "in the recording, {s} {v}", "this is {s} {g}",
+          "the animation depicts {s} {g}", "footage of {s} {g}", "the clip captures {s} {g}", "in this sequence {s} {v}",
+          "the scene shows {s} {g}", "a motion capture of {s} {g}", "on screen, {s} {v}", "the recording features {s} {g}",
+          "an animation where {s} {v}", "the camera films {s} {g}", "our subject, {s}, {v}")
 WHILE = (" while {g}", " while {g}", " and {v} at the same time", ", {g} as {p} goes", " and {v} simultaneously",
          " while also {g}", ", all the while {g}", " as {p} {v}")
 THEN = (", then {v}", " and then {v}", ", after that {p} {v}", ". after that, {p} {v}", ", afterwards {p} {v}",
