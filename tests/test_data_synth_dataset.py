@@ -167,6 +167,20 @@ def test_twins_share_a_split_and_differ_in_one_attribute(tmp_path):
     with pytest.raises(FileNotFoundError, match="synth_actions.jsonl"):
         load_twins(tmp_path, "test")
 
+    # The hard-negative protocol on the same folder: one group per pair with a twin, twins first.
+    from easytune_core.data.twins import hard_negative_groups
+    from easytune_core.eval.protocol import hard_negative_pairs
+    names = sorted(split_of)
+    groups = hard_negative_pairs(out, names, seed=3)
+    assert groups and len(groups) == sum(1 for n in names if n in all_twins)
+    for g in groups:
+        q = names[g[0]]
+        assert len(g) == 32 and len(set(g.tolist())) == 32
+        assert names[g[1]] in all_twins[q]
+        assert ("M" + q if not q.startswith("M") else q[1:]) not in {names[i] for i in g}
+    assert all((a == b).all() for a, b in zip(groups, hard_negative_groups(names, all_twins, seed=3)))
+    assert hard_negative_pairs(tmp_path, names) == []  # no twin records: no hard-negative groups
+
 
 def test_near_twin_captions_differ_where_the_motions_do():
     from easytune_core.data.builtin import make_pair

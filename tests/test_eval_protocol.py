@@ -50,6 +50,26 @@ def test_copy_generator_matches_real_row(tmp_path, fake_text):
     assert "| Real motion |" in table and "| copy |" in table
     # 3 replications x 2 batches of 32 + MultiModality 4 x 3 generations in one batch
     assert len(pipe.calls) == 3 * 2 + 1
+    assert "r_precision_hard" not in gen and res["settings"]["hard_negative_queries"] == 0  # no twin records
+
+
+def test_hard_negative_protocol_uses_the_recorded_twins(tmp_path, fake_text):
+    from easytune_core.data.builtin import ACTIONS_FILE
+    from easytune_core.data.dataset import MotionTextDataset
+    data = make_tiny_dataset(tmp_path / "data", n_test=64, unique_captions=True)
+    (data / "all.txt").write_text((data / "train.txt").read_text() + (data / "test.txt").read_text())
+    with open(data / ACTIONS_FILE, "w") as fh:  # test000-test001, ..., test018-test019 are near twins
+        for i in range(20):
+            twin = {"name": f"test{i ^ 1:03d}", "attribute": "side", "values": ["left", "right"]}
+            fh.write(json.dumps({"name": f"test{i:03d}", "actions": [], "twin": twin}) + "\n")
+    ds = MotionTextDataset(data, split="test", random_crop=False)
+    pipe = CopyPipeline(load_eval_pairs(ds))
+    res = evaluate_pipeline(pipe, tiny_evaluator(fake_text, data), ds, repeats=2, mm_prompts=0, batch_size=32)
+    assert res["settings"]["hard_negative_queries"] == 20
+    real, gen = res["real"]["r_precision_hard"]["mean"], res["generated"]["r_precision_hard"]["mean"]
+    np.testing.assert_allclose(gen, real, atol=1e-6)  # the copy generator returns the real motions
+    assert len(gen) == 3 and 0.0 <= gen[0] <= gen[2] <= 1.0
+    assert "Hard-negative Top1" in format_table(res, "copy")
 
 
 def test_noisier_generator_has_larger_fid(tmp_path, fake_text):

@@ -61,6 +61,22 @@ def test_r_precision_drops_the_incomplete_last_group():
     np.testing.assert_allclose(r_precision(t, m), [1.0, 1.0, 1.0])
 
 
+def test_r_precision_groups_ranks_the_query_against_its_group():
+    from easytune_core.eval.metrics import r_precision_groups
+
+    t = np.zeros((40, 2))
+    m = np.zeros((40, 2))
+    m[:, 0] = np.arange(40) + 10.0          # every motion far from every text ...
+    m[0] = [1.0, 0.0]                        # ... except the query's own (distance 1)
+    m[1] = [0.5, 0.0]                        # and its twin, closer still
+    groups = [np.arange(32), np.array([2, *range(3, 34)])]
+    r = r_precision_groups(t, m, groups, top_k=3)
+    # group 1: the twin is nearer, own motion second; group 2: query 2's motion at 12, others further
+    assert r.tolist() == [0.5, 1.0, 1.0]
+    with pytest.raises(ValueError, match="no hard-negative groups"):
+        r_precision_groups(t, m, [])
+
+
 def test_mm_dist_hand_value():
     assert mm_dist([[0, 0], [1, 1]], [[3, 4], [1, 1]]) == pytest.approx(2.5)
 

@@ -75,6 +75,18 @@ def test_recall_at_k_and_protocols():
     assert s["t2m"][1] == 100.0 and s["m2t"][1] == 100.0 and s["n"] == 64
     with pytest.raises(ValueError, match="at least 32"):
         retrieval_scores(e[:10], e[:10], "batch32")
+    # hard32: the first index of each group is the query; its twin (second) is the hard negative
+    text, motion = e.copy(), e.copy()
+    motion[0] = 0.6 * e[0] + 0.8 * e[5]   # text 0 . motion 0 = 0.6
+    motion[1] = 0.6 * e[0] + 0.8 * e[1]   # text 0 . twin's motion = 0.6: a tie counts for the ground truth
+    groups = [np.array([0, 1, *range(6, 36)]), np.array([2, 3, *range(34, 64)])]
+    h = retrieval_scores(text, motion, "hard32", groups=groups, ks=(1, 2))
+    assert h["n"] == 2 and h["t2m"] == {1: 100.0, 2: 100.0}
+    motion[1] = 0.8 * e[0] + 0.6 * e[1]   # the twin's motion now matches text 0 better than its own
+    h = retrieval_scores(text, motion, "hard32", groups=groups, ks=(1, 2))
+    assert h["t2m"] == {1: 50.0, 2: 100.0}
+    with pytest.raises(ValueError, match="hard-negative groups"):
+        retrieval_scores(text, motion, "hard32", groups=[])
 
 
 def test_train_reward_hooks_report_steps_and_cancel(tmp_path, fake_text):

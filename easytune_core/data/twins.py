@@ -74,4 +74,42 @@ def hard_negative_batch(name: str, pool: list[str], twins: dict[str, list[str]],
     return first + fill
 
 
-__all__ = ["load_twins", "load_twin_attributes", "hard_negative_batch"]
+def hard_negative_groups(names: list[str], twins: dict[str, list[str]], size: int = 32,
+                         seed: int = 0) -> list[np.ndarray]:
+    """Index groups for the hard-negative retrieval protocol over matched pairs ``names``.
+
+    One group per pair whose motion has a near twin among ``names``: its index first, then the
+    indices of its twins, then random other pairs (never the ground truth's mirror image) up to
+    ``size``; the same rule as :func:`hard_negative_batch`, on indices. Pairs without a twin in
+    ``names`` are no queries. Deterministic for a given ``seed``.
+
+    Returns:
+        list of (size,) int arrays (empty when no pair has a twin, or fewer than ``size`` pairs).
+    """
+    n = len(names)
+    if n < size:
+        return []
+    index = {name: i for i, name in enumerate(names)}
+    rng = np.random.default_rng(seed)
+    groups = []
+    for i, name in enumerate(names):
+        mine = [index[t] for t in twins.get(name, []) if t in index and t != name][: size - 1]
+        if not mine:
+            continue
+        mirror = index.get(name[1:] if name.startswith("M") else "M" + name)
+        taken = {i, *mine} | ({mirror} if mirror is not None else set())
+        need = size - 1 - len(mine)
+        fill: list[int] = []
+        while len(fill) < need:  # rejection sampling: ``taken`` holds a handful of indices
+            for j in rng.integers(0, n, size=2 * need + 4):
+                j = int(j)
+                if j not in taken:
+                    taken.add(j)
+                    fill.append(j)
+                    if len(fill) == need:
+                        break
+        groups.append(np.asarray([i, *mine, *fill], dtype=np.int64))
+    return groups
+
+
+__all__ = ["load_twins", "load_twin_attributes", "hard_negative_batch", "hard_negative_groups"]

@@ -16,6 +16,7 @@ from scipy import linalg
 __all__ = [
     "euclidean_distance_matrix",
     "r_precision",
+    "r_precision_groups",
     "mm_dist",
     "frechet_distance",
     "diversity",
@@ -90,6 +91,28 @@ def r_precision(text_emb, motion_emb, top_k: int = 3, group_size: int = 32) -> n
         rank = np.argmax(order == np.arange(group_size)[:, None], axis=1)
         hits += np.array([(rank < k).sum() for k in range(1, top_k + 1)])
     return hits / (n_groups * group_size)
+
+
+def r_precision_groups(text_emb, motion_emb, groups, top_k: int = 3) -> np.ndarray:
+    """R-Precision over given groups: the first index of each group is the query, whose text
+    ranks the group's motions by Euclidean distance (ties count for the query's own motion).
+
+    Used by the hard-negative protocol, whose groups hold the ground truth's near twins
+    (``easytune_core.data.twins.hard_negative_groups``).
+
+    Returns:
+        (top_k,) float array, entry k-1 = fraction of queries with their motion among the k nearest.
+    """
+    t, m = _check_pairs(text_emb, motion_emb)
+    if not len(groups):
+        raise ValueError("no hard-negative groups: the pairs have no near twins")
+    hits = np.zeros(top_k)
+    for g in groups:
+        g = np.asarray(g)
+        d = np.sqrt(((m[g] - t[g[0]]) ** 2).sum(-1))
+        rank = int((d < d[0]).sum())
+        hits += np.arange(1, top_k + 1) > rank
+    return hits / len(groups)
 
 
 def mm_dist(text_emb, motion_emb) -> float:

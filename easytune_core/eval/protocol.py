@@ -25,10 +25,11 @@ import numpy as np
 
 from easytune_core.cli_config import add_config_arguments, config_from_args
 from easytune_core.eval.evaluators import EvaluatorOptions
-from easytune_core.eval.metrics import diversity, frechet_distance, mean_confidence, mm_dist, multimodality, r_precision
+from easytune_core.eval.metrics import (diversity, frechet_distance, mean_confidence, mm_dist, multimodality, r_precision,
+                                        r_precision_groups)
 from easytune_core.limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
-__all__ = ["evaluate_pipeline", "format_table", "load_eval_pairs", "EvaluateConfig", "add_arguments", "run"]
+__all__ = ["evaluate_pipeline", "format_table", "load_eval_pairs", "hard_negative_pairs", "EvaluateConfig", "add_arguments", "run"]
 
 QUICK = dict(max_prompts=64, repeats=3, steps=10, mm_prompts=4, mm_repeats=6)
 """Settings of ``--quick`` / ``quick=True``: about a minute on a 2-core CPU (numbers are indicative)."""
@@ -56,7 +57,7 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
     idx = np.arange(n)
     if max_prompts is not None and max_prompts < n:
         idx = np.sort(np.random.default_rng(seed).choice(n, int(max_prompts), replace=False))
-    feats, lengths, caps, toks = [], [], [], []
+    feats, lengths, caps, toks, names = [], [], [], [], []
     mean = getattr(dataset, "mean", None)
     std = getattr(dataset, "std", None)
     normalised = bool(getattr(dataset, "normalize", True))
@@ -73,7 +74,25 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         lengths.append(len(f))
         caps.append(str(item["caption"]))
         toks.append(str(item.get("tokens", "")))
-    return {"features": feats, "lengths": np.asarray(lengths, dtype=np.int64), "captions": caps, "tokens": toks}
+        names.append(str(item.get("name", "")))
+    return {"features": feats, "lengths": np.asarray(lengths, dtype=np.int64), "captions": caps, "tokens": toks,
+            "names": names}
+
+
+def hard_negative_pairs(dataset, names: list[str], seed: int = 0) -> list[np.ndarray]:
+    """Groups of the hard-negative protocol for evaluation pairs ``names`` of ``dataset``: one
+    group of 32 per pair whose motion has a near twin among the pairs (the built-in world records
+    twins in ``synth_actions.jsonl``), the twins right after the ground truth. Empty for data
+    without twin records (HumanML3D, KIT, user folders)."""
+    from easytune_core.data.builtin import ACTIONS_FILE, resolve_dataset
+    from easytune_core.data.twins import hard_negative_groups, load_twins
+    if isinstance(dataset, (str, Path)):
+        root = resolve_dataset(dataset, create=False) if str(dataset) == "builtin" else Path(dataset)
+    else:
+        root = getattr(dataset, "root", None)
+    if root is None or not (Path(root) / ACTIONS_FILE).is_file() or not (Path(root) / "all.txt").is_file():
+        return []
+    return hard_negative_groups(names, load_twins(root, "all"), size=32, seed=seed)
 
 
 def _pad(features: list[np.ndarray]) -> np.ndarray:
@@ -143,6 +162,7 @@ def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_promp
     real = evaluator.embed_motions(_pad(pairs["features"]), lengths)
     text = evaluator.embed_texts(caps, tokens=pairs["tokens"])
     div_times = min(300, n - 1)
+    hard = hard_negative_pairs(dataset, pairs["names"], seed=seed)
     real_rows, gen_rows = [], []
     for r in range(repeats):
         perm = np.random.default_rng([seed, r]).permutation(n)
@@ -153,6 +173,11 @@ def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_promp
                           "mm_dist": mm_dist(text[perm], real[perm]), "diversity": diversity(real, div_times, seed=r)})
         gen_rows.append({"r_precision": r_precision(text[perm], gen), "fid": frechet_distance(real, gen),
                          "mm_dist": mm_dist(text[perm], gen), "diversity": diversity(gen, div_times, seed=r)})
+        if hard:  # hard-negative protocol: each group holds the ground truth's near twins
+            unperm = np.empty_like(gen)
+            unperm[perm] = gen
+            real_rows[-1]["r_precision_hard"] = r_precision_groups(text, real, hard)
+            gen_rows[-1]["r_precision_hard"] = r_precision_groups(text, unperm, hard)
     gen_summary = _summary(gen_rows)
     if mm_prompts > 0:
         if mm_repeats < 2:
@@ -171,7 +196,7 @@ def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_promp
         "generated": gen_summary,
         "settings": {"pairs": n, "repeats": repeats, "steps": steps, "guidance": guidance, "seed": seed,
                      "diversity_times": div_times, "mm_prompts": mm_prompts, "mm_repeats": mm_repeats,
-                     "r_precision_groups": n // 32, "quick": quick},
+                     "r_precision_groups": n // 32, "hard_negative_queries": len(hard), "quick": quick},
         "seconds": round(time.time() - t0, 1),
     }
 
@@ -187,14 +212,17 @@ def _fmt(m: dict | None, k: int | None = None, digits: int = 3) -> str:
 
 def format_table(results: dict, name: str = "Generated") -> str:
     """HumanML3D-style markdown table (Real motion row + the generator's row)."""
-    head = ("| Method | R-Precision Top1 ↑ | Top2 ↑ | Top3 ↑ | FID ↓ | MM-Dist ↓ | Diversity → | MModality ↑ |\n"
-            "|---|---|---|---|---|---|---|---|")
+    hard = "r_precision_hard" in results["generated"]
+    head = ("| Method | R-Precision Top1 ↑ | Top2 ↑ | Top3 ↑ | FID ↓ | MM-Dist ↓ | Diversity → | MModality ↑ |"
+            + (" Hard-negative Top1 ↑ | Hard-negative Top3 ↑ |" if hard else "") + "\n"
+            + "|---" * (10 if hard else 8) + "|")
     lines = [head]
     for label, key in (("Real motion", "real"), (name, "generated")):
         m = results[key]
         lines.append(f"| {label} | {_fmt(m['r_precision'], 0)} | {_fmt(m['r_precision'], 1)} | "
                      f"{_fmt(m['r_precision'], 2)} | {_fmt(m['fid'])} | {_fmt(m['mm_dist'])} | "
-                     f"{_fmt(m['diversity'])} | {_fmt(m.get('multimodality'))} |")
+                     f"{_fmt(m['diversity'])} | {_fmt(m.get('multimodality'))} |"
+                     + (f" {_fmt(m['r_precision_hard'], 0)} | {_fmt(m['r_precision_hard'], 2)} |" if hard else ""))
     return "\n".join(lines)
 
 

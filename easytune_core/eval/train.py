@@ -135,7 +135,7 @@ def train_evaluator(cfg: EvaluatorTrainConfig) -> dict:
     mean, std = load_stats(root)
     text_encoder = get_token_encoder(cfg.text_encoder, device=device)
     dup_encoder = CaptionEmbeddings(get_text_encoder(cfg.dup_encoder, device=device), device)
-    dup_encoder.warm(root, encode_all=False)
+    dup_encoder.warm(root, ("train",))  # every train caption once, up front, into the shared disk cache
     cache = TokenCache(text_encoder)
     probe, _ = text_encoder.encode_tokens(["a person walks"])
     mcfg = EvaluatorConfig(feature_dim=int(len(mean)), token_dim=int(probe.shape[-1]), movement_dim=cfg.movement_dim,

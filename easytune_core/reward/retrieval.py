@@ -3,7 +3,10 @@
 Retrieval is scored two ways:
   * "full": each text ranks all N motions of the split (and each motion all N texts);
   * "batch32": the split is shuffled with a fixed seed and cut into groups of 32, each
-    text ranks the 32 motions of its group (the small-batch protocol of TMR/ReAlign tables).
+    text ranks the 32 motions of its group (the small-batch protocol of TMR/ReAlign tables);
+  * "hard32": for a built-in dataset with near twins, one group of 32 per motion that has a twin:
+    the ground truth, its twins, then random others (``data.twins.hard_negative_groups``); the
+    query's text ranks the group's motions and its motion the group's texts.
 Only the exact ground-truth pair counts as a hit.
 """
 
@@ -39,13 +42,13 @@ def embed_split(model, loader, text_encoder, t: int | None = None, schedule=None
         data_stats: (mean, std) the loader normalised with, when it is not the model's own
             normalisation: the features are re-normalised to the model's.
     Returns:
-        text (N, E), motion (N, E) float32 numpy, captions list[str].
+        text (N, E), motion (N, E) float32 numpy, captions list[str], motion names list[str].
     """
     device = device or next(model.parameters()).device
     model.eval()
     seed_everything(seed)
     gen = torch.Generator(device="cpu").manual_seed(seed + 1)
-    texts, motions, caps = [], [], []
+    texts, motions, caps, names = [], [], [], []
     for batch in loader:
         x = batch["features"].to(device)
         mask = batch["mask"].to(device)
@@ -61,18 +64,27 @@ def embed_split(model, loader, text_encoder, t: int | None = None, schedule=None
         temb = text_encoder.encode(list(batch["captions"])).to(device)
         texts.append(F.normalize(model.encode_text(temb), dim=-1).float().cpu())
         caps += list(batch["captions"])
-    return torch.cat(texts).numpy(), torch.cat(motions).numpy(), caps
+        names += list(batch.get("names", [""] * x.shape[0]))
+    return torch.cat(texts).numpy(), torch.cat(motions).numpy(), caps, names
 
 
 def retrieval_scores(text: np.ndarray, motion: np.ndarray, protocol: str = "full", seed: int = 0,
-                     ks=(1, 2, 3, 5, 10)) -> dict:
-    """t2m and m2t Recall@k (%) of matched unit embeddings under ``protocol`` ("full" or "batch32")."""
+                     ks=(1, 2, 3, 5, 10), groups=None) -> dict:
+    """t2m and m2t Recall@k (%) of matched unit embeddings under ``protocol`` ("full", "batch32", or
+    "hard32" with ``groups`` from ``data.twins.hard_negative_groups``, query first in each)."""
     n = len(text)
     if protocol == "full":
         sim = text @ motion.T
         return {"t2m": recall_at_k(sim, ks), "m2t": recall_at_k(sim.T, ks), "n": n}
+    if protocol == "hard32":
+        if not groups:
+            raise ValueError("the hard32 protocol needs hard-negative groups (a built-in dataset with near twins)")
+        ranks = np.array([[(motion[g] @ text[g[0]] > motion[g[0]] @ text[g[0]]).sum(),
+                           (text[g] @ motion[g[0]] > text[g[0]] @ motion[g[0]]).sum()] for g in groups])
+        rec = lambda r: {int(k): float((r < k).mean() * 100.0) for k in ks}  # noqa: E731
+        return {"t2m": rec(ranks[:, 0]), "m2t": rec(ranks[:, 1]), "n": len(groups)}
     if protocol != "batch32":
-        raise ValueError(f"protocol must be 'full' or 'batch32', got {protocol!r}")
+        raise ValueError(f"protocol must be 'full', 'batch32' or 'hard32', got {protocol!r}")
     if n < 32:
         raise ValueError(f"batch32 protocol needs at least 32 pairs, got {n}")
     order = np.random.default_rng(seed).permutation(n)
@@ -87,14 +99,20 @@ def evaluate_retrieval(model, root, split: str, text_encoder, steps=(None, 100, 
                        seed: int = 0, batch_size: int = 64) -> dict:
     """Retrieval of ``split`` for clean (None) and noised inputs, both protocols.
 
-    Returns: {"clean"|"t100"|...: {"full": {...}, "batch32": {...}}}; "batch32" is left out when the
-    split has fewer than 32 pairs (a small user dataset), rather than failing after training.
+    Returns: {"clean"|"t100"|...: {"full": {...}, "batch32": {...}, "hard32": {...}}}; "batch32" is
+    left out when the split has fewer than 32 pairs (a small user dataset), rather than failing after
+    training, and "hard32" when the dataset records no near twins.
     """
+    from easytune_core.eval.protocol import hard_negative_pairs
     out = {}
     mean, std = model.mean.cpu().numpy(), model.std.cpu().numpy()
     for t in steps:
         loader = make_loader(root, split, batch_size, train=False, seed=seed, mean=mean, std=std)
-        text, motion, _ = embed_split(model, loader, text_encoder, t=t, schedule=schedule, seed=seed)
+        text, motion, _, names = embed_split(model, loader, text_encoder, t=t, schedule=schedule, seed=seed)
         protocols = ("batch32", "full") if len(text) >= 32 else ("full",)
-        out["clean" if t is None else f"t{t}"] = {p: retrieval_scores(text, motion, p, seed=seed) for p in protocols}
+        groups = hard_negative_pairs(root, names, seed=seed)
+        res = {p: retrieval_scores(text, motion, p, seed=seed) for p in protocols}
+        if groups:
+            res["hard32"] = retrieval_scores(text, motion, "hard32", seed=seed, groups=groups)
+        out["clean" if t is None else f"t{t}"] = res
     return out

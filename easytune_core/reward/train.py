@@ -243,8 +243,10 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
             b, f = val.get("batch32"), val["full"]
             head = (f"batch32 t2m R@1 {b['t2m'][1]:.1f} R@3 {b['t2m'][3]:.1f} m2t R@1 {b['m2t'][1]:.1f} "
                     f"R@3 {b['m2t'][3]:.1f} | " if b else "(fewer than 32 pairs: no batch32 scores) ")
+            h = val.get("hard32")
+            tail = f" | hard32 t2m R@1 {h['t2m'][1]:.1f} R@3 {h['t2m'][3]:.1f} ({h['n']} queries)" if h else ""
             print(f"{cfg.eval_split} {key:>5}  {head}full t2m R@1 {f['t2m'][1]:.1f} "
-                  f"R@3 {f['t2m'][3]:.1f} m2t R@1 {f['m2t'][1]:.1f} R@3 {f['m2t'][3]:.1f}", flush=True)
+                  f"R@3 {f['t2m'][3]:.1f} m2t R@1 {f['m2t'][1]:.1f} R@3 {f['m2t'][3]:.1f}{tail}", flush=True)
     meta = {
         "stage": "spl" if cfg.spl else ("continue" if cfg.init else "pretrain"),
         "init": str(cfg.init) if cfg.init else None,

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Trains the frame-space model set (the evaluator, the reward model with SPL and its
+# retrieval-only control, the base denoiser, EasyTune) on one dataset, resumably:
+#   1 train-evaluator  evaluator (never the reward model)           -> $RUNS/evaluator
+#   2 train-reward     retrieval pre-training                       -> $RUNS/reward_pretrain
+#   3 train-reward     + SPL (the shipped reward)                   -> $RUNS/reward
+#   4 train-reward     + the same steps without SPL (the control)   -> $RUNS/reward_control
+#   5 train-base       base denoiser                                -> $RUNS/base
+#   6 finetune         EasyTune on the base with the reward         -> $RUNS/easytune
+#
+#   bash scripts/train_shipped.sh                              # everything, on data/builtin
+#   DATA=data/everyday RUNS=runs/everyday bash scripts/train_shipped.sh
+#   STAGES="1 2 3 4" bash scripts/train_shipped.sh             # some stages only
+#
+# Step counts, not wall-clock budgets, fix what each stage trains, so the result does not depend
+# on the machine's speed (BASE_MINUTES caps the base stage's wall time; rerunning the script
+# continues it with --resume until BASE_STEPS). A stage is skipped when its checkpoint exists
+# (for the base: when its config says it reached BASE_STEPS). Then copy model.safetensors,
+# config.json and stats.safetensors of each folder into assets/checkpoints/<name>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+DATA=${DATA:-builtin}
+RUNS=${RUNS:-runs/shipped}
+THREADS=${THREADS:-2}
+NICE=${NICE:-10}
+STAGES=${STAGES:-"1 2 3 4 5 6"}
+EVAL_STEPS=${EVAL_STEPS:-6000}
+REWARD_STEPS=${REWARD_STEPS:-2000}
+SPL_STEPS=${SPL_STEPS:-300}
+BASE_STEPS=${BASE_STEPS:-40000}
+BASE_MINUTES=${BASE_MINUTES:-600}
+mkdir -p "$RUNS/logs"
+run() {  # run NAME CMD...: logged, niced
+  local name=$1; shift
+  echo "[$(date +%H:%M:%S)] $name: $*" | tee -a "$RUNS/logs/$name.log"
+  nice -n "$NICE" "$PY" -m easytune_core "$@" --threads "$THREADS" 2>&1 | tee -a "$RUNS/logs/$name.log"
+}
+has() { echo " $STAGES " | grep -q " $1 "; }
+done_() { [ -f "$1/model.safetensors" ] && [ -f "$1/config.json" ]; }
+
+if has 1 && ! done_ "$RUNS/evaluator"; then
+  run train-evaluator train-evaluator --data "$DATA" --out "$RUNS/evaluator" --steps "$EVAL_STEPS" --fp16-weights
+fi
+if has 2 && ! done_ "$RUNS/reward_pretrain"; then
+  run train-reward train-reward --data "$DATA" --out "$RUNS/reward_pretrain" --steps "$REWARD_STEPS" --lr 2e-4 --seed 0
+fi
+if has 3 && ! done_ "$RUNS/reward"; then
+  run train-reward-spl train-reward --spl --init "$RUNS/reward_pretrain" --data "$DATA" --out "$RUNS/reward" \
+    --steps "$SPL_STEPS" --lr 1e-5 --seed 1
+fi
+if has 4 && ! done_ "$RUNS/reward_control"; then
+  run train-reward-control train-reward --init "$RUNS/reward_pretrain" --data "$DATA" --out "$RUNS/reward_control" \
+    --steps "$SPL_STEPS" --lr 1e-5 --seed 1
+fi
+if has 5; then
+  reached=0
+  [ -f "$RUNS/base/config.json" ] && reached=$("$PY" -c "import json; print(json.load(open('$RUNS/base/config.json'))['meta'].get('step', 0))")
+  if [ "$reached" -lt "$BASE_STEPS" ]; then
+    resume=(); [ -d "$RUNS/base" ] && resume=(--resume)
+    run train-base train-base --data "$DATA" --out "$RUNS/base" --width 256 --layers 4 --heads 4 --ff 512 \
+      --dropout 0.05 --batch-size 32 --lr 3e-4 --warmup 300 --ema 0.998 --val-every 500 --ckpt-every 200 \
+      --save-dtype float16 --steps "$BASE_STEPS" --time-budget "$BASE_MINUTES" "${resume[@]}" --quiet
+  fi
+fi
+if has 6 && ! done_ "$RUNS/easytune/checkpoint"; then
+  resume=(); [ -f "$RUNS/easytune/state.json" ] && resume=(--resume)
+  run finetune-easytune finetune --preset easytune-shipped --base "$RUNS/base" --reward "$RUNS/reward" \
+    --data "$DATA" --out "$RUNS/easytune" "${resume[@]}"
+fi
+echo "done: $RUNS (logs in $RUNS/logs)"
