@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from easytune_core.cli_config import add_config_arguments, config_from_args
 from easytune_core.data.loader import (CaptionEmbeddings, TokenCache, forever, make_loader, resolve_device,
                                        seed_everything, set_threads)
-from easytune_core.eval.metrics import diversity, mm_dist, r_precision
+from easytune_core.eval.metrics import diversity, mm_dist, r_precision, r_precision_groups
 from easytune_core.eval.model import UNIT_LEN, Evaluator, EvaluatorConfig
 
 
@@ -99,16 +99,22 @@ def real_motion_scores(model: Evaluator, root, split: str, cache: TokenCache, se
     """R-Precision / MM-Dist / Diversity of real pairs of ``split`` (evaluator sanity check)."""
     model.eval()
     seed_everything(seed)
-    texts, motions = [], []
+    from easytune_core.eval.protocol import hard_negative_pairs
+    texts, motions, names = [], [], []
     for batch in make_loader(root, split, 64, train=False, seed=seed):
         tok, mask = cache.batch(list(batch["captions"]))
         texts.append(model.encode_text(tok.to(model.device), mask.to(model.device)).cpu())
         motions.append(model.encode_motion(batch["features"].to(model.device), batch["lengths"]).cpu())
+        names += list(batch["names"])
     t, m = torch.cat(texts).numpy(), torch.cat(motions).numpy()
     order = np.random.default_rng(seed).permutation(len(t))
     out = {"n": len(t), "mm_dist": mm_dist(t, m)}
     if len(t) >= 32:
         out["r_precision"] = [float(v) for v in r_precision(t[order], m[order])]
+        groups = hard_negative_pairs(root, names, seed=seed)  # built-in data with near twins only
+        if groups:
+            out["r_precision_hard"] = [float(v) for v in r_precision_groups(t, m, groups)]
+            out["hard_negative_queries"] = len(groups)
     if len(t) > 1:
         out["diversity"] = diversity(m, times=min(300, len(m) - 1))
     return out
@@ -185,7 +191,9 @@ def train_evaluator(cfg: EvaluatorTrainConfig) -> dict:
     for split, s in scores.items():
         rp = s.get("r_precision", [float("nan")] * 3)
         print(f"{split}: real-motion R-Precision top1/2/3 {rp[0]:.3f} {rp[1]:.3f} {rp[2]:.3f}  "
-              f"MM-Dist {s['mm_dist']:.3f}  Diversity {s.get('diversity', float('nan')):.3f}  (n={s['n']})")
+              f"MM-Dist {s['mm_dist']:.3f}  Diversity {s.get('diversity', float('nan')):.3f}  (n={s['n']})"
+              + (f"  hard-negative top1/3 {s['r_precision_hard'][0]:.3f} {s['r_precision_hard'][2]:.3f} "
+                 f"({s['hard_negative_queries']} queries)" if "r_precision_hard" in s else ""))
     meta = {"data": str(root), "steps": step, "seconds": round(seconds, 1), "lr": cfg.lr, "margin": cfg.margin,
             "batch_size": cfg.batch_size, "seed": cfg.seed, "text_encoder": text_encoder.name,
             "final_loss": float(np.mean(losses[-100:])) if losses else None, "real_motion": scores}
