@@ -45,6 +45,7 @@ def test_train_reward_then_spl_round_trip(tmp_path, fake_text):
     spl_model = load_reward_model(spl_out, device="cpu")
     meta2 = json.loads((spl_out / "config.json").read_text())["meta"]
     assert meta2["stage"] == "spl" and meta2["lr"] == 1e-5 and meta2["spl_weight"] == 1e-2
+    assert 0.0 <= meta2["spl_prefer_gt_share"] <= 1.0  # the share of mined "prefer the ground truth" targets
     changed = any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), spl_model.state_dict().values()))
     assert changed
 

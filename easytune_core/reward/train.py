@@ -32,7 +32,7 @@ from easytune_core.data.loader import (CaptionEmbeddings, autocast, forever, mak
                                        seed_everything, set_threads)
 from easytune_core.reward.model import RewardConfig, RewardModel, load_reward_model
 from easytune_core.reward.retrieval import evaluate_retrieval
-from easytune_core.reward.spl import spl_loss
+from easytune_core.reward.spl import mine_preferences, spl_loss
 
 
 @dataclass
@@ -197,6 +197,7 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
     warmup = 0 if cfg.init else min(200, cfg.steps // 10)
     model.train()
     batches = forever(loader)
+    mined = []  # per SPL step: share of texts whose target is "prefer the ground truth"
     while step < cfg.steps:
         elapsed = time.time() - t0
         if (cfg.minutes and elapsed > 60 * cfg.minutes) or (cancel and cancel.is_set()):
@@ -220,6 +221,8 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         if cfg.spl:
             l_spl = spl_loss(sim, tau=mcfg.temperature, k=cfg.spl_k, threshold=cfg.dup_threshold)
             loss = loss + cfg.spl_weight * l_spl
+            mined.append(float(mine_preferences(sim.detach(), k=cfg.spl_k, threshold=cfg.dup_threshold)[1][:, 1]
+                               .eq(1.0).float().mean()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -255,10 +258,14 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         "batch_size": cfg.batch_size, "noise_prob": cfg.noise_prob, "max_t": cfg.max_t,
         "schedule": schedule.to_dict(), "text_encoder": text_encoder.name, "seed": cfg.seed,
         "spl_weight": cfg.spl_weight if cfg.spl else None, "spl_k": cfg.spl_k if cfg.spl else None,
+        "spl_prefer_gt_share": float(np.mean(mined)) if mined else None,
         "final_loss": float(np.mean([h[0] for h in hist[-50:]])) if hist else None,
         "retrieval": {"split": cfg.eval_split, "scores": scores} if scores else None,
     }
     save_checkpoint(cfg.out, model, mcfg, "reward", mean=mean, std=std, meta=meta)
+    if mined:
+        print(f"SPL: 'prefer the ground truth' targets on {100 * np.mean(mined):.2f}% of the texts "
+              f"(the rest [0.5, 0.5])", flush=True)
     print(f"saved reward checkpoint to {cfg.out} ({step} steps, {seconds:.0f}s)")
     Path(cfg.out, "train_log.json").write_text(json.dumps({"loss": [h[0] for h in hist],
                                                           "spl": [h[1] for h in hist]}))
