@@ -9,10 +9,9 @@ import re
 import numpy as np
 import pytest
 
-from easytune_core.data.paraphrase import load_paraphrase_set
+from easytune_core.data.paraphrase import load_paraphrase_set, synthesize_entry
 from easytune_core.data.synth import synthesize_sample
 from easytune_core.data.synth.captions import conjugate
-from easytune_core.data.synth.composer import draw_plan, render_plan
 from easytune_core.data.synth.lexicon import L
 from easytune_core.data.synth.registry import FAMILIES
 from easytune_core.data.synth.words import DEGREES, METERS, NUM, PACE, SECONDS, STYLE, TIMES
@@ -86,13 +85,7 @@ def expansions(a: dict) -> set[str]:
 
 
 def _synth(e, seed=0):
-    kinds = e["synth"]["kinds"]
-    rng = np.random.default_rng([17, int(e["id"][1:]), ord(e["id"][0]), seed])
-    plan = draw_plan(rng, kinds=kinds)
-    for st in plan["steps"]:
-        if len(kinds) == 1 and st["kind"] == kinds[0]:
-            st["params"] = {**st["params"], **e["synth"]["params"]}
-    return render_plan(plan)
+    return synthesize_entry(e, seed)
 
 
 def _check_entry(e):

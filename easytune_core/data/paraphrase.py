@@ -55,4 +55,20 @@ def load_paraphrase_set(split: str | None = None, subset: str | tuple | None = N
     return out
 
 
-__all__ = ["load_paraphrase_set", "PARAPHRASE_FILE", "SUBSETS", "SPLITS"]
+def synthesize_entry(entry: dict, seed: int = 0):
+    """A built-in motion that does what ``entry``'s prompt asks (its ``synth`` kinds and parameters),
+    as a ``SynthSample`` whose ``captions`` are the built-in (template) captions of that motion.
+    Deterministic per entry id and ``seed``."""
+    import numpy as np
+
+    from easytune_core.data.synth.composer import draw_plan, render_plan
+    kinds = entry["synth"]["kinds"]
+    rng = np.random.default_rng([17, int(entry["id"][1:]), ord(entry["id"][0]), seed])
+    plan = draw_plan(rng, kinds=kinds)
+    for st in plan["steps"]:
+        if len(kinds) == 1 and st["kind"] == kinds[0]:
+            st["params"] = {**st["params"], **entry["synth"]["params"]}
+    return render_plan(plan)
+
+
+__all__ = ["load_paraphrase_set", "synthesize_entry", "PARAPHRASE_FILE", "SUBSETS", "SPLITS"]
