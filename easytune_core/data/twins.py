@@ -60,15 +60,18 @@ def load_twin_attributes(root) -> dict[str, dict]:
     return out
 
 
+def _mirror(name: str) -> str:
+    return name[1:] if name.startswith("M") else "M" + name
+
+
 def hard_negative_batch(name: str, pool: list[str], twins: dict[str, list[str]], size: int = 32,
                         rng: np.random.Generator | None = None) -> list[str]:
     """A retrieval batch for ground truth ``name``: ``name`` first, then its twins, then random
-    other motions of ``pool`` (never the ground truth's mirror image, whose mirrored caption may
-    describe it equally well) up to ``size`` names."""
+    other motions of ``pool`` (never the mirror image of the ground truth or of a twin, whose
+    mirrored captions may describe the ground truth equally well) up to ``size`` names."""
     rng = rng or np.random.default_rng(0)
-    mirror = name[1:] if name.startswith("M") else "M" + name
     first = [name] + [t for t in twins.get(name, []) if t != name][: size - 1]
-    taken = set(first) | {mirror}
+    taken = set(first) | {_mirror(n) for n in first}
     rest = [n for n in pool if n not in taken]
     fill = [rest[i] for i in rng.permutation(len(rest))[: size - len(first)]]
     return first + fill
@@ -79,7 +82,7 @@ def hard_negative_groups(names: list[str], twins: dict[str, list[str]], size: in
     """Index groups for the hard-negative retrieval protocol over matched pairs ``names``.
 
     One group per pair whose motion has a near twin among ``names``: its index first, then the
-    indices of its twins, then random other pairs (never the ground truth's mirror image) up to
+    indices of its twins, then random other pairs (no mirror images of those) up to
     ``size``; the same rule as :func:`hard_negative_batch`, on indices. Pairs without a twin in
     ``names`` are no queries. Deterministic for a given ``seed``.
 
@@ -96,8 +99,10 @@ def hard_negative_groups(names: list[str], twins: dict[str, list[str]], size: in
         mine = [index[t] for t in twins.get(name, []) if t in index and t != name][: size - 1]
         if not mine:
             continue
-        mirror = index.get(name[1:] if name.startswith("M") else "M" + name)
-        taken = {i, *mine} | ({mirror} if mirror is not None else set())
+        # never the mirror image of the ground truth or of a twin: a mirrored "left" twin is the
+        # ground truth's motion again, and its mirrored caption may describe it equally well
+        mirrors = {index.get(_mirror(names[j])) for j in (i, *mine)} - {None}
+        taken = {i, *mine} | mirrors
         need = size - 1 - len(mine)
         fill: list[int] = []
         while len(fill) < need:  # rejection sampling: ``taken`` holds a handful of indices

@@ -1,0 +1,69 @@
+"""Report: the SPL ablation of one reward training (`scripts/train_shipped.sh` stages 2-4).
+
+    python benchmarks/reward_spl.py --runs runs/everyday --out benchmarks/results/reward_spl_everyday
+
+Reads the retrieval scores each stage wrote into its checkpoint (``meta.retrieval``: the eval split,
+clean and forward-noised inputs, protocols batch32 / full / hard32) for the retrieval pre-training,
+the SPL stage and its retrieval-only control (same steps, seed and batches without the SPL term),
+and the share of texts SPL mined a "prefer the ground truth" target for. Writes <out>.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, write_results  # noqa: E402
+
+STAGES = (("reward_pretrain", "retrieval pre-training"), ("reward_control", "+ retrieval only (control)"),
+          ("reward", "+ SPL"))
+INPUTS = (("clean", "clean"), ("t100", "noised, t=100"), ("t250", "noised, t=250"), ("t500", "noised, t=500"))
+PROTOCOLS = (("batch32", "groups of 32 (random)"), ("hard32", "hard negatives (groups of 32 holding the near twins)"),
+             ("full", "the whole split"))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", default="runs/everyday", help="folder holding reward_pretrain, reward_control, reward")
+    p.add_argument("--out", default=str(RESULTS / "reward_spl"))
+    args = p.parse_args()
+    rows = {}
+    for folder, label in STAGES:
+        cfg = Path(args.runs) / folder / "config.json"
+        if not cfg.is_file():
+            raise SystemExit(f"{cfg} missing: run scripts/train_shipped.sh stages 2-4 first")
+        meta = json.loads(cfg.read_text())["meta"]
+        if not meta.get("retrieval"):
+            raise SystemExit(f"{cfg} has no retrieval scores (trained with --eval-split '')")
+        rows[folder] = {"label": label, "steps": meta["steps"], "seconds": meta["seconds"], "stage": meta["stage"],
+                        "split": meta["retrieval"]["split"], "scores": meta["retrieval"]["scores"],
+                        "spl_prefer_gt_share": meta.get("spl_prefer_gt_share")}
+    split = rows["reward"]["split"]
+    md = [f"# Reward model: SPL vs its retrieval-only control (`{args.runs}`, {split} split)", ""]
+    for folder, _ in STAGES:
+        r = rows[folder]
+        extra = (f"; SPL mined a 'prefer the ground truth' target for {100 * r['spl_prefer_gt_share']:.2f}% of the texts"
+                 if r["spl_prefer_gt_share"] is not None else "")
+        md.append(f"- {r['label']}: {r['steps']} steps, {r['seconds']:.0f} s{extra}")
+    for proto, title in PROTOCOLS:
+        if not all(proto in rows[f]["scores"]["clean"] for f, _ in STAGES):
+            continue
+        n = rows["reward"]["scores"]["clean"][proto]["n"]
+        md += ["", f"**{proto}**: {title}; {n} queries; Recall@k in %", "",
+               "| model | input | T→M R@1 | R@3 | M→T R@1 | R@3 |", "|---|---|---|---|---|---|"]
+        for folder, label in STAGES:
+            for key, inp in INPUTS:
+                s = rows[folder]["scores"].get(key, {}).get(proto)
+                if s:
+                    md.append(f"| {label} | {inp} | {s['t2m']['1']:.2f} | {s['t2m']['3']:.2f} | "
+                              f"{s['m2t']['1']:.2f} | {s['m2t']['3']:.2f} |")
+    write_results(args.out, {"runs": args.runs, "stages": rows}, "\n".join(md))
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
