@@ -1,6 +1,6 @@
 """Text<->motion retrieval scores of the reward model (loaders and seeding: ``data/loader.py``).
 
-Retrieval is scored two ways:
+Retrieval is scored three ways:
   * "full": each text ranks all N motions of the split (and each motion all N texts);
   * "batch32": the split is shuffled with a fixed seed and cut into groups of 32, each
     text ranks the 32 motions of its group (the small-batch protocol of TMR/ReAlign tables);
@@ -97,7 +97,7 @@ def retrieval_scores(text: np.ndarray, motion: np.ndarray, protocol: str = "full
 
 def evaluate_retrieval(model, root, split: str, text_encoder, steps=(None, 100, 250, 500), schedule=None,
                        seed: int = 0, batch_size: int = 64) -> dict:
-    """Retrieval of ``split`` for clean (None) and noised inputs, both protocols.
+    """Retrieval of ``split`` for clean (None) and noised inputs, under each protocol that applies.
 
     Returns: {"clean"|"t100"|...: {"full": {...}, "batch32": {...}, "hard32": {...}}}; "batch32" is
     left out when the split has fewer than 32 pairs (a small user dataset), rather than failing after
