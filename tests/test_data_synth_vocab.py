@@ -128,6 +128,25 @@ def test_mirrored_new_actions_match_swapped_sides():
             check_action(mirror_joints(s.joints, "humanml3d"), m)
 
 
+def test_subjects_and_sentence_frames_do_not_change_what_a_caption_asks_for():
+    """'a firefighter', 'the clip captures ...': who does it and how the sentence opens add words,
+    never a rule check."""
+    from easytune_core.data.synth.words import DANCERS, FRAMES, SPORTY, SUBJECTS
+
+    phrases = [("walks forward slowly", "walking forward slowly"), ("waves with the right hand twice",
+               "waving with the right hand twice"), ("turns left 90 degrees", "turning left 90 degrees"),
+               ("jumps three times", "jumping three times"), ("kneels on the left knee", "kneeling on the left knee"),
+               ("does push-ups", "doing push-ups"), ("crawls on hands and knees", "crawling on hands and knees")]
+    subjects = {x for pool in (SUBJECTS, SPORTY) for v in pool.values() for x in v} | set(DANCERS)
+    for v, g in phrases:
+        want = checks_for(f"a person {v}")
+        assert want, v
+        for subject in sorted(subjects):
+            for frame in FRAMES:
+                caption = frame.format(s=subject, v=v, g=g)
+                assert checks_for(caption) == want, caption
+
+
 @pytest.mark.slow
 def test_context_phrases_do_not_change_what_a_caption_asks_for():
     """'as if greeting a friend', 'at the gym'...: context adds words, never a rule check."""
