@@ -104,13 +104,14 @@ def evaluate_retrieval(model, root, split: str, text_encoder, steps=(None, 100, 
     training, and "hard32" when the dataset records no near twins.
     """
     from easytune_core.eval.protocol import hard_negative_pairs
-    out = {}
+    out, groups = {}, None
     mean, std = model.mean.cpu().numpy(), model.std.cpu().numpy()
     for t in steps:
         loader = make_loader(root, split, batch_size, train=False, seed=seed, mean=mean, std=std)
         text, motion, _, names = embed_split(model, loader, text_encoder, t=t, schedule=schedule, seed=seed)
         protocols = ("batch32", "full") if len(text) >= 32 else ("full",)
-        groups = hard_negative_pairs(root, names, seed=seed)
+        if groups is None:  # the loader's order is fixed, so every noise level has the same pairs
+            groups = hard_negative_pairs(root, names, seed=seed)
         res = {p: retrieval_scores(text, motion, p, seed=seed) for p in protocols}
         if groups:
             res["hard32"] = retrieval_scores(text, motion, "hard32", seed=seed, groups=groups)
