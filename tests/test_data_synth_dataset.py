@@ -183,6 +183,19 @@ def test_twins_share_a_split_and_differ_in_one_attribute(tmp_path):
     assert hard_negative_pairs(tmp_path, names) == []  # no twin records: no hard-negative groups
 
 
+def test_hard_negative_groups_skip_queries_that_cannot_fill_a_group():
+    from easytune_core.data.twins import hard_negative_groups
+
+    # 32 pairs, 16 originals and their mirrors: excluding the mirrors of the ground truth and its
+    # twin leaves 28 others for 30 places, so no query can fill a group (and none hangs trying)
+    names = [f"{i:06d}" for i in range(16)] + [f"M{i:06d}" for i in range(16)]
+    twins = {"000000": ["000001"], "000001": ["000000"], "M000000": ["M000001"], "M000001": ["M000000"]}
+    assert hard_negative_groups(names, twins, size=32) == []
+    more = names + [f"{i:06d}" for i in range(16, 20)]
+    groups = hard_negative_groups(more, twins, size=32)
+    assert len(groups) == 4 and all(len(set(g.tolist())) == 32 for g in groups)
+
+
 def test_near_twin_captions_differ_where_the_motions_do():
     from easytune_core.data.builtin import make_pair
 

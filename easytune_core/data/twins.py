@@ -84,7 +84,8 @@ def hard_negative_groups(names: list[str], twins: dict[str, list[str]], size: in
     One group per pair whose motion has a near twin among ``names``: its index first, then the
     indices of its twins, then random other pairs (no mirror images of those) up to
     ``size``; the same rule as :func:`hard_negative_batch`, on indices. Pairs without a twin in
-    ``names`` are no queries. Deterministic for a given ``seed``.
+    ``names``, or without enough other pairs to fill their group, are no queries. Deterministic for
+    a given ``seed``.
 
     Returns:
         list of (size,) int arrays (empty when no pair has a twin, or fewer than ``size`` pairs).
@@ -104,6 +105,8 @@ def hard_negative_groups(names: list[str], twins: dict[str, list[str]], size: in
         mirrors = {index.get(_mirror(names[j])) for j in (i, *mine)} - {None}
         taken = {i, *mine} | mirrors
         need = size - 1 - len(mine)
+        if n - len(taken) < need:  # too few other pairs for a full group (a small split)
+            continue
         fill: list[int] = []
         while len(fill) < need:  # rejection sampling: ``taken`` holds a handful of indices
             for j in rng.integers(0, n, size=2 * need + 4):
