@@ -56,3 +56,31 @@ def test_train_base_missing_data_is_clear(tmp_path, capsys):
     with pytest.raises(ValueError, match="steps must be at least 1"):
         from easytune_core.diffusion.train import TrainConfig
         TrainConfig(steps=0)
+
+
+def test_train_base_init_starts_from_a_checkpoint(tmp_path, capsys, monkeypatch):
+    import torch
+
+    data = make_folder(tmp_path / "data")
+    first = tmp_path / "first"
+    assert cli_main(["train-base", "--data", str(data), "--out", str(first), "--steps", "3", *TINY]) == 0
+    start = load_checkpoint(first).state_dict
+    # lr 1e-12: one step barely moves the weights, so the result shows where training started
+    second = tmp_path / "second"
+    assert cli_main(["train-base", "--data", str(data), "--out", str(second), "--steps", "1", "--lr", "1e-12",
+                     "--init", str(first), *TINY]) == 0
+    after = load_checkpoint(second).state_dict
+    assert max(float((after[k] - start[k]).abs().max()) for k in start) < 1e-4
+    assert f"--init {first}" in load_checkpoint(second).meta["command"]
+    # a shipped name resolves through the assets lookup
+    monkeypatch.setenv("EASYTUNE_ASSETS", str(tmp_path / "assets"))
+    (tmp_path / "assets" / "checkpoints").mkdir(parents=True)
+    import shutil
+    shutil.copytree(first, tmp_path / "assets" / "checkpoints" / "base")
+    third = tmp_path / "third"
+    assert cli_main(["train-base", "--data", str(data), "--out", str(third), "--steps", "1", "--lr", "1e-12",
+                     "--init", "base", *TINY]) == 0
+    assert max(float((load_checkpoint(third).state_dict[k] - start[k]).abs().max()) for k in start) < 1e-4
+    capsys.readouterr()
+    assert cli_main(["train-base", "--data", str(data), "--out", str(tmp_path / "x"), "--init", "no_such", *TINY]) == 2
+    assert "neither a folder nor a shipped model" in capsys.readouterr().err

@@ -164,7 +164,7 @@ class TrainBaseConfig(TrainConfig):
     resume: bool = False
     """Continue from <out>/resume if it is there."""
     init: str | None = None
-    """Start from the weights of this denoiser checkpoint folder."""
+    """Start from the weights of this denoiser: a checkpoint folder or a shipped name."""
     width: int = _D.width
     """Transformer width."""
     layers: int = _D.layers
@@ -240,7 +240,9 @@ def train_base(cfg: TrainBaseConfig) -> dict:
     torch.manual_seed(cfg.seed)
     model = MotionDenoiser(mcfg).to(device)
     if cfg.init:
-        load_into(model, load_checkpoint(cfg.init, expected_kind="denoiser"))
+        from ..shipped import resolve_checkpoint
+
+        load_into(model, load_checkpoint(resolve_checkpoint(cfg.init), expected_kind="denoiser"))
     schedule = NoiseSchedule(mcfg.schedule, mcfg.diffusion_steps)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
