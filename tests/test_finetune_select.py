@@ -26,6 +26,16 @@ def test_choose_respects_rule_and_fid_tolerances():
     assert choose(base, rows[1:3])["checkpoint"] == "base"  # nothing eligible: keep the base model
 
 
+def test_choose_keeps_free_phrasing_from_getting_worse():
+    base = {"checkpoint": "base", "rules": 0.60, "paraphrase": 0.50, "fid": 10.0, "top1": 0.20, "mm_dist": 9.0}
+    rows = [{"checkpoint": "a", "rules": 0.70, "paraphrase": 0.45, "fid": 10.0, "top1": 0.40, "mm_dist": 7.0},
+            {"checkpoint": "b", "rules": 0.62, "paraphrase": 0.52, "fid": 10.5, "top1": 0.25, "mm_dist": 8.0}]
+    assert choose(base, rows)["checkpoint"] == "b"  # "a" follows templates better but paraphrases worse
+    assert choose(base, rows, paraphrase_tolerance=0.1)["checkpoint"] == "a"
+    no_para = [{**r, "paraphrase": None} for r in rows]
+    assert choose(base, no_para)["checkpoint"] == "a"  # scored without the paraphrase set: not a condition
+
+
 def _tiny_denoiser(seed):
     torch.manual_seed(seed)
     cfg = DenoiserConfig(text_dim=16, width=16, layers=1, heads=2, ff=32, max_frames=196)
@@ -33,7 +43,7 @@ def _tiny_denoiser(seed):
 
 
 @pytest.mark.slow
-def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_text, capsys):
+def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_text, capsys, monkeypatch):
     from easytune_core.data.builtin import generate_builtin
     data = tmp_path / "data"
     generate_builtin(data, size=24, seed=0, workers=1)
@@ -52,15 +62,32 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
     rc = main(["select", str(run), "--base", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),
                "--data", str(data), "--rule-captions", "6", "--eval-prompts", "32", "--steps", "2",
                "--precision", "fp32", "--device", "cpu", "--copy-to", str(dst), "--fid-tolerance", "100",
-               "--rule-tolerance", "1"])
+               "--rule-tolerance", "1", "--paraphrase-seeds", "1", "--paraphrase-tolerance", "1"])
     assert rc == 0
     report = json.loads((run / "selection.json").read_text())
     assert len(report["candidates"]) == 2 and report["settings"]["split"] == "val"
+    assert report["settings"]["paraphrase_prompts"] >= 50 and report["settings"]["paraphrase_seeds"] == 1
     for row in [report["base"], *report["candidates"]]:
         assert 0 <= row["rules"] <= 1 and row["rule_checks"] > 0 and np.isfinite(row["fid"])
+        assert 0 <= row["paraphrase"] <= 1 and row["paraphrase_prompt_seeds"] == report["settings"]["paraphrase_prompts"]
     assert report["chosen"] in {c["checkpoint"] for c in report["candidates"]}  # every candidate was eligible
     assert (dst / "model.safetensors").is_file()
-    assert "(chosen)" in (run / "selection.md").read_text()
+    md = (run / "selection.md").read_text()
+    assert "(chosen)" in md and "paraphrase prompts x 1 seeds" in md
+    capsys.readouterr()
+
+    # a rerun finds every score in selection.scores.json and samples nothing
+    import easytune_core.finetune.select as select_module
+
+    def never(*a, **k):
+        raise AssertionError("scored again")
+
+    monkeypatch.setattr(select_module, "score_checkpoint", never)
+    assert main(["select", str(run), "--base", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),
+                 "--data", str(data), "--rule-captions", "6", "--eval-prompts", "32", "--steps", "2",
+                 "--precision", "fp32", "--device", "cpu", "--fid-tolerance", "100", "--rule-tolerance", "1",
+                 "--paraphrase-seeds", "1", "--paraphrase-tolerance", "1"]) == 0
+    assert json.loads((run / "selection.json").read_text())["chosen"] == report["chosen"]
     capsys.readouterr()
 
     assert main(["select", str(run), "--split", "train", "--data", str(data)]) == 2
