@@ -182,6 +182,16 @@ def test_twins_share_a_split_and_differ_in_one_attribute(tmp_path):
     assert all((a == b).all() for a, b in zip(groups, hard_negative_groups(names, all_twins, seed=3)))
     assert hard_negative_pairs(tmp_path, names) == []  # no twin records: no hard-negative groups
 
+    # An evaluation subset keeps twins together, so the hard-negative protocol has queries in it.
+    from easytune_core.data.dataset import MotionTextDataset
+    from easytune_core.eval.protocol import load_eval_pairs
+    ds = MotionTextDataset(out, split="all", random_crop=False, min_frames=20)
+    for seed in range(4):
+        sub = load_eval_pairs(ds, max_prompts=33, seed=seed, min_frames=1)["names"]
+        assert 30 <= len(sub) <= 33 and len(set(sub)) == len(sub)
+        assert all(t in sub for n in sub for t in all_twins.get(n, []) if t in {e["name"] for e in ds.entries})
+    assert len(load_eval_pairs(ds, max_prompts=33, seed=0)["names"]) <= 33
+
 
 def test_hard_negative_groups_skip_queries_that_cannot_fill_a_group():
     from easytune_core.data.twins import hard_negative_groups

@@ -41,7 +41,9 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
     Args:
         dataset: a ``MotionTextDataset`` (use ``random_crop=False``), or a folder / "builtin"
             (its test split is used).
-        max_prompts: keep this many pairs (a seeded random subset) if given.
+        max_prompts: keep this many pairs (a seeded random subset) if given. On a built-in dataset
+            with near-twin records the subset keeps twins together (a motion is drawn with all its
+            twins, up to ``max_prompts`` pairs), so the hard-negative protocol has queries in it.
     Returns:
         dict with ``features`` list of (L, D) de-normalised float32 arrays, ``lengths`` (N,)
         int array, ``captions`` list[str], ``tokens`` list[str] (the dataset's ``word/POS``
@@ -56,7 +58,9 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         raise ValueError("the evaluation split has no motions")
     idx = np.arange(n)
     if max_prompts is not None and max_prompts < n:
-        idx = np.sort(np.random.default_rng(seed).choice(n, int(max_prompts), replace=False))
+        idx = _twin_closed_subset(dataset, int(max_prompts), seed)
+        if idx is None:
+            idx = np.sort(np.random.default_rng(seed).choice(n, int(max_prompts), replace=False))
     feats, lengths, caps, toks, names = [], [], [], [], []
     mean = getattr(dataset, "mean", None)
     std = getattr(dataset, "std", None)
@@ -77,6 +81,33 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         names.append(str(item.get("name", "")))
     return {"features": feats, "lengths": np.asarray(lengths, dtype=np.int64), "captions": caps, "tokens": toks,
             "names": names}
+
+
+def _twin_closed_subset(dataset, size: int, seed: int) -> np.ndarray | None:
+    """Sorted indices of a seeded random subset of at most ``size`` entries of ``dataset`` in
+    which every entry comes with all its near twins; None when the dataset has no twin records."""
+    from easytune_core.data.builtin import ACTIONS_FILE
+    from easytune_core.data.twins import load_twins
+
+    root = getattr(dataset, "root", None)
+    entries = getattr(dataset, "entries", None)
+    if root is None or entries is None or not (Path(root) / ACTIONS_FILE).is_file() \
+            or not (Path(root) / "all.txt").is_file():
+        return None
+    twins = load_twins(root, "all")
+    if not twins:
+        return None
+    index = {e["name"]: i for i, e in enumerate(entries)}
+    chosen: set[int] = set()
+    for i in np.random.default_rng(seed).permutation(len(entries)):
+        if int(i) in chosen:
+            continue
+        group = {int(i)} | {index[t] for t in twins.get(entries[int(i)]["name"], []) if t in index}
+        if len(chosen) + len(group) <= size:
+            chosen |= group
+        if len(chosen) == size:
+            break
+    return np.asarray(sorted(chosen), dtype=np.int64)
 
 
 def hard_negative_pairs(dataset, names: list[str], seed: int = 0) -> list[np.ndarray]:
