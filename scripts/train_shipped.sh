@@ -6,7 +6,8 @@
 #   3 train-reward     + SPL (the shipped reward)                   -> $RUNS/reward
 #   4 train-reward     + the same steps without SPL (the control)   -> $RUNS/reward_control
 #   5 train-base       base denoiser                                -> $RUNS/base
-#   6 finetune         EasyTune on the base with the reward         -> $RUNS/easytune
+#   6 finetune         EasyTune candidate runs on the base          -> $RUNS/tune_<name>
+#   7 select           recipe and step chosen on val                -> $RUNS/easytune
 #
 #   bash scripts/train_shipped.sh                              # everything, on data/builtin
 #   DATA=data/everyday RUNS=runs/everyday bash scripts/train_shipped.sh
@@ -24,12 +25,16 @@ DATA=${DATA:-builtin}
 RUNS=${RUNS:-runs/shipped}
 THREADS=${THREADS:-2}
 NICE=${NICE:-10}
-STAGES=${STAGES:-"1 2 3 4 5 6"}
+STAGES=${STAGES:-"1 2 3 4 5 6 7"}
 EVAL_STEPS=${EVAL_STEPS:-3000}
 REWARD_STEPS=${REWARD_STEPS:-1500}
 SPL_STEPS=${SPL_STEPS:-200}
 BASE_STEPS=${BASE_STEPS:-40000}
 BASE_MINUTES=${BASE_MINUTES:-600}
+BASE_INIT=${BASE_INIT:-}  # a denoiser folder to start the base from (empty: random initialisation)
+BASE_LR=${BASE_LR:-3e-4}
+# EasyTune candidates, name:batch:lr:optimiser steps:snapshot every N steps
+TUNE_RUNS=${TUNE_RUNS:-"b16:16:1e-5:400:200 b16hi:16:3e-5:400:200 b32:32:2e-5:300:150"}
 mkdir -p "$RUNS/logs"
 run() {  # run NAME CMD...: logged, niced
   local name=$1; shift
@@ -58,14 +63,28 @@ if has 5; then
   [ -f "$RUNS/base/config.json" ] && reached=$("$PY" -c "import json; print(json.load(open('$RUNS/base/config.json'))['meta'].get('step', 0))")
   if [ "$reached" -lt "$BASE_STEPS" ]; then
     resume=(); [ -d "$RUNS/base" ] && resume=(--resume)
+    init=(); [ -n "$BASE_INIT" ] && init=(--init "$BASE_INIT")
     run train-base train-base --data "$DATA" --out "$RUNS/base" --width 256 --layers 4 --heads 4 --ff 512 \
-      --dropout 0.05 --batch-size 32 --lr 3e-4 --warmup 300 --ema 0.998 --val-every 500 --ckpt-every 200 \
-      --save-dtype float16 --steps "$BASE_STEPS" --time-budget "$BASE_MINUTES" "${resume[@]}" --quiet
+      --dropout 0.05 --batch-size 32 --lr "$BASE_LR" --warmup 300 --ema 0.998 --val-every 500 --ckpt-every 200 \
+      --save-dtype float16 --steps "$BASE_STEPS" --time-budget "$BASE_MINUTES" "${init[@]}" "${resume[@]}" --quiet
   fi
 fi
-if has 6 && ! done_ "$RUNS/easytune/checkpoint"; then
-  resume=(); [ -f "$RUNS/easytune/state.json" ] && resume=(--resume)
-  run finetune-easytune finetune --preset easytune-shipped --base "$RUNS/base" --reward "$RUNS/reward" \
-    --data "$DATA" --out "$RUNS/easytune" "${resume[@]}"
+# 6: EasyTune candidate runs (the recipes of the val sweep)
+if has 6; then
+  for spec in $TUNE_RUNS; do
+    IFS=: read -r name bs lr steps snap <<< "$spec"
+    [ -f "$RUNS/tune_$name/checkpoint/config.json" ] && continue
+    resume=(); [ -f "$RUNS/tune_$name/config.json" ] && resume=(--resume)
+    run "finetune-$name" finetune --method easytune --select last:10 --reward-target x0 --sampler-steps 50 \
+      --guidance 2.5 --lr "$lr" --warmup 20 --batch-size "$bs" --max-frames 120 --steps "$steps" \
+      --keep-every "$snap" --half-weights --base "$RUNS/base" --reward "$RUNS/reward" --data "$DATA" \
+      --out "$RUNS/tune_$name" "${resume[@]}"
+  done
+fi
+# 7: choose the recipe and step on the val split (rules, paraphrase set, evaluator) -> $RUNS/easytune
+if has 7 && ! done_ "$RUNS/easytune"; then
+  runs=(); for spec in $TUNE_RUNS; do runs+=("$RUNS/tune_${spec%%:*}"); done
+  run select select "${runs[@]}" --base "$RUNS/base" --evaluator "$RUNS/evaluator" --data "$DATA" --split val \
+    --rule-captions 128 --eval-prompts 128 --paraphrase-seeds 2 --out "$RUNS/selection" --copy-to "$RUNS/easytune"
 fi
 echo "done: $RUNS (logs in $RUNS/logs)"
