@@ -3,7 +3,7 @@
 ``synth_actions.jsonl`` records, for every motion made as a near twin, the name of its twin and
 the attribute in which the two differ ("side", "count", "degrees", "pace", "order", ...). The
 mirrored copy ``M<name>`` has the mirrored twin ``M<twin>``. :func:`load_twins` reads those
-relations for one split; :func:`hard_negative_batch` fills a retrieval batch around a ground
+relations for one split; :func:`hard_negative_groups` builds retrieval groups around each ground
 truth with its twins first.
 """
 
@@ -64,28 +64,14 @@ def _mirror(name: str) -> str:
     return name[1:] if name.startswith("M") else "M" + name
 
 
-def hard_negative_batch(name: str, pool: list[str], twins: dict[str, list[str]], size: int = 32,
-                        rng: np.random.Generator | None = None) -> list[str]:
-    """A retrieval batch for ground truth ``name``: ``name`` first, then its twins, then random
-    other motions of ``pool`` (never the mirror image of the ground truth or of a twin, whose
-    mirrored captions may describe the ground truth equally well) up to ``size`` names."""
-    rng = rng or np.random.default_rng(0)
-    first = [name] + [t for t in twins.get(name, []) if t != name][: size - 1]
-    taken = set(first) | {_mirror(n) for n in first}
-    rest = [n for n in pool if n not in taken]
-    fill = [rest[i] for i in rng.permutation(len(rest))[: size - len(first)]]
-    return first + fill
-
-
 def hard_negative_groups(names: list[str], twins: dict[str, list[str]], size: int = 32,
                          seed: int = 0) -> list[np.ndarray]:
     """Index groups for the hard-negative retrieval protocol over matched pairs ``names``.
 
     One group per pair whose motion has a near twin among ``names``: its index first, then the
-    indices of its twins, then random other pairs (no mirror images of those) up to
-    ``size``; the same rule as :func:`hard_negative_batch`, on indices. Pairs without a twin in
-    ``names``, or without enough other pairs to fill their group, are no queries. Deterministic for
-    a given ``seed``.
+    indices of its twins, then random other pairs (no mirror images of those) up to ``size``.
+    Pairs without a twin in ``names``, or without enough other pairs to fill their group, are no
+    queries. Deterministic for a given ``seed``.
 
     Returns:
         list of (size,) int arrays (empty when no pair has a twin, or fewer than ``size`` pairs).
@@ -120,4 +106,4 @@ def hard_negative_groups(names: list[str], twins: dict[str, list[str]], size: in
     return groups
 
 
-__all__ = ["load_twins", "load_twin_attributes", "hard_negative_batch", "hard_negative_groups"]
+__all__ = ["load_twins", "load_twin_attributes", "hard_negative_groups"]
