@@ -73,11 +73,12 @@ fi
 if has 6; then
   for spec in $TUNE_RUNS; do
     IFS=: read -r name bs lr steps snap <<< "$spec"
-    [ -f "$RUNS/tune_$name/checkpoint/config.json" ] && continue
-    resume=(); [ -f "$RUNS/tune_$name/config.json" ] && resume=(--resume)
+    at=0; [ -f "$RUNS/tune_$name/state.json" ] && at=$("$PY" -c "import json; print(json.load(open('$RUNS/tune_$name/state.json'))['step'])")
+    [ "$at" -ge "$steps" ] && continue
+    resume=(); [ -f "$RUNS/tune_$name/state.json" ] && resume=(--resume)
     run "finetune-$name" finetune --method easytune --select last:10 --reward-target x0 --sampler-steps 50 \
       --guidance 2.5 --lr "$lr" --warmup 20 --batch-size "$bs" --max-frames 120 --steps "$steps" \
-      --keep-every "$snap" --half-weights --base "$RUNS/base" --reward "$RUNS/reward" --data "$DATA" \
+      --keep-every "$snap" --save-every 50 --half-weights --base "$RUNS/base" --reward "$RUNS/reward" --data "$DATA" \
       --out "$RUNS/tune_$name" "${resume[@]}"
   done
 fi

@@ -57,6 +57,10 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
     ev = tiny_evaluator(fake_text, data)
     save_checkpoint(tmp_path / "ev", ev, ev.config, "evaluator", ev.mean.numpy(), ev.std.numpy())
     assert [p.name for p in candidates_of([str(run)])] == ["step-000002", "checkpoint"]
+    import shutil
+    shutil.copytree(run / "checkpoint", run / "snapshots" / "step-000004")  # the final step kept as a snapshot
+    assert [p.name for p in candidates_of([str(run)])] == ["step-000002", "step-000004"]
+    shutil.rmtree(run / "snapshots" / "step-000004")
 
     dst = tmp_path / "chosen"
     rc = main(["select", str(run), "--base", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),

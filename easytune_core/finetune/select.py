@@ -42,7 +42,8 @@ __all__ = ["candidates_of", "score_checkpoint", "choose", "SelectConfig", "add_a
 
 
 def candidates_of(paths: list[str]) -> list[Path]:
-    """Checkpoint folders named directly, or a run folder's snapshots/* and checkpoint/ in step order."""
+    """Checkpoint folders named directly, or a run folder's snapshots/* and checkpoint/ in step order
+    (checkpoint/ left out when a snapshot holds the same optimiser step)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if (p / "config.json").is_file() and (p / "model.safetensors").is_file():
@@ -52,11 +53,20 @@ def candidates_of(paths: list[str]) -> list[Path]:
             raise FileNotFoundError(f"{p} is neither a checkpoint folder nor a fine-tuning run folder")
         snaps = sorted(d for d in (p / "snapshots").glob("step-*") if d.is_dir() and not d.name.endswith(".tmp"))
         final = p / "checkpoint"
-        found = snaps + ([final] if (final / "config.json").is_file() else [])
+        found = snaps + ([final] if (final / "config.json").is_file() and not _same_as_a_snapshot(final, snaps) else [])
         if not found:
             raise FileNotFoundError(f"{p} has no snapshots/step-* or checkpoint/ (fine-tune with --keep-every N)")
         out.extend(found)
     return out
+
+
+def _same_as_a_snapshot(final: Path, snaps: list[Path]) -> bool:
+    """The run's final checkpoint holds the weights of one of its snapshots (same optimiser step)."""
+    try:
+        step = int(json.loads((final / "config.json").read_text())["meta"]["optimiser_steps"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return False
+    return any(d.name == f"step-{step:06d}" for d in snaps)
 
 
 def score_checkpoint(folder, evaluator, root: Path, split: str, rule_cases: list[dict], eval_prompts: int,
