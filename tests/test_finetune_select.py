@@ -80,6 +80,17 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
     assert "(chosen)" in md and "paraphrase prompts x 1 seeds" in md
     capsys.readouterr()
 
+    # a cache that is not a JSON object is ignored (scored anew), never trusted
+    cache = run / "selection.scores.json"
+    kept = cache.read_text()
+    cache.write_text("[1, 2]")
+    assert main(["select", str(run), "--base", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),
+                 "--data", str(data), "--rule-captions", "6", "--eval-prompts", "32", "--steps", "2",
+                 "--precision", "fp32", "--device", "cpu", "--fid-tolerance", "100", "--rule-tolerance", "1",
+                 "--paraphrase-seeds", "1", "--paraphrase-tolerance", "1"]) == 0
+    assert json.loads(cache.read_text()).keys() == json.loads(kept).keys()
+    capsys.readouterr()
+
     # a rerun finds every score in selection.scores.json and samples nothing
     import easytune_core.finetune.select as select_module
 

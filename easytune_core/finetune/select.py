@@ -252,6 +252,8 @@ def run(args) -> int:
         cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
     except (ValueError, UnicodeDecodeError):
         cache = {}  # an unreadable cache is rebuilt, never trusted
+    if not isinstance(cache, dict):
+        cache = {}
     evaluator = None
 
     def score(folder: Path) -> dict:
