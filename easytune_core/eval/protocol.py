@@ -83,18 +83,25 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
             "names": names}
 
 
+def _dataset_twins(dataset) -> dict[str, list[str]] | None:
+    """Near-twin relations of every motion of ``dataset`` (a ``MotionTextDataset``, a folder or
+    "builtin"), from its ``synth_actions.jsonl``; None for data without twin records."""
+    from easytune_core.data.builtin import ACTIONS_FILE, resolve_dataset
+    from easytune_core.data.twins import load_twins
+    if isinstance(dataset, (str, Path)):
+        root = resolve_dataset(dataset, create=False) if str(dataset) == "builtin" else Path(dataset)
+    else:
+        root = getattr(dataset, "root", None)
+    if root is None or not (Path(root) / ACTIONS_FILE).is_file() or not (Path(root) / "all.txt").is_file():
+        return None
+    return load_twins(root, "all")
+
+
 def _twin_closed_subset(dataset, size: int, seed: int) -> np.ndarray | None:
     """Sorted indices of a seeded random subset of at most ``size`` entries of ``dataset`` in
     which every entry comes with all its near twins; None when the dataset has no twin records."""
-    from easytune_core.data.builtin import ACTIONS_FILE
-    from easytune_core.data.twins import load_twins
-
-    root = getattr(dataset, "root", None)
     entries = getattr(dataset, "entries", None)
-    if root is None or entries is None or not (Path(root) / ACTIONS_FILE).is_file() \
-            or not (Path(root) / "all.txt").is_file():
-        return None
-    twins = load_twins(root, "all")
+    twins = _dataset_twins(dataset) if entries is not None else None
     if not twins:
         return None
     index = {e["name"]: i for i, e in enumerate(entries)}
@@ -115,15 +122,9 @@ def hard_negative_pairs(dataset, names: list[str], seed: int = 0) -> list[np.nda
     group of 32 per pair whose motion has a near twin among the pairs (the built-in world records
     twins in ``synth_actions.jsonl``), the twins right after the ground truth. Empty for data
     without twin records (HumanML3D, KIT, user folders)."""
-    from easytune_core.data.builtin import ACTIONS_FILE, resolve_dataset
-    from easytune_core.data.twins import hard_negative_groups, load_twins
-    if isinstance(dataset, (str, Path)):
-        root = resolve_dataset(dataset, create=False) if str(dataset) == "builtin" else Path(dataset)
-    else:
-        root = getattr(dataset, "root", None)
-    if root is None or not (Path(root) / ACTIONS_FILE).is_file() or not (Path(root) / "all.txt").is_file():
-        return []
-    return hard_negative_groups(names, load_twins(root, "all"), size=32, seed=seed)
+    from easytune_core.data.twins import hard_negative_groups
+    twins = _dataset_twins(dataset)
+    return hard_negative_groups(names, twins, size=32, seed=seed) if twins is not None else []
 
 
 def _pad(features: list[np.ndarray]) -> np.ndarray:
