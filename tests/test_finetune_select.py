@@ -63,10 +63,11 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
     shutil.rmtree(run / "snapshots" / "step-000004")
 
     dst = tmp_path / "chosen"
-    rc = main(["select", str(run), "--base", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),
-               "--data", str(data), "--rule-captions", "6", "--eval-prompts", "32", "--steps", "2",
-               "--precision", "fp32", "--device", "cpu", "--copy-to", str(dst), "--fid-tolerance", "100",
-               "--rule-tolerance", "1", "--paraphrase-seeds", "1", "--paraphrase-tolerance", "1"])
+    argv = ["select", str(run), "--base", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),
+            "--data", str(data), "--rule-captions", "6", "--eval-prompts", "32", "--steps", "2",
+            "--precision", "fp32", "--device", "cpu", "--fid-tolerance", "100", "--rule-tolerance", "1",
+            "--paraphrase-seeds", "1", "--paraphrase-tolerance", "1"]
+    rc = main([*argv, "--copy-to", str(dst)])
     assert rc == 0
     report = json.loads((run / "selection.json").read_text())
     assert len(report["candidates"]) == 2 and report["settings"]["split"] == "val"
@@ -84,10 +85,7 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
     cache = run / "selection.scores.json"
     kept = cache.read_text()
     cache.write_text("[1, 2]")
-    assert main(["select", str(run), "--base", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),
-                 "--data", str(data), "--rule-captions", "6", "--eval-prompts", "32", "--steps", "2",
-                 "--precision", "fp32", "--device", "cpu", "--fid-tolerance", "100", "--rule-tolerance", "1",
-                 "--paraphrase-seeds", "1", "--paraphrase-tolerance", "1"]) == 0
+    assert main(argv) == 0
     assert json.loads(cache.read_text()).keys() == json.loads(kept).keys()
     capsys.readouterr()
 
@@ -98,10 +96,7 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
         raise AssertionError("scored again")
 
     monkeypatch.setattr(select_module, "score_checkpoint", never)
-    assert main(["select", str(run), "--base", str(tmp_path / "base"), "--evaluator", str(tmp_path / "ev"),
-                 "--data", str(data), "--rule-captions", "6", "--eval-prompts", "32", "--steps", "2",
-                 "--precision", "fp32", "--device", "cpu", "--fid-tolerance", "100", "--rule-tolerance", "1",
-                 "--paraphrase-seeds", "1", "--paraphrase-tolerance", "1"]) == 0
+    assert main(argv) == 0
     assert json.loads((run / "selection.json").read_text())["chosen"] == report["chosen"]
     capsys.readouterr()
 

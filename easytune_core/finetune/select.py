@@ -62,9 +62,11 @@ def candidates_of(paths: list[str]) -> list[Path]:
 
 def _same_as_a_snapshot(final: Path, snaps: list[Path]) -> bool:
     """The run's final checkpoint holds the weights of one of its snapshots (same optimiser step)."""
+    from easytune_core.checkpoints import read_config
+
     try:
-        step = int(json.loads((final / "config.json").read_text())["meta"]["optimiser_steps"])
-    except (ValueError, KeyError, TypeError, OSError):
+        step = int(read_config(final)["meta"]["optimiser_steps"])
+    except (ValueError, KeyError, TypeError):  # CheckpointError is a ValueError
         return False
     return any(d.name == f"step-{step:06d}" for d in snaps)
 
