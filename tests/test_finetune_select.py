@@ -100,6 +100,12 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
     assert json.loads((run / "selection.json").read_text())["chosen"] == report["chosen"]
     capsys.readouterr()
 
+    # the base named among the runs is the reference row only, not a candidate of its own
+    assert main([*argv[:2], str(tmp_path / "base"), *argv[2:]]) == 0
+    again = json.loads((run / "selection.json").read_text())
+    assert [c["checkpoint"] for c in again["candidates"]] == [c["checkpoint"] for c in report["candidates"]]
+    capsys.readouterr()
+
     assert main(["select", str(run), "--split", "train", "--data", str(data)]) == 2
     assert "held-out split" in capsys.readouterr().err
     (tmp_path / "empty_run").mkdir()

@@ -282,10 +282,13 @@ def run(args) -> int:
         return (f"rules {r['rules']:.1%} {pp}R@1 {r['top1']:.3f} FID {r['fid']:.2f} MM-Dist {r['mm_dist']:.2f} "
                 f"({r['seconds']} s)")
 
-    base = score(resolve_checkpoint(args.base, "base"))
+    base_folder = resolve_checkpoint(args.base, "base")
+    base = score(base_folder)
     print(f"base: {said(base)}", file=sys.stderr, flush=True)
     rows = []
     for c in cands:
+        if Path(c).resolve() == Path(base_folder).resolve():
+            continue  # the base is the reference row, not a candidate of its own
         rows.append(dict(score(c)))
         print(f"{c}: {said(rows[-1])}", file=sys.stderr, flush=True)
     chosen = choose(base, rows, args.rule_tolerance, args.fid_tolerance, args.paraphrase_tolerance)
