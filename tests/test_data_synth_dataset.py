@@ -202,6 +202,30 @@ def test_hard_negative_groups_skip_queries_that_cannot_fill_a_group():
     assert len(groups) == 4 and all(len(set(g.tolist())) == 32 for g in groups)
 
 
+def test_twin_batches_pair_items_with_their_twins():
+    from easytune_core.data.dataset import LengthBucketSampler
+    from easytune_core.data.twins import TwinBatchSampler, twin_index
+
+    names = [f"{i:06d}" for i in range(64)]
+    twins = {names[i]: [names[i ^ 1]] for i in range(0, 40)}  # 20 twin pairs, 24 motions without one
+    twins_of = twin_index(names, twins)
+    assert twins_of[0] == [1] and twins_of[1] == [0] and twins_of[50] == []
+    base = LengthBucketSampler(np.arange(64) % 7 + 20, 16, shuffle=True, drop_last=True, seed=0)
+    sampler = TwinBatchSampler(base, twins_of, share=0.5, seed=0)
+    assert len(sampler) == len(base) == 4
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        assert base.epoch == epoch and batches == list(sampler)  # passed on; deterministic per epoch
+        for b in batches:
+            assert len(b) == 16 and len(set(b)) == 16
+            pairs = {frozenset((i, i ^ 1)) for i in b if i < 40 and (i ^ 1) in b}
+            assert len(pairs) >= 4  # half of the batch in twin pairs
+    assert list(TwinBatchSampler(base, twins_of, share=0.0)) == list(base)
+    with pytest.raises(ValueError, match="twin share"):
+        TwinBatchSampler(base, twins_of, share=1.5)
+
+
 def test_near_twin_captions_differ_where_the_motions_do():
     from easytune_core.data.builtin import make_pair
 

@@ -66,6 +66,37 @@ def test_retrieval_loss_masks_near_duplicates():
     assert retrieval_loss(sim, text2, 0.1, 0.8).item() == pytest.approx(expected, rel=1e-5)
 
 
+def test_retrieval_loss_keeps_near_twins_as_negatives():
+    from easytune_core.reward.train import retrieval_loss
+    sim = torch.tensor([[0.9, 0.8], [0.8, 0.9]])
+    text = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # captions alike, motions known to differ
+    distinct = torch.tensor([[False, True], [True, False]])
+    expected = -torch.log_softmax(torch.tensor([9.0, 8.0]), 0)[0].item()
+    assert retrieval_loss(sim, text, 0.1, 0.8, distinct).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_train_reward_with_twin_batches(tmp_path, fake_text):
+    from easytune_core.data.builtin import generate_builtin
+    from easytune_core.reward import train as rtrain
+
+    data = tmp_path / "everyday"
+    generate_builtin(data, size=40, seed=5, workers=1, world="everyday")
+    out = tmp_path / "reward"
+    argv = ["--data", str(data), "--batch-size", "8", "--width", "16", "--layers", "1", "--embed-dim", "8",
+            "--threads", "1", "--steps", "2", "--eval-split", "", "--twin-share", "0.5"]
+    assert rtrain.run(_args(rtrain, argv + ["--out", str(out)])) == 0
+    meta = json.loads((out / "config.json").read_text())["meta"]
+    assert meta["twin_share"] == 0.5 and meta["steps"] == 2
+    assert rtrain.run(_args(rtrain, argv + ["--out", str(tmp_path / "spl"), "--init", str(out), "--spl",
+                                            "--spl-k", "1"])) == 0
+    with pytest.raises(ValueError, match="twin-share"):
+        rtrain.RewardTrainConfig(data=str(data), twin_share=2.0)
+    plain = make_tiny_dataset(tmp_path / "plain")  # no twin records
+    with pytest.raises(ValueError, match="near-twin records"):
+        rtrain.run(_args(rtrain, ["--data", str(plain), "--out", str(tmp_path / "x"), "--batch-size", "8",
+                                  "--twin-share", "0.5", "--steps", "1", "--width", "16", "--layers", "1"]))
+
+
 def test_recall_at_k_and_protocols():
     from easytune_core.reward.retrieval import recall_at_k, retrieval_scores
     sim = np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.0], [0.1, 0.2, 0.3]])

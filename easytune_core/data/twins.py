@@ -4,7 +4,9 @@
 the attribute in which the two differ ("side", "count", "degrees", "pace", "order", ...). The
 mirrored copy ``M<name>`` has the mirrored twin ``M<twin>``. :func:`load_twins` reads those
 relations for one split; :func:`hard_negative_groups` builds retrieval groups around each ground
-truth with its twins first.
+truth with its twins first; :class:`TwinBatchSampler` puts twins into training batches, so a
+contrastive model meets them as negatives (random batches of 64 out of 32,000 pairs almost never
+hold a twin of their ground truth).
 """
 
 from __future__ import annotations
@@ -106,4 +108,74 @@ def hard_negative_groups(names: list[str], twins: dict[str, list[str]], size: in
     return groups
 
 
-__all__ = ["load_twins", "load_twin_attributes", "hard_negative_groups"]
+class TwinBatchSampler:
+    """Training batches in which a share of the items come with a near twin.
+
+    Wraps a batch sampler (e.g. :class:`~easytune_core.data.dataset.LengthBucketSampler`): in each
+    of its batches, items that have a twin are taken in a random order and their twin is put into
+    the batch in place of an unpaired item, until about ``share`` of the batch is made of twin
+    pairs (fewer when the batch holds too few items with twins). Batch sizes do not change; twins
+    share timing, so length bucketing keeps working. Deterministic for a given ``seed`` and epoch.
+
+    Args:
+        batches: the batch sampler to wrap (``set_epoch`` is passed on to it).
+        twins_of: per dataset index, the dataset indices of its near twins (empty when none).
+        share: fraction of each batch made of twin pairs, in [0, 1].
+        seed: random seed of the choice of pairs.
+    """
+
+    def __init__(self, batches, twins_of: list[list[int]], share: float, seed: int = 0):
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"the twin share must be in [0, 1], got {share}")
+        self.batches, self.twins_of = batches, [list(t) for t in twins_of]
+        self.share, self.seed, self.epoch = float(share), int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        if hasattr(self.batches, "set_epoch"):
+            self.batches.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch, 1])
+        for batch in self.batches:
+            yield self._pair_up(list(batch), rng)
+
+    def _pair_up(self, batch: list[int], rng) -> list[int]:
+        want = int(round(self.share * len(batch) / 2))  # twin pairs wanted in this batch
+        if want == 0:
+            return batch
+        paired: set[int] = set()
+        members = set(batch)
+        for pos in rng.permutation(len(batch)):
+            if len(paired) // 2 >= want:
+                break
+            i = batch[int(pos)]
+            if i in paired:
+                continue
+            twins = [t for t in self.twins_of[i] if t not in paired]
+            if not twins:
+                continue
+            t = twins[int(rng.integers(len(twins)))]
+            if t not in members:  # put the twin in place of an unpaired item (not i itself)
+                free = [k for k, j in enumerate(batch) if j not in paired and j != i]
+                if not free:
+                    break
+                k = free[int(rng.integers(len(free)))]
+                members.discard(batch[k])
+                batch[k] = t
+                members.add(t)
+            paired |= {i, t}
+        return batch
+
+
+def twin_index(names: list[str], twins: dict[str, list[str]]) -> list[list[int]]:
+    """Per position of ``names``, the positions of its near twins among ``names`` (for
+    :class:`TwinBatchSampler`)."""
+    index = {n: i for i, n in enumerate(names)}
+    return [[index[t] for t in twins.get(n, []) if t in index and t != n] for n in names]
+
+
+__all__ = ["load_twins", "load_twin_attributes", "hard_negative_groups", "TwinBatchSampler", "twin_index"]

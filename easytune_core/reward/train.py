@@ -5,7 +5,9 @@ Pre-training: symmetric InfoNCE (tau = 0.1) between text and motion embeddings o
 off-diagonal pairs whose captions are near-duplicates (sentence-embedding cosine > 0.8) are
 masked out as negatives (TMR's filtering). About half the batches are forward-noised with
 the diffusion schedule to a uniform step t <= 500 and get the step token, so the reward
-also scores noisy x_t.
+also scores noisy x_t. With ``--twin-share`` part of every batch is made of near-twin pairs
+(built-in data): hard negatives that random batches almost never hold, which the near-duplicate
+filter leaves in as negatives.
 
 SPL (``--spl --init DIR``): starts from a pretrained reward model and adds
 ``spl_weight * L_SPL`` (pairs mined from the current batch, see ``reward/spl.py``) to the
@@ -68,7 +70,10 @@ class RewardTrainConfig:
     spl_k: int = 10
     """SPL: the ground truth counts as retrieved when it is in the top spl_k of its text's row."""
     dup_threshold: float = 0.8
-    """Caption cosine above which two pairs are not used as each other's negatives."""
+    """Caption cosine above which two pairs are not used as each other's negatives (never for near twins)."""
+    twin_share: float = 0.0
+    """Fraction of each training batch made of near-twin pairs (a built-in dataset's twin records): hard
+    negatives for the retrieval loss and for SPL's mining. 0: random batches."""
     width: int = 128
     """Transformer width (new models)."""
     layers: int = 4
@@ -103,6 +108,8 @@ class RewardTrainConfig:
             raise ValueError(f"--lr must be in (0, 0.1], got {self.lr}")
         if self.minutes is not None and self.minutes <= 0:
             raise ValueError(f"--minutes must be positive, got {self.minutes}")
+        if not 0.0 <= self.twin_share <= 1.0:
+            raise ValueError(f"--twin-share must be in [0, 1], got {self.twin_share}")
         if self.spl_k < 1 or self.log_every < 1:
             raise ValueError(f"--spl-k and --log-every must be at least 1, got {self.spl_k} and {self.log_every}")
 
@@ -115,12 +122,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config_arguments(p, RewardTrainConfig)
 
 
-def retrieval_loss(sim: torch.Tensor, text_emb: torch.Tensor, tau: float, dup_threshold: float) -> torch.Tensor:
+def retrieval_loss(sim: torch.Tensor, text_emb: torch.Tensor, tau: float, dup_threshold: float,
+                   distinct: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Symmetric InfoNCE on a (B, B) text->motion cosine matrix with near-duplicate captions masked.
 
     Args:
         sim: (B, B) cosine similarities, rows texts, columns motions, matches on the diagonal.
         text_emb: (B, text_dim) unit sentence embeddings of the captions (for the filtering).
+        distinct: optional (B, B) bool, pairs known to describe different motions (near twins):
+            they stay negatives however close their captions are.
     Returns: scalar loss.
     """
     b = sim.shape[0]
@@ -128,6 +138,8 @@ def retrieval_loss(sim: torch.Tensor, text_emb: torch.Tensor, tau: float, dup_th
     with torch.no_grad():
         tn = F.normalize(text_emb.float(), dim=-1)
         dup = (tn @ tn.T > dup_threshold) & ~eye
+        if distinct is not None:
+            dup &= ~distinct.to(dup.device)
     logits = (sim.float() / tau).masked_fill(dup, float("-inf"))
     target = torch.arange(b, device=sim.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
@@ -184,7 +196,11 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
     model.std.copy_(torch.as_tensor(std, dtype=torch.float32))
     lr = cfg.learning_rate
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
-    loader = make_loader(root, "train", cfg.batch_size, train=True, seed=cfg.seed)
+    loader = make_loader(root, "train", cfg.batch_size, train=True, seed=cfg.seed, twin_share=cfg.twin_share)
+    twins = {}
+    if cfg.twin_share:
+        from easytune_core.data.twins import load_twins
+        twins = {k: set(v) for k, v in load_twins(root, "train").items()}
     captions = CaptionEmbeddings(text_encoder, device)
     warm = captions.warm(root, ("train",))
     print(f"caption cache: {warm['loaded']} embeddings loaded from {warm['file']}", flush=True)
@@ -216,7 +232,11 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         with autocast(device, enabled=cfg.amp and mixed_precision_pays(device)):
             sim = model.similarity(x, mask, temb, t)
         sim = sim.float()
-        loss = retrieval_loss(sim, temb, mcfg.temperature, cfg.dup_threshold)
+        distinct = None
+        if twins:
+            names = batch["names"]
+            distinct = torch.tensor([[b in twins.get(a, ()) for b in names] for a in names], dtype=torch.bool)
+        loss = retrieval_loss(sim, temb, mcfg.temperature, cfg.dup_threshold, distinct)
         l_spl = torch.zeros(())
         if cfg.spl:
             l_spl = spl_loss(sim, tau=mcfg.temperature, k=cfg.spl_k, threshold=cfg.dup_threshold)
@@ -255,7 +275,7 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         "init": str(cfg.init) if cfg.init else None,
         "init_meta": init_meta or None,
         "data": str(root), "steps": step, "cancelled": bool(cancel and cancel.is_set()), "seconds": round(seconds, 1), "lr": lr,
-        "batch_size": cfg.batch_size, "noise_prob": cfg.noise_prob, "max_t": cfg.max_t,
+        "batch_size": cfg.batch_size, "twin_share": cfg.twin_share, "noise_prob": cfg.noise_prob, "max_t": cfg.max_t,
         "schedule": schedule.to_dict(), "text_encoder": text_encoder.name, "seed": cfg.seed,
         "spl_weight": cfg.spl_weight if cfg.spl else None, "spl_k": cfg.spl_k if cfg.spl else None,
         "spl_prefer_gt_share": float(np.mean(mined)) if mined else None,
