@@ -5,7 +5,9 @@
 Reads the retrieval scores each stage wrote into its checkpoint (``meta.retrieval``: the eval split,
 clean and forward-noised inputs, protocols batch32 / full / hard32) for the retrieval pre-training,
 the SPL stage and its retrieval-only control (same steps, seed and batches without the SPL term),
-and the share of texts SPL mined a "prefer the ground truth" target for. Writes <out>.{json,md}.
+and the share of texts SPL mined a "prefer the ground truth" target for; where the runs folder also
+holds them, the same pair trained on batches with near twins (``train-reward --twin-share``:
+``reward_twin_control`` and ``reward_twin_spl``). Writes <out>.{json,md}.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from common import RESULTS, write_results  # noqa: E402
 
 STAGES = (("reward_pretrain", "retrieval pre-training"), ("reward_control", "+ retrieval only (control)"),
           ("reward", "+ SPL"))
+TWIN_STAGES = (("reward_twin_control", "+ twin batches, retrieval only (control)"),
+               ("reward_twin_spl", "+ twin batches, SPL (k = 1)"))
 INPUTS = (("clean", "clean"), ("t100", "noised, t=100"), ("t250", "noised, t=250"), ("t500", "noised, t=500"))
 PROTOCOLS = (("batch32", "groups of 32 (random)"), ("hard32", "hard negatives (groups of 32 holding the near twins)"),
              ("full", "the whole split"))
@@ -31,7 +35,8 @@ def main() -> int:
     p.add_argument("--out", default=str(RESULTS / "reward_spl"))
     args = p.parse_args()
     rows = {}
-    for folder, label in STAGES:
+    stages = STAGES + tuple(s for s in TWIN_STAGES if (Path(args.runs) / s[0] / "config.json").is_file())
+    for folder, label in stages:
         cfg = Path(args.runs) / folder / "config.json"
         if not cfg.is_file():
             raise SystemExit(f"{cfg} missing: run scripts/train_shipped.sh stages 2-4 first")
@@ -39,22 +44,26 @@ def main() -> int:
         if not meta.get("retrieval"):
             raise SystemExit(f"{cfg} has no retrieval scores (trained with --eval-split '')")
         rows[folder] = {"label": label, "steps": meta["steps"], "seconds": meta["seconds"], "stage": meta["stage"],
+                        "lr": meta.get("lr"), "twin_share": meta.get("twin_share", 0.0), "spl_k": meta.get("spl_k"),
                         "split": meta["retrieval"]["split"], "scores": meta["retrieval"]["scores"],
                         "spl_prefer_gt_share": meta.get("spl_prefer_gt_share")}
     split = rows["reward"]["split"]
     md = [f"# Reward model: SPL vs its retrieval-only control (`{args.runs}`, {split} split)", ""]
-    for folder, _ in STAGES:
+    for folder, _ in stages:
         r = rows[folder]
         extra = (f"; SPL mined a 'prefer the ground truth' target for {100 * r['spl_prefer_gt_share']:.2f}% of the texts"
                  if r["spl_prefer_gt_share"] is not None else "")
-        md.append(f"- {r['label']}: {r['steps']} steps, {r['seconds']:.0f} s{extra}")
+        how = f"lr {r['lr']:g}" if r["lr"] else ""
+        if r["twin_share"]:
+            how += f", {r['twin_share']:.0%} of each batch in near-twin pairs"
+        md.append(f"- {r['label']}: {r['steps']} steps ({how}), {r['seconds']:.0f} s{extra}")
     for proto, title in PROTOCOLS:
-        if not all(proto in rows[f]["scores"]["clean"] for f, _ in STAGES):
+        if not all(proto in rows[f]["scores"]["clean"] for f, _ in stages):
             continue
         n = rows["reward"]["scores"]["clean"][proto]["n"]
         md += ["", f"**{proto}**: {title}; {n} queries; Recall@k in %", "",
                "| model | input | T→M R@1 | R@3 | M→T R@1 | R@3 |", "|---|---|---|---|---|---|"]
-        for folder, label in STAGES:
+        for folder, label in stages:
             for key, inp in INPUTS:
                 s = rows[folder]["scores"].get(key, {}).get(proto)
                 if s:
