@@ -7,7 +7,8 @@ clean and forward-noised inputs, protocols batch32 / full / hard32) for the retr
 the SPL stage and its retrieval-only control (same steps, seed and batches without the SPL term),
 and the share of texts SPL mined a "prefer the ground truth" target for; where the runs folder also
 holds them, the same pair trained on batches with near twins (``train-reward --twin-share``:
-``reward_twin_control`` and ``reward_twin_spl``). Writes <out>.{json,md}.
+``reward_twin_control`` and ``reward_twin_spl``, and the same at a higher learning rate with the
+suffix ``_lr1e-4``). Writes <out>.{json,md}.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from common import RESULTS, write_results  # noqa: E402
 STAGES = (("reward_pretrain", "retrieval pre-training"), ("reward_control", "+ retrieval only (control)"),
           ("reward", "+ SPL"))
 TWIN_STAGES = (("reward_twin_control", "+ twin batches, retrieval only (control)"),
-               ("reward_twin_spl", "+ twin batches, SPL (k = 1)"))
+               ("reward_twin_spl", "+ twin batches, SPL (k = 1)"),
+               ("reward_twin_control_lr1e-4", "+ twin batches, lr 1e-4, retrieval only (control)"),
+               ("reward_twin_spl_lr1e-4", "+ twin batches, lr 1e-4, SPL (k = 1)"))
 INPUTS = (("clean", "clean"), ("t100", "noised, t=100"), ("t250", "noised, t=250"), ("t500", "noised, t=500"))
 PROTOCOLS = (("batch32", "groups of 32 (random)"), ("hard32", "hard negatives (groups of 32 holding the near twins)"),
              ("full", "the whole split"))
