@@ -88,7 +88,11 @@ def test_train_reward_with_twin_batches(tmp_path, fake_text):
     meta = json.loads((out / "config.json").read_text())["meta"]
     assert meta["twin_share"] == 0.5 and meta["steps"] == 2
     assert rtrain.run(_args(rtrain, argv + ["--out", str(tmp_path / "spl"), "--init", str(out), "--spl",
-                                            "--spl-k", "1"])) == 0
+                                            "--spl-k", "1", "--spl-tau", "0.01"])) == 0
+    spl_meta = json.loads((tmp_path / "spl" / "config.json").read_text())["meta"]
+    assert spl_meta["spl_k"] == 1 and spl_meta["spl_tau"] == 0.01
+    with pytest.raises(ValueError, match="spl-tau"):
+        rtrain.RewardTrainConfig(data=str(data), spl_tau=0.0)
     with pytest.raises(ValueError, match="twin-share"):
         rtrain.RewardTrainConfig(data=str(data), twin_share=2.0)
     plain = make_tiny_dataset(tmp_path / "plain")  # no twin records

@@ -8,7 +8,8 @@ truth, Q = [0, 1]; otherwise it is indifferent, Q = [0.5, 0.5]. The loss is
 KL(Q || softmax([s_top1, s_gt] / tau)).
 
 The official code (``train_spm.py::compute_finetune_loss``) divides by tau twice (effective
-tau = 0.01); here tau is applied once, as the paper's equation reads.
+tau = 0.01); here tau is applied once, as the paper's equation reads (``train-reward --spl-tau
+0.01`` gives the code's setting).
 """
 
 from __future__ import annotations

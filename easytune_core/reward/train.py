@@ -69,6 +69,9 @@ class RewardTrainConfig:
     """Weight of the SPL loss added to the retrieval loss."""
     spl_k: int = 10
     """SPL: the ground truth counts as retrieved when it is in the top spl_k of its text's row."""
+    spl_tau: Optional[float] = None
+    """Temperature of SPL's two-way softmax (None: the model's retrieval temperature, as the paper's
+    equation reads; the paper's released code divides by it twice, i.e. 0.01 for tau = 0.1)."""
     dup_threshold: float = 0.8
     """Caption cosine above which two pairs are not used as each other's negatives (never for near twins)."""
     twin_share: float = 0.0
@@ -110,6 +113,8 @@ class RewardTrainConfig:
             raise ValueError(f"--minutes must be positive, got {self.minutes}")
         if not 0.0 <= self.twin_share <= 1.0:
             raise ValueError(f"--twin-share must be in [0, 1], got {self.twin_share}")
+        if self.spl_tau is not None and not self.spl_tau > 0:
+            raise ValueError(f"--spl-tau must be positive, got {self.spl_tau}")
         if self.spl_k < 1 or self.log_every < 1:
             raise ValueError(f"--spl-k and --log-every must be at least 1, got {self.spl_k} and {self.log_every}")
 
@@ -239,7 +244,7 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         loss = retrieval_loss(sim, temb, mcfg.temperature, cfg.dup_threshold, distinct)
         l_spl = torch.zeros(())
         if cfg.spl:
-            l_spl = spl_loss(sim, tau=mcfg.temperature, k=cfg.spl_k, threshold=cfg.dup_threshold)
+            l_spl = spl_loss(sim, tau=cfg.spl_tau or mcfg.temperature, k=cfg.spl_k, threshold=cfg.dup_threshold)
             loss = loss + cfg.spl_weight * l_spl
             mined.append(float(mine_preferences(sim.detach(), k=cfg.spl_k, threshold=cfg.dup_threshold)[1][:, 1]
                                .eq(1.0).float().mean()))
@@ -278,6 +283,7 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         "batch_size": cfg.batch_size, "twin_share": cfg.twin_share, "noise_prob": cfg.noise_prob, "max_t": cfg.max_t,
         "schedule": schedule.to_dict(), "text_encoder": text_encoder.name, "seed": cfg.seed,
         "spl_weight": cfg.spl_weight if cfg.spl else None, "spl_k": cfg.spl_k if cfg.spl else None,
+        "spl_tau": (cfg.spl_tau or mcfg.temperature) if cfg.spl else None,
         "spl_prefer_gt_share": float(np.mean(mined)) if mined else None,
         "final_loss": float(np.mean([h[0] for h in hist[-50:]])) if hist else None,
         "retrieval": {"split": cfg.eval_split, "scores": scores} if scores else None,
