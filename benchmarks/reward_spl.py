@@ -6,9 +6,10 @@ Reads the retrieval scores each stage wrote into its checkpoint (``meta.retrieva
 clean and forward-noised inputs, protocols batch32 / full / hard32) for the retrieval pre-training,
 the SPL stage and its retrieval-only control (same steps, seed and batches without the SPL term),
 and the share of texts SPL mined a "prefer the ground truth" target for; where the runs folder also
-holds them, the same pair trained on batches with near twins (``train-reward --twin-share``:
-``reward_twin_control`` and ``reward_twin_spl``, and the same at a higher learning rate with the
-suffix ``_lr1e-4``). Writes <out>.{json,md}.
+holds them: SPL at the released code's temperature (``reward_spl_tau0.01``: ``--spl-tau 0.01``), and
+the pair trained on batches with near twins (``train-reward --twin-share``: ``reward_twin_control``
+and ``reward_twin_spl``, the same at a higher learning rate with the suffix ``_lr1e-4``, and SPL at
+tau 0.01 there, ``reward_twin_spl_tau0.01_lr1e-4``). Writes <out>.{json,md}.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from common import RESULTS, write_results  # noqa: E402
 
 STAGES = (("reward_pretrain", "retrieval pre-training"), ("reward_control", "+ retrieval only (control)"),
           ("reward", "+ SPL"))
-TWIN_STAGES = (("reward_twin_control", "+ twin batches, retrieval only (control)"),
-               ("reward_twin_spl", "+ twin batches, SPL (k = 1)"),
-               ("reward_twin_control_lr1e-4", "+ twin batches, lr 1e-4, retrieval only (control)"),
-               ("reward_twin_spl_lr1e-4", "+ twin batches, lr 1e-4, SPL (k = 1)"))
+OPTIONAL_STAGES = (("reward_spl_tau0.01", "+ SPL, tau 0.01"),
+                   ("reward_twin_control", "+ twin batches, retrieval only (control)"),
+                   ("reward_twin_spl", "+ twin batches, SPL (k = 1)"),
+                   ("reward_twin_control_lr1e-4", "+ twin batches, lr 1e-4, retrieval only (control)"),
+                   ("reward_twin_spl_lr1e-4", "+ twin batches, lr 1e-4, SPL (k = 1)"),
+                   ("reward_twin_spl_tau0.01_lr1e-4", "+ twin batches, lr 1e-4, SPL (k = 1, tau 0.01)"))
 INPUTS = (("clean", "clean"), ("t100", "noised, t=100"), ("t250", "noised, t=250"), ("t500", "noised, t=500"))
 PROTOCOLS = (("batch32", "groups of 32 (random)"), ("hard32", "hard negatives (groups of 32 holding the near twins)"),
              ("full", "the whole split"))
@@ -38,16 +41,19 @@ def main() -> int:
     p.add_argument("--out", default=str(RESULTS / "reward_spl"))
     args = p.parse_args()
     rows = {}
-    stages = STAGES + tuple(s for s in TWIN_STAGES if (Path(args.runs) / s[0] / "config.json").is_file())
+    stages = STAGES + tuple(s for s in OPTIONAL_STAGES if (Path(args.runs) / s[0] / "config.json").is_file())
     for folder, label in stages:
         cfg = Path(args.runs) / folder / "config.json"
         if not cfg.is_file():
             raise SystemExit(f"{cfg} missing: run scripts/train_shipped.sh stages 2-4 first")
-        meta = json.loads(cfg.read_text())["meta"]
+        saved = json.loads(cfg.read_text())
+        meta = saved["meta"]
         if not meta.get("retrieval"):
             raise SystemExit(f"{cfg} has no retrieval scores (trained with --eval-split '')")
         rows[folder] = {"label": label, "steps": meta["steps"], "seconds": meta["seconds"], "stage": meta["stage"],
                         "lr": meta.get("lr"), "twin_share": meta.get("twin_share", 0.0), "spl_k": meta.get("spl_k"),
+                        # runs saved before spl_tau was recorded used the model's temperature
+                        "spl_tau": meta.get("spl_tau") or (saved["config"].get("temperature") if meta.get("spl_k") else None),
                         "split": meta["retrieval"]["split"], "scores": meta["retrieval"]["scores"],
                         "spl_prefer_gt_share": meta.get("spl_prefer_gt_share")}
     split = rows["reward"]["split"]
@@ -59,6 +65,8 @@ def main() -> int:
         how = f"lr {r['lr']:g}" if r["lr"] else ""
         if r["twin_share"]:
             how += f", {r['twin_share']:.0%} of each batch in near-twin pairs"
+        if r["spl_k"] is not None:
+            how += f", SPL k {r['spl_k']}" + (f", tau {r['spl_tau']:g}" if r["spl_tau"] is not None else "")
         md.append(f"- {r['label']}: {r['steps']} steps ({how}), {r['seconds']:.0f} s{extra}")
     for proto, title in PROTOCOLS:
         if not all(proto in rows[f]["scores"]["clean"] for f, _ in stages):
