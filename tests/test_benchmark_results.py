@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import pytest
+
+from tests.support.benchmarks import load_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -16,10 +17,7 @@ STAMP_FIELDS = {"commit", "date", "device", "torch"}
 
 
 def _common():
-    spec = importlib.util.spec_from_file_location("benchmarks_common", ROOT / "benchmarks" / "common.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("common.py", "benchmarks_common")
 
 
 def test_write_results_stamps_json_and_markdown(tmp_path):

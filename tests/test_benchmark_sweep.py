@@ -1,6 +1,5 @@
 """benchmarks/easytune_sweep.py end to end on tiny stand-in models and a synthetic payload."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,16 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-pytestmark = pytest.mark.slow  # runs the benchmark end to end, a training process per method
+from tests.support.benchmarks import load_benchmark
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # runs the benchmark end to end, a training process per method
 
 
 def _load_sweep():
-    spec = importlib.util.spec_from_file_location("easytune_sweep", ROOT / "benchmarks" / "easytune_sweep.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("easytune_sweep.py")
 
 
 @pytest.fixture()

@@ -1,20 +1,11 @@
 """benchmarks/twin_pairs.py end to end on a small everyday-world folder with stand-in models."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("twin_pairs", ROOT / "benchmarks" / "twin_pairs.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from tests.support.benchmarks import load_benchmark
 
 
 def test_twin_pairs_scores_every_pair_once_per_attribute(tmp_path, fake_text, capsys):
@@ -33,7 +24,7 @@ def test_twin_pairs_scores_every_pair_once_per_attribute(tmp_path, fake_text, ca
     ev = tiny_evaluator(fake_text, data)
     save_checkpoint(tmp_path / "ev", ev, ev.config, "evaluator", ev.mean.numpy(), ev.std.numpy())
 
-    mod = _load()
+    mod = load_benchmark("twin_pairs.py")
     pairs = mod.twin_pairs(data, "all")
     twins = load_twins(data, "all")
     assert pairs and len(pairs) == sum(1 for a in twins if not a.startswith("M")) // 2
