@@ -85,7 +85,7 @@ def autocast(device: str, enabled: bool = True, dtype: Optional[torch.dtype] = N
 # --------------------------------------------------------------------------------- loaders
 def make_loader(root, split: str, batch_size: int, train: bool, seed: int = 0, max_frames: int = 196,
                 mean=None, std=None, allow_empty: bool = False,
-                twin_share: float = 0.0) -> Optional[torch.utils.data.DataLoader]:
+                twin_share: float = 0.0, twins: Optional[dict] = None) -> Optional[torch.utils.data.DataLoader]:
     """A DataLoader over ``split`` of a HumanML3D-layout folder, yielding ``collate_motion`` batches
     of normalised features (B, T, D), masks (B, T) and captions.
 
@@ -99,8 +99,9 @@ def make_loader(root, split: str, batch_size: int, train: bool, seed: int = 0, m
         mean, std: normalisation to use instead of the folder's Mean/Std (e.g. a checkpoint's).
         allow_empty: return None for an empty split instead of raising (optional validation splits).
         twin_share: training only: about this fraction of every batch is made of near-twin pairs
-            (:class:`~easytune_core.data.twins.TwinBatchSampler`; needs a built-in dataset's twin
-            records).
+            (:class:`~easytune_core.data.twins.TwinBatchSampler`).
+        twins: with ``twin_share``, the split's near-twin relations by name
+            (:func:`~easytune_core.data.twins.load_twins`).
     """
     ds = MotionTextDataset(root, split=split, max_frames=max_frames, random_crop=train, seed=seed, mean=mean, std=std)
     if len(ds) == 0:
@@ -113,14 +114,12 @@ def make_loader(root, split: str, batch_size: int, train: bool, seed: int = 0, m
                              f"{batch_size}: lower --batch-size")
         sampler = LengthBucketSampler(ds, batch_size, shuffle=True, drop_last=True, seed=seed)
         if twin_share:
-            from .builtin import ACTIONS_FILE
-            from .twins import TwinBatchSampler, load_twins, twin_index
+            from .twins import TwinBatchSampler, twin_index
 
-            if not (Path(root) / ACTIONS_FILE).is_file():
-                raise ValueError(f"a twin share needs near-twin records ({ACTIONS_FILE}, written by prepare-data "
-                                 f"for the built-in world); {root} has none")
-            twins_of = twin_index([e["name"] for e in ds.entries], load_twins(root, split))
-            sampler = TwinBatchSampler(sampler, twins_of, twin_share, seed=seed)
+            if twins is None:
+                raise ValueError("a twin share needs the split's near-twin relations (twins=load_twins(...))")
+            sampler = TwinBatchSampler(sampler, twin_index([e["name"] for e in ds.entries], twins), twin_share,
+                                       seed=seed)
         return torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_motion, num_workers=0)
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=collate_motion,
                                        num_workers=0)

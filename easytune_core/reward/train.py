@@ -201,11 +201,18 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
     model.std.copy_(torch.as_tensor(std, dtype=torch.float32))
     lr = cfg.learning_rate
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
-    loader = make_loader(root, "train", cfg.batch_size, train=True, seed=cfg.seed, twin_share=cfg.twin_share)
-    twins = {}
+    twins = None
     if cfg.twin_share:
+        from easytune_core.data.builtin import ACTIONS_FILE
         from easytune_core.data.twins import load_twins
-        twins = {k: set(v) for k, v in load_twins(root, "train").items()}
+
+        if not (Path(root) / ACTIONS_FILE).is_file():
+            raise ValueError(f"a twin share needs near-twin records ({ACTIONS_FILE}, written by prepare-data "
+                             f"for the built-in world); {root} has none")
+        twins = load_twins(root, "train")
+    loader = make_loader(root, "train", cfg.batch_size, train=True, seed=cfg.seed, twin_share=cfg.twin_share,
+                         twins=twins)
+    twin_sets = {k: set(v) for k, v in (twins or {}).items()}
     captions = CaptionEmbeddings(text_encoder, device)
     warm = captions.warm(root, ("train",))
     print(f"caption cache: {warm['loaded']} embeddings loaded from {warm['file']}", flush=True)
@@ -238,9 +245,9 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
             sim = model.similarity(x, mask, temb, t)
         sim = sim.float()
         distinct = None
-        if twins:
+        if twin_sets:
             names = batch["names"]
-            distinct = torch.tensor([[b in twins.get(a, ()) for b in names] for a in names], dtype=torch.bool)
+            distinct = torch.tensor([[b in twin_sets.get(a, ()) for b in names] for a in names], dtype=torch.bool)
         loss = retrieval_loss(sim, temb, mcfg.temperature, cfg.dup_threshold, distinct)
         l_spl = torch.zeros(())
         if cfg.spl:
