@@ -30,7 +30,8 @@ ASSETS = ROOT / "assets"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-__all__ = ["ROOT", "RESULTS", "ASSETS", "git_commit", "device_description", "stamp", "stamp_line", "write_results"]
+__all__ = ["ROOT", "RESULTS", "ASSETS", "git_commit", "device_description", "stamp", "stamp_line", "write_results",
+           "first_caption"]
 
 
 def git_commit(root: Path = ROOT) -> str:
@@ -116,3 +117,8 @@ def write_results(out: Path | str, data: dict, markdown: str, device: Optional[s
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
     md_path.write_text(markdown.rstrip("\n") + "\n\n" + stamp_line(s) + "\n")
     return json_path, md_path
+
+
+def first_caption(root: Path, name: str) -> str:
+    """The first caption of motion ``name`` in a HumanML3D-layout folder (``texts/<name>.txt``)."""
+    return (Path(root) / "texts" / f"{name}.txt").read_text(encoding="utf-8").splitlines()[0].split("#")[0].strip()

@@ -19,12 +19,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
-from common import RESULTS, write_results  # noqa: E402  (also puts the repository root on sys.path)
+from common import RESULTS, first_caption, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def first_caption(root: Path, name: str) -> str:
-    return (root / "texts" / f"{name}.txt").read_text(encoding="utf-8").splitlines()[0].split("#")[0].strip()
 
 
 def main(argv=None) -> int:
