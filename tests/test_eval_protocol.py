@@ -72,6 +72,29 @@ def test_hard_negative_protocol_uses_the_recorded_twins(tmp_path, fake_text):
     assert "Hard-negative Top1" in format_table(res, "copy")
 
 
+def test_evaluation_reads_the_twin_records_once(tmp_path, fake_text, monkeypatch):
+    """The twin-closed prompt subset and the hard-negative groups share one read of the records."""
+    import easytune_core.data.twins as twins_mod
+    from easytune_core.data.builtin import ACTIONS_FILE
+    from easytune_core.data.dataset import MotionTextDataset
+    data = make_tiny_dataset(tmp_path / "data", n_test=64, unique_captions=True)
+    (data / "all.txt").write_text((data / "train.txt").read_text() + (data / "test.txt").read_text())
+    with open(data / ACTIONS_FILE, "w") as fh:
+        for i in range(20):
+            twin = {"name": f"test{i ^ 1:03d}", "attribute": "side", "values": ["left", "right"]}
+            fh.write(json.dumps({"name": f"test{i:03d}", "actions": [], "twin": twin}) + "\n")
+    ds = MotionTextDataset(data, split="test", random_crop=False)
+    pipe = CopyPipeline(load_eval_pairs(ds))
+    calls = []
+    real_load = twins_mod.load_twins
+    monkeypatch.setattr(twins_mod, "load_twins", lambda *a, **k: calls.append(a) or real_load(*a, **k))
+    res = evaluate_pipeline(pipe, tiny_evaluator(fake_text, data), ds, repeats=1, max_prompts=40, mm_prompts=0,
+                            batch_size=32)
+    assert len(calls) == 1
+    hard = res["settings"]["hard_negative_queries"]
+    assert hard > 0 and hard % 2 == 0  # the subset keeps each pair of twins together
+
+
 def test_noisier_generator_has_larger_fid(tmp_path, fake_text):
     from easytune_core.data.dataset import MotionTextDataset
     data = make_tiny_dataset(tmp_path / "data", n_test=64, unique_captions=True)

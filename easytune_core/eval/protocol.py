@@ -31,11 +31,14 @@ from easytune_core.limits import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
 __all__ = ["evaluate_pipeline", "format_table", "load_eval_pairs", "hard_negative_pairs", "EvaluateConfig", "add_arguments", "run"]
 
+_READ = object()
+"""Default of the ``twins`` arguments below: read the dataset's near-twin records."""
+
 QUICK = dict(max_prompts=64, repeats=3, steps=10, mm_prompts=4, mm_repeats=6)
 """Settings of ``--quick`` / ``quick=True``: about a minute on a 2-core CPU (numbers are indicative)."""
 
 
-def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_frames: int = 20):
+def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_frames: int = 20, twins=_READ):
     """Ground-truth evaluation pairs of a dataset split.
 
     Args:
@@ -44,6 +47,8 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         max_prompts: keep this many pairs (a seeded random subset) if given. On a built-in dataset
             with near-twin records the subset keeps twins together (a motion is drawn with all its
             twins, up to ``max_prompts`` pairs), so the hard-negative protocol has queries in it.
+        twins: the dataset's near-twin relations when the caller has read them already (None: no
+            twin records); by default they are read from the dataset.
     Returns:
         dict with ``features`` list of (L, D) de-normalised float32 arrays, ``lengths`` (N,)
         int array, ``captions`` list[str], ``tokens`` list[str] (the dataset's ``word/POS``
@@ -58,7 +63,7 @@ def load_eval_pairs(dataset, max_prompts: int | None = None, seed: int = 0, min_
         raise ValueError("the evaluation split has no motions")
     idx = np.arange(n)
     if max_prompts is not None and max_prompts < n:
-        idx = _twin_closed_subset(dataset, int(max_prompts), seed)
+        idx = _twin_closed_subset(dataset, int(max_prompts), seed, twins)
         if idx is None:
             idx = np.sort(np.random.default_rng(seed).choice(n, int(max_prompts), replace=False))
     feats, lengths, caps, toks, names = [], [], [], [], []
@@ -97,12 +102,13 @@ def _dataset_twins(dataset) -> dict[str, list[str]] | None:
     return load_twins(root, "all")
 
 
-def _twin_closed_subset(dataset, size: int, seed: int) -> np.ndarray | None:
+def _twin_closed_subset(dataset, size: int, seed: int, twins=_READ) -> np.ndarray | None:
     """Sorted indices of a seeded random subset of at most ``size`` entries of ``dataset`` in
     which every entry comes with all its near twins; None when the dataset has no twin records."""
     entries = getattr(dataset, "entries", None)
-    twins = _dataset_twins(dataset) if entries is not None else None
-    if not twins:
+    if twins is _READ:
+        twins = _dataset_twins(dataset) if entries is not None else None
+    if not twins or entries is None:
         return None
     index = {e["name"]: i for i, e in enumerate(entries)}
     chosen: set[int] = set()
@@ -117,13 +123,14 @@ def _twin_closed_subset(dataset, size: int, seed: int) -> np.ndarray | None:
     return np.asarray(sorted(chosen), dtype=np.int64)
 
 
-def hard_negative_pairs(dataset, names: list[str], seed: int = 0) -> list[np.ndarray]:
+def hard_negative_pairs(dataset, names: list[str], seed: int = 0, twins=_READ) -> list[np.ndarray]:
     """Groups of the hard-negative protocol for evaluation pairs ``names`` of ``dataset``: one
     group of 32 per pair whose motion has a near twin among the pairs (the built-in world records
     twins in ``synth_actions.jsonl``), the twins right after the ground truth. Empty for data
-    without twin records (HumanML3D, KIT, user folders)."""
+    without twin records (HumanML3D, KIT, user folders). ``twins``: as in :func:`load_eval_pairs`."""
     from easytune_core.data.twins import hard_negative_groups
-    twins = _dataset_twins(dataset)
+    if twins is _READ:
+        twins = _dataset_twins(dataset)
     return hard_negative_groups(names, twins, size=32, seed=seed) if twins is not None else []
 
 
@@ -185,7 +192,8 @@ def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_promp
         raise ValueError(f"R-Precision uses groups of 32: evaluate at least 32 prompts, got {max_prompts}")
     t0 = time.time()
     report = progress or (lambda frac, msg: None)
-    pairs = load_eval_pairs(dataset, max_prompts, seed=seed)
+    twins = _dataset_twins(dataset)  # read once: for the twin-closed subset and the hard-negative groups
+    pairs = load_eval_pairs(dataset, max_prompts, seed=seed, twins=twins)
     caps, lengths = pairs["captions"], pairs["lengths"]
     n = len(caps)
     if n < 32:
@@ -194,7 +202,7 @@ def evaluate_pipeline(pipeline, evaluator, dataset, repeats: int = 20, max_promp
     real = evaluator.embed_motions(_pad(pairs["features"]), lengths)
     text = evaluator.embed_texts(caps, tokens=pairs["tokens"])
     div_times = min(300, n - 1)
-    hard = hard_negative_pairs(dataset, pairs["names"], seed=seed)
+    hard = hard_negative_pairs(dataset, pairs["names"], seed=seed, twins=twins)
     real_rows, gen_rows = [], []
     for r in range(repeats):
         perm = np.random.default_rng([seed, r]).permutation(n)
