@@ -40,26 +40,16 @@ def motions_for(entries, seed: int):
     return feats, templates
 
 
-def recall_groups(text: np.ndarray, motion: np.ndarray, rounds: int, seed: int, distance: bool) -> dict:
-    """Text->motion Recall@1/3 (%) in random groups of 32, averaged over ``rounds`` shuffles
-    (cosine similarity, or Euclidean distance for the evaluator; ties count for the match)."""
+def recall_groups(text: np.ndarray, motion: np.ndarray, rounds: int, seed: int) -> dict:
+    """Text->motion Recall@1/3 (%) in random groups of 32, averaged over ``rounds`` shuffles: the
+    evaluation protocol's R-Precision (Euclidean distance; the reward's embeddings are unit vectors,
+    so for them this is the cosine ranking) on each shuffle."""
+    from easytune_core.eval.metrics import r_precision
     n = len(text)
-    hits1 = hits3 = total = 0
-    for r in range(rounds):
-        order = np.random.default_rng([seed, r]).permutation(n)
-        for g in range(n // 32):
-            idx = order[g * 32:(g + 1) * 32]
-            t, m = text[idx], motion[idx]
-            if distance:
-                d = np.sqrt(((t[:, None] - m[None]) ** 2).sum(-1))
-                rank = (d < np.diag(d)[:, None]).sum(1)
-            else:
-                s = t @ m.T
-                rank = (s > np.diag(s)[:, None]).sum(1)
-            hits1 += int((rank < 1).sum())
-            hits3 += int((rank < 3).sum())
-            total += len(idx)
-    return {"r1": 100.0 * hits1 / total, "r3": 100.0 * hits3 / total, "queries": total}
+    hits = np.mean([r_precision(text[order], motion[order], top_k=3)
+                    for order in (np.random.default_rng([seed, r]).permutation(n) for r in range(rounds))], axis=0)
+    return {"r1": round(100.0 * float(hits[0]), 6), "r3": round(100.0 * float(hits[2]), 6),
+            "queries": rounds * (n // 32) * 32}
 
 
 @torch.no_grad()
@@ -114,7 +104,7 @@ def main() -> int:
             row = {"model": str(folder), "kind": kind}
             for label, caps in (("paraphrase", prompts), ("template", templates)):
                 t, m = embed(folder, caps, feats)
-                row[label] = recall_groups(t, m, args.rounds, args.seed, distance=kind == "evaluator")
+                row[label] = recall_groups(t, m, args.rounds, args.seed)
             rows.append(row)
             print(row, flush=True)
     data = {"split": args.split, "entries": len(entries), "rounds": args.rounds, "seed": args.seed, "rows": rows}
