@@ -4,16 +4,20 @@
 
 Reads the retrieval scores each stage wrote into its checkpoint (``meta.retrieval``: the eval split,
 clean and forward-noised inputs, protocols batch32 / full / hard32) for the retrieval pre-training,
-the SPL stage and its retrieval-only control (same steps, seed and batches without the SPL term),
-and the share of texts SPL mined a "prefer the ground truth" target for; where the runs folder also
-holds them: SPL at the released code's temperature (``reward_spl_tau0.01``: ``--spl-tau 0.01``), and
-the pair trained on batches with near twins (``train-reward --twin-share``: ``reward_twin_control``
-and ``reward_twin_spl``, the same at a higher learning rate with the suffix ``_lr1e-4``, and SPL at
-tau 0.01 there, ``reward_twin_spl_tau0.01_lr1e-4``). Writes <out>.{json,md}.
+the SPL stage (``reward``) and its retrieval-only control (``reward_control``: the same steps, seed
+and batches without the SPL term), and the share of texts SPL mined a "prefer the ground truth"
+target for. Where the runs folder also holds them, the other recipes tried from the same pre-trained
+model: SPL at the released code's temperature (``reward_spl_tau0.01``, ``--spl-tau 0.01``), random
+batches at lr 1e-5 for 200 steps (``reward_random_control``, ``reward_random_spl``,
+``reward_random_spl_tau0.01``) and twin batches at lr 3e-5 (``reward_twin_control_lr3e-5``,
+``reward_twin_spl_lr3e-5``). Each row's label says its recipe, read from the checkpoint. Writes
+<out>.{json,md}.
 
 ``--rescore`` recomputes those scores with this version's retrieval code from the saved checkpoints
-(the same split, noise levels and seed as training used; a few minutes per run on a 2-core CPU)
-instead of reading them, and caches them under ``<runs>/<stage>/retrieval_rescored.json``.
+(the same noise levels and seed as training used, on the split training scored or ``--split``; a few
+minutes per run on a 2-core CPU) instead of reading them, and caches them under
+``<runs>/<stage>/retrieval_rescored_<split>.json``. ``--split val`` gives the table the recipe of
+stages 3-4 is chosen on.
 """
 
 from __future__ import annotations
@@ -26,14 +30,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, write_results  # noqa: E402
 
-STAGES = (("reward_pretrain", "retrieval pre-training"), ("reward_control", "+ retrieval only (control)"),
-          ("reward", "+ SPL"))
-OPTIONAL_STAGES = (("reward_spl_tau0.01", "+ SPL, tau 0.01"),
-                   ("reward_twin_control", "+ twin batches, retrieval only (control)"),
-                   ("reward_twin_spl", "+ twin batches, SPL (k = 1)"),
-                   ("reward_twin_control_lr1e-4", "+ twin batches, lr 1e-4, retrieval only (control)"),
-                   ("reward_twin_spl_lr1e-4", "+ twin batches, lr 1e-4, SPL (k = 1)"),
-                   ("reward_twin_spl_tau0.01_lr1e-4", "+ twin batches, lr 1e-4, SPL (k = 1, tau 0.01)"))
+STAGES = ("reward_pretrain", "reward_control", "reward")
+OPTIONAL_STAGES = ("reward_spl_tau0.01", "reward_random_control", "reward_random_spl", "reward_random_spl_tau0.01",
+                   "reward_twin_control_lr3e-5", "reward_twin_spl_lr3e-5")
+
+
+def recipe_label(meta: dict, tau) -> str:
+    """Row label of a stage from its checkpoint's meta: batches, learning rate, SPL settings."""
+    if meta.get("stage") == "pretrain":
+        return "retrieval pre-training"
+    batches = "twin batches" if meta.get("twin_share") else "random batches"
+    loss = f"SPL (k = {meta['spl_k']}, tau {tau:g})" if meta.get("spl_k") is not None else "retrieval only"
+    return f"+ {meta['steps']} steps, {batches}, lr {meta['lr']:g}, {loss}"
 INPUTS = (("clean", "clean"), ("t100", "noised, t=100"), ("t250", "noised, t=250"), ("t500", "noised, t=500"))
 PROTOCOLS = (("batch32", "groups of 32 (random)"), ("hard32", "hard negatives (groups of 32 holding the near twins)"),
              ("full", "the whole split"))
@@ -41,7 +49,7 @@ PROTOCOLS = (("batch32", "groups of 32 (random)"), ("hard32", "hard negatives (g
 
 def rescored(folder: Path, data: str, split: str, threads: int) -> dict:
     """Retrieval scores of the checkpoint in ``folder``, recomputed (cached next to it)."""
-    cache = folder / "retrieval_rescored.json"
+    cache = folder / f"retrieval_rescored_{split}.json"
     stamp = {"model": (folder / "model.safetensors").stat().st_mtime_ns, "data": str(data), "split": split}
     if cache.is_file():
         saved = json.loads(cache.read_text())
@@ -74,11 +82,14 @@ def main(argv=None) -> int:
     p.add_argument("--rescore", action="store_true",
                    help="recompute the retrieval scores from the checkpoints instead of reading them")
     p.add_argument("--data", default=None, help="with --rescore: the dataset folder (default: the one each run records)")
+    p.add_argument("--split", default=None, help="with --rescore: score this split (default: the one each run scored)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
+    if args.split and not args.rescore:
+        p.error("--split needs --rescore (the recorded scores are on the split training scored)")
     rows = {}
-    stages = STAGES + tuple(s for s in OPTIONAL_STAGES if (Path(args.runs) / s[0] / "config.json").is_file())
-    for folder, label in stages:
+    stages = STAGES + tuple(s for s in OPTIONAL_STAGES if (Path(args.runs) / s / "config.json").is_file())
+    for folder in stages:
         cfg = Path(args.runs) / folder / "config.json"
         if not cfg.is_file():
             raise SystemExit(f"{cfg} missing: run scripts/train_shipped.sh stages 2-4 first")
@@ -86,21 +97,22 @@ def main(argv=None) -> int:
         meta = saved["meta"]
         if not meta.get("retrieval"):
             raise SystemExit(f"{cfg} has no retrieval scores (trained with --eval-split '')")
-        rows[folder] = {"label": label, "steps": meta["steps"], "seconds": meta["seconds"], "stage": meta["stage"],
-                        "lr": meta.get("lr"), "twin_share": meta.get("twin_share", 0.0), "spl_k": meta.get("spl_k"),
-                        # runs saved before spl_tau was recorded used the model's temperature
-                        "spl_tau": meta.get("spl_tau") or (saved["config"].get("temperature") if meta.get("spl_k") else None),
-                        "split": meta["retrieval"]["split"], "scores": meta["retrieval"]["scores"],
+        # runs saved before spl_tau was recorded used the model's temperature
+        tau = meta.get("spl_tau") or (saved["config"].get("temperature") if meta.get("spl_k") else None)
+        rows[folder] = {"label": recipe_label(meta, tau), "steps": meta["steps"], "seconds": meta["seconds"],
+                        "stage": meta["stage"], "lr": meta.get("lr"), "twin_share": meta.get("twin_share", 0.0),
+                        "spl_k": meta.get("spl_k"), "spl_tau": tau, "split": meta["retrieval"]["split"], "scores": meta["retrieval"]["scores"],
                         "spl_prefer_gt_share": meta.get("spl_prefer_gt_share")}
         if args.rescore:
             print(f"rescoring {folder} ...", flush=True)
-            rows[folder]["scores"] = rescored(Path(args.runs) / folder, args.data or meta["data"],
-                                              meta["retrieval"]["split"], args.threads)
+            rows[folder]["split"] = args.split or meta["retrieval"]["split"]
+            rows[folder]["scores"] = rescored(Path(args.runs) / folder, args.data or meta["data"], rows[folder]["split"],
+                                              args.threads)
     split = rows["reward"]["split"]
     md = [f"# Reward model: SPL vs its retrieval-only control (`{args.runs}`, {split} split)", "",
           "Scores recomputed from the saved checkpoints (`--rescore`)." if args.rescore else
           "Scores as each run recorded them at the end of training.", ""]
-    for folder, _ in stages:
+    for folder in stages:
         r = rows[folder]
         extra = (f"; SPL mined a 'prefer the ground truth' target for {100 * r['spl_prefer_gt_share']:.2f}% of the texts"
                  if r["spl_prefer_gt_share"] is not None else "")
@@ -109,14 +121,15 @@ def main(argv=None) -> int:
             how += f", {r['twin_share']:.0%} of each batch in near-twin pairs"
         if r["spl_k"] is not None:
             how += f", SPL k {r['spl_k']}" + (f", tau {r['spl_tau']:g}" if r["spl_tau"] is not None else "")
-        md.append(f"- {r['label']}: {r['steps']} steps ({how}), {r['seconds']:.0f} s{extra}")
+        md.append(f"- `{folder}`: {r['steps']} steps ({how}), {r['seconds']:.0f} s{extra}")
     for proto, title in PROTOCOLS:
-        if not all(proto in rows[f]["scores"]["clean"] for f, _ in stages):
+        if not all(proto in rows[f]["scores"]["clean"] for f in stages):
             continue
         n = rows["reward"]["scores"]["clean"][proto]["n"]
         md += ["", f"**{proto}**: {title}; {n} queries; Recall@k in %", "",
                "| model | input | T→M R@1 | R@3 | M→T R@1 | R@3 |", "|---|---|---|---|---|---|"]
-        for folder, label in stages:
+        for folder in stages:
+            label = rows[folder]["label"]
             for key, inp in INPUTS:
                 s = rows[folder]["scores"].get(key, {}).get(proto)
                 if s:

@@ -28,7 +28,13 @@ NICE=${NICE:-10}
 STAGES=${STAGES:-"1 2 3 4 5 6 7"}
 EVAL_STEPS=${EVAL_STEPS:-3000}
 REWARD_STEPS=${REWARD_STEPS:-1500}
-SPL_STEPS=${SPL_STEPS:-200}
+# Stages 3 and 4 (SPL and its control, from the same seed and batches) on data with near-twin
+# records (the everyday world): half of every batch in near-twin pairs, lr 1e-4, 300 steps, and SPL
+# counts only rank 1 as retrieved; chosen on val over random batches at lr 1e-5 for 200 steps
+# (docs/reward_eval.md), which data without twin records gets
+TWIN_RECIPE=${TWIN_RECIPE:-"--twin-share 0.5 --lr 1e-4 --steps 300"}
+TWIN_SPL=${TWIN_SPL:-"--spl-k 1"}
+PLAIN_RECIPE=${PLAIN_RECIPE:-"--lr 1e-5 --steps 200"}
 BASE_STEPS=${BASE_STEPS:-40000}
 BASE_MINUTES=${BASE_MINUTES:-600}
 BASE_INIT=${BASE_INIT:-}  # a denoiser folder to start the base from (empty: random initialisation)
@@ -50,13 +56,19 @@ fi
 if has 2 && ! done_ "$RUNS/reward_pretrain"; then
   run train-reward train-reward --data "$DATA" --out "$RUNS/reward_pretrain" --steps "$REWARD_STEPS" --lr 2e-4 --seed 0
 fi
+twins_in() {  # does dataset $1 record near twins in its train split?
+  "$PY" -c "import sys; from easytune_core.data.builtin import resolve_dataset; from easytune_core.data.twins import load_twins
+sys.exit(0 if load_twins(resolve_dataset(sys.argv[1], create=False), 'train') else 1)" "$1" 2>/dev/null
+}
+recipe=($PLAIN_RECIPE); spl=()
+if { has 3 || has 4; } && twins_in "$DATA"; then recipe=($TWIN_RECIPE); spl=($TWIN_SPL); fi
 if has 3 && ! done_ "$RUNS/reward"; then
-  run train-reward-spl train-reward --spl --init "$RUNS/reward_pretrain" --data "$DATA" --out "$RUNS/reward" \
-    --steps "$SPL_STEPS" --lr 1e-5 --seed 1
+  run train-reward-spl train-reward --spl "${spl[@]}" --init "$RUNS/reward_pretrain" --data "$DATA" \
+    --out "$RUNS/reward" "${recipe[@]}" --seed 1
 fi
 if has 4 && ! done_ "$RUNS/reward_control"; then
   run train-reward-control train-reward --init "$RUNS/reward_pretrain" --data "$DATA" --out "$RUNS/reward_control" \
-    --steps "$SPL_STEPS" --lr 1e-5 --seed 1
+    "${recipe[@]}" --seed 1
 fi
 if has 5; then
   reached=0
