@@ -33,6 +33,9 @@ from common import RESULTS, write_results  # noqa: E402
 STAGES = ("reward_pretrain", "reward_control", "reward")
 OPTIONAL_STAGES = ("reward_spl_tau0.01", "reward_random_control", "reward_random_spl", "reward_random_spl_tau0.01",
                    "reward_twin_control_lr3e-5", "reward_twin_spl_lr3e-5")
+INPUTS = (("clean", "clean"), ("t100", "noised, t=100"), ("t250", "noised, t=250"), ("t500", "noised, t=500"))
+PROTOCOLS = (("batch32", "groups of 32 (random)"), ("hard32", "hard negatives (groups of 32 holding the near twins)"),
+             ("full", "the whole split"))
 
 
 def recipe_label(meta: dict, tau) -> str:
@@ -42,9 +45,6 @@ def recipe_label(meta: dict, tau) -> str:
     batches = "twin batches" if meta.get("twin_share") else "random batches"
     loss = f"SPL (k = {meta['spl_k']}, tau {tau:g})" if meta.get("spl_k") is not None else "retrieval only"
     return f"+ {meta['steps']} steps, {batches}, lr {meta['lr']:g}, {loss}"
-INPUTS = (("clean", "clean"), ("t100", "noised, t=100"), ("t250", "noised, t=250"), ("t500", "noised, t=500"))
-PROTOCOLS = (("batch32", "groups of 32 (random)"), ("hard32", "hard negatives (groups of 32 holding the near twins)"),
-             ("full", "the whole split"))
 
 
 def rescored(folder: Path, data: str, split: str, threads: int) -> dict:
@@ -81,7 +81,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(RESULTS / "reward_spl"))
     p.add_argument("--rescore", action="store_true",
                    help="recompute the retrieval scores from the checkpoints instead of reading them")
-    p.add_argument("--data", default=None, help="with --rescore: the dataset folder (default: the one each run records)")
+    p.add_argument("--data", default=None,
+                   help="with --rescore: the dataset folder (default: the one each run records)")
     p.add_argument("--split", default=None, help="with --rescore: score this split (default: the one each run scored)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
@@ -101,13 +102,14 @@ def main(argv=None) -> int:
         tau = meta.get("spl_tau") or (saved["config"].get("temperature") if meta.get("spl_k") else None)
         rows[folder] = {"label": recipe_label(meta, tau), "steps": meta["steps"], "seconds": meta["seconds"],
                         "stage": meta["stage"], "lr": meta.get("lr"), "twin_share": meta.get("twin_share", 0.0),
-                        "spl_k": meta.get("spl_k"), "spl_tau": tau, "split": meta["retrieval"]["split"], "scores": meta["retrieval"]["scores"],
+                        "spl_k": meta.get("spl_k"), "spl_tau": tau, "split": meta["retrieval"]["split"],
+                        "scores": meta["retrieval"]["scores"],
                         "spl_prefer_gt_share": meta.get("spl_prefer_gt_share")}
         if args.rescore:
             print(f"rescoring {folder} ...", flush=True)
             rows[folder]["split"] = args.split or meta["retrieval"]["split"]
-            rows[folder]["scores"] = rescored(Path(args.runs) / folder, args.data or meta["data"], rows[folder]["split"],
-                                              args.threads)
+            rows[folder]["scores"] = rescored(Path(args.runs) / folder, args.data or meta["data"],
+                                              rows[folder]["split"], args.threads)
     split = rows["reward"]["split"]
     md = [f"# Reward model: SPL vs its retrieval-only control (`{args.runs}`, {split} split)", "",
           "Scores recomputed from the saved checkpoints (`--rescore`)." if args.rescore else
