@@ -106,9 +106,11 @@ def _twin_closed_subset(dataset, size: int, seed: int, twins=_READ) -> np.ndarra
     """Sorted indices of a seeded random subset of at most ``size`` entries of ``dataset`` in
     which every entry comes with all its near twins; None when the dataset has no twin records."""
     entries = getattr(dataset, "entries", None)
+    if entries is None:
+        return None
     if twins is _READ:
-        twins = _dataset_twins(dataset) if entries is not None else None
-    if not twins or entries is None:
+        twins = _dataset_twins(dataset)
+    if not twins:
         return None
     index = {e["name"]: i for i, e in enumerate(entries)}
     chosen: set[int] = set()
