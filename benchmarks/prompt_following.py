@@ -116,7 +116,8 @@ def main(argv=None) -> int:
     judge_generated(pipe, cases, args.steps, args.guidance, args.seed, args.batch, gt_root=root,
                     log=lambda m: print(m, file=sys.stderr))
     gen, gt = summarize(cases, "gen"), summarize(cases, "gt")
-    summary = {"checkpoint": args.checkpoint, "split": args.split, "captions": len(cases), "checks": gen["checks"],
+    summary = {"checkpoint": args.checkpoint, "split": args.split, "seed": args.seed, "captions": len(cases),
+               "checks": gen["checks"],
                "pass_fraction": gen["pass_fraction"], "gt_pass_fraction": gt["pass_fraction"],
                "steps": args.steps, "guidance": args.guidance, "precision": pipe.precision,
                "seconds": round(time.time() - t0, 1),

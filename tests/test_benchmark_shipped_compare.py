@@ -1,0 +1,91 @@
+"""benchmarks/prompt_following.py and benchmarks/shipped_compare.py on a tiny run of every stage."""
+
+import json
+
+import pytest
+
+from tests.support.benchmarks import load_benchmark
+from tests.support.tiny_runs import build_tiny_run, fake_text_patch
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    mp = fake_text_patch()
+    try:
+        data, runs, evals = build_tiny_run(root)
+        pf = load_benchmark("prompt_following.py")
+        rules = {}
+        for m in ("base", "easytune"):
+            rules[m] = root / f"rules_{m}"
+            assert pf.main(["--checkpoint", str(runs / m), "--data", str(data), "--split", "test", "--limit", "12",
+                            "--steps", "2", "--paraphrase", "test", "--subsets", "paraphrase", "--seeds", "1",
+                            "--threads", "1", "--out", str(rules[m])]) == 0
+    finally:
+        mp.undo()
+    return root, evals, {m: p.with_suffix(".json") for m, p in rules.items()}
+
+
+def test_prompt_following_reports_checks_families_and_the_paraphrase_set(measured):
+    root, _, rules = measured
+    res = json.loads(rules["base"].read_text())
+    assert res["split"] == "test" and res["captions"] == 12 and res["seed"] == 0
+    assert res["gt_pass_fraction"] == 1.0  # the rules pass on the real motions they were written for
+    assert sum(v["n"] for v in res["per_check"].values()) == res["checks"]
+    assert sum(v["n"] for v in res["per_family"].values()) == res["checks"]
+    passed = sum(v["gen_pass"] for v in res["per_family"].values())
+    assert res["pass_fraction"] == pytest.approx(passed / res["checks"])
+    para = res["paraphrase"]
+    assert para["split"] == "test" and para["seeds"] == 1
+    assert sum(f["prompt_seeds"] for f in para["families"].values()) == para["overall"]["prompt_seeds"] > 0
+    assert "Paraphrase set, test split" in rules["base"].with_suffix(".md").read_text()
+
+
+def test_shipped_compare_tables_and_regressions(measured, tmp_path):
+    root, evals, rules = measured
+    bench = load_benchmark("shipped_compare.py")
+    out = tmp_path / "cmp"
+    argv = ["--eval", f"base={evals['base']}", "--eval", f"easytune={evals['easytune']}",
+            "--rules", f"base={rules['base']}", "--rules", f"easytune={rules['easytune']}", "--out", str(out)]
+    assert bench.main(argv) == 0
+    res = json.loads(out.with_suffix(".json").read_text())
+    md = out.with_suffix(".md").read_text()
+    assert [r["model"] for r in res["rows"]] == ["base", "easytune", "real"]
+    for row, m in zip(res["rows"], ("base", "easytune")):
+        gen = json.loads(evals[m].read_text())["generated"]
+        assert row["fid"] == pytest.approx(gen["fid"]["mean"])
+        assert row["r_precision"] == pytest.approx(gen["r_precision"]["mean"])
+        assert row["r_precision_hard"] == pytest.approx(gen["r_precision_hard"]["mean"])
+    assert "hard R@1" in md and "real test motions" in md and "Paraphrase set, test split" in md
+    # every family and metric that got worse is named, and nothing else
+    b, e = (json.loads(rules[m].read_text()) for m in ("base", "easytune"))
+    worse_fams = {f for f, v in b["per_family"].items() if e["per_family"].get(f, {"gen_pass": 0})["gen_pass"] < v["gen_pass"]}
+    named = {r.split(":")[0].split(", ")[1] for r in res["regressions"] if r.startswith("template rule checks")}
+    assert named == worse_fams
+    fid_worse = res["rows"][1]["fid"] > res["rows"][0]["fid"]
+    assert any(r.startswith("FID") for r in res["regressions"]) == fid_worse
+    assert ("What got worse" in md) == bool(res["regressions"])
+
+    # with the reward comparison of finetune_efficiency.py --compare
+    reward = tmp_path / "reward.json"
+    reward.write_text(json.dumps({"before": {"reward": 0.5}, "after": {"reward": 0.4}}))
+    assert bench.main(argv + ["--reward-compare", str(reward)]) == 0
+    res = json.loads(out.with_suffix(".json").read_text())
+    assert [r.get("reward") for r in res["rows"]] == [0.5, 0.4, None]
+    assert "reward 0.5000 -> 0.4000 (-0.1)" in res["regressions"]
+
+
+def test_shipped_compare_refuses_models_measured_differently(measured, tmp_path):
+    root, evals, rules = measured
+    bench = load_benchmark("shipped_compare.py")
+    other = json.loads(evals["easytune"].read_text())
+    other["settings"]["steps"] = 50
+    changed = tmp_path / "other.json"
+    changed.write_text(json.dumps(other))
+    with pytest.raises(SystemExit, match="differ in steps"):
+        bench.main(["--eval", f"base={evals['base']}", "--eval", f"easytune={changed}",
+                    "--rules", f"base={rules['base']}", "--rules", f"easytune={rules['easytune']}",
+                    "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit, match="needs both"):
+        bench.main(["--eval", f"base={evals['base']}", "--rules", f"base={rules['base']}",
+                    "--rules", f"easytune={rules['easytune']}", "--out", str(tmp_path / "x")])
