@@ -72,7 +72,7 @@ def profile_stages(backend, a: str, b: str, seconds: float, steps: int, repeats:
     return {k: round(statistics.median(v), 4) for k, v in stages.items()}
 
 
-def main() -> int:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiny", action="store_true", help="use tiny random stand-in checkpoints")
     ap.add_argument("--assets", default=str(ROOT / "assets"), help="assets folder with checkpoints/")
@@ -85,7 +85,7 @@ def main() -> int:
                     help="torch threads (as app.py: half the cores, since A and B sample in parallel)")
     ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--name", default=None, help="result name (default app_latency, app_latency_tiny with --tiny)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     import torch
 

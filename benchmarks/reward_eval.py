@@ -3,7 +3,8 @@
     flock /work/heavy.lock .venv/bin/python benchmarks/reward_eval.py [--threads 2] [--skip-eval]
 
 Writes benchmarks/results/reward_eval.json and .md. Uses the shipped reward, evaluator and
-base checkpoints (assets/checkpoints/*) and the built-in dataset (data/builtin).
+base checkpoints (assets/checkpoints/*; --reward, --evaluator, --base name others) and the
+built-in dataset (data/builtin; --data).
 """
 
 from __future__ import annotations
@@ -48,13 +49,14 @@ def bench_reward(folder: Path, frames: int, batch: int, repeats: int, device: st
     return out
 
 
-def bench_eval(data: str, steps: int, device: str, quick: bool, base: str, max_prompts: int | None = None, precision="fp32") -> dict:
+def bench_eval(data: str, steps: int, device: str, quick: bool, base: str, max_prompts: int | None = None, precision="fp32",
+               evaluator=ROOT / "assets/checkpoints/evaluator") -> dict:
     from easytune_core.data.dataset import MotionTextDataset
     from easytune_core.eval import evaluate_pipeline, load_evaluator
     from easytune_core.pipeline import MotionPipeline
     from easytune_core.data.builtin import resolve_dataset
     pipe = MotionPipeline.from_checkpoint(base, device=device, precision=precision)
-    ev = load_evaluator(ROOT / "assets/checkpoints/evaluator", device=device)
+    ev = load_evaluator(evaluator, device=device)
     ds = MotionTextDataset(resolve_dataset(data), split="test", random_crop=False)
     t0 = time.perf_counter()
     if quick:  # the app's quick mode: QUICK settings, MultiModality included
@@ -69,8 +71,8 @@ def bench_eval(data: str, steps: int, device: str, quick: bool, base: str, max_p
             "precision": pipe.precision}
 
 
-def main() -> int:
-    p = argparse.ArgumentParser()
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--frames", type=int, default=196)
     p.add_argument("--batch", type=int, default=32)
@@ -79,23 +81,27 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=50, help="DDIM steps of the evaluation")
     p.add_argument("--skip-eval", action="store_true")
     p.add_argument("--base", default=str(ROOT / "assets/checkpoints/base"), help="denoiser checkpoint to evaluate")
+    p.add_argument("--reward", default=str(ROOT / "assets/checkpoints/reward"), help="reward checkpoint to time")
+    p.add_argument("--evaluator", default=str(ROOT / "assets/checkpoints/evaluator"), help="evaluator of the evaluations")
     p.add_argument("--max-prompts", type=int, default=None,
                    help="time a subset of the test split and extrapolate to all of it (marked in the table)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                    help="generator arithmetic during the evaluations (auto: bf16 on CPU, fp16 on CUDA)")
     p.add_argument("--out", default=str(RESULTS))
-    args = p.parse_args()
+    args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     res = {"device": device, "threads": args.threads, "cpu": platform.processor() or platform.machine(),
            "torch": torch.__version__,
-           "reward_fwd_bwd": bench_reward(ROOT / "assets/checkpoints/reward", args.frames, args.batch,
+           "reward_fwd_bwd": bench_reward(Path(args.reward), args.frames, args.batch,
                                           args.repeats, device),
            "reward_batch": args.batch, "reward_frames": args.frames}
     if not args.skip_eval:
         res["eval_full_test_one_replication"] = bench_eval(args.data, args.steps, device, False, args.base,
-                                                           args.max_prompts, precision=args.precision)
-        res["eval_quick"] = bench_eval(args.data, args.steps, device, True, args.base, precision=args.precision)
+                                                           args.max_prompts, precision=args.precision,
+                                                           evaluator=args.evaluator)
+        res["eval_quick"] = bench_eval(args.data, args.steps, device, True, args.base, precision=args.precision,
+                                     evaluator=args.evaluator)
     rf = res["reward_fwd_bwd"]
     lines = ["| Measurement | Seconds |", "|---|---|",
              f"| reward forward+backward, batch {args.batch} x {args.frames} frames, clean | {rf['clean']['median_s']:.3f} |",

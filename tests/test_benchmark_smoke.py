@@ -1,0 +1,114 @@
+"""Every measuring script of benchmarks/ runs end to end at a tiny size and writes a stamped result.
+
+The numbers of these runs mean nothing (tiny random models, a few repeats); what is checked is that
+each script still runs against the current library and writes what its committed result has."""
+
+import json
+
+import pytest
+
+from tests.support.benchmarks import load_benchmark
+from tests.support.tiny_runs import build_tiny_run, fake_text_patch
+
+
+def _result(out) -> dict:
+    data = json.loads(out.with_suffix(".json").read_text())
+    md = out.with_suffix(".md").read_text()
+    assert {"commit", "date", "device", "torch"} <= set(data["stamp"]) and md.rstrip().splitlines()[-1].startswith("_Stamp:")
+    return data
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("smoke")
+    mp = fake_text_patch()
+    try:
+        data, runs, evals = build_tiny_run(root)
+    finally:
+        mp.undo()
+    return data, runs
+
+
+def test_sampling(tiny_assets, tmp_path):
+    from tests.support.standins import build_tiny_latent
+
+    latent = build_tiny_latent(tmp_path / "latent")
+    few = build_tiny_latent(tmp_path / "fewstep", few_step=True)
+    out = tmp_path / "sampling"
+    assert load_benchmark("sampling.py").main([
+        "--checkpoint", str(tiny_assets / "checkpoints" / "base"), "--latent", str(latent), "--few-step", str(few),
+        "--threads", "1", "--seconds", "1", "--repeats", "1", "--batch", "2", "--precisions", "fp32",
+        "--train-steps", "1", "--out", str(out)]) == 0
+    res = _result(out)
+    got = {(r["model"], r["steps"], r["batch"]) for r in res["rows"]}
+    assert got == {(m, s, b) for m, steps in (("frame-space", [50]), ("latent", [50]), ("few-step", [1, 2, 4]))
+                   for s in steps for b in (1, 2)}
+    assert all(r["seconds_per_motion"] > 0 and not r["random_weights"] for r in res["rows"])
+    assert res["train_seconds_per_step_b32_fp32"] > 0
+
+
+def test_laterality(tiny_run, fake_text, tmp_path):
+    data, runs = tiny_run
+    out = tmp_path / "laterality"
+    assert load_benchmark("laterality.py").main([
+        "--data", str(data), "--pairs", "5", "--reward", str(runs / "reward"), "--evaluator", str(runs / "evaluator"),
+        "--threads", "1", "--out", str(out)]) == 0
+    res = _result(out)
+    assert 0 < res["pairs"] <= 5 and 0 <= res["reward_prefers_own_caption"] <= 1
+    for e in res["examples"]:  # a caption that names a side, against its mirror image's caption
+        assert e["caption"] != e["mirrored_caption"] and {"left", "right"} & set(e["caption"].replace(".", " ").split())
+
+
+def test_reward_eval(tiny_run, fake_text, tmp_path):
+    data, runs = tiny_run
+    assert load_benchmark("reward_eval.py").main([
+        "--threads", "1", "--frames", "40", "--batch", "2", "--repeats", "1", "--data", str(data), "--steps", "2",
+        "--base", str(runs / "base"), "--reward", str(runs / "reward"), "--evaluator", str(runs / "evaluator"),
+        "--max-prompts", "32", "--out", str(tmp_path)]) == 0
+    res = _result(tmp_path / "reward_eval")
+    assert res["reward_fwd_bwd"]["clean"]["median_s"] > 0
+    full, quick = res["eval_full_test_one_replication"], res["eval_quick"]
+    assert full["pairs"] == 32 and full["steps"] == 2 and quick["repeats"] > 1
+
+
+def test_dataset_stats_generates_and_checks_determinism(tmp_path):
+    out = tmp_path / "stats"
+    assert load_benchmark("dataset_stats.py").main([
+        "--generate", "--world", "everyday", "--data", str(tmp_path / "data"), "--size", "30", "--workers", "1",
+        "--determinism-size", "4", "--out", str(out)]) == 0
+    res = _result(out)
+    gen = res["generation"]
+    assert gen["size"] == 30 and gen["determinism"] == {**gen["determinism"], "size": 4, "same_bytes": True}
+    assert res["rules"]["pass_fraction"] == 1.0  # the rules pass on every real motion they check
+
+
+def test_data_throughput(tmp_path):
+    res = load_benchmark("data_throughput.py").main([
+        "--motions", "2", "--batch", "2", "--frames", "40", "--gen-size", "4", "--workers", "1", "--threads", "1",
+        "--repeats", "1", "--out", str(tmp_path)])
+    assert isinstance(res, dict)
+    _result(tmp_path / "data_throughput")
+
+
+@pytest.mark.slow
+def test_interop_cost(tmp_path):
+    out = tmp_path / "interop"
+    assert load_benchmark("interop_cost.py").main(["--threads", "1", "--batch", "1", "--repeats", "1",
+                                                   "--out", str(out)]) == 0
+    _result(out)
+
+
+@pytest.mark.slow
+def test_training_cost(tmp_path):
+    out = tmp_path / "training_cost"
+    assert load_benchmark("training_cost.py").main([
+        "--threads", "1", "--steps", "1", "--finetune-batch", "2", "--out", str(out)]) == 0
+    _result(out)
+
+
+@pytest.mark.slow
+def test_app_latency_with_tiny_stand_ins(tmp_path):
+    assert load_benchmark("app_latency.py").main(["--tiny", "--repeats", "2", "--seconds", "1", "--threads", "1",
+                                                  "--out", str(tmp_path)]) == 0
+    res = _result(tmp_path / "app_latency_tiny")
+    assert res["tiny"] is True
