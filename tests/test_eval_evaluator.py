@@ -1,6 +1,7 @@
 """Evaluator model: shapes, masking, foot contacts, normalisation, training round trip."""
 
 import argparse
+import shlex
 
 import numpy as np
 import pytest
@@ -81,6 +82,10 @@ def test_train_evaluator_round_trip(tmp_path, fake_text):
     ev = load_evaluator(out, device="cpu")
     assert ev.config.token_dim == 16 and ev.config.text_encoder == "fake"
     assert ev.meta["real_motion"]["test"]["n"] == 40
+    prog = "python -m easytune_core train-evaluator "
+    assert ev.meta["command"].startswith(prog)
+    assert etrain.config_from_args(etrain.EvaluatorTrainConfig, p.parse_args(shlex.split(ev.meta["command"][len(prog):]))) == \
+        etrain.config_from_args(etrain.EvaluatorTrainConfig, args)
     assert len(ev.meta["real_motion"]["test"]["r_precision"]) == 3
     np.testing.assert_allclose(ev.mean.numpy(), np.load(data / "Mean.npy"), rtol=1e-6)
     e = ev.embed_texts(["a person jumps up", "a person kicks", "a person jumps up"])

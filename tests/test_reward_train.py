@@ -1,6 +1,7 @@
 """train-reward end to end on a tiny HumanML3D-layout folder with a stand-in text encoder."""
 
 import argparse
+import shlex
 import json
 
 import numpy as np
@@ -45,6 +46,13 @@ def test_train_reward_then_spl_round_trip(tmp_path, fake_text):
     spl_model = load_reward_model(spl_out, device="cpu")
     meta2 = json.loads((spl_out / "config.json").read_text())["meta"]
     assert meta2["stage"] == "spl" and meta2["lr"] == 1e-5 and meta2["spl_weight"] == 1e-2
+    # the recorded command is the run's configuration as flags: it parses back to the same config
+    from easytune_core.cli_config import config_from_args
+    prog = "python -m easytune_core train-reward "
+    assert meta2["command"].startswith(prog) and "--spl" in meta2["command"] and f"--init {out}" in meta2["command"]
+    again = config_from_args(rtrain.RewardTrainConfig, _args(rtrain, shlex.split(meta2["command"][len(prog):])))
+    assert again == config_from_args(rtrain.RewardTrainConfig, _args(rtrain, common + [
+        "--out", str(spl_out), "--spl", "--init", str(out), "--steps", "3", "--eval-split", ""]))
     assert 0.0 <= meta2["spl_prefer_gt_share"] <= 1.0  # the share of mined "prefer the ground truth" targets
     changed = any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), spl_model.state_dict().values()))
     assert changed

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from easytune_core.cli_config import add_config_arguments, config_from_args
+from easytune_core.cli_config import add_config_arguments, command_line, config_from_args
 from easytune_core.data.loader import (CaptionEmbeddings, TokenCache, forever, make_loader, resolve_device,
                                        seed_everything, set_threads)
 from easytune_core.eval.metrics import diversity, mm_dist, r_precision, r_precision_groups
@@ -194,7 +194,8 @@ def train_evaluator(cfg: EvaluatorTrainConfig) -> dict:
               f"MM-Dist {s['mm_dist']:.3f}  Diversity {s.get('diversity', float('nan')):.3f}  (n={s['n']})"
               + (f"  hard-negative top1/3 {s['r_precision_hard'][0]:.3f} {s['r_precision_hard'][2]:.3f} "
                  f"({s['hard_negative_queries']} queries)" if "r_precision_hard" in s else ""))
-    meta = {"data": str(root), "steps": step, "seconds": round(seconds, 1), "lr": cfg.lr, "margin": cfg.margin,
+    meta = {"command": command_line("python -m easytune_core train-evaluator", cfg),
+            "data": str(root), "steps": step, "seconds": round(seconds, 1), "lr": cfg.lr, "margin": cfg.margin,
             "batch_size": cfg.batch_size, "seed": cfg.seed, "text_encoder": text_encoder.name,
             "final_loss": float(np.mean(losses[-100:])) if losses else None, "real_motion": scores}
     save_checkpoint(cfg.out, model, mcfg, "evaluator", mean=mean, std=std, meta=meta,

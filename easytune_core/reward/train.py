@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from easytune_core.cli_config import add_config_arguments, config_from_args
+from easytune_core.cli_config import add_config_arguments, command_line, config_from_args
 from easytune_core.data.builtin import resolve_dataset
 from easytune_core.data.loader import (CaptionEmbeddings, autocast, forever, make_loader, mixed_precision_pays, resolve_device,
                                        seed_everything, set_threads)
@@ -283,6 +283,7 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
             print(f"{cfg.eval_split} {key:>5}  {head}full t2m R@1 {f['t2m'][1]:.1f} "
                   f"R@3 {f['t2m'][3]:.1f} m2t R@1 {f['m2t'][1]:.1f} R@3 {f['m2t'][3]:.1f}{tail}", flush=True)
     meta = {
+        "command": command_line("python -m easytune_core train-reward", cfg),
         "stage": "spl" if cfg.spl else ("continue" if cfg.init else "pretrain"),
         "init": str(cfg.init) if cfg.init else None,
         "init_meta": init_meta or None,
