@@ -212,14 +212,23 @@ class CheckpointRegistry:
         for name, kind in self.SHIPPED.items():
             if (self.shipped_root / name / "config.json").exists():
                 entries[name] = {"folder": str(self.shipped_root / name), "kind": kind}
-        if self._file.exists():
-            try:
-                data = json.loads(self._file.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                raise CheckpointError(f"{self._file} is corrupt ({err})") from err
-            if isinstance(data, dict):
-                entries.update({k: v for k, v in data.items() if isinstance(v, dict)})
+        data = self._load_file()
+        entries.update({k: v for k, v in data.items() if isinstance(v, dict)})
         return entries
+
+    def _load_file(self) -> dict:
+        """The registry file's entries ({} when there is none); a corrupt file raises and is left as it is."""
+        if not self._file.exists():
+            return {}
+        try:
+            data = json.loads(self._file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise CheckpointError(f"{self._file} is corrupt ({err}); it was left as it is: repair or remove it "
+                                  "(the checkpoint folders it lists are untouched)") from err
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{self._file} must hold a JSON object of name -> entry, not a "
+                                  f"{type(data).__name__}; it was left as it is: repair or remove it")
+        return data
 
     def register(self, name: str, folder, kind: str) -> None:
         """Add or replace ``name`` -> folder (must be a readable checkpoint of ``kind``)."""
@@ -229,12 +238,7 @@ class CheckpointRegistry:
         if cfg["kind"] != kind:
             raise CheckpointError(f"{folder} holds a {cfg['kind']!r} checkpoint, not {kind!r}")
         with self._lock:
-            data = {}
-            if self._file.exists():
-                try:
-                    data = json.loads(self._file.read_text())
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    data = {}
+            data = self._load_file()  # a corrupt file is never overwritten: its other entries would be lost
             data[str(name)] = {"folder": str(Path(folder)), "kind": kind}
             self.root.mkdir(parents=True, exist_ok=True)
             _atomic(self._file, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True)))

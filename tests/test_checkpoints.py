@@ -115,3 +115,15 @@ def test_registry(saved, tmp_path):
         reg.get("other")
     save_checkpoint(tmp_path / "assets" / "base", tiny()[0], tiny()[1], "denoiser")
     assert reg.list("denoiser") == ["base", "mine"]  # shipped folders are found automatically
+
+
+@pytest.mark.parametrize("content, match", [('{"mine": {"folder": "x", "ki', "is corrupt"), ("[]", "not a list")])
+def test_a_corrupt_registry_is_reported_and_never_overwritten(saved, tmp_path, content, match):
+    folder = saved[0]
+    reg = CheckpointRegistry(tmp_path / "assets")
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "registry.json").write_text(content)
+    for call in (reg.list, lambda: reg.register("new", folder, "denoiser")):
+        with pytest.raises(CheckpointError, match=match):
+            call()
+    assert (tmp_path / "assets" / "registry.json").read_text() == content  # the other entries are not lost

@@ -107,3 +107,39 @@ def test_bad_jobs_are_refused_at_submit(registry, tmp_path):
         engine.status("job999")
     assert not engine.busy()
     engine.shutdown()
+
+
+def test_a_restarted_engine_never_reuses_an_earlier_run_or_name(registry, tmp_path):
+    runs = tmp_path / "runs"
+    first = FinetuneEngine(registry, runs, runners={"finetune": tiny_runner()})
+    st = first.wait(first.submit(FinetuneJob(config=small_config(max_steps=2))), 30)
+    assert st["state"] == "finished" and st["name"] == "easytune-job1"
+    kept = (runs / "job1-easytune-job1" / "metrics.jsonl").read_text()
+    first.shutdown()
+
+    again = FinetuneEngine(registry, runs, runners={"finetune": tiny_runner()})  # e.g. after an app restart
+    st2 = again.wait(again.submit(FinetuneJob(config=small_config(max_steps=2))), 30)
+    assert st2["state"] == "finished" and st2["id"] == "job2" and st2["name"] == "easytune-job2"
+    assert (runs / "job1-easytune-job1" / "metrics.jsonl").read_text() == kept  # the earlier run is untouched
+    assert {"easytune-job1", "easytune-job2"} <= set(registry.list("denoiser"))
+    # a name that is registered already (a run's, or a shipped model's) is refused, not replaced
+    for taken in ("easytune-job1", "base"):
+        with pytest.raises(ValueError, match=f"named '{taken}' already exists"):
+            again.submit(FinetuneJob(name=taken, config=small_config(max_steps=2)))
+    assert registry.get("easytune-job1") == runs / "job1-easytune-job1" / "checkpoint"
+    again.shutdown()
+
+
+def test_a_run_whose_registration_fails_says_where_its_checkpoint_is(registry, tmp_path):
+    gate = threading.Event()
+    engine = FinetuneEngine(registry, tmp_path / "runs", runners={"finetune": tiny_runner(gate)})
+    job_id = engine.submit(FinetuneJob(name="kept", config=small_config(max_steps=2)))
+    registry._file.parent.mkdir(parents=True, exist_ok=True)
+    registry._file.write_text("[]")  # damaged while the job runs (it waits on the gate at each step)
+    gate.set()
+    st = engine.wait(job_id, 30)
+    assert st["state"] == "failed" and "registry.json" in st["message"]
+    assert str(tmp_path / "runs" / "job1-kept" / "checkpoint") in st["message"]
+    load_checkpoint(tmp_path / "runs" / "job1-kept" / "checkpoint", expected_kind="denoiser")  # nothing is lost
+    assert registry._file.read_text() == "[]"
+    engine.shutdown()

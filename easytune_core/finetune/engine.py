@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..checkpoints import CheckpointRegistry
+from ..checkpoints import CheckpointError, CheckpointRegistry
 from .config import FinetuneConfig
 
 JOB_KINDS = ("finetune", "spl", "spl+finetune")
@@ -141,7 +141,7 @@ class FinetuneEngine:
         self._records: dict[str, _Record] = {}
         self._lock = threading.Lock()
         self._queue: "queue.Queue[Optional[_Record]]" = queue.Queue()
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(_first_free_id(self.runs_root))
         self._worker = threading.Thread(target=self._work, name="finetune-engine", daemon=True)
         self._worker.start()
 
@@ -161,12 +161,29 @@ class FinetuneEngine:
                 raise EngineBusy(f"a fine-tuning job is already {r.state} (id {r.id}, {r.job.name!r}); "
                                  "cancel it or wait until it ends, then submit again")
             job_id = f"job{next(self._ids)}"
+            while any(self.runs_root.glob(f"{job_id}-*")):  # a folder made by another process meanwhile
+                job_id = f"job{next(self._ids)}"
             if job.name is None:
                 job = dataclasses.replace(job, name=f"{job.config.method if job.kind != 'spl' else 'spl'}-{job_id}")
+            self._check_name_is_free(job)
             rec = _Record(job_id, job, run_dir=str(self.runs_root / f"{job_id}-{job.name}"))
             self._records[job_id] = rec
         self._queue.put(rec)
         return job_id
+
+    def _check_name_is_free(self, job: "FinetuneJob") -> None:
+        """A job never replaces a registered checkpoint or another job's result: its names must be new."""
+        def names_of(j):
+            return [j.name] + ([f"{j.name}-reward"] if j.kind == "spl+finetune" else [])
+
+        taken = set(self.registry.list())
+        for r in self._records.values():
+            if r.state != "failed":  # a failed job registered nothing: its name may be used again
+                taken.update(names_of(r.job))
+        names = names_of(job)
+        clash = [n for n in names if n in taken]
+        if clash:
+            raise ValueError(f"a checkpoint named {clash[0]!r} already exists; choose another name for this run")
 
     def status(self, job_id: Optional[str] = None) -> dict:
         """State of a job (default: the latest): id, name, kind, state, message, step, max_steps,
@@ -259,7 +276,7 @@ class FinetuneEngine:
                 continue
             self._set(rec, state="running", started=time.time())
             try:
-                Path(rec.run_dir).mkdir(parents=True, exist_ok=True)
+                Path(rec.run_dir).mkdir(parents=True, exist_ok=False)  # never into an earlier run's folder
                 out = self.runners[rec.job.kind](JobContext(self, rec))
                 state = out.get("status", "finished")
                 self._set(rec, checkpoint=_str(out.get("checkpoint")),
@@ -273,14 +290,32 @@ class FinetuneEngine:
 
     def _register(self, rec: _Record) -> None:
         names = []
+        todo = []
         if rec.reward_checkpoint:
-            name = rec.job.name if rec.job.kind == "spl" else f"{rec.job.name}-reward"
-            self.registry.register(name, rec.reward_checkpoint, "reward")
-            names.append(name)
+            todo.append((rec.job.name if rec.job.kind == "spl" else f"{rec.job.name}-reward", rec.reward_checkpoint,
+                         "reward"))
         if rec.checkpoint:
-            self.registry.register(rec.job.name, rec.checkpoint, "denoiser")
-            names.append(rec.job.name)
+            todo.append((rec.job.name, rec.checkpoint, "denoiser"))
+        for name, folder, kind in todo:
+            try:
+                self.registry.register(name, folder, kind)
+            except CheckpointError as err:
+                raise CheckpointError(f"{err}. The run's {kind} checkpoint is saved in {folder}: load it from "
+                                      "there") from err
+            names.append(name)
         self._set(rec, registered=names)
+
+
+def _first_free_id(runs_root: Path) -> int:
+    """One more than the highest job number of the run folders (``job<N>-<name>``) already in
+    ``runs_root``, so that a restarted engine never reuses an earlier run's folder or name."""
+    highest = 0
+    if runs_root.is_dir():
+        for p in runs_root.iterdir():
+            m = re.match(r"job(\d+)-", p.name)
+            if m:
+                highest = max(highest, int(m.group(1)))
+    return highest + 1
 
 
 def _str(x) -> Optional[str]:
