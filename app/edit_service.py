@@ -5,6 +5,7 @@ Like `backend.py`, core imports happen on first use."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,8 +179,12 @@ def takes(backend, prompt: str, seconds: float, seed: int, n: int, guidance: flo
 
     from easytune_core.edit.takes import check_repetitions
 
-    if isinstance(n, (int, float)) and n > MAX_APP_TAKES:
-        raise ValueError(f"{n:g} takes asked for: the app makes at most {MAX_APP_TAKES} per request "
+    try:  # numbers given as text count too: the app's own cap, then the library's checks
+        asked = float(n) if not isinstance(n, bool) else None
+    except (TypeError, ValueError):
+        asked = None
+    if asked is not None and math.isfinite(asked) and asked > MAX_APP_TAKES:
+        raise ValueError(f"{asked:g} takes asked for: the app makes at most {MAX_APP_TAKES} per request "
                          f"(the library and `sample --repetitions` up to 16)")
     n = check_repetitions(n)
     pipe = backend.pipeline(name, session)

@@ -155,3 +155,17 @@ def test_on_zerogpu_work_runs_inside_spaces_gpu(monkeypatch):
     monkeypatch.setenv("EASYTUNE_CHUNK_STEPS", "0")
     with pytest.raises(ValueError, match="EASYTUNE_CHUNK_STEPS"):
         zg.chunk_steps_from_env()
+
+
+@pytest.mark.parametrize("n, message", [("16", "at most 8 per request"), (9, "at most 8 per request"),
+                                        ("inf", "between 1 and 16, got inf"), (float("nan"), "between 1 and 16"),
+                                        ("x", "whole number, got 'x'"), (2.5, "between 1 and 16")])
+def test_takes_count_is_checked_before_any_sampling(n, message):
+    from app.edit_service import takes
+
+    class NoBackend:  # the check comes first: nothing is loaded or sampled
+        def pipeline(self, *a, **k):
+            raise AssertionError("sampled despite a bad number of takes")
+
+    with pytest.raises(ValueError, match=message):
+        takes(NoBackend(), "a person jumps", 2.0, 0, n, 2.5, 4, "base")

@@ -7,6 +7,8 @@ or compared with another checkpoint from its seed.
 
 from __future__ import annotations
 
+import math
+
 MAX_TAKES = 16
 """Most takes of one prompt per call (the app and the CLI refuse more)."""
 
@@ -19,7 +21,7 @@ def check_repetitions(n) -> int:
         value = float(n)
     except (TypeError, ValueError):
         raise ValueError(f"the number of takes must be a whole number, got {n!r}") from None
-    if value != int(value) or not 1 <= value <= MAX_TAKES:
+    if not math.isfinite(value) or value != int(value) or not 1 <= value <= MAX_TAKES:
         raise ValueError(f"the number of takes must be a whole number between 1 and {MAX_TAKES}, got {n}")
     return int(value)
 
