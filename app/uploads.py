@@ -40,8 +40,9 @@ def _check_config(path: Path) -> dict:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"config.json is not valid JSON ({exc.msg}): upload the config.json saved with the checkpoint") from None
-    if not isinstance(config, dict) or "kind" not in config or "config" not in config:
-        raise ValueError("config.json is not an EasyTune checkpoint config (needs 'kind' and 'config'): upload the config.json saved with the checkpoint")
+    if not isinstance(config, dict) or "kind" not in config or not isinstance(config.get("config"), dict):
+        raise ValueError("config.json is not an EasyTune checkpoint config (needs 'kind' and a 'config' object): "
+                         "upload the config.json saved with the checkpoint")
     if config["kind"] == "lora":
         raise ValueError("this is a LoRA adapter alone: upload the merged generator (the run folder's checkpoint/)")
     if config["kind"] != "denoiser":

@@ -128,7 +128,10 @@ def read_config(folder) -> dict:
         raise CheckpointError(f"{path} has unknown kind {cfg.get('kind')!r}; expected one of {KINDS}")
     if not isinstance(cfg.get("config"), dict):
         raise CheckpointError(f"{path} has no \"config\" object")
-    if int(cfg.get("version", 0)) > FORMAT_VERSION:
+    version = cfg.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(f"{path} has format version {version!r}; expected a whole number")
+    if version > FORMAT_VERSION:
         raise CheckpointError(f"{path} has format version {cfg.get('version')}, newer than this code "
                               f"({FORMAT_VERSION}); update easytune_core")
     return cfg

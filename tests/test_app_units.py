@@ -3,6 +3,7 @@ upload staging (no unpickling, no zip path escapes), and chunked save-and-resume
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import zipfile
@@ -169,3 +170,12 @@ def test_takes_count_is_checked_before_any_sampling(n, message):
 
     with pytest.raises(ValueError, match=message):
         takes(NoBackend(), "a person jumps", 2.0, 0, n, 2.5, 4, "base")
+
+
+@pytest.mark.parametrize("config", [{"kind": "denoiser", "config": [1]}, {"kind": "denoiser"}, ["kind", "config"]])
+def test_an_uploaded_config_of_the_wrong_shape_is_refused_clearly(tmp_path, config):
+    ckpt = _tiny_ckpt(tmp_path)
+    (ckpt / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="not an EasyTune checkpoint config"):
+        stage_upload([str(ckpt / "model.safetensors"), str(ckpt / "config.json")], tmp_path / "uploads")
+    assert not any((tmp_path / "uploads").iterdir())  # nothing half-staged is left

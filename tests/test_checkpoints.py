@@ -127,3 +127,13 @@ def test_a_corrupt_registry_is_reported_and_never_overwritten(saved, tmp_path, c
         with pytest.raises(CheckpointError, match=match):
             call()
     assert (tmp_path / "assets" / "registry.json").read_text() == content  # the other entries are not lost
+
+
+@pytest.mark.parametrize("version", [None, "2", 1.5, True])
+def test_a_config_with_a_bad_format_version_is_a_clear_error(saved, version):
+    folder = saved[0]
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["version"] = version
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="format version .*expected a whole number"):
+        load_checkpoint(folder)
