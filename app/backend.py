@@ -171,6 +171,28 @@ class Backend:
             self._upload_notes.pop((session or "", name), None)
             shutil.rmtree(folder, ignore_errors=True)
 
+    def sweep_uploads(self, max_age_s: float, now: float | None = None) -> int:
+        """Delete upload folders that no live session holds and that are older than ``max_age_s``
+        (left by a session that never closed, or by an earlier run of the app); returns the count."""
+        import shutil
+        import time
+
+        root = self.config.uploads_dir
+        if not root.is_dir():
+            return 0
+        now = time.time() if now is None else now
+        live = {Path(f).resolve() for uploads in list(self._uploads.values()) for f in list(uploads.values())}
+        removed = 0
+        for folder in root.iterdir():
+            try:
+                old = now - folder.stat().st_mtime > max_age_s
+            except FileNotFoundError:
+                continue
+            if old and folder.is_dir() and folder.resolve() not in live:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        return removed
+
     def _load_pipeline(self, folder: Path):
         """Cached MotionPipeline for a folder; reloaded when its files change (a run saving again)."""
         from easytune_core.pipeline import MotionPipeline

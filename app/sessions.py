@@ -27,10 +27,11 @@ def _safe_name(text: str | None) -> str:
 class OutputFolders:
     """Hands out fresh per-request folders under `root` and removes old ones."""
 
-    def __init__(self, root: Path, max_age_s: float, sweep_every_s: float):
+    def __init__(self, root: Path, max_age_s: float, sweep_every_s: float, also=()):
         self.root = Path(root)
         self.max_age_s = float(max_age_s)
         self.sweep_every_s = float(sweep_every_s)
+        self.also = list(also)  # more sweeps run with this one: callables (max_age_s, now) -> removed count
         self.root.mkdir(parents=True, exist_ok=True)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -46,7 +47,8 @@ class OutputFolders:
         shutil.rmtree(self.root / _safe_name(session), ignore_errors=True)
 
     def sweep(self, now: float | None = None) -> int:
-        """Delete request folders older than `max_age_s` and empty session folders; returns the count."""
+        """Delete request folders older than `max_age_s` and empty session folders, then run the `also`
+        sweeps; returns the count removed."""
         now = time.time() if now is None else now
         removed = 0
         for session in list(self.root.glob("*")):
@@ -64,6 +66,8 @@ class OutputFolders:
                 session.rmdir()  # only succeeds when empty
             except OSError:
                 pass
+        for extra in self.also:
+            removed += extra(self.max_age_s, now)
         return removed
 
     def start(self) -> None:

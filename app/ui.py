@@ -46,7 +46,9 @@ def create_app(config: AppConfig | None = None, backend: Backend | None = None, 
     elif overrides:
         raise ValueError("pass either a config or keyword overrides, not both")
     backend = backend or Backend(config)
-    folders = OutputFolders(config.outputs_dir, config.output_max_age_s, config.cleanup_every_s)
+    folders = OutputFolders(config.outputs_dir, config.output_max_age_s, config.cleanup_every_s,
+                            also=[backend.sweep_uploads])
+    folders.sweep()  # what an earlier run of the app left behind
     folders.start()
 
     if config.warm_up:
@@ -108,6 +110,7 @@ def launch(demo: gr.Blocks | None = None, **kwargs):
     kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     kwargs.setdefault("allowed_paths", config_dirs)
+    kwargs.setdefault("max_file_size", f"{cfg.max_upload_mb:g}mb")  # refused by the server before it is stored
     kwargs.setdefault("css", CSS)
     kwargs.setdefault("head", HEAD)
     kwargs.setdefault("footer_links", ["api"])

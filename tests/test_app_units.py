@@ -70,10 +70,14 @@ def test_each_request_gets_its_own_folder_and_old_ones_are_swept(tmp_path):
     assert folders.sweep(now=time.time() + 3600) == 1 and not any(tmp_path.iterdir())
 
 
-def _tiny_ckpt(tmp_path: Path) -> Path:
+def build_assets(tmp_path: Path) -> Path:
     from tests.support.standins import build_tiny_assets
 
-    return build_tiny_assets(tmp_path / "assets") / "checkpoints" / "base"
+    return build_tiny_assets(tmp_path / "assets")
+
+
+def _tiny_ckpt(tmp_path: Path) -> Path:
+    return build_assets(tmp_path) / "checkpoints" / "base"
 
 
 def test_zip_members_are_extracted_by_known_name_only(tmp_path):
@@ -179,3 +183,40 @@ def test_an_uploaded_config_of_the_wrong_shape_is_refused_clearly(tmp_path, conf
     with pytest.raises(ValueError, match="not an EasyTune checkpoint config"):
         stage_upload([str(ckpt / "model.safetensors"), str(ckpt / "config.json")], tmp_path / "uploads")
     assert not any((tmp_path / "uploads").iterdir())  # nothing half-staged is left
+
+
+def test_old_uploads_no_session_holds_are_swept_with_the_outputs(tmp_path):
+    from app.backend import Backend
+    from app.config import AppConfig
+
+    backend = Backend(AppConfig(assets_dir=build_assets(tmp_path), runs_dir=tmp_path / "runs"))
+    root = backend.config.uploads_dir
+    stale, held, fresh = (root / n for n in ("stale", "held", "fresh"))
+    for folder in (stale, held, fresh):
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(b"x")
+    old = time.time() - 3 * 3600
+    for folder in (stale, held):
+        os.utime(folder, (old, old))
+    backend._uploads["a-live-session"] = {"upload: mine": held}
+    folders = OutputFolders(tmp_path / "outputs", max_age_s=3600, sweep_every_s=3600, also=[backend.sweep_uploads])
+    assert folders.sweep() == 1
+    assert not stale.exists() and held.exists() and fresh.exists()  # a live session's upload stays, however old
+
+
+def test_launch_never_shares_and_caps_uploads_at_the_servers_door(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from app import ui
+    from app.config import AppConfig
+
+    class Demo:
+        easytune_backend = SimpleNamespace(config=AppConfig(assets_dir=tmp_path / "assets", runs_dir=tmp_path / "runs",
+                                                            mcp_server=False, max_upload_mb=50))
+
+        def launch(self, **kwargs):
+            return kwargs
+
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    got = ui.launch(Demo())
+    assert got["share"] is False and got["max_file_size"] == "50mb" and got["server_port"] == 7860
