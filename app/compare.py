@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from pathlib import Path
@@ -13,6 +14,8 @@ from easytune_core.limits import (APP_DEFAULT_SECONDS, APP_MAX_GUIDANCE_SLIDER, 
                                   MAX_SEED, MIN_SECONDS)
 
 from .checks import check_choice, check_guidance, check_prompt, check_seconds, check_seed, check_steps, user_errors
+
+log = logging.getLogger(__name__)
 
 SCORE_HEADERS = ["side", "checkpoint", "reward (higher = closer to the text)", "evaluator matching distance (lower = better)"]
 EXAMPLES = [
@@ -276,6 +279,9 @@ def build_compare_tab(backend, folders, config):
             sides, state, text = first_view(args, session)
         except ValueError as exc:
             return (gr.skip(),) * 3 + (f"**{exc}**",)
+        except Exception as exc:  # noqa: BLE001 - a live update must never surface as a raw error
+            log.exception("live comparison failed")
+            return (gr.skip(),) * 3 + (f"**Live update failed ({type(exc).__name__}: {exc})**",)
         a, b = sides
         return str(a.files["glb"]), str(b.files["glb"]), state, "Live: " + text + " Press Generate for downloads."
 

@@ -72,7 +72,8 @@ def build_timeline(backend, folders, compare):
         a, b = sides
         state = {"prompt": " / ".join(p for p, _ in segments), "folder": str(folder), "time": time.time(),
                  "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
-                            "features": str(s.files["features"])} for s in sides]}
+                            "features": str(s.files["features"]), "glb": str(s.files["glb"]), "fps": s.fps}
+                           for s in sides]}
         parts = ", ".join(f"{seg['prompt']!r} frames {seg['start']}-{seg['end']}" for seg in info)
         note = (f"Timeline of {len(segments)} segments, {a.joints.shape[0] / 20:g} s ({a.joints.shape[0]} frames), "
                 f"seed {seed}, {steps} steps, guidance {guidance:g}: {parts}. Took {time.perf_counter() - start:.1f} s.")
