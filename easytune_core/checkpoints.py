@@ -77,6 +77,8 @@ def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta:
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if (mean is None) != (std is None):  # checked before anything is written
+        raise ValueError("give both mean and std, or neither")
     from safetensors.torch import save_file
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,8 +93,6 @@ def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta:
            "meta": dict(meta or {})}
     text = json.dumps(cfg, indent=2, sort_keys=True, default=str)
     _atomic(folder / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"kind": kind}))
-    if (mean is None) != (std is None):
-        raise ValueError("give both mean and std, or neither")
     stats_path = folder / "stats.safetensors"
     if mean is not None:
         stats = {"mean": torch.as_tensor(np.asarray(mean, dtype=np.float32)).contiguous(),
@@ -105,9 +105,15 @@ def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta:
 
 
 def _atomic(path: Path, write) -> None:
+    """Write ``path`` through a temporary file renamed over it; a failed write leaves neither a
+    half-written ``path`` nor the temporary file."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def read_config(folder) -> dict:

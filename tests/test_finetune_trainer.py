@@ -76,6 +76,28 @@ def test_resume_continues_exactly(tmp_path):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_resume_of_a_half_precision_run_continues_from_the_exact_weights(tmp_path):
+    straight = tiny_denoiser()
+    tiny_trainer(small_config(max_steps=6), model=straight).train()
+
+    def half_io(model):
+        return CheckpointIO(model.config, np.zeros(D, np.float32), np.ones(D, np.float32), dtype=torch.float16)
+
+    first = tiny_denoiser()
+    tiny_trainer(small_config(max_steps=3), model=first, run_dir=tmp_path, io=half_io(first)).train()
+    stored = load_checkpoint(tmp_path / "checkpoint").state_dict  # the published checkpoint is rounded
+    assert any(not torch.equal(stored[k], v) for k, v in first.state_dict().items())
+    # the run stops between the two renames of its next save: the previous checkpoint is found again
+    (tmp_path / "checkpoint").rename(tmp_path / "checkpoint.old")
+    resumed = tiny_denoiser()
+    result = tiny_trainer(small_config(max_steps=6), model=resumed, run_dir=tmp_path, io=half_io(resumed),
+                          resume=True).train()
+    assert result.steps == 6 and (tmp_path / "checkpoint").is_dir() and not (tmp_path / "checkpoint.old").exists()
+    for a, b in zip(resumed.parameters(), straight.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
 def test_resume_without_a_run_is_refused(tmp_path):
     model = tiny_denoiser()
     with pytest.raises(FileNotFoundError, match="nothing to resume"):

@@ -8,12 +8,17 @@ Run folder::
     checkpoint/        the fine-tuned denoiser (LoRA merged in), loadable by the pipeline
     lora/              the adapters alone (LoRA runs only)
     optimizer.safetensors, state.json   what --resume needs
+    resume_weights.safetensors          the exact float32 weights, when checkpoint/ is stored in float16
+
+Every file is written through a temporary one renamed into place, and checkpoint/ is swapped in
+whole, so a run stopped at any moment resumes from its last complete save.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import shutil
 import threading
@@ -34,6 +39,33 @@ from .optim import NonFiniteLoss, Optimisation
 from .strategies import make_strategy
 
 Callback = Callable[[dict], None]
+
+
+RESUME_WEIGHTS = "resume_weights.safetensors"
+"""The exact (float32) weights of a run whose checkpoint is stored in a lower precision, for --resume."""
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write ``path`` through a temporary file renamed over it, so a crash never leaves it half-written."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _swap_in(tmp: Path, folder: Path) -> None:
+    """Replace ``folder`` by the complete folder ``tmp``; at every moment one of them is whole on disk
+    (``folder``, or ``folder.old`` while the two renames happen)."""
+    old = folder.with_name(folder.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 class Cancelled(Exception):
@@ -269,17 +301,19 @@ class FinetuneTrainer:
         tmp = self.run_dir / "checkpoint.tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
-        self.io.save(tmp, merged_state_dict(self.model), "denoiser", meta)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)  # never leaves a half-written checkpoint behind
+        weights = merged_state_dict(self.model)
+        self.io.save(tmp, weights, "denoiser", meta)
+        _swap_in(tmp, folder)  # never leaves a half-written (or no) checkpoint behind
+        from safetensors.torch import save_file
         if has_lora(self.model):
             self.io.save_lora(self.run_dir / "lora", lora_state_dict(self.model),
                               {"rank": self.cfg.lora_rank, "alpha": self.cfg.lora_alpha or self.cfg.lora_rank, **meta})
-        from safetensors.torch import save_file
-        save_file(self.optim.state_tensors(), str(self.run_dir / "optimizer.safetensors"))
-        (self.run_dir / "state.json").write_text(json.dumps(
-            {"step": self.optim.steps, "seconds": self.seconds(), "status_at_save": "ok"}))
+        elif self.io.dtype is not None:  # the checkpoint is stored rounded: resume from the exact weights
+            full = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+            _atomic_write(self.run_dir / RESUME_WEIGHTS, lambda p: save_file(full, str(p)))
+        _atomic_write(self.run_dir / "optimizer.safetensors", lambda p: save_file(self.optim.state_tensors(), str(p)))
+        _atomic_write(self.run_dir / "state.json", lambda p: p.write_text(json.dumps(
+            {"step": self.optim.steps, "seconds": self.seconds(), "status_at_save": "ok"})))
         self.saved_step = self.optim.steps
         return folder
 
@@ -295,9 +329,7 @@ class FinetuneTrainer:
         if tmp.exists():
             shutil.rmtree(tmp)
         self.io.save(tmp, merged_state_dict(self.model), "denoiser", meta)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
+        _swap_in(tmp, folder)
         return folder
 
     def _resume(self) -> None:
@@ -307,11 +339,16 @@ class FinetuneTrainer:
         if not state_file.is_file():
             raise FileNotFoundError(f"nothing to resume in {self.run_dir}: no state.json (start without --resume)")
         state = json.loads(state_file.read_text())
+        folder, old = self.run_dir / "checkpoint", self.run_dir / "checkpoint.old"
+        if not folder.exists() and old.exists():  # stopped between the two renames of a save
+            old.rename(folder)
+        from safetensors.torch import load_file
         if has_lora(self.model):
             load_lora_state_dict(self.model, self.io.load_lora(self.run_dir / "lora"))
+        elif (self.run_dir / RESUME_WEIGHTS).is_file():
+            self.model.load_state_dict(load_file(str(self.run_dir / RESUME_WEIGHTS)))
         else:
-            self.model.load_state_dict(self.io.load(self.run_dir / "checkpoint"))
-        from safetensors.torch import load_file
+            self.model.load_state_dict(self.io.load(folder))
         self.optim.load_state_tensors(load_file(str(self.run_dir / "optimizer.safetensors")), int(state["step"]))
         self.elapsed_before = float(state.get("seconds", 0.0))
         self.saved_step = int(state["step"])
