@@ -121,6 +121,37 @@ def test_cancel_between_optimiser_steps_leaves_a_valid_checkpoint(tmp_path, meth
     assert not all(torch.equal(ckpt.state_dict[n], p) for n, p in tiny_denoiser().named_parameters())
 
 
+def test_chain_snapshots_hold_the_weights_of_their_step_and_resume_continues_exactly(tmp_path):
+    # small_config's trajectories hold several selected steps: snapshots fall inside trajectories
+    seen = {}
+
+    def record(trainer):
+        def on_event(e):
+            seen[e["step"]] = {k: v.clone() for k, v in trainer.current_weights().items()}
+        return on_event
+
+    straight = tiny_denoiser()
+    tr = tiny_trainer(small_config(method="easytune-chain", max_steps=6, keep_every=1), model=straight,
+                      run_dir=tmp_path / "straight", io=io_for(straight))
+    tr.callbacks.append(record(tr))
+    tr.train()
+    for step in range(1, 7):
+        snap = load_checkpoint(tmp_path / "straight" / "snapshots" / f"step-{step:06d}").state_dict
+        for k, v in seen[step].items():
+            torch.testing.assert_close(snap[k], v)
+    assert not torch.equal(seen[1][next(iter(seen[1]))], seen[2][next(iter(seen[2]))])
+
+    first = tiny_denoiser()
+    tiny_trainer(small_config(method="easytune-chain", max_steps=3), model=first, run_dir=tmp_path / "r",
+                 io=io_for(first)).train()
+    resumed = tiny_denoiser()
+    tiny_trainer(small_config(method="easytune-chain", max_steps=6), model=resumed, run_dir=tmp_path / "r",
+                 io=io_for(resumed), resume=True).train()
+    final = load_checkpoint(tmp_path / "r" / "checkpoint").state_dict
+    for k, v in load_checkpoint(tmp_path / "straight" / "checkpoint").state_dict.items():
+        torch.testing.assert_close(final[k], v, rtol=1e-5, atol=1e-6)
+
+
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
     model, reward = tiny_denoiser(), tiny_reward()
     calls = {"n": 0}

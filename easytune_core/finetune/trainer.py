@@ -8,7 +8,8 @@ Run folder::
     checkpoint/        the fine-tuned denoiser (LoRA merged in), loadable by the pipeline
     lora/              the adapters alone (LoRA runs only)
     optimizer.safetensors, state.json   what --resume needs
-    resume_weights.safetensors          the exact float32 weights, when checkpoint/ is stored in float16
+    resume_weights.safetensors          the exact float32 weights of the sampling model, when checkpoint/
+                                        is stored in float16 or holds the chain variant's policy copy
 
 Every file is written through a temporary one renamed into place, and checkpoint/ is swapped in
 whole, so a run stopped at any moment resumes from its last complete save.
@@ -295,27 +296,42 @@ class FinetuneTrainer:
         folder = self.run_dir / "checkpoint"
         if not self.info.is_main:
             return folder
-        # chain: θ is saved as is (θ′ lives in optimizer.safetensors); train() commits before the final save
         meta = {"finetune": self.cfg.to_dict(), "optimiser_steps": self.optim.steps,
                 "mean_reward_last": self._running_reward() if self.history else None, **self.run_meta}
         tmp = self.run_dir / "checkpoint.tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
-        weights = merged_state_dict(self.model)
-        self.io.save(tmp, weights, "denoiser", meta)
+        self.io.save(tmp, self.current_weights(), "denoiser", meta)
         _swap_in(tmp, folder)  # never leaves a half-written (or no) checkpoint behind
         from safetensors.torch import save_file
         if has_lora(self.model):
             self.io.save_lora(self.run_dir / "lora", lora_state_dict(self.model),
                               {"rank": self.cfg.lora_rank, "alpha": self.cfg.lora_alpha or self.cfg.lora_rank, **meta})
-        elif self.io.dtype is not None:  # the checkpoint is stored rounded: resume from the exact weights
-            full = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+        elif self.io.dtype is not None or self.optim.chain:
+            # What --resume needs exactly: the float32 weights (the checkpoint may be rounded) of the
+            # sampling model θ (chain: the checkpoint holds θ′, which θ receives at the trajectory's end).
+            full = {k: v.detach().cpu().contiguous() for k, v in merged_state_dict(self.model).items()}
             _atomic_write(self.run_dir / RESUME_WEIGHTS, lambda p: save_file(full, str(p)))
         _atomic_write(self.run_dir / "optimizer.safetensors", lambda p: save_file(self.optim.state_tensors(), str(p)))
         _atomic_write(self.run_dir / "state.json", lambda p: p.write_text(json.dumps(
             {"step": self.optim.steps, "seconds": self.seconds(), "status_at_save": "ok"})))
         self.saved_step = self.optim.steps
         return folder
+
+    def current_weights(self) -> dict:
+        """The merged weights after the optimiser steps taken so far: the model's, or in the chain
+        variant the policy copy θ′ (θ, which samples the running trajectory, receives θ′ only at its end)."""
+        if not self.optim.chain:
+            return merged_state_dict(self.model)
+        with torch.no_grad():
+            kept = [p.detach().clone() for p in self.optim.params]
+            for p, q in zip(self.optim.params, self.optim.policy):
+                p.copy_(q)
+            try:
+                return merged_state_dict(self.model)
+            finally:
+                for p, k in zip(self.optim.params, kept):
+                    p.copy_(k)
 
     def snapshot(self) -> Optional[Path]:
         """Keep the current (merged) weights in snapshots/step-NNNNNN/, loadable by the pipeline; rank 0 only."""
@@ -328,7 +344,7 @@ class FinetuneTrainer:
         tmp = folder.with_name(folder.name + ".tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
-        self.io.save(tmp, merged_state_dict(self.model), "denoiser", meta)
+        self.io.save(tmp, self.current_weights(), "denoiser", meta)
         _swap_in(tmp, folder)
         return folder
 
