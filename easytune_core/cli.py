@@ -65,6 +65,6 @@ def _main(argv, prog) -> int:
     cmd_args = cmd_parser.parse_args(rest)
     try:
         return int(module.run(cmd_args) or 0)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -46,6 +46,11 @@ def test_cli_finetune_writes_a_loadable_checkpoint(ckpts, tmp_path, capsys):
     # resume adds steps to the same run
     assert main(_args(ckpts, out, "--steps", "5", "--select", "last:2", "--lora-rank", "2", "--resume")) == 0
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 5
+    # a new run into the same folder is refused: it would mix with this one
+    capsys.readouterr()
+    assert main(_args(ckpts, out, "--steps", "2")) == 2
+    assert "holds an earlier run" in capsys.readouterr().err
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 5
 
 
 def test_cli_keep_every_keeps_loadable_snapshots(ckpts, tmp_path):

@@ -204,3 +204,12 @@ def test_regulariser_pulls_toward_the_base():
         return sum(float((p - q).detach().pow(2).sum()) for p, q in zip(model.parameters(), base.parameters()))
 
     assert drift(50.0) < drift(0.0)
+
+
+def test_a_new_run_refuses_a_folder_that_holds_an_earlier_run(tmp_path):
+    model = tiny_denoiser()
+    tiny_trainer(small_config(max_steps=2, keep_every=1), model=model, run_dir=tmp_path, io=io_for(model)).train()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(FileExistsError, match="holds an earlier run .*--resume"):
+        tiny_trainer(small_config(max_steps=2), model=tiny_denoiser(), run_dir=tmp_path, io=io_for(model))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing of the earlier run was touched

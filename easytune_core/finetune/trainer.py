@@ -165,6 +165,11 @@ class FinetuneTrainer:
         self._stop_reason = ""
         if resume:
             self._resume()
+        elif self.run_dir is not None and self.info.is_main:
+            earlier = [n for n in ("state.json", "metrics.jsonl", "checkpoint", "snapshots") if (self.run_dir / n).exists()]
+            if earlier:  # a new run would mix its metrics and snapshots with the earlier run's
+                raise FileExistsError(f"{self.run_dir} holds an earlier run ({', '.join(earlier)}): continue it with "
+                                      "--resume, or start this one in another folder")
 
     # -- events -----------------------------------------------------------------------------------
     def _emit(self, event: dict) -> None:
