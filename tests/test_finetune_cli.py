@@ -88,3 +88,14 @@ def test_cli_unknown_method_and_empty_prompts(ckpts, tmp_path, capsys):
             str(tmp_path / "y"), "--prompts-file", str(empty)]
     assert main(args) == 2
     assert "prompt list is empty" in capsys.readouterr().err
+
+
+def test_cli_noisy_reward_needs_the_base_models_normalisation(ckpts, tmp_path, capsys):
+    rm = RewardModel(RewardConfig(feature_dim=F, width=16, layers=1, heads=2, ff=32, embed_dim=8, max_frames=40))
+    save_checkpoint(tmp_path / "other_reward", rm, rm.config, "reward", np.full(F, 0.5), np.full(F, 2.0))
+    args = _args(ckpts, tmp_path / "run", "--steps", "1", "--reward-target", "noisy")
+    args[args.index("--reward") + 1] = str(tmp_path / "other_reward")
+    assert main(args) == 2
+    assert "reward_target 'noisy' needs a reward model normalised" in capsys.readouterr().err
+    args[args.index("--reward-target") + 1] = "x0"  # clean features are mapped between the two
+    assert main(args) == 0

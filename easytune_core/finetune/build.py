@@ -17,6 +17,11 @@ from .lora import BaseView, add_lora
 from .trainer import FinetuneTrainer
 
 
+NOISY_NEEDS_SAME_STATS = ("reward_target 'noisy' needs a reward model normalised with the base model's statistics "
+                          "(the same dataset): noisy features cannot be mapped from one normalisation to another; "
+                          "use reward_target 'x0', or a reward trained on the base model's data")
+
+
 class RewardFn:
     """Differentiable reward on the denoiser's feature space.
 
@@ -39,7 +44,16 @@ class RewardFn:
         meta_max = (getattr(reward_model, "meta", {}) or {}).get("max_t")
         self.max_t = max_t if max_t is not None else (int(meta_max) if meta_max is not None else None)
 
+    @property
+    def maps_features(self) -> bool:
+        """Whether the denoiser's and the reward's normalisations differ (features are mapped)."""
+        return self.scale is not None
+
     def __call__(self, features, mask, text_emb, t=None):
+        if t is not None and self.scale is not None:
+            # x_t = sqrt(abar) x + sqrt(1 - abar) eps: an affine map of x_t scales the noise too and
+            # shifts by the unscaled offset, so noisy features have no exact image in the other space.
+            raise ValueError(NOISY_NEEDS_SAME_STATS)
         if self.scale is not None:
             features = features * self.scale.to(features.device) + self.shift.to(features.device)
         if t is not None and self.max_t is not None:
@@ -111,7 +125,10 @@ def build_trainer(cfg: FinetuneConfig, base: str | Path, reward: str | Path, pro
     if pipe.latent:
         latent = (pipe.config.latent_tokens, pipe.config.latent_dim, pipe.decode)
     meta = {"base": str(base), "reward": str(reward), "base_meta": getattr(pipe, "meta", {})}
-    trainer = FinetuneTrainer(cfg, model, sampler, pipe.encode, RewardFn(reward_model, pipe.mean, pipe.std),
+    reward_fn = RewardFn(reward_model, pipe.mean, pipe.std)
+    if cfg.reward_target == "noisy" and reward_fn.maps_features:
+        raise ValueError(NOISY_NEEDS_SAME_STATS)
+    trainer = FinetuneTrainer(cfg, model, sampler, pipe.encode, reward_fn,
                               prompts, pipe.feature_dim, device=device, run_dir=run_dir, io=io,
                               base_model=base_model, callbacks=callbacks, cancel=cancel, dist_info=dist_info,
                               run_meta=meta, resume=resume, encode_reward_text=encode_reward_text, latent=latent)
