@@ -186,13 +186,14 @@ class FinetuneTrainer:
     def _update(self, loss: torch.Tensor, reward: torch.Tensor) -> None:
         """The loop's update hook: one optimiser step, then the event and the stop checks."""
         t0 = time.perf_counter()
+        lr = self.optim.lr  # the rate this step uses (the optimiser moves on to the next step's)
         grad_norm = self.optim.step(loss)
         step = self.optim.steps
         event = {
             "step": step,
             "reward": all_mean(float(reward.float().mean()), self.info),
             "loss": all_mean(float(loss.detach()), self.info),
-            "lr": self.optim.lr,
+            "lr": lr,
             "seconds": round(self.seconds(), 4),
             "step_seconds": round(time.perf_counter() - t0, 4),
             "peak_memory": round(peak_memory_mb(self.device), 2),
