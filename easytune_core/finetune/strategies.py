@@ -135,7 +135,10 @@ class DraftLV(Strategy):
 
 class ReFL(Strategy):
     """ReFL-M: no-grad sampling down to a step drawn from the last M, one differentiable denoiser
-    call there, reward of its x̂0 prediction, stop."""
+    call there, reward of its x̂0 prediction, stop.
+
+    The step is uniform over the last M steps, as in the original ReFL (steps 30-39 of 40 for M = 10);
+    EasyTune's released baseline code draws from the last M − 1 (U{50 − M + 1, …, 49})."""
 
     name = "refl"
 
@@ -165,7 +168,8 @@ class ReFL(Strategy):
 class DRTune(Strategy):
     """DRTune: stop-gradient on the denoiser input only, so gradients still flow along the
     sampler's linear x_t path; only K evenly spaced steps (random offset) train θ; early stop at
-    a step drawn from the last M, rewarding its x̂0.
+    a step drawn uniformly from the last M (like :class:`ReFL`; EasyTune's released code draws from
+    the last M − 1), rewarding its x̂0.
 
     The linear path is taken in the ε view, x̂0_eff = x̂0 + (x_t − sg(x_t))/√ᾱ_t, which is what an
     ε-prediction model gives under sg on its input; for an x0-prediction model the plain x̂0 would
