@@ -213,3 +213,17 @@ def test_a_new_run_refuses_a_folder_that_holds_an_earlier_run(tmp_path):
     with pytest.raises(FileExistsError, match="holds an earlier run .*--resume"):
         tiny_trainer(small_config(max_steps=2), model=tiny_denoiser(), run_dir=tmp_path, io=io_for(model))
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing of the earlier run was touched
+
+
+@pytest.mark.parametrize("mask_frames", [True, False])
+def test_initial_noise_of_padded_frames_is_what_sampling_starts_from(mask_frames):
+    model = tiny_denoiser()
+    model.config.mask_frames = mask_frames  # False: MDM's first release, which denoises padded frames too
+
+    def mixed_lengths(n, generator):
+        return ["a person walks"] * n, [6, 10, 10, 10][:n]
+
+    tr = tiny_trainer(small_config(frames=0, max_frames=10), model=model, prompts=mixed_lengths)
+    _, _, _, mask, x_T = tr._batch(torch.Generator().manual_seed(0))
+    padded = x_T[0, 6:]
+    assert mask[0].sum() == 6 and bool((padded == 0).all()) == mask_frames

@@ -31,6 +31,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
+from ..diffusion.sampler import _frame_mask
 from .config import FinetuneConfig
 from .distributed import DistInfo, all_mean, any_flag, broadcast_parameters
 from .io import CheckpointIO
@@ -233,7 +234,9 @@ class FinetuneTrainer:
         mask = (torch.arange(T)[None, :] < lengths[:, None]).to(self.device)
         if self.latent is None:
             noise = torch.randn(len(captions), T, self.feature_dim, generator=generator)
-            x_T = noise.to(self.device) * mask.unsqueeze(-1)
+            x_T = noise.to(self.device)
+            if _frame_mask(self.model, mask) is not None:  # models without frame masking (MDM's first
+                x_T = x_T * mask.unsqueeze(-1)             # release) denoise padded frames from noise, as when sampling
         else:
             tokens, dim, _ = self.latent
             x_T = torch.randn(len(captions), tokens, dim, generator=generator).to(self.device)
