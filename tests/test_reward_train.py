@@ -98,7 +98,14 @@ def test_train_reward_with_twin_batches(tmp_path, fake_text):
     assert rtrain.run(_args(rtrain, argv + ["--out", str(tmp_path / "spl"), "--init", str(out), "--spl",
                                             "--spl-k", "1", "--spl-tau", "0.01"])) == 0
     spl_meta = json.loads((tmp_path / "spl" / "config.json").read_text())["meta"]
-    assert spl_meta["spl_k"] == 1 and spl_meta["spl_tau"] == 0.01
+    assert spl_meta["spl_k"] == 1 and spl_meta["spl_tau"] == 0.01 and spl_meta["spl_threshold"] == 0.8
+    # SPL's confidence threshold is its own setting, not the caption-duplicate filter's
+    assert rtrain.run(_args(rtrain, argv + ["--out", str(tmp_path / "spl_all_confident"), "--init", str(out),
+                                            "--spl", "--spl-threshold", "-1", "--dup-threshold", "0.95"])) == 0
+    confident = json.loads((tmp_path / "spl_all_confident" / "config.json").read_text())["meta"]
+    assert confident["spl_threshold"] == -1 and confident["spl_prefer_gt_share"] == 0.0  # nothing mined
+    with pytest.raises(ValueError, match="spl-threshold"):
+        rtrain.RewardTrainConfig(data=str(data), spl_threshold=2.0)
     with pytest.raises(ValueError, match="spl-tau"):
         rtrain.RewardTrainConfig(data=str(data), spl_tau=0.0)
     with pytest.raises(ValueError, match="twin-share"):

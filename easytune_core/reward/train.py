@@ -74,6 +74,9 @@ class RewardTrainConfig:
     equation reads; the paper's released code divides by it twice, i.e. 0.01 for tau = 0.1)."""
     dup_threshold: float = 0.8
     """Caption cosine above which two pairs are not used as each other's negatives (never for near twins)."""
+    spl_threshold: float = 0.8
+    """SPL: a text whose similarity to any motion of the batch exceeds this is already confident and
+    is left alone (the paper's 0.8, on the model's text-motion cosine)."""
     twin_share: float = 0.0
     """Fraction of each training batch made of near-twin pairs (a built-in dataset's twin records): hard
     negatives for the retrieval loss and for SPL's mining. 0: random batches."""
@@ -111,6 +114,8 @@ class RewardTrainConfig:
             raise ValueError(f"--lr must be in (0, 0.1], got {self.lr}")
         if self.minutes is not None and self.minutes <= 0:
             raise ValueError(f"--minutes must be positive, got {self.minutes}")
+        if not -1.0 <= self.spl_threshold <= 1.0:
+            raise ValueError(f"--spl-threshold is a cosine similarity, in [-1, 1]; got {self.spl_threshold}")
         if not 0.0 <= self.twin_share <= 1.0:
             raise ValueError(f"--twin-share must be in [0, 1], got {self.twin_share}")
         if self.spl_tau is not None and not self.spl_tau > 0:
@@ -225,6 +230,8 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
     warmup = 0 if cfg.init else min(200, cfg.steps // 10)
     model.train()
     batches = forever(loader)
+    scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and str(device).startswith("cuda")
+                                  and mixed_precision_pays(device))
     mined = []  # per SPL step: share of texts whose target is "prefer the ground truth"
     while step < cfg.steps:
         elapsed = time.time() - t0
@@ -251,14 +258,16 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         loss = retrieval_loss(sim, temb, mcfg.temperature, cfg.dup_threshold, distinct)
         l_spl = torch.zeros(())
         if cfg.spl:
-            l_spl = spl_loss(sim, tau=cfg.spl_tau or mcfg.temperature, k=cfg.spl_k, threshold=cfg.dup_threshold)
+            l_spl = spl_loss(sim, tau=cfg.spl_tau or mcfg.temperature, k=cfg.spl_k, threshold=cfg.spl_threshold)
             loss = loss + cfg.spl_weight * l_spl
-            mined.append(float(mine_preferences(sim.detach(), k=cfg.spl_k, threshold=cfg.dup_threshold)[1][:, 1]
+            mined.append(float(mine_preferences(sim.detach(), k=cfg.spl_k, threshold=cfg.spl_threshold)[1][:, 1]
                                .eq(1.0).float().mean()))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()  # float16 autocast (CUDA) needs loss scaling; a no-op otherwise
+        scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         hist.append((float(loss.detach()), float(l_spl.detach())))
         step += 1
         if on_step is not None:
@@ -291,6 +300,7 @@ def train_reward(cfg: RewardTrainConfig, on_step: Optional[Callable[[dict], None
         "batch_size": cfg.batch_size, "twin_share": cfg.twin_share, "noise_prob": cfg.noise_prob, "max_t": cfg.max_t,
         "schedule": schedule.to_dict(), "text_encoder": text_encoder.name, "seed": cfg.seed,
         "spl_weight": cfg.spl_weight if cfg.spl else None, "spl_k": cfg.spl_k if cfg.spl else None,
+        "spl_threshold": cfg.spl_threshold if cfg.spl else None,
         "spl_tau": (cfg.spl_tau or mcfg.temperature) if cfg.spl else None,
         "spl_prefer_gt_share": float(np.mean(mined)) if mined else None,
         "final_loss": float(np.mean([h[0] for h in hist[-50:]])) if hist else None,
