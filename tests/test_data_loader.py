@@ -180,3 +180,21 @@ def test_bucket_sampler_covers_every_index_once(lengths, batch, pool, drop_last,
         assert all(len(b) == batch for b in batches) and len(flat) == len(lengths) // batch * batch
     else:
         assert sorted(flat) == list(range(len(lengths)))
+
+
+@pytest.mark.parametrize("twin_share", [0.0, 0.5])
+def test_a_pass_can_leave_out_its_first_batches_without_changing_the_rest(twin_share):
+    from easytune_core.data.dataset import LengthBucketSampler
+    from easytune_core.data.twins import TwinBatchSampler
+
+    def sampler():
+        s = LengthBucketSampler(list(range(10, 50)), 4, shuffle=True, drop_last=True, seed=3)
+        return TwinBatchSampler(s, [[i + 1] if i % 2 == 0 else [i - 1] for i in range(40)], twin_share, seed=3) \
+            if twin_share else s
+
+    full, part = sampler(), sampler()
+    full.set_epoch(2)
+    part.set_epoch(2)
+    part.skip_next(3)
+    assert list(part) == list(full)[3:]
+    assert list(part) == list(full)  # only the next pass leaves batches out

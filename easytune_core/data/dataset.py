@@ -292,9 +292,14 @@ class LengthBucketSampler(torch.utils.data.Sampler):
             raise ValueError(f"batch_size and pool_batches must be >= 1, got {batch_size}, {pool_batches}")
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), bool(shuffle), bool(drop_last)
         self.seed, self.pool_batches, self.epoch = int(seed), int(pool_batches), 0
+        self._skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
+
+    def skip_next(self, batches: int) -> None:
+        """Leave out the first ``batches`` batches of the next pass only (a run resumed mid-epoch)."""
+        self._skip = max(0, int(batches))
 
     def _batches(self) -> list[list[int]]:
         n = len(self.lengths)
@@ -320,7 +325,8 @@ class LengthBucketSampler(torch.utils.data.Sampler):
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())
+        skip, self._skip = self._skip, 0
+        return iter(self._batches()[skip:])
 
     def __len__(self) -> int:
         full, rest = divmod(len(self.lengths), self.batch_size)

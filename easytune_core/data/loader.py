@@ -120,9 +120,16 @@ def make_loader(root, split: str, batch_size: int, train: bool, seed: int = 0, m
                 raise ValueError("a twin share needs the split's near-twin relations (twins=load_twins(...))")
             sampler = TwinBatchSampler(sampler, twin_index([e["name"] for e in ds.entries], twins), twin_share,
                                        seed=seed)
-        return torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_motion, num_workers=0)
+        return torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=collate_motion, num_workers=0,
+                                           generator=_own_generator(seed))
     return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, collate_fn=collate_motion,
-                                       num_workers=0)
+                                       num_workers=0, generator=_own_generator(seed))
+
+
+def _own_generator(seed: int) -> torch.Generator:
+    """A DataLoader draws a seed from its generator at every pass; its own keeps those draws off
+    torch's global generator (which dropout uses), so a resumed run draws what an uninterrupted one does."""
+    return torch.Generator().manual_seed(int(seed))
 
 
 def set_epoch(loader, epoch: int) -> None:
@@ -132,12 +139,19 @@ def set_epoch(loader, epoch: int) -> None:
         loader.batch_sampler.set_epoch(epoch)
 
 
-def forever(loader, first_epoch: int = 0) -> Iterator[dict]:
-    """Endless batches: epoch after epoch from ``first_epoch`` (a resumed run passes the epoch it
-    stopped in), each with new draws. Trainers stop on their own step or time budget."""
+def forever(loader, first_epoch: int = 0, skip: int = 0) -> Iterator[dict]:
+    """Endless batches: epoch after epoch from ``first_epoch``, each with new draws. A run resumed
+    mid-epoch passes the epoch it stopped in and the batches of it already trained (``skip``): they
+    are left out without being loaded, so it goes on with the batches an uninterrupted run gets.
+    Trainers stop on their own step or time budget."""
     epoch = first_epoch
     while True:
         set_epoch(loader, epoch)
+        if skip:
+            if not hasattr(loader.batch_sampler, "skip_next"):
+                raise ValueError("this loader cannot leave out batches (its batch sampler has no skip_next)")
+            loader.batch_sampler.skip_next(skip)
+            skip = 0
         yield from loader
         epoch += 1
 

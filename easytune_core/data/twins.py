@@ -129,19 +129,28 @@ class TwinBatchSampler:
             raise ValueError(f"the twin share must be in [0, 1], got {share}")
         self.batches, self.twins_of = batches, [list(t) for t in twins_of]
         self.share, self.seed, self.epoch = float(share), int(seed), 0
+        self._skip = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
         if hasattr(self.batches, "set_epoch"):
             self.batches.set_epoch(epoch)
 
+    def skip_next(self, batches: int) -> None:
+        """Leave out the first ``batches`` batches of the next pass only (their pairings are still
+        drawn, so the batches that follow are the ones an uninterrupted pass gives)."""
+        self._skip = max(0, int(batches))
+
     def __len__(self) -> int:
         return len(self.batches)
 
     def __iter__(self):
         rng = np.random.default_rng([self.seed, self.epoch, 1])
-        for batch in self.batches:
-            yield self._pair_up(list(batch), rng)
+        skip, self._skip = self._skip, 0
+        for k, batch in enumerate(self.batches):
+            paired = self._pair_up(list(batch), rng)
+            if k >= skip:
+                yield paired
 
     def _pair_up(self, batch: list[int], rng) -> list[int]:
         want = int(round(self.share * len(batch) / 2))  # twin pairs wanted in this batch

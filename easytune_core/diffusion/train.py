@@ -116,11 +116,14 @@ def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog)))
 
 
-def save_resume(folder: Path, model, opt, step: int, rng_state: torch.Tensor, extra: dict) -> None:
-    """Raw weights + AdamW moments as safetensors, counters as JSON (no pickles)."""
+def save_resume(folder: Path, model, opt, step: int, rng_state: torch.Tensor, extra: dict, ema=None) -> None:
+    """Raw weights, the EMA weights (float32: the exported checkpoint may be stored rounded) and the
+    AdamW moments as safetensors, counters as JSON (no pickles)."""
     from safetensors.torch import save_file
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if ema is not None:
+        tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
     names = {id(p): n for n, p in model.named_parameters()}
     for group in opt.param_groups:
         for p in group["params"]:
@@ -129,17 +132,26 @@ def save_resume(folder: Path, model, opt, step: int, rng_state: torch.Tensor, ex
                 tensors[f"exp_avg.{names[id(p)]}"] = st["exp_avg"].cpu().contiguous()
                 tensors[f"exp_avg_sq.{names[id(p)]}"] = st["exp_avg_sq"].cpu().contiguous()
     tensors["rng_state"] = rng_state.contiguous()
+    tensors["torch_rng_state"] = torch.get_rng_state().contiguous()  # dropout and condition dropout draw from it
     tmp = folder / "state.safetensors.tmp"
     save_file(tensors, str(tmp))
     os.replace(tmp, folder / "state.safetensors")
     (folder / "state.json").write_text(json.dumps({"step": step, **extra}, indent=2))
 
 
-def load_resume(folder: Path, model, opt) -> tuple[int, torch.Tensor | None, dict]:
+def load_resume(folder: Path, model, opt, ema=None) -> tuple[int, torch.Tensor | None, dict]:
+    """Restore what :func:`save_resume` wrote; ``info["ema_restored"]`` says whether the EMA weights
+    were in it (states written before they were kept leave the EMA to the caller)."""
     from safetensors.torch import load_file
     info = json.loads((folder / "state.json").read_text())
     t = load_file(str(folder / "state.safetensors"))
     model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
+    if "torch_rng_state" in t:
+        torch.set_rng_state(t["torch_rng_state"])
+    ema_state = {k[4:]: v for k, v in t.items() if k.startswith("ema.")}
+    info["ema_restored"] = bool(ema is not None and ema_state)
+    if info["ema_restored"]:
+        ema.load_state_dict(ema_state)
     step = int(info["step"])
     for n, p in model.named_parameters():
         if f"exp_avg.{n}" in t:
@@ -249,14 +261,15 @@ def train_base(cfg: TrainBaseConfig) -> dict:
     step, elapsed_before = 0, 0.0
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     if cfg.resume and (out / "resume" / "state.json").exists():
-        step, rng, info = load_resume(out / "resume", model, opt)
+        step, rng, info = load_resume(out / "resume", model, opt, ema)
         if rng is not None:
             gen.set_state(rng)
         elapsed_before = float(info.get("seconds", 0.0))
-        try:
-            load_into(ema, load_checkpoint(out, expected_kind="denoiser"))
-        except CheckpointError:
-            ema.load_state_dict(model.state_dict())
+        if not info["ema_restored"]:  # a state saved before the EMA was kept in it: the exported weights
+            try:
+                load_into(ema, load_checkpoint(out, expected_kind="denoiser"))
+            except CheckpointError:
+                ema.load_state_dict(model.state_dict())
         print(f"resumed from {out / 'resume'} at step {step}", file=sys.stderr)
 
     # Every caption is encoded once up front (and kept in <data>/.cache for later runs), so the
@@ -268,7 +281,7 @@ def train_base(cfg: TrainBaseConfig) -> dict:
 
     train = make_loader(root, "train", cfg.batch_size, train=True, seed=cfg.seed, max_frames=mcfg.max_frames)
     val = make_loader(root, "val", cfg.batch_size, train=False, max_frames=mcfg.max_frames, allow_empty=True)
-    batches = forever(train, first_epoch=step // max(1, len(train)))
+    batches = forever(train, first_epoch=step // max(1, len(train)), skip=step % max(1, len(train)))
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.startswith("cuda"))
     meta_base = {"command": command_line("python -m easytune_core train-base", cfg),
                  "data": str(root), "train": cfg.optimisation(), "device": device}
@@ -291,7 +304,7 @@ def train_base(cfg: TrainBaseConfig) -> dict:
         meta = {**meta_base, "step": step, "seconds": round(seconds, 1), **history, "final": final}
         dtype = {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16}[cfg.save_dtype]
         save_checkpoint(out, ema, mcfg, "denoiser", mean, std, meta, dtype=dtype)
-        save_resume(out / "resume", model, opt, step, gen.get_state(), {"seconds": seconds})
+        save_resume(out / "resume", model, opt, step, gen.get_state(), {"seconds": seconds}, ema=ema)
 
     from tqdm import tqdm
     bar = tqdm(total=cfg.steps, initial=step, disable=cfg.quiet, desc="train-base", dynamic_ncols=True)

@@ -159,7 +159,7 @@ def run(args) -> int:
     stats = (torch.as_tensor(mean, device=device), torch.as_tensor(std, device=device))
     train = make_loader(root, "train", tcfg.batch_size, True, seed=tcfg.seed, max_frames=vcfg.max_frames)
     val = make_loader(root, "val", 64, False, max_frames=vcfg.max_frames, allow_empty=True)
-    batches = forever(train, first_epoch=step // max(1, len(train)))
+    batches = forever(train, first_epoch=step // max(1, len(train)), skip=step % max(1, len(train)))
     scaler = torch.amp.GradScaler("cuda", enabled=tcfg.amp and device.startswith("cuda"))
     meta_base = {"command": recorded_command("train-vae", opts, vcfg, tcfg, skip=("feature_dim", "fps")), "data": str(root), "train": asdict(tcfg), "device": device}
     history: dict = {"train_loss": None}
