@@ -127,3 +127,29 @@ def test_load_rule_cases_and_summary(tmp_path):
     assert s["pass_fraction"] == 1.0 and s["checks"] == sum(len(c["checks"]) for c in cases)
     with pytest.raises(FileNotFoundError):
         load_rule_cases(root, "test")
+
+
+def test_speeds_and_durations_are_measured_at_the_motions_own_frame_rate():
+    from easytune_core.eval.rules import KIT_FPS, resample
+
+    walk = synthesize_sample(1, kinds=["walk"]).joints  # 20 fps
+    at_20 = judge(walk, "pace", "slow")[1]
+    kit_rate = resample(walk, 20.0, KIT_FPS)  # the same walk recorded at KIT-ML's 12.5 fps
+    assert len(kit_rate) == pytest.approx(len(walk) * KIT_FPS / 20.0, abs=1)
+    assert judge(kit_rate, "pace", "slow", fps=KIT_FPS)[1] == pytest.approx(at_20, rel=0.03)
+    assert judge(kit_rate, "pace", "slow")[1] > 1.4 * at_20  # read as if at 20 fps, it looks 1.6 times faster
+    with pytest.raises(ValueError, match="fps must be positive"):
+        judge(walk, "pace", "slow", fps=0)
+
+
+@pytest.mark.parametrize("caption, expected", [
+    ("a person kicks with the left leg while standing on the right foot", [("one_foot", "right")]),
+    ("a person stands on tiptoes", [("tiptoe", "")]),
+    ("a person tiptoes across the room", [("tiptoe", ""), ("walk", "forward")]),
+    ("a person walks forward on tiptoes", [("tiptoe", ""), ("walk", "forward")]),
+    ("a person lies down on his back", [("lie", "back")]),
+    ("a person lies face down on the floor", [("lie", "front")]),
+    ("someone lies on the floor on his stomach and props up on his back", []),  # both named: unclear
+])
+def test_captions_parse_to_the_checks_they_state(caption, expected):
+    assert checks_for(caption) == expected

@@ -28,13 +28,31 @@ from pathlib import Path
 import numpy as np
 
 from . import arms, floor, sports  # noqa: F401  (register the rules)
-from .body import Body
+from .body import FPS, Body
 from .moves import JUDGES
 from .parse import checks_for
 
 __all__ = ["CATEGORIES", "checks_for", "facing_yaw", "judge", "judge_generated", "load_rule_cases", "summarize"]
 
 CATEGORIES = tuple(sorted(JUDGES))
+
+
+KIT_FPS = 12.5
+"""KIT-ML's frame rate."""
+
+
+def resample(joints: np.ndarray, fps: float, to_fps: float) -> np.ndarray:
+    """``(T, J, 3)`` joints at ``fps`` linearly interpolated to ``to_fps`` (same duration)."""
+    T = len(joints)
+    if T < 2:
+        return joints
+    n = max(2, int(round((T - 1) * to_fps / fps)) + 1)
+    src = np.arange(T) / fps
+    dst = np.arange(n) / to_fps
+    dst = np.clip(dst, 0.0, src[-1])
+    flat = joints.reshape(T, -1)
+    out = np.stack([np.interp(dst, src, flat[:, c]) for c in range(flat.shape[1])], axis=1)
+    return out.reshape(n, *joints.shape[1:])
 
 
 def facing_yaw(joints: np.ndarray) -> np.ndarray:
@@ -46,17 +64,26 @@ def facing_yaw(joints: np.ndarray) -> np.ndarray:
 ANY = {"lie": ("back", "front")}
 
 
-def judge(joints: np.ndarray, category: str, arg: str = "") -> tuple[bool, float]:
+def judge(joints: np.ndarray, category: str, arg: str = "", fps: float | None = None) -> tuple[bool, float]:
     """Apply one rule to joints ``(T, 22, 3)``: (passed, the measured value). KIT-ML joints
     ``(T, 21, 3)`` (millimetres or metres) are first put on the 22-joint body.
+
+    The rules measure speeds and durations at 20 frames per second (HumanML3D's rate); motions at
+    another ``fps`` (default: 12.5 for KIT-ML joints, 20 otherwise) are resampled to it first.
 
     An argument word ``any`` stands for either side (``("kneel", "any")``, ``("hand_to_head",
     "any phone")``) or, for lying, either back or front.
     """
     j = np.asarray(joints)
-    if j.ndim == 3 and j.shape[1:] == (21, 3) and len(j) >= 1:
+    kit = j.ndim == 3 and j.shape[1:] == (21, 3) and len(j) >= 1
+    if kit:
         from easytune_core.motion.kit_body import kit_to_body_joints
         joints = kit_to_body_joints(np.asarray(j, dtype=np.float64))
+    rate = float(fps) if fps is not None else (KIT_FPS if kit else FPS)
+    if not (np.isfinite(rate) and rate > 0):
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    if abs(rate - FPS) > 1e-9:
+        joints = resample(np.asarray(joints, dtype=np.float64), rate, FPS)
     body = Body(joints)
     if category not in JUDGES:
         raise ValueError(f"unknown rule category {category!r}; choose one of {', '.join(CATEGORIES)}")
@@ -122,11 +149,12 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
         frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in chunk]
         res = pipe.generate([c["caption"] for c in chunk], frames=frames, seed=seed + b, guidance=guidance,
                             steps=steps)
+        fps = float(getattr(pipe, "fps", FPS))
         for c, jts, n in zip(chunk, res.joints, res.lengths):
-            c["gen"] = [judge(jts[:n], cat, arg) for cat, arg in c["checks"]]
+            c["gen"] = [judge(jts[:n], cat, arg, fps=fps) for cat, arg in c["checks"]]
             gt_path = Path(gt_root) / "new_joints" / f"{c['name']}.npy" if gt_root is not None else None
             if gt_path is not None and gt_path.exists():
-                c["gt"] = [judge(np.load(gt_path), cat, arg) for cat, arg in c["checks"]]
+                c["gt"] = [judge(np.load(gt_path), cat, arg, fps=fps) for cat, arg in c["checks"]]
         if log:
             log(f"{min(b + batch, len(cases))}/{len(cases)} captions, {time.time() - t0:.0f}s")
 

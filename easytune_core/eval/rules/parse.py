@@ -173,11 +173,18 @@ def _floor(c, add):
         add("all_fours")
         return
     lying = re.search(r"\b(lie|lies|lying|lay|lays|laying|reclines?|stretch(?:es)? out)\b", c)
-    if lying and re.search(r"\bback\b|face up", c):
+    on_back = lying and re.search(r"\b(?:on|onto) (?:(?:his|her|their|the|its) )?back\b|face up|supine", c)
+    on_front = lying and re.search(r"stomach|belly|front|face down|prone", c) or re.search(r"onto (his|her|their) belly", c)
+    if on_back and on_front:  # both named: which one the rule should hold is unclear
+        return
+    if on_back:
         add("lie", "back")
         return
-    if lying and re.search(r"stomach|belly|front|face down|prone", c) or re.search(r"onto (his|her|their) belly", c):
+    if on_front:
         add("lie", "front")
+        return
+    if lying and re.search(r"\bback\b", c):  # "lies back", "lies down flat, back to the floor"
+        add("lie", "back")
         return
     if re.search(r"\bkneel|\bknees?\b.*\b(floor|ground)\b|takes? a knee|one knee|both knees|on (his|her|their) knees", c):
         s = side_near(c, "knee")
@@ -204,7 +211,8 @@ def _legs(c, add):
     s_leg = side_near(c, "foot|leg|knee|heel|ones") or None
     if re.search(r"\b(stands?|standing|balances?|balancing) on (his|her|their|the|one) (left |right )?(foot|leg)\b|"
                  r"one-legged|on one leg", c):
-        s = side_near(c, "foot|leg") or side_any(c)
+        stood = re.search(rf"\b(?:stands?|standing|balances?|balancing) on (?:his|her|their|the) {SIDEWORD} (?:foot|leg)\b", c)
+        s = stood.group(1) if stood else side_near(c, "foot|leg") or side_any(c)  # the foot stood on
         if s:
             add("one_foot", f"{s} {seconds_of(c) or ''}".strip())
         return
@@ -245,7 +253,9 @@ def _legs(c, add):
         return
     if re.search(r"tiptoe|on the toes|balls of the feet", c):
         add("tiptoe")
-        add("walk", "forward")
+        standing = re.search(r"\b(stands?|standing|stays?|staying|remains?|balances?|balancing)\b[^.]*\b(tiptoes?|toes)\b", c)
+        if not standing or re.search(WALKING + r"|forward|ahead", c):  # standing on tiptoe goes nowhere
+            add("walk", "forward")
         return
     if re.search(r"high knees|knees up high|knees to the waist", c):
         add("high_knees")
