@@ -33,6 +33,16 @@ def test_motion_embedding_ignores_padding_and_foot_contacts():
     assert not torch.allclose(model.encode_motion(x3, lengths)[0], e1[0])
 
 
+@pytest.mark.parametrize("length", [40, 41, 42, 43])
+def test_a_motions_embedding_does_not_depend_on_the_batch_it_is_in(length):
+    model = _model()
+    x = torch.randn(1, length, 263)
+    alone = model.encode_motion(x, torch.tensor([length]))  # the longest of its batch: no padding
+    with_longer = torch.cat([torch.cat([x, torch.zeros(1, 20, 263)], 1), torch.randn(1, length + 20, 263)])
+    together = model.encode_motion(with_longer, torch.tensor([length, length + 20]))[:1]
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+
+
 def test_embed_motions_normalises_with_its_own_stats():
     model = _model()
     model.mean.fill_(3.0)

@@ -26,6 +26,7 @@ from easytune_core.hub import PretrainedMixin
 __all__ = ["EvaluatorConfig", "Evaluator", "load_evaluator", "UNIT_LEN"]
 
 UNIT_LEN = 4  # frames per movement unit (two stride-2 convolutions)
+TAIL_FRAMES = 8  # zero frames after every motion: more than the convolutions read past its end
 
 
 @dataclass
@@ -130,6 +131,10 @@ class Evaluator(PretrainedMixin, nn.Module):
         # see a few frames past the end, and the result must not depend on what padding holds
         valid = torch.arange(x.shape[1], device=x.device)[None] < lengths.to(x.device)[:, None]
         x = x[..., :cfg.input_dim] * valid[..., None]
+        # Every motion gets zero frames after its end, also the longest of a batch: otherwise the
+        # second convolution would see its own zero padding there instead of the first one's output
+        # on zero frames, and a motion's embedding would depend on the batch it is in.
+        x = torch.nn.functional.pad(x, (0, 0, 0, TAIL_FRAMES))
         h = self.movement(x.permute(0, 2, 1)).permute(0, 2, 1)
         h = self.motion_in(self.movement_out(h))
         units = torch.clamp(lengths // UNIT_LEN, max=h.shape[1])
