@@ -348,7 +348,13 @@ def run(args) -> int:
     res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator or "evaluator"),
                                                                        str(root), args.split)
     res["settings"]["precision"] = pipeline.precision
-    res["evaluator_info"] = describe_evaluator(evaluator)
+    res["evaluator_info"] = info = describe_evaluator(evaluator)
+    partial = [why for why, bad in (("the split is not test", args.split != "test"), ("quick mode", args.quick),
+                                    ("a subset of the pairs (--max-prompts)", args.max_prompts is not None
+                                     and res["settings"]["pairs"] < len(dataset))) if bad]
+    if info["comparable_with_published"] and partial:
+        info["comparable_with_published"] = False
+        info["note"] += f"; not this run, though: {', '.join(partial)}"
     print(format_table(res, name=Path(args.checkpoint).name or "Generated"))
     print(f"evaluator: {res['evaluator_info']['note']}")
     print(f"({res['settings']['pairs']} pairs, {res['settings']['repeats']} replications, "
