@@ -88,3 +88,23 @@ def test_captions_file_parsing(tmp_path):
     assert read_captions_file(p) == {"a": ["one", ("two", 0.0, 1.5)]}
     with pytest.raises(FileNotFoundError):
         read_captions_file(tmp_path / "none.txt")
+
+
+def test_a_clip_and_its_captioned_spans_stay_in_one_split(tmp_path):
+    d = tmp_path / "bvh"
+    d.mkdir()
+    lines = []
+    for i in range(10):  # each clip: the whole motion plus two overlapping spans
+        _walk_bvh(d / f"clip{i}.bvh", 120, i)
+        lines += [f"clip{i}.bvh\ta person walks", f"clip{i}.bvh\ta person walks forward\t0.0\t2.5",
+                  f"clip{i}.bvh\ta person keeps walking\t1.0\t3.5"]
+    caps = tmp_path / "captions.tsv"
+    caps.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "ds"
+    assert main(["prepare-data", "--out", str(out), "--from-bvh", str(d), "--captions", str(caps)]) == 0
+    split_of = {n: k for k in ("train", "val", "test") for n in (out / f"{k}.txt").read_text().split()}
+    assert len(split_of) == 10 * 3 * 2  # whole clip and two spans, each with its mirror image
+    for name, split in split_of.items():
+        clip = name.lstrip("M").split("_")[0]
+        assert split == split_of[clip], (name, split, split_of[clip])
+    assert len(set(split_of.values())) > 1  # the clips themselves are still spread over the splits

@@ -98,6 +98,12 @@ def _segments(name: str, joints, caps: list, fps: float):
 
 def bvh_samples(bvh_dir, captions: dict, fps: float = 20.0, units="auto"):
     """Yield ``(name, joints (T, 22, 3), captions)`` per captioned BVH clip (and per span), by path."""
+    for _clip, name, joints, caps in _clip_samples(bvh_dir, captions, fps, units):
+        yield name, joints, caps
+
+
+def _clip_samples(bvh_dir, captions: dict, fps: float, units):
+    """As :func:`bvh_samples`, each sample preceded by the name of the clip it comes from."""
     root = Path(bvh_dir)
     files = {re.sub(r"\.bvh$", "", str(p.relative_to(root)), flags=re.IGNORECASE): p
              for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".bvh"}
@@ -115,7 +121,8 @@ def bvh_samples(bvh_dir, captions: dict, fps: float = 20.0, units="auto"):
             joints = load_bvh(files[key], fps=fps, units=units)
         except ValueError as err:
             raise ValueError(f"{files[key]}: {err}") from None
-        yield from _segments(name, joints, captions[key], fps)
+        for sample in _segments(name, joints, captions[key], fps):
+            yield (name, *sample)
 
 
 def write_bvh_dataset(bvh_dir, captions_file, out_dir, fps: float = 20.0, units="auto", seed: int = 0,
@@ -131,16 +138,19 @@ def write_bvh_dataset(bvh_dir, captions_file, out_dir, fps: float = 20.0, units=
     if not all_bvh:
         raise ValueError(f"BVH folder {root} has no .bvh files")
     too_long = []
+    clip_of: dict[str, str] = {}
 
     def samples():
-        for name, joints, caps in bvh_samples(root, captions, fps=fps, units=units):
+        for clip, name, joints, caps in _clip_samples(root, captions, fps, units):
+            clip_of[name] = clip
             if joints.shape[0] - 1 >= 200:
                 too_long.append(name)
             yield name, joints, caps
 
+    # a clip's whole motion and its captioned spans overlap: they all go to one split
     summary = write_humanml3d_folder(out_dir, samples(), split_fracs=split_fracs, seed=seed,
                                      mirror=mirror, workers=workers, overwrite=overwrite,
-                                     fix_yaw_wrap=fix_yaw_wrap)
+                                     fix_yaw_wrap=fix_yaw_wrap, group_of=clip_of.__getitem__)
     return BVHImportReport(summary, [k for k in all_bvh if k not in captions], too_long)
 
 
