@@ -225,3 +225,15 @@ def test_edit_and_compose_cli(ckpt, tmp_path, capsys, monkeypatch):
 def test_edit_and_compose_cli_errors(ckpt, tmp_path, capsys, argv, match):
     rc = cli_main(argv + ["--checkpoint", str(ckpt), "--out", str(tmp_path / "x.npy")])
     assert rc == 2 and match in capsys.readouterr().err
+
+
+def test_a_few_step_model_edits_without_a_prompt_at_its_own_guidance(tmp_path, source):
+    torch.manual_seed(0)
+    cfg = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0, sampler="consistency", guidance_embed=True,
+                         guidance_range=[1.5, 4.0], default_steps=2, default_guidance=2.5)
+    save_checkpoint(tmp_path / "few", MotionDenoiser(cfg), cfg, "denoiser", np.zeros(263, np.float32),
+                    np.ones(263, np.float32))
+    few = MotionPipeline.from_checkpoint(tmp_path / "few", device="cpu", text_encoder=HashEncoder())
+    spec = make_edit("in-between", source, start=20, end=60)
+    res = few.edit(spec, "", seed=3)  # guidance 0 would be outside the range it was distilled for
+    assert res.features.shape == (1, 80, 263) and np.isfinite(res.features).all()

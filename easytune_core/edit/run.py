@@ -81,8 +81,9 @@ def run_edit(pipe, spec: EditSpec, prompt: str | None = "", seed: int = 0, guida
     text = (prompt or "").strip()
     if text:
         text = check_prompts(text)[0]
-    else:
-        guidance = 0.0  # no text: the unconditional model fills in
+    elif not getattr(pipe, "few_step", False):
+        guidance = 0.0  # no text: the unconditional model fills in (a few-step model's guidance is an
+        # input it was distilled for a range of, so it keeps its own; the empty text conditions it)
     n = check_repetitions(takes)
     steps, guidance = pipe._check_steps_guidance(steps, guidance)  # None: the model's default
     shape = (n, T, pipe.config.feature_dim)
