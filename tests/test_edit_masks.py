@@ -220,3 +220,24 @@ def test_bad_npy_sources(tmp_path):
     np.save(tmp_path / "ok.npy", walk_features())
     with pytest.raises(ValueError, match="outside ok.npy"):
         load_source(tmp_path / "ok.npy", start=50, end=90)
+
+
+def test_blending_windows_keeps_each_states_noise_level():
+    import torch
+
+    from easytune_core.edit.compose import BlendGuide, _ramp_weights
+
+    total, overlap = 120, 20
+    wins = [(0, 70), (50, 120)]
+    guide = BlendGuide([s for s, _ in wins], [e - s for s, e in wins],
+                       [_ramp_weights(s, e, total, overlap) for s, e in wins], total)
+    g = torch.Generator().manual_seed(0)
+    x0 = guide.x0(0, None, torch.randn(2, 70, 256, generator=g))  # fused: the windows agree on x0
+    a = 0.5
+    fresh = a ** 0.5 * x0 + (1 - a) ** 0.5 * torch.randn(2, 70, 256, generator=g)  # a stochastic step per window
+    fused = guide.x_next(0, fresh, a)
+    overlap_part = fused[0, 50:70] - a ** 0.5 * x0[0, 50:70]
+    assert abs(float(overlap_part.std()) - (1 - a) ** 0.5) < 0.03  # averaging would give about 0.5
+    np.testing.assert_allclose(fused[0, 50:70].numpy(), fused[1, :20].numpy())  # the windows agree
+    same = a ** 0.5 * x0 + 0.3 * x0.flip(-1)  # a deterministic step: the windows already agree
+    np.testing.assert_allclose(guide.x_next(0, same, a).numpy(), same.numpy(), atol=1e-6)

@@ -198,7 +198,12 @@ def _compose_prefix(pipe, segs, ranges, seed, guidance, steps, context, blend, e
 
 
 class BlendGuide:
-    """Averages the x0 estimates (and states) of overlapping windows on a shared canvas.
+    """Averages the x0 estimates of overlapping windows on a shared canvas, and fuses their states.
+
+    A state is x0 at its noise level plus what the sampler adds (the direction back to x_t, and for
+    stochastic samplers fresh noise, drawn per window). Averaging the added parts of windows whose
+    noises are independent would leave a state less noisy than its step, so each frame takes the
+    added part of the window that weighs most there (for deterministic DDIM they agree anyway).
 
     Args:
         starts: canvas frame where each window starts; lengths: its frames; weights: per window a
@@ -209,9 +214,15 @@ class BlendGuide:
         self.starts, self.lengths, self.total = list(starts), list(lengths), int(total)
         self.weights = [torch.as_tensor(w, dtype=torch.float32) for w in weights]
         norm = torch.zeros(self.total)
-        for s, n, w in zip(self.starts, self.lengths, self.weights):
+        best, owner = torch.full((self.total,), -1.0), torch.zeros(self.total, dtype=torch.long)
+        for b, (s, n, w) in enumerate(zip(self.starts, self.lengths, self.weights)):
             norm[s:s + n] += w
+            wins = w > best[s:s + n]
+            owner[s:s + n][wins] = b
+            best[s:s + n] = torch.maximum(best[s:s + n], w)
         self.norm = norm.clamp_min(1e-8)
+        self.owner = owner  # per canvas frame: the window that weighs most there
+        self._x0 = None
 
     def fuse(self, x: torch.Tensor) -> torch.Tensor:
         canvas = torch.zeros(self.total, x.shape[-1], dtype=x.dtype, device=x.device)
@@ -223,11 +234,27 @@ class BlendGuide:
             out[b, :n] = canvas[s:s + n]
         return out
 
+    def pick(self, x: torch.Tensor) -> torch.Tensor:
+        """Each canvas frame from the window that weighs most there, copied back into every window."""
+        canvas = torch.zeros(self.total, x.shape[-1], dtype=x.dtype, device=x.device)
+        for b, (s, n) in enumerate(zip(self.starts, self.lengths)):
+            mine = (self.owner[s:s + n] == b).to(x.device)
+            canvas[s:s + n][mine] = x[b, :n][mine]
+        out = torch.zeros_like(x)
+        for b, (s, n) in enumerate(zip(self.starts, self.lengths)):
+            out[b, :n] = canvas[s:s + n]
+        return out
+
     def x0(self, i, x_t, x0_pred):
-        return self.fuse(x0_pred)
+        self._x0 = self.fuse(x0_pred)
+        return self._x0
 
     def x_next(self, i, x_next, abar_next):
-        return self.fuse(x_next)
+        a = float(abar_next)
+        if self._x0 is None or a >= 1.0 - 1e-9:  # the clean end: nothing was added
+            return self.fuse(x_next)
+        mean = a ** 0.5 * self._x0
+        return mean + self.pick(x_next - mean)
 
 
 def _windows(ranges, total: int, overlap: int, max_frames: int) -> list[tuple[int, int, int]]:
