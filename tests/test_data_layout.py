@@ -123,6 +123,8 @@ def test_caption_tokens_and_mirror_rules():
     assert mirror_caption("Left arm up, then turn right clockwise") == \
         "Right arm up, then turn left counterclockwise"
     assert mirror_caption("a bright light") == "a bright light"  # whole words only
+    for written in ("counter-clockwise", "counter clockwise", "anti-clockwise", "Anticlockwise"):
+        assert mirror_caption(f"spins {written}") in ("spins clockwise", "spins Clockwise")
 
 
 def test_mirroring_a_caption_twice_gives_it_back():

@@ -157,8 +157,10 @@ def text_line(caption: str, start: float = 0.0, end: float = 0.0) -> str:
 
 _SWAPS = {"left": "right", "right": "left", "leftward": "rightward", "rightward": "leftward",
           "leftwards": "rightwards", "rightwards": "leftwards", "clockwise": "counterclockwise",
-          "counterclockwise": "clockwise", "anticlockwise": "clockwise"}
-_SWAP_RE = re.compile(r"\b(" + "|".join(sorted(_SWAPS, key=len, reverse=True)) + r")\b",
+          "counterclockwise": "clockwise", "anticlockwise": "clockwise", "counter-clockwise": "clockwise",
+          "counter clockwise": "clockwise", "anti-clockwise": "clockwise", "anti clockwise": "clockwise"}
+# longest first, so "counter-clockwise" is one word here, not "counter-" and a "clockwise" to swap
+_SWAP_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(_SWAPS, key=len, reverse=True)) + r")\b",
                       re.IGNORECASE)
 
 
