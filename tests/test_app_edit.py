@@ -86,7 +86,7 @@ def test_in_between_keeps_both_ends_exactly_with_both_checkpoints(client, tmp_pa
 
 
 def test_upper_body_edit_of_a_dataset_example_and_of_the_last_comparison(client, served):
-    from easytune_core.edit.masks import lower_body_channels, upper_body_channels
+    from easytune_core.edit.masks import lower_body_channels, upper_body_channels, upper_body_pose_channels
     from easytune_core.edit.source import dataset_source
 
     _, _, files_a, _, _, status = edit(client, source="dataset example", example="m001: a person walks forward 1",
@@ -101,7 +101,7 @@ def test_upper_body_edit_of_a_dataset_example_and_of_the_last_comparison(client,
     _, _, files_a, _, _, status = edit(client, source="last generated", preset="lower body", prompt="")
     f, src = _feats(files_a), _feats(cmp_a)
     assert f.shape == (40, 263) and "without text" in status
-    np.testing.assert_array_equal(f[:, upper_body_channels()], src[:, upper_body_channels()])
+    np.testing.assert_array_equal(f[:, upper_body_pose_channels()], src[:, upper_body_pose_channels()])
 
 
 def test_path_edit_follows_the_path_and_draws_it(client):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from easytune_core.edit import (LOWER_BODY_JOINTS, UPPER_BODY_JOINTS, EditSpec, check_path, joint_channels,
-                                lower_body_channels, make_edit, path_spec, root_path_channels, upper_body_channels)
+                                lower_body_channels, make_edit, path_spec, root_path_channels, upper_body_channels,
+                                upper_body_pose_channels)
 from easytune_core.edit.metrics import foot_contacts, path_error, seam_report
 from easytune_core.edit.path import path_features, path_headings, sample_path
 from easytune_core.edit.run import place_joints
@@ -34,6 +35,8 @@ def test_upper_and_lower_body_split_every_channel_once():
     ric = SL["ric"].start + 3 * 19
     assert wrist[ric:ric + 3].all() and wrist[SL["local_vel"].start + 60:SL["local_vel"].start + 63].all()
     assert joint_channels([0]).sum() == 3  # the root has only its velocity entry
+    pose = upper_body_pose_channels()  # what "lower body" keeps: the upper body without joint velocities
+    assert (pose <= upper).all() and not pose[SL["local_vel"]].any() and pose[SL["ric"]].any()
     path = root_path_channels()
     assert np.flatnonzero(path).tolist() == [0, 1, 2, SL["local_vel"].start, SL["local_vel"].start + 2]
     assert root_path_channels(height=True).sum() == 7
@@ -53,7 +56,7 @@ def test_presets_keep_what_they_say():
     assert fr.seams == [20, 35] and not fr.keep[20:35].any() and fr.keep[:20].all() and fr.keep[35:].all()
     ub = make_edit("upper body", src)
     assert np.array_equal(ub.keep[0], lower_body_channels()) and ub.keep.all(0).sum() == lower_body_channels().sum()
-    assert np.array_equal(make_edit("lower body", src).keep[7], upper_body_channels())
+    assert np.array_equal(make_edit("lower body", src).keep[7], upper_body_pose_channels())
     assert np.array_equal(make_edit("root path", src).keep[3], root_path_channels())
     soft = make_edit("in-between", src, keep=10, transition=4)
     assert np.array_equal(soft.keep, ib.keep)  # a soft transition keeps nothing more exactly

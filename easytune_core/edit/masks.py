@@ -75,6 +75,15 @@ def upper_body_channels() -> np.ndarray:
     return ~lower_body_channels()
 
 
+def upper_body_pose_channels() -> np.ndarray:
+    """(263,) bool: :func:`upper_body_channels` without the joints' velocities. A joint's velocity is
+    its world displacement in the facing frame, so it carries the root's path and turning too:
+    keeping it while the root is regenerated would pull the new path back towards the source's."""
+    out = upper_body_channels()
+    out[_SL["local_vel"]] = False
+    return out
+
+
 CHANNEL_GROUPS = {
     "all": lambda: np.ones(FEATURE_DIM, bool),
     "upper body": upper_body_channels,

@@ -11,18 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from .masks import (FEATURE_DIM, EditSpec, channel_mask, frame_mask, lower_body_channels, root_path_channels,
-                    seams_of, upper_body_channels)
+                    seams_of, upper_body_pose_channels)
 
 PRESETS = ("in-between", "prefix", "suffix", "frames", "upper body", "lower body", "root path")
 # channel presets: what each keeps (the name says what is regenerated, except "root path")
-KEPT_CHANNELS = {"upper body": lower_body_channels, "lower body": upper_body_channels, "root path": root_path_channels}
+KEPT_CHANNELS = {"upper body": lower_body_channels, "lower body": upper_body_pose_channels, "root path": root_path_channels}
 PRESET_HELP = {
     "in-between": "keep the first and last `keep` frames, generate the frames between them",
     "prefix": "keep the first `keep` frames of the source and continue it to `frames` frames",
     "suffix": "keep the last `keep` frames of the source at the end, generate what leads up to them",
     "frames": "regenerate the source's frames start..end-1, keep the rest",
     "upper body": "regenerate the upper body (spine, arms, head); keep legs, root and foot contacts",
-    "lower body": "regenerate legs, root trajectory and foot contacts; keep the upper body",
+    "lower body": "regenerate legs, root trajectory and foot contacts; keep the upper body's pose (its joint "
+                  "velocities follow the new root)",
     "root path": "keep the horizontal root trajectory and heading; regenerate the whole body along it",
 }
 
