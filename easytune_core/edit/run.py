@@ -59,7 +59,10 @@ def run_edit(pipe, spec: EditSpec, prompt: str | None = "", seed: int = 0, guida
         blend: frames over which a jump left at a seam is blended into the generated side
             (``seams.blend_seams``; 0 = off, the plain inpainting result).
         known: how the model sees the kept part while denoising: "clean" (its exact values at
-            every step) or "noised" (noised to each step's level, as MDM's editing does).
+            every step after the first) or "noised" (noised to each step's level, as MDM's editing
+            does). The first call sees the initial noise everywhere: shown clean values at the
+            highest noise level, the model copies instead of generating (an upper-body edit then
+            barely moves the arms), so a 1-step model does not see the kept part at all.
         feet: foot-contact guidance (``contact.FootContactGuide``) in the second half of the steps;
             "auto" turns it on when the root trajectory is imposed while the legs are generated
             (path control, the "root path" preset).
