@@ -139,3 +139,17 @@ def test_takes_work_on_latent_and_few_step_models_and_edits_are_refused(trained)
             pipe.edit(spec, "a person waves", steps=2)
         with pytest.raises(ValueError, match="frame-space model"):
             pipe.compose([("a person walks", 2.0), ("a person jumps", 2.0)], steps=2)
+
+
+def test_the_latent_cache_is_tied_to_the_data_it_encoded(tmp_path):
+    from easytune_core.diffusion.latent.common import cache_key
+    from tests.support.fakes import make_tiny_dataset
+
+    vae = tmp_path / "vae"
+    vae.mkdir()
+    (vae / "model.safetensors").write_bytes(b"weights")
+    data = make_tiny_dataset(tmp_path / "data")
+    key = cache_key(vae, data, "train", 4, 0)
+    assert cache_key(vae, data, "train", 4, 0) == key
+    (data / "train.txt").write_text((data / "train.txt").read_text() + "extra\n")  # the folder generated again
+    assert cache_key(vae, data, "train", 4, 0) != key

@@ -157,10 +157,16 @@ class LatentCache:
 
 
 def cache_key(vae_folder: Path, root: Path, split: str, views: int, seed: int, limit: int = 0) -> str:
-    """Identifies a latent cache: the VAE weights (their sha256), the data folder, split, views, seed, limit."""
+    """Identifies a latent cache: the VAE weights (their sha256), the data folder and what it holds
+    (the split's list and the feature statistics, hashed: a folder generated again, e.g. another
+    world, size or seed, gets a new cache), split, views, seed, limit."""
     import hashlib
     digest = hashlib.sha256((Path(vae_folder) / "model.safetensors").read_bytes()).hexdigest()[:16]
-    return json.dumps([digest, str(Path(root).resolve()), split, views, seed, limit])
+    data = hashlib.sha256()
+    for name in (f"{split}.txt", "Mean.npy", "Std.npy"):
+        f = Path(root) / name
+        data.update(f.read_bytes() if f.is_file() else b"-")
+    return json.dumps([digest, str(Path(root).resolve()), data.hexdigest()[:16], split, views, seed, limit])
 
 
 def load_or_build_cache(vae, vae_folder: Path, root: Path, split: str, views: int, cache_dir: Path, seed: int,
