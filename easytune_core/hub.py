@@ -25,7 +25,9 @@ from .shipped import SHIPPED, shipped_checkpoint
 
 CARD = "README.md"
 METRICS = "metrics.json"
-_FILES = ["config.json", "model.safetensors", "stats.safetensors", CARD, METRICS]
+_FILES = ["config.json", "model.safetensors", "stats.safetensors", CARD, METRICS,
+          # a latent model's VAE lives in vae/ (the folder loads on its own)
+          "vae/config.json", "vae/model.safetensors", "vae/stats.safetensors"]
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 _ABOUT = {

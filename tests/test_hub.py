@@ -34,10 +34,12 @@ def _fake_hub_cache(cache: Path, repo_id: str, folder: Path, revision: str = "ma
     snap = repo / "snapshots" / commit
     (repo / "blobs").mkdir(parents=True)
     snap.mkdir(parents=True)
-    for f in folder.iterdir():
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest = hashlib.sha256(f.read_bytes()).hexdigest()
         shutil.copy(f, repo / "blobs" / digest)
-        os.symlink(os.path.relpath(repo / "blobs" / digest, snap), snap / f.name)
+        link = snap / f.relative_to(folder)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(repo / "blobs" / digest, link.parent), link)
     (repo / "refs").mkdir()
     (repo / "refs" / revision).write_text(commit)
     return snap
@@ -113,8 +115,13 @@ class FakeApi:
         FakeApi.calls.append(("create_repo", repo_id, kw))
 
     def upload_folder(self, repo_id, folder_path, **kw):
+        from huggingface_hub.utils import filter_repo_objects
+
         dest = Path(FakeApi.dest) / repo_id.replace("/", "--")
-        shutil.copytree(folder_path, dest)
+        files = [p.relative_to(folder_path).as_posix() for p in Path(folder_path).rglob("*") if p.is_file()]
+        for rel in filter_repo_objects(files, allow_patterns=kw.get("allow_patterns")):  # what the Hub gets
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(folder_path) / rel, dest / rel)
         FakeApi.calls.append(("upload_folder", repo_id, kw))
         return type("Info", (), {"commit_url": f"https://hub.invalid/{repo_id}/commit/1"})()
 
@@ -164,3 +171,21 @@ def test_metrics_json_is_validated(tmp_path):
     with pytest.raises(CheckpointError, match="metrics"):
         read_metrics(tmp_path)
     assert read_metrics(tmp_path / "nothing") is None
+
+
+def test_a_latent_model_goes_to_the_hub_and_back_with_its_vae(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from tests.support.standins import build_tiny_latent
+
+    pipe = MotionPipeline.from_pretrained(str(build_tiny_latent(tmp_path / "latent")), device="cpu")
+    FakeApi.calls, FakeApi.dest = [], tmp_path / "hub"
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    pipe.push_to_hub("someone/latent")
+    sent = tmp_path / "hub" / "someone--latent"
+    assert {"config.json", "model.safetensors", "vae/config.json", "vae/model.safetensors"} <= \
+        {p.relative_to(sent).as_posix() for p in sent.rglob("*") if p.is_file()}
+    _fake_hub_cache(tmp_path / "cache", "someone/latent", sent)
+    again = MotionPipeline.from_pretrained("someone/latent", device="cpu", cache_dir=tmp_path / "cache",
+                                           local_files_only=True)
+    np.testing.assert_array_equal(_sample(again), _sample(pipe))
