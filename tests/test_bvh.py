@@ -140,3 +140,24 @@ def test_malformed_files_are_rejected(tmp_path):
     good = write_bvh(tmp_path / "one.bvh", MIXAMO, HUMANML3D.parents, HUMANML3D.offsets, pose_motion(1, [0, 1, 0]))
     with pytest.raises(ValueError, match="at least 2 motion frames"):
         load_bvh(good)
+
+
+@pytest.mark.parametrize("fps", [20, 25, 30, 60, 120])
+def test_a_file_at_a_rate_written_to_six_decimals_keeps_all_its_frames(tmp_path, fps):
+    n = 101
+    t = np.arange(n) / fps
+    rows = pose_motion(n, np.stack([t, np.full(n, 0.95), np.zeros(n)], -1))
+    path = write_bvh(tmp_path / "f.bvh", MIXAMO, HUMANML3D.parents, HUMANML3D.offsets, rows, frame_time=1 / fps)
+    text = path.read_text().replace("Frame Time:", "Frame Time: %.6f #" % (1 / fps))  # as many tools write it
+    path.write_text("\n".join(line.split(" #")[0] if line.startswith("Frame Time:") else line
+                              for line in text.splitlines()) + "\n")
+    assert load_bvh(path, fps=fps, floor=False, units="m").shape[0] == n
+
+
+def test_exported_bvh_comes_back_with_every_frame(tmp_path):
+    from easytune_core.render.export import save_bvh
+
+    walk = load_bvh(write_bvh(tmp_path / "w.bvh", MIXAMO, HUMANML3D.parents, HUMANML3D.offsets,
+                              pose_motion(31, [0.0, 0.95, 0.0])), fps=30, floor=False, units="m")
+    out = save_bvh(tmp_path / "out.bvh", walk, fps=30)
+    assert load_bvh(out, fps=30, floor=False).shape[0] == walk.shape[0]

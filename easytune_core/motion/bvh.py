@@ -225,6 +225,8 @@ def bvh_positions(data: BVHData, fps: float | None = None, start_frame: int = 0)
     rot, trans = _local_transforms(data, motion)
     if fps is not None and motion.shape[0] > 1:
         src_fps = 1.0 / data.frame_time
+        if abs(src_fps - round(src_fps)) <= 1e-4 * src_fps:  # "0.033333" is 30 fps written to 6 decimals
+            src_fps = float(round(src_fps))
         duration = (motion.shape[0] - 1) / src_fps
         t = np.arange(int(math.floor(duration * fps + 1e-6)) + 1) * (src_fps / fps)
         i0 = np.minimum(np.floor(t + 1e-9).astype(int), motion.shape[0] - 1)

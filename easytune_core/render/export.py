@@ -89,7 +89,7 @@ def save_bvh(path, joints, fps: float = 20.0, scale: float = 1.0) -> Path:
     eul = np.degrees(np.unwrap(np.radians(eul), axis=0))
     root = P[:, 0] * scale
     T = P.shape[0]
-    lines += ["MOTION", f"Frames: {T}", f"Frame Time: {1.0 / fps:.6f}"]
+    lines += ["MOTION", f"Frames: {T}", f"Frame Time: {1.0 / fps:.9g}"]
     rows = np.concatenate([root, eul[:, order].reshape(T, -1)], 1)
     lines += [" ".join(f"{x:.5f}" for x in row) for row in rows]
     path.write_text("\n".join(lines) + "\n")
