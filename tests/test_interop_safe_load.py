@@ -88,3 +88,29 @@ def test_torch_weights_bad_files(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"\x00" * 64)
     with pytest.raises(ValueError, match="not a readable torch weights file"):
         load_torch_weights(tmp_path / "junk.pt")
+
+
+def test_dict_subclasses_beside_the_weights_are_read_as_plain_dicts(tmp_path, monkeypatch):
+    import collections
+    import sys
+    import types
+
+    import torch
+
+    from easytune_core.interop.safe_load import load_state_dict
+
+    module = types.ModuleType("fake_lightning_data")  # where Lightning keeps its AttributeDict
+
+    class AttributeDict(dict):
+        pass
+
+    AttributeDict.__module__ = module.__name__
+    AttributeDict.__qualname__ = "AttributeDict"
+    module.AttributeDict = AttributeDict
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    path = tmp_path / "lightning.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(2)}, "hyper_parameters": AttributeDict(lr=1e-4, sizes=[1, 2]),
+                "loops": collections.defaultdict(list, a=[1])}, path)
+    monkeypatch.delitem(sys.modules, module.__name__)  # the class is not importable where the file is read
+    sd = load_state_dict(path)
+    assert list(sd) == ["w"] and torch.equal(sd["w"], torch.ones(2))

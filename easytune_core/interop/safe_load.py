@@ -163,6 +163,20 @@ class _Inert:
         return _Inert(*args, **kwargs)
 
 
+def _is_dict_like(name: str) -> bool:
+    """Dict subclasses that checkpoints keep beside their weights (hyper-parameters): the restricted
+    unpickler fills only plain dicts, so these are read as plain dicts."""
+    return name == "collections.defaultdict" or name.rsplit(".", 1)[-1] == "AttributeDict"
+
+
+def _dict_stub(name: str) -> type:
+    """A placeholder for the dict subclass ``name``: constructing it gives a plain dict."""
+    def new(cls, *args, **kwargs):
+        return {}
+
+    return type(f"Plain[{name}]", (), {"__new__": new})
+
+
 def _load_with_placeholders(p: Path, map_location="cpu"):
     """The file's object with every non-plain global replaced by an inert placeholder class."""
     import torch
@@ -171,7 +185,8 @@ def _load_with_placeholders(p: Path, map_location="cpu"):
         names = torch.serialization.get_unsafe_globals_in_checkpoint(str(p))
     except Exception as err:  # noqa: BLE001 - unreadable means we cannot vouch for it
         raise ValueError(f"{p}: not a readable torch checkpoint ({type(err).__name__}: {str(err)[:300]})") from None
-    stubs = [(type(f"Inert[{name}]", (_Inert,), {}), name) for name in names]
+    stubs = [(_dict_stub(name) if _is_dict_like(name) else type(f"Inert[{name}]", (_Inert,), {}), name)
+             for name in names]
     try:
         with torch.serialization.safe_globals(stubs):
             return torch.load(str(p), map_location=map_location, weights_only=True)
