@@ -121,3 +121,10 @@ def test_convert_mld_refuses_what_it_cannot_read(mld_file, tmp_path, capsys):
     assert cli_main(["convert", "mld", "--checkpoint", str(tmp_path / "none.ckpt"), "--out", str(tmp_path / "o3"),
                      "--data", str(data)]) == 2
     assert "no such file" in capsys.readouterr().err
+    for name, std in (("short", np.ones(200, np.float32)), ("zero", np.zeros(263, np.float32))):
+        np.save(tmp_path / f"std_{name}.npy", std)
+        assert cli_main(["convert", "mld", "--checkpoint", str(ckpt), "--out", str(tmp_path / f"o_{name}"),
+                         "--mean", str(data / "Mean.npy"), "--std", str(tmp_path / f"std_{name}.npy"),
+                         "--clip-path", str(TINY_CLIP), "--heads", "4"]) == 2
+        assert ("expects 263 of each" if name == "short" else "every std above 0") in capsys.readouterr().err
+        assert not (tmp_path / f"o_{name}").exists()

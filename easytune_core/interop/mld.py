@@ -165,8 +165,11 @@ def convert_mld(checkpoint, out, stats, text_encoder=None, text_encoder_path=Non
     if text_encoder.dim != den.config.text_dim:
         raise ValueError(f"text encoder gives {text_encoder.dim}-d embeddings, the MLD denoiser expects "
                          f"{den.config.text_dim}")
-    if mean.shape != (vae.config.feature_dim,):
-        raise ValueError(f"stats have {mean.shape[0]} features, the MLD VAE expects {vae.config.feature_dim}")
+    if mean.shape != (vae.config.feature_dim,) or std.shape != (vae.config.feature_dim,):
+        raise ValueError(f"stats have {mean.size} mean and {std.size} std values, the MLD VAE expects "
+                         f"{vae.config.feature_dim} of each")
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+        raise ValueError("the feature statistics must be finite, with every std above 0 (check --mean/--std or --data)")
     _, _, others = split_state_dict(state)
     meta = {"source": "MLD (Chen et al., CVPR 2023) checkpoint", "checkpoint": str(checkpoint),
             "ignored_parts": others, "converted_by": "python -m easytune_core convert mld"}
