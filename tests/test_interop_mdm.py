@@ -158,3 +158,11 @@ def test_bad_inputs_say_what_to_fix(tmp_path, capsys):
     convert_mdm(pt, tmp_path / "o", data=data, overwrite=True)
     assert main(["convert", "mdm", "--checkpoint", str(tmp_path / "missing.pt"), "--out", str(tmp_path / "x")]) == 2
     assert "no such MDM checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cond_mask_prob, guidance", [(0.1, 2.5), (0.0, 1.0)])
+def test_a_model_trained_without_text_dropout_samples_without_guidance(tmp_path, cond_mask_prob, guidance):
+    pt = write_mdm_run(tmp_path / "run", extra_args={"cond_mask_prob": cond_mask_prob})
+    out = convert_mdm(pt, tmp_path / "out", data=tmp_path / "run" / "data", clip_path=TINY_CLIP)
+    pipe = MotionPipeline.from_checkpoint(out, device="cpu")
+    assert pipe.config.default_guidance == guidance  # MDM itself uses 1 when no text was ever dropped

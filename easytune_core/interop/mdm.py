@@ -100,7 +100,9 @@ def mdm_denoiser_config(args: dict) -> DenoiserConfig:
         ff=1024, dropout=0.1, cond_drop_prob=float(args["cond_mask_prob"]), prediction="x0", max_frames=MAX_FRAMES,
         text_encoder="clip-mdm", schedule=args["noise_schedule"], diffusion_steps=int(args["diffusion_steps"]),
         fps=fps, norm_first=False, final_norm=False, sinusoid="interleaved", text_drop="embedding",
-        mask_frames=bool(args["mask_frames"]))
+        mask_frames=bool(args["mask_frames"]),
+        # a model trained without dropping the text has no unconditional branch: MDM samples it at guidance 1
+        default_guidance=2.5 if float(args["cond_mask_prob"]) > 0 else 1.0)
 
 
 def load_mdm_weights(path, ema: bool | None = None) -> dict:
@@ -226,6 +228,7 @@ def convert_mdm(checkpoint, out, args=None, data=None, mean=None, std=None, ema:
     model.load_state_dict(state)
     meta = {"source": "mdm", "mdm_checkpoint": checkpoint.name, "mdm_args": mdm_args,
             "command": "convert mdm", "recommended_sampler": "ddpm",
-            "note": "MDM samples with DDPM over every step of its schedule at guidance 2.5"}
+            "note": "MDM samples with DDPM over every step of its schedule at guidance "
+                    f"{config.default_guidance:g}"}
     save_checkpoint(out, model, config, "denoiser", mean=m, std=s, meta=meta)
     return out
