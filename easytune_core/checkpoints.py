@@ -92,21 +92,21 @@ def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta:
     cfg = {"format": FORMAT, "version": FORMAT_VERSION, "kind": kind, "config": _config_dict(config),
            "meta": dict(meta or {})}
     text = json.dumps(cfg, indent=2, sort_keys=True, default=str)
-    _atomic(folder / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"kind": kind}))
+    atomic_write(folder / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"kind": kind}))
     stats_path = folder / "stats.safetensors"
     if mean is not None:
         stats = {"mean": torch.as_tensor(np.asarray(mean, dtype=np.float32)).contiguous(),
                  "std": torch.as_tensor(np.asarray(std, dtype=np.float32)).contiguous()}
-        _atomic(stats_path, lambda p: save_file(stats, str(p)))
+        atomic_write(stats_path, lambda p: save_file(stats, str(p)))
     elif stats_path.exists():
         stats_path.unlink()
-    _atomic(folder / "config.json", lambda p: p.write_text(text))
+    atomic_write(folder / "config.json", lambda p: p.write_text(text))
     return folder
 
 
-def _atomic(path: Path, write) -> None:
-    """Write ``path`` through a temporary file renamed over it; a failed write leaves neither a
-    half-written ``path`` nor the temporary file."""
+def atomic_write(path: Path, write) -> None:
+    """``write(tmp)``, then rename ``tmp`` over ``path``: a crash never leaves ``path`` half-written,
+    and a failed write leaves neither a half-written ``path`` nor the temporary file."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
         write(tmp)
@@ -250,7 +250,7 @@ class CheckpointRegistry:
             data = self._load_file()  # a corrupt file is never overwritten: its other entries would be lost
             data[str(name)] = {"folder": str(Path(folder)), "kind": kind}
             self.root.mkdir(parents=True, exist_ok=True)
-            _atomic(self._file, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True)))
+            atomic_write(self._file, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True)))
 
     def list(self, kind: str | None = None) -> list[str]:
         """Names of registered checkpoints (of ``kind`` if given), sorted."""

@@ -33,3 +33,18 @@ def tiny_dataset(tmp_path):
     from tests.support.fakes import make_tiny_dataset
 
     return make_tiny_dataset(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def tiny_stage_run(tmp_path_factory):
+    """A tiny run of every stage of scripts/train_shipped.sh (see support.tiny_runs), built once and
+    shared: (root, data, runs, evals). Tests write only new files beside it."""
+    from tests.support.tiny_runs import build_tiny_run, fake_text_patch
+
+    root = tmp_path_factory.mktemp("tiny_stage_run")
+    mp = fake_text_patch()
+    try:
+        data, runs, evals = build_tiny_run(root)
+    finally:
+        mp.undo()
+    return root, data, runs, evals

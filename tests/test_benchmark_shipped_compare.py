@@ -5,19 +5,19 @@ import json
 import pytest
 
 from tests.support.benchmarks import load_benchmark
-from tests.support.tiny_runs import build_tiny_run, fake_text_patch
+from tests.support.tiny_runs import fake_text_patch
 
 
 @pytest.fixture(scope="module")
-def measured(tmp_path_factory):
-    root = tmp_path_factory.mktemp("compare")
+def measured(tiny_stage_run, tmp_path_factory):
+    root, data, runs, evals = tiny_stage_run
+    out = tmp_path_factory.mktemp("rules")
     mp = fake_text_patch()
     try:
-        data, runs, evals = build_tiny_run(root)
         pf = load_benchmark("prompt_following.py")
         rules = {}
         for m in ("base", "easytune"):
-            rules[m] = root / f"rules_{m}"
+            rules[m] = out / f"rules_{m}"
             assert pf.main(["--checkpoint", str(runs / m), "--data", str(data), "--split", "test", "--limit", "12",
                             "--steps", "2", "--paraphrase", "test", "--subsets", "paraphrase", "--seeds", "1",
                             "--threads", "1", "--out", str(rules[m])]) == 0

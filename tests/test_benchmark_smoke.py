@@ -8,7 +8,6 @@ import json
 import pytest
 
 from tests.support.benchmarks import load_benchmark
-from tests.support.tiny_runs import build_tiny_run, fake_text_patch
 
 
 def _result(out) -> dict:
@@ -19,13 +18,8 @@ def _result(out) -> dict:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("smoke")
-    mp = fake_text_patch()
-    try:
-        data, runs, evals = build_tiny_run(root)
-    finally:
-        mp.undo()
+def tiny_run(tiny_stage_run):
+    _, data, runs, _ = tiny_stage_run
     return data, runs
 
 

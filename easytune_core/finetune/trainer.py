@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import resource
 import shutil
 import threading
@@ -31,6 +30,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
+from ..checkpoints import atomic_write
 from ..diffusion.sampler import _frame_mask
 from .config import FinetuneConfig
 from .distributed import DistInfo, all_mean, any_flag, broadcast_parameters
@@ -45,17 +45,6 @@ Callback = Callable[[dict], None]
 
 RESUME_WEIGHTS = "resume_weights.safetensors"
 """The exact (float32) weights of a run whose checkpoint is stored in a lower precision, for --resume."""
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write ``path`` through a temporary file renamed over it, so a crash never leaves it half-written."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _swap_in(tmp: Path, folder: Path) -> None:
@@ -320,9 +309,9 @@ class FinetuneTrainer:
             # What --resume needs exactly: the float32 weights (the checkpoint may be rounded) of the
             # sampling model θ (chain: the checkpoint holds θ′, which θ receives at the trajectory's end).
             full = {k: v.detach().cpu().contiguous() for k, v in merged_state_dict(self.model).items()}
-            _atomic_write(self.run_dir / RESUME_WEIGHTS, lambda p: save_file(full, str(p)))
-        _atomic_write(self.run_dir / "optimizer.safetensors", lambda p: save_file(self.optim.state_tensors(), str(p)))
-        _atomic_write(self.run_dir / "state.json", lambda p: p.write_text(json.dumps(
+            atomic_write(self.run_dir / RESUME_WEIGHTS, lambda p: save_file(full, str(p)))
+        atomic_write(self.run_dir / "optimizer.safetensors", lambda p: save_file(self.optim.state_tensors(), str(p)))
+        atomic_write(self.run_dir / "state.json", lambda p: p.write_text(json.dumps(
             {"step": self.optim.steps, "seconds": self.seconds(), "status_at_save": "ok"})))
         self.saved_step = self.optim.steps
         return folder
