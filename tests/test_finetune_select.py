@@ -24,6 +24,8 @@ def test_choose_respects_rule_and_fid_tolerances():
     assert choose(base, rows)["checkpoint"] == "d"  # ties on top-1 go to the lower MM-Dist
     assert [r["eligible"] for r in rows] == [True, False, False, True]
     assert choose(base, rows[1:3])["checkpoint"] == "base"  # nothing eligible: keep the base model
+    worse = [{"checkpoint": "e", "rules": 0.59, "fid": 10.5, "top1": 0.18, "mm_dist": 8.0}]
+    assert choose(base, worse)["checkpoint"] == "base"  # eligible but no better on R@1: keep the base model
 
 
 def test_choose_keeps_free_phrasing_from_getting_worse():
@@ -108,6 +110,8 @@ def test_select_cli_scores_every_snapshot_and_copies_the_choice(tmp_path, fake_t
 
     assert main(["select", str(run), "--split", "train", "--data", str(data)]) == 2
     assert "held-out split" in capsys.readouterr().err
+    assert main(["select", str(run), "--split", "test", "--data", str(data)]) == 2
+    assert "choose on val, not on test" in capsys.readouterr().err
     (tmp_path / "empty_run").mkdir()
     assert main(["select", str(tmp_path / "empty_run"), "--data", str(data)]) == 2
     assert "--keep-every" in capsys.readouterr().err

@@ -15,9 +15,10 @@ candidate on a split the run never saw (default ``val``) with two judges that ar
 A candidate is *eligible* when its rule pass rate is at most ``--rule-tolerance`` below the
 base model's, its paraphrase pass rate at most ``--paraphrase-tolerance`` below the base's, and
 its FID at most ``--fid-tolerance`` (relative) above the base's. The choice is the eligible
-candidate with the best R-Precision top-1 (ties: lower MM-Dist); the base model itself when none
-is eligible. Numbers reported for the chosen model come from a different split (test), never
-from the split it was chosen on.
+candidate with the best R-Precision top-1 (ties: lower MM-Dist) when it beats the base model's;
+the base model itself when none is eligible or none improves on it. The choice is made on val
+(test is refused: numbers reported for the chosen model come from test, never from the split it
+was chosen on).
 
 Scores are kept in ``<out>.scores.json`` as each checkpoint finishes, keyed by the checkpoint's
 folder, the size and time of its weights file and the settings, so a run that is stopped
@@ -110,7 +111,8 @@ def score_checkpoint(folder, evaluator, root: Path, split: str, rule_cases: list
 
 def choose(base: dict, candidates: list[dict], rule_tolerance: float = 0.03, fid_tolerance: float = 0.25,
            paraphrase_tolerance: float = 0.0) -> dict:
-    """The selection rule of this module's docstring; returns the chosen row (``base`` if none is eligible).
+    """The selection rule of this module's docstring; returns the chosen row (``base`` if no eligible
+    candidate improves R-Precision top-1 on it).
     The paraphrase condition applies when the base and the candidate both have a paraphrase score."""
     for c in candidates:
         para_ok = (base.get("paraphrase") is None or c.get("paraphrase") is None
@@ -120,7 +122,8 @@ def choose(base: dict, candidates: list[dict], rule_tolerance: float = 0.03, fid
     eligible = [c for c in candidates if c["eligible"]]
     if not eligible:
         return base
-    return max(eligible, key=lambda c: (round(c["top1"], 6), -c["mm_dist"]))
+    best = max(eligible, key=lambda c: (round(c["top1"], 6), -c["mm_dist"]))
+    return best if round(best["top1"], 6) > round(base["top1"], 6) else base
 
 
 def markdown(report: dict) -> str:
@@ -191,6 +194,8 @@ class SelectConfig(EvaluatorOptions):
             raise ValueError("name at least one fine-tuning run folder or checkpoint to choose from")
         if self.split == "train":
             raise ValueError("choose on a held-out split (val), not on train: fine-tuning prompts come from train")
+        if self.split == "test":
+            raise ValueError("choose on val, not on test: the chosen model's numbers are reported on test")
         if self.eval_prompts < 32:
             raise ValueError(f"--eval-prompts must be at least 32 (R-Precision groups), got {self.eval_prompts}")
         if self.rule_captions < 1 or self.steps < 1:

@@ -37,6 +37,12 @@ def matrix_to_euler_zxy(R: np.ndarray) -> np.ndarray:
     return np.degrees(np.stack([z, x, y], -1))
 
 
+def _frame_time(fps: float) -> str:
+    """``1 / fps`` with six decimals when they are exact (0.050000), else nine (0.033333333)."""
+    ft = 1.0 / fps
+    return f"{ft:.6f}" if abs(round(ft, 6) - ft) < 1e-12 else f"{ft:.9f}"
+
+
 def save_bvh(path, joints, fps: float = 20.0, scale: float = 1.0) -> Path:
     """Write a BVH with the 22-joint SMPL hierarchy (T-pose rest, the motion's bone lengths).
 
@@ -89,7 +95,7 @@ def save_bvh(path, joints, fps: float = 20.0, scale: float = 1.0) -> Path:
     eul = np.degrees(np.unwrap(np.radians(eul), axis=0))
     root = P[:, 0] * scale
     T = P.shape[0]
-    lines += ["MOTION", f"Frames: {T}", f"Frame Time: {1.0 / fps:.9g}"]
+    lines += ["MOTION", f"Frames: {T}", f"Frame Time: {_frame_time(fps)}"]
     rows = np.concatenate([root, eul[:, order].reshape(T, -1)], 1)
     lines += [" ".join(f"{x:.5f}" for x in row) for row in rows]
     path.write_text("\n".join(lines) + "\n")
