@@ -352,3 +352,29 @@ def test_resume_runs_a_failed_unit_again(tmp_path, monkeypatch):
     assert "error" in run("gradnorm", "gradnorm")  # recorded, the experiment goes on
     assert run("gradnorm", "gradnorm")["result"] == {"ok": 1}  # resumed: tried again
     assert run("gradnorm", "gradnorm")["result"] == {"ok": 1} and len(calls) == 2  # saved: not redone
+
+
+def test_a_method_with_a_run_that_never_reaches_the_threshold_gets_no_mean_time():
+    from claims import report
+
+    def run(seed, probes):
+        row = {"seconds": 10.0, "trajectory": 5, "probe_reward": probes[-1][1], "top1": 0.3, "fid": 1.0,
+               "mm_dist": 5.0, "rules": 0.5, "reward": 0.5}
+        return {"seed": seed, "probes": [{"seconds": t, "reward": r} for t, r in probes], "seconds_per_step": 1.0,
+                "seconds_per_trajectory": 2.0, "test": {"equal_trajectories": row, "equal_time": row}}
+
+    up = [(1.0, 0.6), (2.0, 0.9)]
+    res = {"scale": {"sampler_steps": 50}, "base": {"probe_reward": 0.5},
+           "methods": {"EasyTune (step)": {"runs": [run(s, up) for s in range(3)]},
+                       "DRaFT-50": {"runs": [run(0, up), run(1, up), run(2, [(1.0, 0.55), (2.0, 0.58)])]}}}
+    report.summarise(res)
+    thr = res["threshold"]["threshold"]
+    assert 0.5 < thr < 0.58  # every run of both methods gains something: both are in
+    assert res["methods"]["EasyTune (step)"]["time_to_threshold"]["mean"] is not None
+    assert res["methods"]["DRaFT-50"]["time_to_threshold"]["n"] == 3  # all three runs got there
+    res2 = {**res, "methods": {"EasyTune (step)": {"runs": [run(s, up) for s in range(3)]},
+                               "DRaFT-50": {"runs": [run(0, up), run(1, up), run(2, [(1.0, 0.5), (2.0, 0.49)])]}}}
+    report.summarise(res2)
+    d50 = res2["methods"]["DRaFT-50"]["time_to_threshold"]
+    assert "DRaFT-50" in res2["threshold"]["excluded"] and d50["mean"] is None and "censored" in d50
+    assert "time_to_threshold_ratio" not in res2["ratios"]  # no ratio against a method that did not get there

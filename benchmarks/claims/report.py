@@ -47,7 +47,12 @@ def summarise(res: dict) -> None:
         if thr.get("threshold") is None:
             continue
         times = [A.time_to(r, base_probe, thr["threshold"]) for r in rec["runs"]]
-        ttt[name] = {**A.mean_ci(times), "per_seed": times}
+        if name in thr.get("excluded", []) or any(t is None for t in times):
+            # a run that never reached the threshold: a mean over the others would flatter the method
+            ttt[name] = {"mean": None, "ci": None, "n": 0, "values": [], "per_seed": times,
+                         "censored": "not every run reached the threshold"}
+        else:
+            ttt[name] = {**A.mean_ci(times), "per_seed": times}
         rec["time_to_threshold"] = ttt[name]
     res["ratios"] = A.headline(methods, res.get("memory", {}), ttt, res["scale"]["sampler_steps"])
     res["alignment"] = {name: {b: {k: (rec[b].get(k) or {}).get("mean") for k in ("reward", "probe_reward", "top1",
