@@ -238,7 +238,10 @@ def markdown(report: dict) -> str:
         f"Setting: {report['setting']}",
         "",
         f"Reward threshold: {thr:.3f} (base model's mean sample reward {base['reward']:.3f} + "
-        f"{report['threshold_gain']}). Evaluator metrics on {report['eval_note']}.",
+        f"{report['threshold_gain']}). Evaluator metrics on {report['eval_note']}. The time to threshold "
+        "is read from the reward each method logs while training, which is not the same quantity across "
+        "methods (EasyTune: x̂0 predictions of its selected steps; DRaFT: the final sample), so it does not "
+        "compare methods: benchmarks/paper_claims.py times full samples of fixed prompts.",
         "",
         f"| Method | s / opt. step | opt. steps | add. memory (MB) | memory vs {full} | time to threshold (s) "
         "| final reward | R@1 (base → after) | FID (base → after) | MM-Dist (base → after) |",
@@ -261,7 +264,8 @@ def markdown(report: dict) -> str:
               "and 5):", "", "| Quantity | paper (MLD, RTX A6000) | measured here |", "|---|---|---|"]
     c = report.get("comparison", {})
     lines.append(f"| additional memory, EasyTune / {full} | 31% | {_f(c.get('memory_ratio'), '{:.0%}')} |")
-    lines.append(f"| time to reward threshold, {full} / EasyTune | 7.3× | {c.get('speedup_text', '–')} |")
+    lines.append(f"| time to reward threshold, {full} / EasyTune | 7.3× | {c.get('speedup_text', '–')} "
+                 "(logged training rewards: not comparable) |")
     lines.append(f"| MM-Dist improvement over {full} | 8.2% | {_f(c.get('mm_dist_gain'), '{:.1%}')} |")
     return "\n".join(lines)
 
