@@ -111,8 +111,10 @@ def regressions(rows: list[dict], rules: dict) -> list[str]:
 
 def compare(evals: dict, rules: dict, reward: dict | None = None) -> dict:
     _check_same(evals, SAME_EVAL, lambda r: r["settings"], "evaluations")
-    if evals["base"].get("split") != evals["easytune"].get("split"):
-        raise SystemExit("the two evaluations are on different splits")
+    for key in ("split", "evaluator", "data"):
+        if evals["base"].get(key) != evals["easytune"].get(key):
+            raise SystemExit(f"the two evaluations differ in {key}: {evals['base'].get(key)!r} vs "
+                             f"{evals['easytune'].get(key)!r}; measure both models the same way")
     _check_same(rules, SAME_RULES, lambda r: r, "rule-check runs")
     _check_same(rules, ("split", "seeds"), lambda r: r.get("paraphrase") or {}, "paraphrase runs")
     rows, _ = metric_rows(evals, reward)
@@ -158,7 +160,8 @@ def markdown(res: dict) -> str:
     ru = res["rules"]
     rs = st["rules"]
     lines += ["", f"Rule checks on {rs['captions']} {rs['split']}-split captions ({rs['checks']} checks, "
-              f"{rs['steps']}-step DDIM, guidance {rs['guidance']}); ± is one standard error:", "",
+              f"{rs['steps']}-step DDIM, guidance {rs['guidance']}); ± is one standard error counting checks as "
+              "independent (checks of one caption are not, so it understates the uncertainty):", "",
               "| family | checks | base | EasyTune | change |", "|---|---|---|---|---|"]
     for fam, d in ru["template_families"].items():
         b, e = d["base"], d["easytune"]
@@ -173,7 +176,8 @@ def markdown(res: dict) -> str:
     if para:
         seeds = f"{para['seeds']} seed{'s' if para['seeds'] != 1 else ''}"
         lines += ["", f"Paraphrase set, {para['split']} split ({seeds} per prompt; a prompt passes on a "
-                  "seed when all its checks pass):", "",
+                  "seed when all its checks pass; ± counts prompt-seeds as independent, which the seeds of one "
+                  "prompt are not):", "",
                   "| family | prompt-seeds | base | EasyTune | change |", "|---|---|---|---|---|"]
         for fam, d in para["families"].items():
             b, e = d["base"], d["easytune"]

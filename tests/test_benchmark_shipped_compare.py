@@ -86,6 +86,13 @@ def test_shipped_compare_refuses_models_measured_differently(measured, tmp_path)
         bench.main(["--eval", f"base={evals['base']}", "--eval", f"easytune={changed}",
                     "--rules", f"base={rules['base']}", "--rules", f"easytune={rules['easytune']}",
                     "--out", str(tmp_path / "x")])
+    other = json.loads(evals["easytune"].read_text())
+    other["evaluator"] = "t2m:elsewhere"
+    changed.write_text(json.dumps(other))
+    with pytest.raises(SystemExit, match="differ in evaluator"):
+        bench.main(["--eval", f"base={evals['base']}", "--eval", f"easytune={changed}",
+                    "--rules", f"base={rules['base']}", "--rules", f"easytune={rules['easytune']}",
+                    "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="needs both"):
         bench.main(["--eval", f"base={evals['base']}", "--rules", f"base={rules['base']}",
                     "--rules", f"easytune={rules['easytune']}", "--out", str(tmp_path / "x")])
