@@ -137,8 +137,9 @@ def collect(run: Runner, methods: list[str], extra: dict) -> dict:
                          if f"memory/{m}/T{T}" in units} for m in methods}
     res["gradnorm"] = units.get("gradnorm", {}).get("result")
     res["methods"] = {}
+    res["unit_commits"] = sorted({r.get("commit") for r in units.values() if r.get("commit")})
     for m in methods:
-        runs_ = [units[u]["result"] for u in sorted(units) if u.startswith(f"main/{m}/seed")]
+        runs_ = [units[f"main/{m}/seed{seed}"]["result"] for seed in s.seeds if f"main/{m}/seed{seed}" in units]
         if runs_:
             res["methods"][m] = {"runs": runs_, "lr": runs_[0]["lr"]}
     res["ablations"] = {}

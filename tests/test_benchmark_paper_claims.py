@@ -352,6 +352,12 @@ def test_resume_runs_a_failed_unit_again(tmp_path, monkeypatch):
     assert "error" in run("gradnorm", "gradnorm")  # recorded, the experiment goes on
     assert run("gradnorm", "gradnorm")["result"] == {"ok": 1}  # resumed: tried again
     assert run("gradnorm", "gradnorm")["result"] == {"ok": 1} and len(calls) == 2  # saved: not redone
+    unit = {"run": {"method": "EasyTune (step)", "lr": 1e-5, "seed": 0}}
+    first = run("main/x/seed0", "run", **unit)
+    assert first["params"] == unit and first["commit"] and len(calls) == 3
+    assert run("main/x/seed0", "run", **unit) == first and len(calls) == 3  # same inputs: reused
+    run("main/x/seed0", "run", run={**unit["run"], "lr": 3e-5})  # the lr was chosen again: run again
+    assert len(calls) == 4
 
 
 def test_a_method_with_a_run_that_never_reaches_the_threshold_gets_no_mean_time():

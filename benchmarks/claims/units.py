@@ -83,8 +83,13 @@ class Runner:
 
     def __call__(self, uid: str, kind: str, isolate: bool = False, **params) -> dict:
         have = self.load(uid)
-        if have is not None and "error" not in have:  # a failed unit runs again on --resume
+        # a failed unit runs again on --resume, and so does one saved with other inputs (e.g. a learning
+        # rate chosen again after a trial was rerun); units saved before they recorded theirs are kept
+        same = json.loads(json.dumps(params))  # what a saved unit's params look like after JSON
+        if have is not None and "error" not in have and have.get("params", same) == same:
             return have
+        if have is not None and "error" not in have:
+            self.log(f"{uid}: its inputs changed ({have.get('params')} -> {params}); running it again")
         spec = {"id": uid, "kind": kind, "scale": self.scale.to_dict(), "payload": str(self.payload),
                 "device": self.device, **params}
         self.log(f"{uid} ...")
@@ -98,6 +103,8 @@ class Runner:
         except Exception as err:  # one failed unit is recorded, the experiment goes on
             self.log(f"{uid} FAILED: {err}")
             res = {"unit": uid, "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()[-3000:]}
+        res["params"] = same
+        res["commit"] = _commit()  # units of one result may come from runs days apart
         p = self.path(uid)
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_suffix(".tmp")
@@ -125,6 +132,12 @@ class Runner:
         if proc.returncode != 0 or not out_file.is_file():
             raise RuntimeError(f"unit process exited with {proc.returncode}: {proc.stdout.strip()[-600:]}")
         return json.loads(out_file.read_text())
+
+
+def _commit() -> str:
+    from common import git_commit  # benchmarks/common.py (paper_claims.py puts benchmarks/ on the path)
+
+    return git_commit()
 
 
 def saved_units(run: Runner) -> dict:
