@@ -104,6 +104,11 @@ def check_action(j: np.ndarray, a: dict) -> None:
             hold = above > 0.05
             x_side = np.linalg.norm(rel[:, [0, 2]], axis=-1)[hold]
             assert count_peaks(x_side, 0.04) >= min(a["count"], 2) - 1
+            el = 18 if side == "left" else 19
+            upper, fore = seg[:, el] - seg[:, sh], seg[:, wr] - seg[:, el]
+            bend = np.degrees(np.arccos(np.clip((upper * fore).sum(-1) / np.linalg.norm(upper, axis=-1)
+                                                / np.linalg.norm(fore, axis=-1), -1, 1)))
+            assert rule_peaks(bend, 15.0) == a["count"], (rule_peaks(bend, 15.0), a["count"])  # as many swings as said
         if a["side"] != "both":
             other_wr, other_sh = (R_WR, R_SH) if a["side"] == "left" else (L_WR, L_SH)
             assert (seg[:, other_wr, 1] < seg[:, other_sh, 1]).all()

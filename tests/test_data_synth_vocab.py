@@ -168,3 +168,25 @@ def test_context_phrases_do_not_change_what_a_caption_asks_for():
             for p in phrases:
                 assert checks_for(f"{bare} {p}") == want, (kind, bare, p)
     assert set(CONTEXT) <= seen
+
+
+def test_a_twins_captions_name_the_attribute_it_differs_in():
+    # every phrase of an attribute-twinned action says that attribute: the two captions never coincide
+    for seed in range(40):
+        plan = draw_plan(np.random.default_rng(seed), kinds=["look_around"])
+        made = twin_plan(np.random.default_rng(seed + 1000), plan)
+        assert made is not None
+        a, b = render_plan(plan, n_captions=3), render_plan(made[0], n_captions=3)
+        assert not set(a.captions) & set(b.captions), (a.captions, b.captions)
+    assert not REGISTRY["pace"].attrs  # back and forth once: nothing a twin could change that captions say
+
+
+def test_a_walk_with_an_arm_layer_plays_the_whole_layer():
+    # a walk stretched to a distance would cut the layer (its count or seconds) short: walk_wave has none
+    for seed in range(60):
+        params = REGISTRY["walk_wave"].draw(np.random.default_rng(seed), "stand")
+        assert "layer" in params and "distance" not in params
+    for seed in range(12):
+        s = synthesize_sample(seed, kinds=["walk_wave"])
+        layer = s.actions[0]["layer"]
+        assert layer["end"] - layer["start"] <= s.actions[0]["end"] - s.actions[0]["start"]

@@ -305,7 +305,9 @@ register(
     Action("walk", "locomotion", 2.6, draw_walk, build_walk,
            attrs={"pace": ("slow", "fast"), "direction": ("forward", "backward"), "layer.side": SIDES,
                   "distance": (1, 2, 3, 4, 5), "style": styles.STYLES}),
-    Action("walk_wave", "locomotion", 0.5, lambda r, s: {**draw_walk(r, s, layer_p=0.0, style_p=0.0),
+    # no distance: a walk stretched to one would cut the layer short of what its caption says
+    Action("walk_wave", "locomotion", 0.5, lambda r, s: {**{k: v for k, v in draw_walk(r, s, layer_p=0.0, style_p=0.0)
+                                                            .items() if k != "distance"},
                                                          "layer": draw_layer(r)}, build_walk,
            attrs={"pace": ("slow", "fast"), "layer.side": SIDES}),
     Action("walk_back", "locomotion", 0.9, lambda r, s: draw_walk(r, s, "backward"), build_walk,

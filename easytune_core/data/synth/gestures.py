@@ -69,7 +69,8 @@ def wave(rng, side="right", count=None, hold_frames=None):
     ramp_in, ramp_out = int(rng.integers(8, 13)), int(rng.integers(8, 13))
     T = int(ramp_in + count * period + ramp_out + 2)
     t = np.arange(T)
-    osc = np.sin(2 * np.pi * np.clip(t - ramp_in, 0, None) / period)
+    # count swings, stopped at the last one's low point: the arm then lowers without a swing more
+    osc = np.sin(2 * np.pi * np.clip(t - ramp_in, 0, (count - 0.25) * period) / period)
     abd = rng.uniform(75, 105)
     fwd = rng.uniform(0, 35)
     amp = rng.uniform(22, 35)

@@ -204,7 +204,7 @@ def _phone(a):
 
 @entry("look_around")
 def _look(a):
-    return ["<look> around, first to the {side}", "<look> to the {side} and then the other way", "<look> around",
+    return ["<look> around, first to the {side}", "<look> to the {side} and then the other way",
             "<glance> to the {side} and then to the other side", "<turn> the head to look {side} and then away",
             "<scan> the surroundings, starting on the {side}", "<look> left and right, {side} first"]
 

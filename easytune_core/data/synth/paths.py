@@ -130,7 +130,8 @@ register(
     Action("figure_eight", "paths", 0.4, _d(direction=SIDES), build_figure_eight, attrs={"direction": SIDES}),
     Action("diagonal", "paths", 0.5, _d(direction=SIDES, pace=("slow", "normal", "normal", "fast")), build_diagonal,
            attrs={"direction": SIDES}),
-    Action("pace", "paths", 0.4, _d(count=(2, 3)), build_pace, attrs={"count": (2, 3)}),
+    # there and back once: the captions ("walks away and comes back") name no count of legs
+    Action("pace", "paths", 0.4, _d(count=(2,)), build_pace),
 )
 
 __all__ = ["heading_profile"]
