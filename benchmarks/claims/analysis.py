@@ -46,7 +46,7 @@ def choose_lr(trials: list[dict], base_val: dict, rule_tolerance: float = 0.03, 
     picked = choose(base, cands, rule_tolerance, fid_tolerance)
     if picked is base:
         return {"lr": min(c["checkpoint"] for c in cands),
-                "why": "no trial kept FID and rules within tolerance of the base model: smallest lr"}
+                "why": "no trial within the FID/rule tolerance of the base model improved its val R@1: smallest lr"}
     return {"lr": picked["checkpoint"], "why": "best val R@1 among trials within the FID/rule tolerance"}
 
 
