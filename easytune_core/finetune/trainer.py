@@ -44,7 +44,8 @@ Callback = Callable[[dict], None]
 
 
 RESUME_WEIGHTS = "resume_weights.safetensors"
-"""The exact (float32) weights of a run whose checkpoint is stored in a lower precision, for --resume."""
+"""For --resume: the exact float32 weights of the sampling model, when checkpoint/ is stored in a lower
+precision or holds the chain variant's policy copy."""
 
 
 def _swap_in(tmp: Path, folder: Path) -> None:
@@ -299,7 +300,8 @@ class FinetuneTrainer:
         tmp = self.run_dir / "checkpoint.tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
-        self.io.save(tmp, self.current_weights(), "denoiser", meta)
+        weights = self.current_weights()
+        self.io.save(tmp, weights, "denoiser", meta)
         _swap_in(tmp, folder)  # never leaves a half-written (or no) checkpoint behind
         from safetensors.torch import save_file
         if has_lora(self.model):
@@ -308,7 +310,8 @@ class FinetuneTrainer:
         elif self.io.dtype is not None or self.optim.chain:
             # What --resume needs exactly: the float32 weights (the checkpoint may be rounded) of the
             # sampling model θ (chain: the checkpoint holds θ′, which θ receives at the trajectory's end).
-            full = {k: v.detach().cpu().contiguous() for k, v in merged_state_dict(self.model).items()}
+            sampling = merged_state_dict(self.model) if self.optim.chain else weights  # θ (chain) or the same
+            full = {k: v.detach().cpu().contiguous() for k, v in sampling.items()}
             atomic_write(self.run_dir / RESUME_WEIGHTS, lambda p: save_file(full, str(p)))
         atomic_write(self.run_dir / "optimizer.safetensors", lambda p: save_file(self.optim.state_tensors(), str(p)))
         atomic_write(self.run_dir / "state.json", lambda p: p.write_text(json.dumps(
