@@ -18,10 +18,13 @@ from pathlib import Path
 
 ENV_VAR = "EASYTUNE_ASSETS"
 SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser",
+           "everyday_reward": "reward", "everyday_evaluator": "evaluator",
            "latent": "denoiser", "latent_easytune": "denoiser", "fewstep": "denoiser", "fewstep_easytune": "denoiser"}
-"""Shipped checkpoint name -> checkpoint kind. The latent family (``latent``, its few-step student
-``fewstep`` and the EasyTune versions of both; docs/latent.md) is listed wherever its folders are
-installed; a checkout or wheel without them serves the other four."""
+"""Shipped checkpoint name -> checkpoint kind. ``everyday_reward`` and ``everyday_evaluator`` are the
+reward model and evaluator of the everyday world (docs/dataset.md), for work on that data
+(``--data data/everyday``). The latent family (``latent``, its few-step student ``fewstep`` and the
+EasyTune versions of both; docs/latent.md) is listed wherever its folders are installed; a checkout
+or wheel without them serves the others."""
 LATENT_FAMILY = ("latent", "latent_easytune", "fewstep", "fewstep_easytune")
 """The shipped names of the latent family, made by scripts/train_latent_family.sh."""
 
