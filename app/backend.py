@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from easytune_core.limits import FPS
+from easytune_core.shipped import world_of
 
 from .config import AppConfig
 from .uploads import stage_upload
@@ -22,6 +23,7 @@ from .uploads import stage_upload
 log = logging.getLogger("easytune.app")
 
 SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune",
+           "everyday base (shipped)": "everyday_base", "everyday easytune (shipped)": "everyday_easytune",
            "latent (shipped)": "latent", "latent easytune (shipped)": "latent_easytune",
            "few-step (shipped)": "fewstep", "few-step easytune (shipped)": "fewstep_easytune"}
 SIDE_COLORS = {"A": "#3b73d9", "B": "#e6731f"}  # the same blue/orange in the 3D views and the mp4
@@ -52,6 +54,7 @@ class SideResult:
     seconds: float | None = None  # sampling time of this side
     shared_noise: bool = True  # started from the same initial noise as the other side
     fps: float = FPS  # the model's frame rate (20 HumanML3D, 12.5 KIT-ML)
+    world: str = "classic"  # built-in world the model was trained on (scored by that world's models)
 
 
 class Backend:
@@ -67,7 +70,7 @@ class Backend:
         self._sample_lock = threading.Lock() if self.device.startswith("cuda") else None
         self._uploads: dict[str, dict[str, Path]] = {}  # session -> {name: folder}: uploads stay private
         self._upload_notes: dict[tuple[str, str], str | None] = {}
-        self._scorer = None
+        self._scorers: dict[str, object] = {}  # "" (default world) / "everyday_" -> Scorer
         self._scorer_lock = threading.Lock()
         self._registry = None
         self._engine = None
@@ -286,7 +289,7 @@ class Backend:
             return SideResult(side, name, np.asarray(res.joints[0][:n], np.float32),
                               np.asarray(res.features[0][:n], np.float32), steps=n_steps, guidance=w,
                               seconds=time.perf_counter() - t0, shared_noise=shared,
-                              fps=float(getattr(pipe, "fps", FPS)))
+                              fps=float(getattr(pipe, "fps", FPS)), world=world_of(getattr(pipe, "meta", None)))
 
         # A and B are independent given the shared noise: on CPU they run side by side, which keeps
         # both cores busy with small single-motion batches; on CUDA the sampling lock orders them.
@@ -296,8 +299,15 @@ class Backend:
         return self._sample_lock if self._sample_lock is not None else _NullLock()
 
     def score(self, prompt: str, sides: list[SideResult]) -> None:
-        """Fill each side's reward and evaluator matching distance (None when a model is missing)."""
-        scorer = self._get_scorer()
+        """Fill each side's reward and evaluator matching distance (None when a model is missing).
+
+        All sides are scored by one reward model and one evaluator, so their scores compare: the
+        everyday world's (``everyday_reward``, ``everyday_evaluator``) when every side was trained on
+        that world and they are shipped, else the default (classic) ones."""
+        everyday = bool(sides) and all(getattr(s, "world", "classic") == "everyday" for s in sides)
+        scorer = self._get_scorer("everyday_" if everyday else "")
+        if scorer is None and everyday:
+            scorer = self._get_scorer("")
         if scorer is None:
             return
         try:
@@ -308,13 +318,15 @@ class Backend:
         for s, r, d in zip(sides, rewards, distances):
             s.reward, s.matching_distance = r, d
 
-    def _get_scorer(self):
+    def _get_scorer(self, prefix: str = ""):
+        """The scorer of the shipped ``<prefix>reward`` and ``<prefix>evaluator`` (None when neither is there)."""
         with self._scorer_lock:
-            if self._scorer is None:
+            if prefix not in self._scorers:
                 from .scoring import Scorer
 
-                self._scorer = Scorer(self.config.checkpoints_dir, self.device)
-            return self._scorer if self._scorer.available else None
+                self._scorers[prefix] = Scorer(self.config.checkpoints_dir, self.device, prefix=prefix)
+            scorer = self._scorers[prefix]
+            return scorer if scorer.available else None
 
     def export(self, side: SideResult, folder: Path) -> dict[str, Path]:
         """Write GLB, BVH, SMPL-style NPZ, joints and features of one side into `folder`."""

@@ -13,15 +13,17 @@ log = logging.getLogger("easytune.app")
 
 
 class Scorer:
-    """Loads the shipped reward and evaluator once; either may be missing (its score is then None)."""
+    """Loads the shipped reward and evaluator once; either may be missing (its score is then None).
+    ``prefix`` picks a world's pair: "" the default ``reward``/``evaluator``, "everyday_" those of the
+    everyday world."""
 
-    def __init__(self, checkpoints_dir: Path, device: str = "cpu"):
+    def __init__(self, checkpoints_dir: Path, device: str = "cpu", prefix: str = ""):
         self.device = device
         self.reward_model = None
         self.evaluator = None
         self._lock = threading.Lock()
         self._encoder = None
-        reward_dir, eval_dir = Path(checkpoints_dir) / "reward", Path(checkpoints_dir) / "evaluator"
+        reward_dir, eval_dir = Path(checkpoints_dir) / f"{prefix}reward", Path(checkpoints_dir) / f"{prefix}evaluator"
         if (reward_dir / "config.json").exists():
             try:
                 from easytune_core.reward import load_reward_model

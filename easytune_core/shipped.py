@@ -18,11 +18,12 @@ from pathlib import Path
 
 ENV_VAR = "EASYTUNE_ASSETS"
 SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser",
-           "everyday_reward": "reward", "everyday_evaluator": "evaluator",
+           "everyday_base": "denoiser", "everyday_easytune": "denoiser", "everyday_reward": "reward",
+           "everyday_evaluator": "evaluator",
            "latent": "denoiser", "latent_easytune": "denoiser", "fewstep": "denoiser", "fewstep_easytune": "denoiser"}
-"""Shipped checkpoint name -> checkpoint kind. ``everyday_reward`` and ``everyday_evaluator`` are the
-reward model and evaluator of the everyday world (docs/dataset.md), for work on that data
-(``--data data/everyday``). The latent family (``latent``, its few-step student ``fewstep`` and the
+"""Shipped checkpoint name -> checkpoint kind. The ``everyday_*`` models (base, EasyTune, reward,
+evaluator) are trained on the everyday world (docs/dataset.md) and measured on it (``--data
+data/everyday``); the unprefixed four on the classic world, the default dataset. The latent family (``latent``, its few-step student ``fewstep`` and the
 EasyTune versions of both; docs/latent.md) is listed wherever its folders are installed; a checkout
 or wheel without them serves the others."""
 LATENT_FAMILY = ("latent", "latent_easytune", "fewstep", "fewstep_easytune")
@@ -103,3 +104,16 @@ def _not_found(what: str, places: list[Path]) -> str:
     return (f"{what} not found; looked in:\n{listed}\n"
             f"Reinstall the package with its data (pip install . from the repository) or set "
             f"{ENV_VAR} to a folder holding checkpoints/<name>/.")
+
+
+def world_of(meta: dict | None) -> str:
+    """The built-in world a denoiser was trained on, from its checkpoint meta: ``"everyday"`` when
+    the dataset it trained on (its own, or for a fine-tuned model its base's) is a folder named
+    ``everyday``, else ``"classic"``. Used to score a model with the reward and evaluator of its world."""
+    meta = meta or {}
+    for m in (meta, meta.get("base_meta")):
+        data = m.get("data") if isinstance(m, dict) else None
+        if isinstance(data, str) and data.strip():
+            return "everyday" if Path(data.rstrip("/")).name == "everyday" else "classic"
+    return "classic"
+

@@ -220,3 +220,44 @@ def test_launch_never_shares_and_caps_uploads_at_the_servers_door(tmp_path, monk
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
     got = ui.launch(Demo())
     assert got["share"] is False and got["max_file_size"] == "50mb" and got["server_port"] == 7860
+
+
+def test_sides_of_the_everyday_world_are_scored_by_its_reward_and_evaluator(tmp_path):
+    import numpy as np
+    import torch
+
+    from app.backend import Backend, SideResult
+    from app.config import AppConfig
+    from app.scoring import Scorer
+    from easytune_core.checkpoints import load_checkpoint, save_checkpoint
+    from easytune_core.eval.model import Evaluator, EvaluatorConfig
+    from easytune_core.reward import RewardConfig, RewardModel
+    from easytune_core.shipped import world_of
+
+    assets = build_assets(tmp_path)
+    ckpts = assets / "checkpoints"
+    base = load_checkpoint(ckpts / "base")
+    assert world_of(base.meta) == "classic" and world_of({"data": "data/everyday/"}) == "everyday"
+    assert world_of({"base_meta": {"data": "/x/everyday"}}) == "everyday" and world_of({"data": "data/builtin"}) == "classic"
+    torch.manual_seed(7)
+    rcfg = RewardConfig(width=32, layers=1, heads=2, ff=64, embed_dim=16)
+    save_checkpoint(ckpts / "everyday_reward", RewardModel(rcfg), rcfg, "reward", base.mean, base.std)
+    ecfg = EvaluatorConfig(movement_dim=16, hidden=16, embed_dim=16)
+    save_checkpoint(ckpts / "everyday_evaluator", Evaluator(ecfg), ecfg, "evaluator", base.mean, base.std)
+    backend = Backend(AppConfig(assets_dir=assets, runs_dir=tmp_path / "runs", outputs_dir=tmp_path / "out"))
+    rng = np.random.default_rng(0)
+    feats = [rng.normal(size=(40, 263)).astype(np.float32) * base.std + base.mean for _ in range(2)]
+
+    def sides(worlds):
+        return [SideResult(s, s, np.zeros((40, 22, 3), np.float32), f, world=w)
+                for s, f, w in zip("AB", feats, worlds)]
+
+    prompt = "a person crawls forward"
+    expected = {p: Scorer(ckpts, prefix=p)(prompt, feats) for p in ("", "everyday_")}
+    assert expected[""][0] != pytest.approx(expected["everyday_"][0])
+    for worlds, prefix in ((("everyday", "everyday"), "everyday_"), (("everyday", "classic"), ""),
+                           (("classic", "classic"), "")):
+        scored = sides(worlds)
+        backend.score(prompt, scored)
+        assert [s.reward for s in scored] == pytest.approx(expected[prefix][0], abs=1e-5)
+        assert [s.matching_distance for s in scored] == pytest.approx(expected[prefix][1], abs=1e-4)
