@@ -31,7 +31,7 @@ def _number(value: Any, name: str) -> float:
 
 
 def check_prompt(prompt: Any) -> str:
-    """A non-empty caption of at most MAX_PROMPT_CHARS (300) characters, stripped."""
+    """A non-empty caption of at most MAX_PROMPT_CHARS (400) characters, stripped."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("the prompt is empty: describe a motion, e.g. 'a person walks forward and waves'")
     prompt = prompt.strip()

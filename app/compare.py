@@ -151,7 +151,7 @@ def build_compare_tab(backend, folders, config):
         call compare_details next (same client) for the scores and downloads.
 
         Args:
-            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 400 characters).
             seconds: motion length in seconds, 1 to 9.8.
             seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
             guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).
@@ -217,7 +217,7 @@ def build_compare_tab(backend, folders, config):
         noise when both sample in the same space), with scores and every download in one call.
 
         Args:
-            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 400 characters).
             seconds: motion length in seconds, 1 to 9.8.
             seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
             guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).
@@ -256,7 +256,7 @@ def build_compare_tab(backend, folders, config):
 
         Args:
             is_live: whether live mode is on; when off nothing is generated.
-            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 300 characters).
+            prompt: what the person does, e.g. "a person walks forward and waves with the right hand" (max 400 characters).
             seconds: motion length in seconds, 1 to 9.8.
             seed: whole number 0 to 2147483647; the same seed gives the same initial noise.
             guidance: classifier-free guidance weight, 0 to 20 (2.5 is the default; few-step models fold it in).

@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 from .compare import LooseSlider
-from .checks import check_choice, check_guidance, check_seed, check_steps, user_errors
+from .checks import MAX_PROMPT_CHARS, check_choice, check_guidance, check_seed, check_steps, user_errors
 from .edit_service import PATH_PRESET, SOURCE_KINDS, edit_pair, parse_edit, path_rows
 
 DEFAULT_PATH = [[0.0, 0.0, 0.0], [2.0, 0.0, 2.0], [4.0, -1.5, 3.0], [6.0, -3.0, 2.5]]
@@ -143,8 +143,8 @@ def build_edit_tab(backend, folders, config, compare_last, picked_take):
         """
         session = _session(request)
         prompt = (prompt or "").strip()
-        if len(prompt) > 300:
-            raise ValueError(f"the prompt has {len(prompt)} characters: shorten it to at most 300")
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise ValueError(f"the prompt has {len(prompt)} characters: shorten it to at most {MAX_PROMPT_CHARS}")
         seed = check_seed(seed)
         guidance = check_guidance(guidance)
         steps = check_steps(steps)

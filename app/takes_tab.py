@@ -42,7 +42,7 @@ def build_takes(backend, folders, compare, edit_source):
         noise of seed + i - 1 (the motion that seed gives alone).
 
         Args:
-            prompt: what the person does (max 300 characters).
+            prompt: what the person does (max 400 characters).
             seconds: motion length in seconds, 1 to 9.8.
             seed: whole number 0 to 2147483647, the seed of take 1.
             guidance: classifier-free guidance weight, 0 to 20.

@@ -25,8 +25,9 @@ DEFAULT_SECONDS = 4.0
 APP_DEFAULT_SECONDS = 6.0
 """Length pre-selected in the app's Compare tab, in seconds (long enough to see a walk turn into a wave)."""
 
-MAX_PROMPT_CHARS = 300
-"""Longest prompt accepted, in characters (after stripping surrounding white space)."""
+MAX_PROMPT_CHARS = 400
+"""Longest prompt accepted, in characters (after stripping surrounding white space); the built-in
+everyday world's longest captions (four clauses with a setting) reach about 340."""
 
 DEFAULT_GUIDANCE = 2.5
 """Classifier-free guidance weight used when none is given (MDM's sampling default)."""

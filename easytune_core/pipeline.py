@@ -292,7 +292,7 @@ class MotionPipeline(PretrainedMixin):
         """Sample one motion per prompt.
 
         Args:
-            prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 300).
+            prompts: a string or list of B strings (non-empty, at most ``limits.MAX_PROMPT_CHARS`` = 400).
             seconds: length(s) in seconds, 1-9.8 (default 4; ``easytune_core.limits``), or ``frames``:
                 length(s) in frames.
             seed: seeds the initial noise (and the sampler's noise when eta > 0 or few-step).

@@ -81,7 +81,7 @@ def test_same_checkpoint_on_both_sides_gives_identical_motions_and_seed_matters(
 @pytest.mark.parametrize("change, message", [
     ({"prompt": ""}, "prompt is empty"),
     ({"prompt": "   "}, "prompt is empty"),
-    ({"prompt": "x" * 301}, "at most 300"),
+    ({"prompt": "x" * 401}, "at most 400"),
     ({"seconds": 0.5}, "between 1.0 and 9.8 seconds"),
     ({"seconds": 12}, "between 1.0 and 9.8 seconds"),
     ({"seed": -1}, "seed must be between 0"),

@@ -123,7 +123,7 @@ def test_path_edit_follows_the_path_and_draws_it(client):
     (dict(preset="path (draw a root path)", path=[[0, 0, 0]]), "at least 2 points"),
     (dict(preset="path (draw a root path)", path=[[0, 0, 0], [30, 0, 20]]), "shorten the path"),
     (dict(preset="sideways"), "choose what to keep"),
-    (dict(prompt="x" * 301), "at most 300"),
+    (dict(prompt="x" * 401), "at most 400"),
     (dict(seed=-4), "seed must be between 0"),
     (dict(a="nope"), "checkpoint A must be one of"),
 ])

@@ -19,7 +19,7 @@ from app.uploads import stage_upload
 
 @pytest.mark.parametrize("fn, value, expected", [
     (check_prompt, "  a person waves  ", "a person waves"),
-    (check_prompt, "x" * 300, "x" * 300),
+    (check_prompt, "x" * 400, "x" * 400),
     (check_seconds, "9.8", 9.8),
     (check_seconds, 1, 1.0),
     (check_seed, 42.0, 42),
@@ -34,7 +34,7 @@ def test_valid_inputs_are_normalised(fn, value, expected):
 
 @pytest.mark.parametrize("fn, value, message", [
     (check_prompt, None, "prompt is empty"),
-    (check_prompt, "x" * 301, "301 characters"),
+    (check_prompt, "x" * 401, "401 characters"),
     (check_seconds, None, "length is empty"),
     (check_seconds, "abc", "length must be a number"),
     (check_seconds, float("nan"), "finite"),
@@ -52,7 +52,7 @@ def test_bad_inputs_say_what_to_fix(fn, value, message):
 def test_prompt_lines_name_the_bad_line():
     assert parse_prompt_lines("a person walks\n\n  a person jumps \n") == ["a person walks", "a person jumps"]
     with pytest.raises(ValueError, match="prompt line 2"):
-        parse_prompt_lines("a person walks\n" + "y" * 301)
+        parse_prompt_lines("a person walks\n" + "y" * 401)
 
 
 def test_each_request_gets_its_own_folder_and_old_ones_are_swept(tmp_path):

@@ -175,7 +175,7 @@ def test_sample_cli_repetitions_and_prompts_file(ckpt, tmp_path, capsys, monkeyp
 @pytest.mark.parametrize("lines, match", [
     ("a person walks | 20\n", "line 1: length must be between"),
     ("\n# nothing\n", "holds no prompts"),
-    ("a person walks\n" + "x" * 301 + "\n", "line 2: prompt is"),
+    ("a person walks\n" + "x" * 401 + "\n", "line 2: prompt is"),
 ])
 def test_sample_cli_bad_prompts_file(ckpt, tmp_path, capsys, lines, match):
     f = tmp_path / "p.txt"

@@ -72,7 +72,7 @@ def test_same_seed_same_motion_and_shared_noise(pipe):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(prompts=""), "prompt is empty"),
     (dict(prompts=["   \n"]), "prompt is empty"),
-    (dict(prompts=["x" * 301]), "301 characters"),
+    (dict(prompts=["x" * 401]), "401 characters"),
     (dict(prompts=[]), "at least one prompt"),
     (dict(seconds=0.5), "between 1.0 and 9.8 seconds, got 0.5"),
     (dict(seconds=12), "between 1.0 and 9.8 seconds, got 12"),
