@@ -18,12 +18,11 @@ from pathlib import Path
 
 ENV_VAR = "EASYTUNE_ASSETS"
 SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser",
-           "everyday_base": "denoiser", "everyday_easytune": "denoiser", "everyday_reward": "reward",
-           "everyday_evaluator": "evaluator",
+           "everyday_base": "denoiser", "everyday_reward": "reward", "everyday_evaluator": "evaluator",
            "latent": "denoiser", "latent_easytune": "denoiser", "fewstep": "denoiser", "fewstep_easytune": "denoiser"}
-"""Shipped checkpoint name -> checkpoint kind. The ``everyday_*`` models (base, EasyTune, reward,
-evaluator) are trained on the everyday world (docs/dataset.md) and measured on it (``--data
-data/everyday``); the unprefixed four on the classic world, the default dataset. The latent family (``latent``, its few-step student ``fewstep`` and the
+"""Shipped checkpoint name -> checkpoint kind. The ``everyday_*`` models (base, reward, evaluator) are
+trained on the everyday world (docs/dataset.md) and measured on it (``--data data/everyday``); the
+unprefixed four on the classic world, the default dataset. The latent family (``latent``, its few-step student ``fewstep`` and the
 EasyTune versions of both; docs/latent.md) is listed wherever its folders are installed; a checkout
 or wheel without them serves the others."""
 LATENT_FAMILY = ("latent", "latent_easytune", "fewstep", "fewstep_easytune")
