@@ -1,6 +1,7 @@
 """Where the shipped models live, wherever the package is installed or checked out.
 
-The four shipped checkpoints (``base``, ``reward``, ``evaluator``, ``easytune``; about 15 MB)
+The shipped checkpoints (the default ``base``, ``reward``, ``evaluator``, ``easytune`` and the everyday
+world's ``everyday_base``, ``everyday_reward``, ``everyday_evaluator``; about 25 MB)
 sit in ``assets/checkpoints/`` of the repository and are installed with the package as
 ``easytune_core/assets/checkpoints/`` (package data of the wheel). One lookup serves the
 pipeline, every command-line default and the app, so none of them depends on the current

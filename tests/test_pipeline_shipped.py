@@ -28,3 +28,19 @@ def test_shipped_base_samples_deterministically():
     np.testing.assert_array_equal(a.joints, b.joints)
     # a plausible standing body: head well above the feet
     assert (a.joints[0, :, 15, 1] - a.joints[0, :, 10, 1]).mean() > 1.0
+
+
+def test_the_everyday_models_ship_with_their_test_scores_and_world():
+    from easytune_core.hub import read_metrics
+    from easytune_core.shipped import SHIPPED, world_of
+
+    for name in ("everyday_base", "everyday_reward", "everyday_evaluator"):
+        folder = shipped_checkpoint(name)
+        assert sum(p.stat().st_size for p in folder.iterdir()) < 8 * 2 ** 20
+        ck = load_checkpoint(folder, expected_kind=SHIPPED[name])
+        assert world_of(ck.meta) == "everyday", name
+        metrics = read_metrics(folder)
+        assert metrics["split"] == "test" and "everyday world" in metrics["dataset"], name
+        assert (folder / "README.md").read_text().count(name) >= 1
+    assert world_of(load_checkpoint(BASE).meta) == "classic"
+    assert read_metrics(shipped_checkpoint("everyday_base"))["metrics"]["r_precision_hard32_top1"] >= 0
