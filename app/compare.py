@@ -131,7 +131,8 @@ def build_compare_tab(backend, folders, config):
         took = time.perf_counter() - start
         state = {"prompt": prompt, "folder": str(folder), "time": time.time(),
                  "sides": [{"side": s.side, "checkpoint": s.checkpoint, "joints": str(s.files["joints"]),
-                            "features": str(s.files["features"]), "glb": str(s.files["glb"]), "fps": s.fps}
+                            "features": str(s.files["features"]), "glb": str(s.files["glb"]), "fps": s.fps,
+                            "world": s.world}
                            for s in sides]}
         text = note(sides, seed, seconds, took)
         state["note"] = text  # the details keep the seed and noise line in the status
@@ -199,7 +200,7 @@ def build_compare_tab(backend, folders, config):
         out = []
         for s in state["sides"]:
             side = SideResult(s["side"], s["checkpoint"], np.load(s["joints"]), np.load(s["features"]),
-                              fps=float(s.get("fps", 20.0)))
+                              fps=float(s.get("fps", 20.0)), world=str(s.get("world", "classic")))
             side.files = {"glb": Path(s["glb"]), "joints": Path(s["joints"]), "features": Path(s["features"])}
             out.append(side)
         return out

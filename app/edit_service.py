@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from easytune_core.shipped import world_of
+
 from .backend import FPS, SideResult, _both
 
 MAX_APP_TAKES = 8
@@ -147,7 +149,8 @@ def edit_pair(backend, spec, prompt: str, seed: int, guidance: float, steps: int
     def one(side, name, pipe):
         with backend._sampling(), torch.inference_mode():
             res = pipe.edit(spec, prompt, seed=seed, guidance=guidance, steps=steps, init_noise=noise.clone())
-        return SideResult(side, name, np.asarray(res.joints[0], np.float32), np.asarray(res.features[0], np.float32))
+        return SideResult(side, name, np.asarray(res.joints[0], np.float32), np.asarray(res.features[0], np.float32),
+                          world=world_of(getattr(pipe, "meta", None)))
 
     return _both(lambda: one("A", name_a, pipe_a), lambda: one("B", name_b, pipe_b))
 
@@ -166,7 +169,8 @@ def compose_pair(backend, segments, seed: int, guidance: float, steps: int, name
         with backend._sampling(), torch.inference_mode():
             res = pipe.compose(segments, seed=seed, guidance=guidance, steps=steps)
         results[side] = res
-        return SideResult(side, name, np.asarray(res.joints, np.float32), np.asarray(res.features, np.float32))
+        return SideResult(side, name, np.asarray(res.joints, np.float32), np.asarray(res.features, np.float32),
+                          world=world_of(getattr(pipe, "meta", None)))
 
     sides = _both(lambda: one("A", name_a, pipe_a), lambda: one("B", name_b, pipe_b))
     return sides, results["A"].segments
