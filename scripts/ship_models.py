@@ -2,7 +2,8 @@
 
     python scripts/ship_models.py everyday_evaluator=runs/everyday/evaluator \\
         everyday_reward=runs/everyday/reward
-    python scripts/ship_models.py base=runs/everyday/base --eval base=runs/everyday/reports/eval_test_base.json
+    python scripts/ship_models.py everyday_base=runs/everyday/base \\
+        --eval everyday_base=runs/everyday/reports/eval_test_base.json
 
 Each shipped folder gets the run's ``model.safetensors``, ``config.json`` and ``stats.safetensors``
 unchanged, a ``metrics.json`` and a model card (``README.md``) written from them:
