@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from easytune_core.checkpoints import CheckpointError, read_config  # noqa: E402
 from easytune_core.hub import METRICS, write_model_card  # noqa: E402
-from easytune_core.shipped import SHIPPED  # noqa: E402
+from easytune_core.shipped import SHIPPED, world_of  # noqa: E402
 
 FILES = ("model.safetensors", "config.json", "stats.safetensors")
 TITLES = {"reward": "reward model", "evaluator": "evaluator", "denoiser": "denoiser"}
@@ -40,9 +40,7 @@ TITLES = {"reward": "reward model", "evaluator": "evaluator", "denoiser": "denoi
 
 def dataset_name(meta: dict) -> str:
     """The dataset a run trained on, as the model card names it."""
-    data = str(meta.get("data", ""))
-    world = "everyday" if "everyday" in Path(data).name else "classic"
-    return f"EasyTune built-in motion-language dataset ({world} world)"
+    return f"EasyTune built-in motion-language dataset ({world_of(meta)} world)"
 
 
 def reward_metrics(meta: dict) -> dict:
@@ -126,11 +124,11 @@ def plan(name: str, run: Path, evals: dict) -> dict:
         metrics = evaluator_metrics(meta)
     elif name in evals:
         metrics = denoiser_metrics(json.loads(Path(evals[name]).read_text()), str(evals[name]))
-        metrics["dataset"] = dataset_name(meta.get("base_meta") or meta)
+        metrics["dataset"] = dataset_name(meta)
     else:
         raise ValueError(f"{name!r} is a generator: name its test scores with --eval {name}=FILE "
                          "(the JSON of `python -m easytune_core evaluate --json`)")
-    return {"name": name, "run": run, "kind": cfg["kind"], "metrics": metrics}
+    return {"name": name, "run": run, "kind": cfg["kind"], "metrics": metrics, "world": world_of(meta)}
 
 
 def ship(item: dict, checkpoints: Path) -> Path:
@@ -143,7 +141,7 @@ def ship(item: dict, checkpoints: Path) -> Path:
     for f in FILES:
         shutil.copy2(item["run"] / f, tmp / f)
     (tmp / METRICS).write_text(json.dumps(item["metrics"], indent=2, sort_keys=True) + "\n")
-    world = "everyday " if "everyday" in item["metrics"].get("dataset", "") else ""
+    world = "everyday " if item["world"] == "everyday" else ""
     write_model_card(tmp, name=f"EasyTune Studio {world}{TITLES[item['kind']]} ({item['name']})",
                      source=item["name"])
     if dest.exists():
