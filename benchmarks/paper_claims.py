@@ -126,7 +126,7 @@ def collect(run: Runner, methods: list[str], extra: dict) -> dict:
         r = json.loads(p.read_text())
         (errors if "error" in r else units)[r["unit"]] = r
     sources = {u: {k: r.get(k) for k in ("scale", "device", "device_name", "torch", "precision", "finished",
-                                         "wall_seconds", "cpu_seconds")}
+                                         "wall_seconds", "cpu_seconds", "payload_digest")}
                for u, r in units.items()}
     res = {"experiment": "paper_claims", "stamp": report.stamp(run.device), "scale": s.to_dict(), **extra,
            "methods_requested": methods, "sources": sources, "errors": {u: e["error"] for u, e in errors.items()}}

@@ -82,6 +82,9 @@ def test_results_hold_every_section(full_run):
     assert not res["errors"]
     assert res["stamp"]["commit"] and res["stamp"]["torch"] and res["stamp"]["date"]
     assert {v["scale"] for v in res["sources"].values()} == {"tiny"}
+    # every unit names the payload it ran on; the work folder is the record: scale.json and the units only
+    assert {v["payload_digest"] for v in res["sources"].values()} == {pl.digest(folder.parent / "payload")}
+    assert sorted(p.name for p in (folder / "work").iterdir()) == ["scale.json", "units"]
     for name in TWO.split(","):
         rec = res["methods"][name]
         assert len(rec["runs"]) >= 3
@@ -160,12 +163,28 @@ def test_memory_is_measured_in_a_fresh_process(shared):
             str(folder / "iso" / "res"), "--figures", str(folder / "iso" / "fig"), "--device", "cpu",
             "--methods", "EasyTune (step)", "--parts", "memory", "--set", "isolate_memory=true", "--set", "memory_steps=5"]
     assert paper_claims.main(args) == 0
-    row = json.loads((folder / "iso" / "res.json").read_text())["memory"]["EasyTune (step)"]["5"]
+    res = json.loads((folder / "iso" / "res.json").read_text())
+    row = res["memory"]["EasyTune (step)"]["5"]
+    assert res["sources"]["memory/EasyTune (step)/T5"]["payload_digest"] == pl.digest(payload)
+    assert not (folder / "iso" / "work" / "specs").exists()  # a fresh process's spec lives in a temporary folder
     assert row["measure"].startswith("peak RSS") and "fresh process" in row["measure"] and row["additional_mb"] >= 0
     assert row["baseline_mb"] > 0 and row["optimiser_steps"] == 1
 
 
 # ----------------------------------------------------------------------------------------- helpers
+def test_payload_digest_follows_the_files_not_the_manifest(tmp_path):
+    folder = tmp_path / "p"
+    (folder / "checkpoints" / "base").mkdir(parents=True)
+    (folder / "payload.json").write_text("{}")
+    (folder / "checkpoints" / "base" / "model.safetensors").write_bytes(b"abc")
+    (folder / "manifest.json").write_text("{}")
+    first = pl.digest(folder)
+    (folder / "manifest.json").write_text('{"note": "x"}')
+    assert pl.digest(folder) == first
+    (folder / "checkpoints" / "base" / "model.safetensors").write_bytes(b"abd")
+    assert pl.digest(folder) != first and len(first) == 16
+
+
 def test_host_peak_is_per_window():
     from claims.efficiency import HostPeak
     h = HostPeak()

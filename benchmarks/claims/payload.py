@@ -13,6 +13,7 @@ this module adds the checkpoints and the reward without SPL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -140,14 +141,30 @@ def save(folder: Path, payload: dict, tensors: dict, sources: dict, info: dict) 
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
+def digest(folder: Path) -> str:
+    """SHA-256 (first 16 hex digits) over every file of a payload folder but its manifest: units record
+    it, so results put together from several exports (e.g. a payload built again on another machine,
+    where float arithmetic may differ in the last bits) say so."""
+    folder = Path(folder)
+    h = hashlib.sha256()
+    for p in sorted(q for q in folder.rglob("*") if q.is_file() and q.name != "manifest.json"):
+        h.update(str(p.relative_to(folder)).encode() + b"\0")
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
 def load(folder: Path):
-    """(payload, tensors, manifest, checkpoint folders) of a complete payload folder."""
+    """(payload, tensors, manifest, checkpoint folders) of a complete payload folder; the manifest
+    carries the folder's :func:`digest`."""
     folder = Path(folder)
     if not (folder / "manifest.json").is_file():
         raise FileNotFoundError(f"{folder} is not a complete payload (no manifest.json); export one with "
                                 "`python benchmarks/paper_claims.py --export-payload DIR`")
     payload, tensors = easytune_sweep.load_inputs(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["digest"] = digest(folder)
     ckpts = {name: folder / "checkpoints" / name for name in manifest["checkpoints"]}
     return payload, tensors, manifest, ckpts
 

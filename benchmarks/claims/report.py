@@ -189,6 +189,15 @@ def markdown(res: dict) -> str:
     devices = sorted({f"--scale {v.get('scale')} on {v.get('device_name')}, torch {v.get('torch')}, "
                       f"{v.get('precision')}" for v in src.values()})
     L += ["Units ran on: " + "; ".join(devices) + ".", ""]
+    digests = sorted({v.get("payload_digest") for v in src.values() if v.get("payload_digest")})
+    unstamped = sum(1 for v in src.values() if not v.get("payload_digest"))
+    if len(digests) > 1:
+        L += [f"**The units come from {len(digests)} payload exports** ({', '.join(digests)}): the same prompts, "
+              "checkpoints and sizes, exported again (e.g. on another machine); the real-motion embeddings may "
+              "differ in the last bits.", ""]
+    elif digests:
+        L += [f"Payload digest {digests[0]}" + (f" ({unstamped} earlier units did not record one)." if unstamped
+                                                else "."), ""]
     if res.get("figures"):
         L += ["Figures: " + ", ".join(f"`{p}`" for p in res["figures"]) + "."]
     return "\n".join(L)

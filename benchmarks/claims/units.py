@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -56,6 +57,7 @@ def execute(spec: dict, env=None, log=print) -> dict:
     else:
         raise ValueError(f"unknown unit kind {kind!r}")
     return {"unit": spec["id"], "scale": env.scale.name, **device_info(env.device), "precision": env.precision,
+            "payload_digest": env.manifest.get("digest"),
             "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "wall_seconds": round(time.time() - t0, 1),
             "cpu_seconds": round(time.process_time() - c0, 1),
             "result": result}
@@ -118,20 +120,20 @@ class Runner:
         return res
 
     def _subprocess(self, spec: dict) -> dict:
-        folder = self.work / "specs"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = self.path(spec["id"]).name
-        spec_file, out_file = folder / name, folder / ("result_" + name)
-        spec_file.write_text(json.dumps(spec))
-        out_file.unlink(missing_ok=True)
-        proc = subprocess.run([sys.executable, str(SCRIPT), "--unit", str(spec_file), "--unit-out", str(out_file)],
-                              cwd=SCRIPT.parent.parent, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for line in proc.stdout.splitlines()[-40:]:
-            if line.strip():
-                print("    " + line, flush=True)
-        if proc.returncode != 0 or not out_file.is_file():
-            raise RuntimeError(f"unit process exited with {proc.returncode}: {proc.stdout.strip()[-600:]}")
-        return json.loads(out_file.read_text())
+        # the spec and result files live in a temporary folder: --work holds only scale.json and the
+        # units, so it can be kept (or committed) as the experiment's record
+        with tempfile.TemporaryDirectory(prefix="paper_claims_unit_") as tmp:
+            spec_file, out_file = Path(tmp) / "spec.json", Path(tmp) / "result.json"
+            spec_file.write_text(json.dumps(spec))
+            proc = subprocess.run([sys.executable, str(SCRIPT), "--unit", str(spec_file), "--unit-out", str(out_file)],
+                                  cwd=SCRIPT.parent.parent, text=True, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+            for line in proc.stdout.splitlines()[-40:]:
+                if line.strip():
+                    print("    " + line, flush=True)
+            if proc.returncode != 0 or not out_file.is_file():
+                raise RuntimeError(f"unit process exited with {proc.returncode}: {proc.stdout.strip()[-600:]}")
+            return json.loads(out_file.read_text())
 
 
 def _commit() -> str:
