@@ -146,3 +146,44 @@ def test_speeds_and_durations_are_measured_at_the_motions_own_frame_rate():
     assert judge(kit_rate, "pace", "slow")[1] > 1.4 * at_20  # read as if at 20 fps, it looks 1.6 times faster
     with pytest.raises(ValueError, match="fps must be positive"):
         judge(walk, "pace", "slow", fps=0)
+
+
+class _HashText:
+    """384-d text embeddings from a caption's characters (no model)."""
+
+    dim = 384
+
+    def encode(self, texts):
+        import torch
+        out = []
+        for t in texts:
+            g = torch.Generator().manual_seed(sum(map(ord, t)) * 7919 % (2 ** 31))
+            out.append(torch.nn.functional.normalize(torch.randn(384, generator=g), dim=0))
+        return torch.stack(out)
+
+
+def test_judged_samples_do_not_depend_on_the_batch(tiny_assets):
+    """Each case's noise comes from (seed, its index): batch size and batch mates change nothing, and
+    cases of different lengths are generated in length-sorted batches."""
+    from easytune_core.eval.rules import judge_generated
+    from easytune_core.pipeline import MotionPipeline
+
+    pipe = MotionPipeline.from_checkpoint(tiny_assets / "checkpoints" / "base", device="cpu", text_encoder=_HashText())
+    caps = ["a person walks forward", "a person jumps", "a person turns left", "a person waves with the right hand"]
+    frames = [120, 44, 80, 60]
+
+    def run(batch, n=4, seed=3):
+        cases = [{"name": str(i), "caption": c, "checks": checks_for(c), "frames": f}
+                 for i, (c, f) in enumerate(zip(caps[:n], frames[:n]))]
+        judge_generated(pipe, cases, steps=4, seed=seed, batch=batch)
+        return [[v for _, v in c["gen"]] for c in cases]
+
+    one, four = run(1), run(4)
+    assert all(c for c in one) and len(one) == 4
+    for a, b in zip(one, four):
+        assert np.allclose(np.asarray(a, float), np.asarray(b, float), atol=1e-4, equal_nan=True)
+    first_two = run(2, n=2)  # the first cases alone: their motions are the same as in the full list
+    for a, b in zip(first_two, one[:2]):
+        assert np.allclose(np.asarray(a, float), np.asarray(b, float), atol=1e-4, equal_nan=True)
+    other = run(4, seed=4)
+    assert any(not np.allclose(np.asarray(a, float), np.asarray(b, float), equal_nan=True) for a, b in zip(other, four))

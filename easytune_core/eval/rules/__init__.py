@@ -140,23 +140,44 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
                     batch: int = 32, gt_root=None, log=None) -> None:
     """Sample one motion per case with ``pipe`` (a MotionPipeline) at the clip's length (40 frames
     up to the model's maximum) and store the rule results in ``case["gen"]``; with ``gt_root``
-    (the dataset folder) also judge the ground-truth joints into ``case["gt"]``."""
+    (the dataset folder) also judge the ground-truth joints into ``case["gt"]``.
+
+    Case i's initial noise is drawn from (``seed``, i) alone, so a case's motion does not depend on
+    the batch size or on the other cases; cases are generated in batches of similar length (sorted by
+    frames), so short clips are not padded to the longest one of the list."""
     import time
 
+    import torch
+
     t0 = time.time()
-    for b in range(0, len(cases), batch):
-        chunk = cases[b:b + batch]
-        frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in chunk]
-        res = pipe.generate([c["caption"] for c in chunk], frames=frames, seed=seed + b, guidance=guidance,
-                            steps=steps)
-        fps = float(getattr(pipe, "fps", FPS))
-        for c, jts, n in zip(chunk, res.joints, res.lengths):
+    frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in cases]
+    order = sorted(range(len(cases)), key=lambda i: frames[i])
+    fps = float(getattr(pipe, "fps", FPS))
+    done = 0
+    for b in range(0, len(order), batch):
+        ids = order[b:b + batch]
+        T = max(frames[i] for i in ids)
+        noise = torch.zeros(pipe.noise_shape(len(ids), T))
+        for j, i in enumerate(ids):
+            z = pipe.make_noise(1, frames[i], case_seed(seed, i))[0]
+            noise[j, :z.shape[0]] = z
+        res = pipe.generate([cases[i]["caption"] for i in ids], frames=[frames[i] for i in ids], seed=seed + b,
+                            guidance=guidance, steps=steps, init_noise=noise)
+        for i, jts, n in zip(ids, res.joints, res.lengths):
+            c = cases[i]
             c["gen"] = [judge(jts[:n], cat, arg, fps=fps) for cat, arg in c["checks"]]
             gt_path = Path(gt_root) / "new_joints" / f"{c['name']}.npy" if gt_root is not None else None
             if gt_path is not None and gt_path.exists():
                 c["gt"] = [judge(np.load(gt_path), cat, arg, fps=fps) for cat, arg in c["checks"]]
+        done += len(ids)
         if log:
-            log(f"{min(b + batch, len(cases))}/{len(cases)} captions, {time.time() - t0:.0f}s")
+            log(f"{done}/{len(cases)} captions, {time.time() - t0:.0f}s")
+
+
+def case_seed(seed: int, index: int) -> int:
+    """Seed of the initial noise of case ``index`` under ``seed`` (non-negative, distinct for index <
+    1,000,003)."""
+    return (int(seed) * 1_000_003 + int(index)) % (2 ** 63)
 
 
 def summarize(cases: list[dict], key: str = "gen") -> dict:
