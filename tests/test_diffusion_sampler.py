@@ -121,3 +121,27 @@ def test_bad_shapes_and_config():
         DenoiserConfig(width=30, heads=4)
     with pytest.raises(ValueError, match="prediction"):
         DenoiserConfig(prediction="v")
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_padded_inference_path_matches_the_encoder(norm_first):
+    """Padded batches at inference go through scaled_dot_product_attention layer by layer; they give
+    what torch's encoder (fused kernel in eval, autograd path with grad) gives on the valid frames."""
+    torch.manual_seed(0)
+    cfg = DenoiserConfig(width=64, layers=2, heads=4, ff=128, norm_first=norm_first, final_norm=norm_first)
+    m = MotionDenoiser(cfg).eval()
+    h = torch.randn(3, 31, 64)
+    pad = torch.arange(31)[None] >= torch.tensor([31, 23, 10])[:, None]
+    valid = ~pad
+    with torch.no_grad():
+        ours = m._encode_padded(h, pad)
+        fused = m.encoder(h, src_key_padding_mask=pad)
+    assert torch.allclose(ours[valid], fused[valid], atol=1e-5)
+    x, t, text = torch.randn(3, 30, 263), torch.tensor([10, 500, 900]), torch.randn(3, 384)
+    mask = valid[:, 1:]
+    with torch.no_grad():
+        a = m(x, t, text, mask=mask)
+    with torch.enable_grad():
+        b = m(x, t, text, mask=mask)
+    assert torch.allclose(a, b.detach(), atol=1e-5)
+    assert (a[~mask] == 0).all()
