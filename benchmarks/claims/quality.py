@@ -60,15 +60,16 @@ class Judge:
         return torch.randn((frames, dim), generator=g)
 
     def generate(self, pipe) -> tuple[np.ndarray, list, np.ndarray]:
-        """(features (N, T, D) de-normalised, lengths, order) for every pair, generated in batches of
-        similar length (less padding) with each pair's own noise."""
+        """(features (N, T, D) de-normalised, lengths, order) for every pair, with each pair's own
+        noise, in batches of one length each (dataset lengths come in steps of 4 frames: 39 lengths
+        on the everyday test split). Unpadded batches use the denoiser's fastest attention path; a
+        padded batch costs about 1.4x as much per frame on CPU."""
         frames = np.clip(self.lengths, 20, min(pipe.max_frames, 196)).astype(int)
         order = np.argsort(frames, kind="stable")
         dim = pipe.config.feature_dim
         out = [None] * len(order)
         lens = [0] * len(order)
-        for s in range(0, len(order), self.batch):
-            ids = order[s:s + self.batch]
+        for ids in same_length_batches(frames, order, self.batch):
             T = int(frames[ids].max())
             noise = torch.zeros(len(ids), T, dim)
             for j, i in enumerate(ids):
@@ -126,6 +127,20 @@ class Judge:
                 text = self.encoder.encode(self.captions[s:s + self.batch]).to(device).float()
                 scores.append(reward_model.reward(reward_model.normalize(f), mask, text).float().cpu())
         return float(torch.cat(scores).mean())
+
+
+def same_length_batches(frames: np.ndarray, order: np.ndarray, batch: int) -> list[np.ndarray]:
+    """Consecutive runs of ``order`` (indices sorted by ``frames``) that share one length, each cut
+    into pieces of at most ``batch``."""
+    out, cur = [], []
+    for i in order:
+        if cur and (len(cur) == batch or frames[i] != frames[cur[0]]):
+            out.append(np.asarray(cur))
+            cur = []
+        cur.append(i)
+    if cur:
+        out.append(np.asarray(cur))
+    return out
 
 
 class Probe:
