@@ -172,15 +172,6 @@ def test_memory_is_measured_in_a_fresh_process(shared):
 
 
 # ----------------------------------------------------------------------------------------- helpers
-def test_evaluation_batches_hold_one_length_each():
-    from claims.quality import same_length_batches
-    frames = np.array([48, 40, 48, 40, 40, 52, 48])
-    order = np.argsort(frames, kind="stable")
-    got = [b.tolist() for b in same_length_batches(frames, order, batch=2)]
-    assert got == [[1, 3], [4], [0, 2], [6], [5]]
-    assert sorted(i for b in got for i in b) == list(range(len(frames)))
-
-
 def test_payload_digest_follows_the_files_not_the_manifest(tmp_path):
     folder = tmp_path / "p"
     (folder / "checkpoints" / "base").mkdir(parents=True)

@@ -21,7 +21,7 @@ class CopyPipeline:
         self.noise, self.calls = noise, []
 
     def generate(self, prompts, frames, seed, guidance, steps, return_joints):
-        self.calls.append((len(prompts), seed, steps))
+        self.calls.append((len(prompts), seed, steps, sorted(set(frames))))
         rng = np.random.default_rng(seed)
         feats = [self.lookup[p][:n] + self.noise * rng.normal(size=(n, 263)) for p, n in zip(prompts, frames)]
         out = np.zeros((len(feats), max(frames), 263), np.float32)
@@ -48,8 +48,9 @@ def test_copy_generator_matches_real_row(tmp_path, fake_text):
     assert len(gen["r_precision"]["mean"]) == 3
     table = format_table(res, "copy")
     assert "| Real motion |" in table and "| copy |" in table
-    # 3 replications x 2 batches of 32 + MultiModality 4 x 3 generations in one batch
-    assert len(pipe.calls) == 3 * 2 + 1
+    # 3 replications x 64 + MultiModality 4 x 3 generations, in batches of at most 32 of one length each
+    assert sum(c[0] for c in pipe.calls) == 3 * 64 + 4 * 3
+    assert all(c[0] <= 32 and len(c[3]) == 1 for c in pipe.calls)
     assert "r_precision_hard" not in gen and res["settings"]["hard_negative_queries"] == 0  # no twin records
 
 
@@ -141,3 +142,27 @@ def test_evaluate_cli_end_to_end(tmp_path, fake_text, capsys):
     assert np.isfinite(res["generated"]["fid"]["mean"])
     rc = main(["evaluate", "--checkpoint", str(tmp_path / "missing"), "--data", str(data)])
     assert rc == 2 and "error:" in capsys.readouterr().err
+
+
+def test_generated_samples_do_not_depend_on_the_batch(tiny_assets):
+    """Protocol generations: caption i's noise comes from (seed, i), batches hold one length each."""
+    from easytune_core.eval.protocol import _generate
+    from easytune_core.pipeline import MotionPipeline
+    from tests.support.fakes import FakeTextEncoder
+
+    text = FakeTextEncoder()
+    text.dim = 384
+    pipe = MotionPipeline.from_checkpoint(tiny_assets / "checkpoints" / "base", device="cpu", text_encoder=text)
+
+    class MeanPose:  # an "evaluator" that embeds a motion as its mean feature vector
+        def embed_motions(self, feats, lengths):
+            return np.stack([np.asarray(f[:n]).mean(0) for f, n in zip(feats, lengths)])
+
+    caps = ["a person walks forward", "a person jumps", "a person sits down", "a person kicks", "a person waves"]
+    lens = np.array([40, 44, 40, 48, 44])
+    one = _generate(pipe, MeanPose(), caps, lens, seed=3, steps=3, guidance=2.5, batch_size=1)
+    many = _generate(pipe, MeanPose(), caps, lens, seed=3, steps=3, guidance=2.5, batch_size=64)
+    np.testing.assert_allclose(one, many, atol=1e-5)
+    alone = _generate(pipe, MeanPose(), caps[:2], lens[:2], seed=3, steps=3, guidance=2.5, batch_size=64)
+    np.testing.assert_allclose(alone, one[:2], atol=1e-5)
+    assert not np.allclose(_generate(pipe, MeanPose(), caps, lens, seed=4, steps=3, guidance=2.5, batch_size=64), one)

@@ -148,27 +148,17 @@ def test_speeds_and_durations_are_measured_at_the_motions_own_frame_rate():
         judge(walk, "pace", "slow", fps=0)
 
 
-class _HashText:
-    """384-d text embeddings from a caption's characters (no model)."""
-
-    dim = 384
-
-    def encode(self, texts):
-        import torch
-        out = []
-        for t in texts:
-            g = torch.Generator().manual_seed(sum(map(ord, t)) * 7919 % (2 ** 31))
-            out.append(torch.nn.functional.normalize(torch.randn(384, generator=g), dim=0))
-        return torch.stack(out)
-
-
 def test_judged_samples_do_not_depend_on_the_batch(tiny_assets):
     """Each case's noise comes from (seed, its index): batch size and batch mates change nothing, and
     cases of different lengths are generated in length-sorted batches."""
     from easytune_core.eval.rules import judge_generated
     from easytune_core.pipeline import MotionPipeline
 
-    pipe = MotionPipeline.from_checkpoint(tiny_assets / "checkpoints" / "base", device="cpu", text_encoder=_HashText())
+    from tests.support.fakes import FakeTextEncoder
+
+    text = FakeTextEncoder()
+    text.dim = 384  # the stand-in base takes MiniLM-sized text input
+    pipe = MotionPipeline.from_checkpoint(tiny_assets / "checkpoints" / "base", device="cpu", text_encoder=text)
     caps = ["a person walks forward", "a person jumps", "a person turns left", "a person waves with the right hand"]
     frames = [120, 44, 80, 60]
 

@@ -17,6 +17,7 @@ import torch
 
 
 from easytune_core.data.loader import auto_precision, cpu_has_bf16  # noqa: F401  (cpu_has_bf16 re-exported)
+from easytune_core.eval.batching import same_length_batches
 
 
 def resolve_precision(precision: str, device: str) -> str:
@@ -69,7 +70,7 @@ class Judge:
         dim = pipe.config.feature_dim
         out = [None] * len(order)
         lens = [0] * len(order)
-        for ids in same_length_batches(frames, order, self.batch):
+        for ids in same_length_batches(frames, self.batch):
             T = int(frames[ids].max())
             noise = torch.zeros(len(ids), T, dim)
             for j, i in enumerate(ids):
@@ -127,20 +128,6 @@ class Judge:
                 text = self.encoder.encode(self.captions[s:s + self.batch]).to(device).float()
                 scores.append(reward_model.reward(reward_model.normalize(f), mask, text).float().cpu())
         return float(torch.cat(scores).mean())
-
-
-def same_length_batches(frames: np.ndarray, order: np.ndarray, batch: int) -> list[np.ndarray]:
-    """Consecutive runs of ``order`` (indices sorted by ``frames``) that share one length, each cut
-    into pieces of at most ``batch``."""
-    out, cur = [], []
-    for i in order:
-        if cur and (len(cur) == batch or frames[i] != frames[cur[0]]):
-            out.append(np.asarray(cur))
-            cur = []
-        cur.append(i)
-    if cur:
-        out.append(np.asarray(cur))
-    return out
 
 
 class Probe:

@@ -24,6 +24,7 @@ from typing import Optional
 import numpy as np
 
 from easytune_core.cli_config import add_config_arguments, config_from_args
+from easytune_core.eval.batching import item_noise, item_seed, same_length_batches
 from easytune_core.eval.evaluators import EvaluatorOptions
 from easytune_core.eval.metrics import (diversity, frechet_distance, mean_confidence, mm_dist, multimodality, r_precision,
                                         r_precision_groups)
@@ -145,14 +146,19 @@ def _pad(features: list[np.ndarray]) -> np.ndarray:
 
 
 def _generate(pipeline, evaluator, captions, lengths, seed, steps, guidance, batch_size):
-    """Generate one motion per caption and embed it: (N, E)."""
-    out = []
-    for s in range(0, len(captions), batch_size):
-        frames = [int(min(max(n, 20), pipeline.max_frames)) for n in lengths[s:s + batch_size]]
-        res = pipeline.generate(list(captions[s:s + batch_size]), frames=frames, seed=int(seed) * 100003 + s,
-                                guidance=guidance, steps=steps, return_joints=False)
-        out.append(evaluator.embed_motions(res.features, res.lengths))
-    return np.concatenate(out)
+    """Generate one motion per caption and embed it: (N, E). Captions are generated in batches of
+    one length (``eval.batching``); with a pipeline that has ``make_noise`` (a MotionPipeline)
+    caption i's initial noise comes from (seed, i), whatever its batch."""
+    frames = np.array([int(min(max(n, 20), pipeline.max_frames)) for n in lengths])
+    out = [None] * len(captions)
+    for ids in same_length_batches(frames, batch_size):
+        T = int(frames[ids[0]])
+        noise = {"init_noise": item_noise(pipeline, seed, ids, T)} if hasattr(pipeline, "make_noise") else {}
+        res = pipeline.generate([captions[i] for i in ids], frames=[T] * len(ids), seed=item_seed(seed, int(ids[0])),
+                                guidance=guidance, steps=steps, return_joints=False, **noise)
+        for i, e in zip(ids, evaluator.embed_motions(res.features, res.lengths)):
+            out[i] = e
+    return np.stack(out)
 
 
 def _summary(rows: list[dict]) -> dict:

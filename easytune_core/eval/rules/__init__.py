@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import arms, floor, sports  # noqa: F401  (register the rules)
+from ..batching import item_seed
 from .body import FPS, Body
 from .moves import JUDGES
 from .parse import checks_for
@@ -159,7 +160,7 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
         T = max(frames[i] for i in ids)
         noise = torch.zeros(pipe.noise_shape(len(ids), T))
         for j, i in enumerate(ids):
-            z = pipe.make_noise(1, frames[i], case_seed(seed, i))[0]
+            z = pipe.make_noise(1, frames[i], item_seed(seed, i))[0]
             noise[j, :z.shape[0]] = z
         res = pipe.generate([cases[i]["caption"] for i in ids], frames=[frames[i] for i in ids], seed=seed + b,
                             guidance=guidance, steps=steps, init_noise=noise)
@@ -172,12 +173,6 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
         done += len(ids)
         if log:
             log(f"{done}/{len(cases)} captions, {time.time() - t0:.0f}s")
-
-
-def case_seed(seed: int, index: int) -> int:
-    """Seed of the initial noise of case ``index`` under ``seed`` (non-negative, distinct for index <
-    1,000,003)."""
-    return (int(seed) * 1_000_003 + int(index)) % (2 ** 63)
 
 
 def summarize(cases: list[dict], key: str = "gen") -> dict:
