@@ -83,10 +83,11 @@ def unit_specs(run: Runner, parts: list[str], methods: list[str], dry: bool = Fa
     chosen = lr_choices(run, methods, base) if base else {}
     lr_of = lambda m: chosen[m]["lr"] if m in chosen else s.lr_grid[0]  # noqa: E731
     if "main" in parts:
-        for m in methods:
-            if m not in chosen and not dry:
-                raise SystemExit(f"no learning rate chosen for {m}: run the 'lr' part first")
-            for seed in s.seeds:
+        missing = [m for m in methods if m not in chosen]
+        if missing and not dry:
+            raise SystemExit(f"no learning rate chosen for {', '.join(missing)}: run the 'lr' part first")
+        for seed in s.seeds:  # seed-major: a partial run has every method at the first seeds
+            for m in methods:
                 yield f"main/{m}/seed{seed}", "run", {"run": {
                     "method": m, "lr": lr_of(m), "seed": seed, "trajectories": s.trajectories, "seconds": s.seconds,
                     "val": seed in s.val_seeds, "test": True}}
@@ -94,8 +95,9 @@ def unit_specs(run: Runner, parts: list[str], methods: list[str], dry: bool = Fa
         if analysis.ET not in chosen and not dry:
             raise SystemExit("ablations use EasyTune (step)'s learning rate: run its 'lr' part first")
         manifest = json.loads((run.payload / "manifest.json").read_text())
-        for label, kw in ablations_for(manifest, run.ablations).items():
-            for seed in s.ablation_seeds:
+        variants = ablations_for(manifest, run.ablations)
+        for seed in s.ablation_seeds:
+            for label, kw in variants.items():
                 yield f"ablation/{label}/seed{seed}", "run", {"run": {
                     "method": label, "overrides": kw, "lr": lr_of(analysis.ET), "seed": seed,
                     "trajectories": s.trajectories, "seconds": None, "test": True}}
