@@ -40,7 +40,14 @@ def test_every_benchmark_writes_through_the_shared_module(script):
     assert "from common import" in source and "write_results(" in source, script
 
 
-@pytest.mark.parametrize("path", sorted(RESULTS.rglob("*.json")), ids=lambda p: str(p.relative_to(RESULTS)))
+def _unit_record(path: Path) -> bool:
+    """Inside a ``<name>_units`` folder: the saved units of a resumable experiment (paper_claims.py
+    --work), each stamped on its own, plus the ``scale.json`` they were run at."""
+    return any(part.endswith("_units") for part in path.relative_to(RESULTS).parts[:-1])
+
+
+@pytest.mark.parametrize("path", sorted(p for p in RESULTS.rglob("*.json") if not _unit_record(p)),
+                         ids=lambda p: str(p.relative_to(RESULTS)))
 def test_every_result_file_is_stamped(path):
     stamp = json.loads(path.read_text())["stamp"]
     assert STAMP_FIELDS <= set(stamp) and all(stamp[k] for k in STAMP_FIELDS)
@@ -49,3 +56,16 @@ def test_every_result_file_is_stamped(path):
     if path.parent.name == "archive":
         date, commit, _ = path.stem.split("_", 2)
         assert (date, commit) == (stamp["date"], stamp["commit"])
+
+
+@pytest.mark.parametrize("path", sorted(p for p in RESULTS.rglob("*.json") if _unit_record(p)),
+                         ids=lambda p: str(p.relative_to(RESULTS)))
+def test_every_saved_unit_is_stamped(path):
+    data = json.loads(path.read_text())
+    folder = next(parent for parent in path.parents if parent.name.endswith("_units"))
+    if path.name == "scale.json":
+        assert path.parent == folder and data["name"] and data["seeds"]
+        return
+    assert "error" not in data, f"{path.name}: a failed unit is not a result; run it again with --resume"
+    assert data["commit"] and data["device_name"] and data["torch"] and data["finished"] and data["scale"]
+    assert (folder / "scale.json").is_file() and json.loads((folder / "scale.json").read_text())["name"] == data["scale"]
