@@ -145,3 +145,25 @@ def test_padded_inference_path_matches_the_encoder(norm_first):
         b = m(x, t, text, mask=mask)
     assert torch.allclose(a, b.detach(), atol=1e-5)
     assert (a[~mask] == 0).all()
+
+
+def test_padded_inference_path_sees_lora_adapters():
+    """A LoRA-parametrised model (in_proj included) gives the same outputs on both paths."""
+    from easytune_core.finetune.lora import add_lora
+
+    torch.manual_seed(1)
+    m = MotionDenoiser(DenoiserConfig(width=64, layers=2, heads=4, ff=128))
+    add_lora(m, rank=2, alpha=4.0)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)  # a trained-looking adapter (B starts at zero)
+    m.eval()
+    assert m._plain_layers()
+    x, t, text = torch.randn(2, 20, 263), torch.tensor([100, 700]), torch.randn(2, 384)
+    mask = torch.arange(20)[None] < torch.tensor([20, 12])[:, None]
+    with torch.no_grad():
+        a = m(x, t, text, mask=mask)
+    with torch.enable_grad():
+        b = m(x, t, text, mask=mask).detach()
+    assert torch.allclose(a, b, atol=1e-5)

@@ -204,6 +204,14 @@ class MotionDenoiser(nn.Module):
             h = h + f if layer.norm_first else layer.norm2(h + f)
         return h
 
+    def _plain_layers(self) -> bool:
+        """The attention modules are torch's (parametrised ones included: their weights read as the
+        adapted weights) with no hooks; a wrapper such as a peft adapter, whose forward adds its own
+        terms, keeps torch's path: only then does :meth:`_encode_padded` compute what it computes."""
+        return all(isinstance(layer, nn.TransformerEncoderLayer) and isinstance(layer.self_attn, nn.MultiheadAttention)
+                   and not (layer.self_attn._forward_hooks or layer.self_attn._forward_pre_hooks)
+                   for layer in self.encoder.layers)
+
     @staticmethod
     def _attend(attn: nn.MultiheadAttention, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         B, T, W = x.shape
@@ -265,7 +273,7 @@ class MotionDenoiser(nn.Module):
         pad = None
         if mask is not None and not bool(mask.all()):  # all-valid batches skip the (slower) masked softmax
             pad = torch.cat([torch.zeros(B, 1, dtype=torch.bool, device=x_t.device), ~mask.bool()], dim=1)
-        if pad is not None and not self.training and not torch.is_grad_enabled():
+        if pad is not None and not self.training and not torch.is_grad_enabled() and self._plain_layers():
             h = self._encode_padded(h, pad)
         else:
             h = self.encoder(h, src_key_padding_mask=pad)

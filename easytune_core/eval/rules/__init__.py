@@ -143,8 +143,8 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
     up to the model's maximum) and store the rule results in ``case["gen"]``; with ``gt_root``
     (the dataset folder) also judge the ground-truth joints into ``case["gt"]``.
 
-    Case i's initial noise is drawn from (``seed``, i) alone, so a case's motion does not depend on
-    the batch size or on the other cases; cases are generated in batches of similar length (sorted by
+    With a MotionPipeline, case i's initial noise is drawn from (``seed``, i) alone, so a case's
+    motion does not depend on the batch size or on the other cases; cases are generated in batches of similar length (sorted by
     frames), so short clips are not padded to the longest one of the list."""
     import time
 
@@ -158,12 +158,14 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
     for b in range(0, len(order), batch):
         ids = order[b:b + batch]
         T = max(frames[i] for i in ids)
-        noise = torch.zeros(pipe.noise_shape(len(ids), T))
-        for j, i in enumerate(ids):
-            z = pipe.make_noise(1, frames[i], item_seed(seed, i))[0]
-            noise[j, :z.shape[0]] = z
+        kw = {}
+        if hasattr(pipe, "make_noise"):  # a MotionPipeline; other generators get a seed per batch
+            kw["init_noise"] = noise = torch.zeros(pipe.noise_shape(len(ids), T))
+            for j, i in enumerate(ids):
+                z = pipe.make_noise(1, frames[i], item_seed(seed, i))[0]
+                noise[j, :z.shape[0]] = z
         res = pipe.generate([cases[i]["caption"] for i in ids], frames=[frames[i] for i in ids], seed=seed + b,
-                            guidance=guidance, steps=steps, init_noise=noise)
+                            guidance=guidance, steps=steps, **kw)
         for i, jts, n in zip(ids, res.joints, res.lengths):
             c = cases[i]
             c["gen"] = [judge(jts[:n], cat, arg, fps=fps) for cat, arg in c["checks"]]
