@@ -144,8 +144,8 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
     (the dataset folder) also judge the ground-truth joints into ``case["gt"]``.
 
     With a MotionPipeline, case i's initial noise is drawn from (``seed``, i) alone, so a case's
-    motion does not depend on the batch size or on the other cases; cases are generated in batches of similar length (sorted by
-    frames), so short clips are not padded to the longest one of the list."""
+    motion does not depend on the batch size or on the other cases. Cases are generated in batches
+    of similar length (sorted by frames), so short clips are not padded to the longest one."""
     import time
 
     import torch
