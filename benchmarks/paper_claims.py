@@ -14,6 +14,7 @@ headline ratios beside the paper's.
     python benchmarks/paper_claims.py --scale cpu                      # days on a 2-core CPU (--plan)
     python benchmarks/paper_claims.py --scale cpu --parts base,memory,gradnorm,lr   # in parts ...
     python benchmarks/paper_claims.py --scale cpu --resume             # ... continued later
+    python benchmarks/paper_claims.py --scale cpu --resume --minutes 60  # no new unit after an hour
     python benchmarks/paper_claims.py --export-payload DIR             # inputs for a GPU host
     python benchmarks/paper_claims.py --scale gpu --payload DIR --parts ...   # there, in calls of < 10 min
     python benchmarks/paper_claims.py --figures-only                   # figures + markdown from the JSON
@@ -37,7 +38,7 @@ from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the re
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from claims import analysis, figures, plan, report  # noqa: E402
-from claims.units import Runner, execute, saved_units  # noqa: E402
+from claims.units import OutOfTime, Runner, execute, saved_units  # noqa: E402
 from claims.scales import ABLATIONS, METHODS, SCALES, USES, Scale  # noqa: E402
 
 PARTS = ("base", "memory", "gradnorm", "lr", "main", "ablations")
@@ -250,6 +251,8 @@ def main(argv=None) -> int:
                    "this other --work folder (measured at its own sizes, rescaled to this scale's)")
     p.add_argument("--unit", default=None, help=argparse.SUPPRESS)
     p.add_argument("--unit-out", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--minutes", type=float, default=0.0, help="start no new unit after this many minutes, then "
+                   "write the results of the saved units (continue later with --resume)")
     p.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -298,9 +301,14 @@ def main(argv=None) -> int:
         print(f"payload written to {payload} ({time.time() - t0:.0f} s)", flush=True)
         if args.export_payload:
             return 0
-    run = Runner(work, scale, payload, device, args.resume, args.stop_after)
+    if args.minutes < 0:
+        p.error("--minutes must be positive (0: no limit)")
+    run = Runner(work, scale, payload, device, args.resume, args.stop_after, args.minutes)
     run.ablations = args.ablations
-    run_parts(run, parts, methods)
+    try:
+        run_parts(run, parts, methods)
+    except OutOfTime as stop:
+        run.log(str(stop))
     manifest = json.loads((payload / "manifest.json").read_text())
     res = collect(run, methods, {"payload": {"folder": str(payload), **manifest}, "command": sys.argv[1:] if argv is None else argv})
     write_outputs(res, out, figdir, log=run.log)

@@ -149,6 +149,21 @@ def test_resume_after_a_kill_gives_the_same_results(shared, full_run):
 
 
 @pytest.mark.slow
+def test_minutes_stop_between_units_and_still_write_results(shared):
+    folder, payload = shared
+    args = _args(folder, payload, "timed")
+    assert paper_claims.main(args + ["--parts", "base,memory"]) == 0
+    units = folder / "timed" / "work" / "units"
+    saved = sorted(p.name for p in units.rglob("*.json"))
+    assert paper_claims.main(args + ["--resume", "--minutes", "1e-9"]) == 0  # every further unit is left
+    assert sorted(p.name for p in units.rglob("*.json")) == saved
+    res = json.loads((folder / "timed" / "res.json").read_text())
+    assert res["base"] and res["memory"]["DRaFT-50"] and not res["methods"]
+    with pytest.raises(SystemExit):
+        paper_claims.main(args + ["--resume", "--minutes", "-1"])
+
+
+@pytest.mark.slow
 def test_figures_only_redraws_from_the_json(full_run, tmp_path):
     folder, _ = full_run
     assert paper_claims.main(["--scale", "tiny", "--out", str(folder / "res"), "--figures", str(tmp_path),

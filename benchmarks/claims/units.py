@@ -63,12 +63,20 @@ def execute(spec: dict, env=None, log=print) -> dict:
             "result": result}
 
 
-class Runner:
-    """Runs units in order, in this process or each in a fresh one, saving each result as it ends."""
+class OutOfTime(Exception):
+    """Raised instead of starting a unit once the run's ``minutes`` are spent."""
 
-    def __init__(self, work: Path, scale: Scale, payload: Path, device: str, resume: bool, stop_after: int = 0):
+
+class Runner:
+    """Runs units in order, in this process or each in a fresh one, saving each result as it ends.
+
+    ``minutes``: start no unit after this many minutes (a unit that has started runs to its end)."""
+
+    def __init__(self, work: Path, scale: Scale, payload: Path, device: str, resume: bool, stop_after: int = 0,
+                 minutes: float = 0.0):
         self.work, self.scale, self.payload, self.device = work, scale, payload, device
         self.resume, self.stop_after, self.done = resume, stop_after, 0
+        self.deadline = time.time() + 60.0 * minutes if minutes else None
         self.env = None
         self.ablations = ""
         self.t0 = time.time()
@@ -92,6 +100,8 @@ class Runner:
             return have
         if have is not None and "error" not in have:
             self.log(f"{uid}: its inputs changed ({have.get('params')} -> {params}); running it again")
+        if self.deadline is not None and time.time() >= self.deadline:
+            raise OutOfTime(f"--minutes spent: {uid} and the units after it are left for --resume")
         spec = {"id": uid, "kind": kind, "scale": self.scale.to_dict(), "payload": str(self.payload),
                 "device": self.device, **params}
         self.log(f"{uid} ...")
