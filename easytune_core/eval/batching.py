@@ -35,9 +35,15 @@ def same_length_batches(frames, batch: int) -> list[np.ndarray]:
     return out
 
 
-def item_noise(pipe, seed: int, ids, frames: int):
-    """Initial states of items ``ids`` (one length, ``frames``) under ``seed``: (len(ids), ...)
-    shaped like ``pipe.make_noise`` (frame or latent space)."""
+def item_noise(pipe, seed: int, ids, frames):
+    """Initial states of items ``ids`` under ``seed``, shaped like ``pipe.make_noise`` for the longest
+    of ``frames`` (one length per item, or one for all): item j's own noise, zero on the frames past
+    its length (frame space; a latent state has one shape whatever the length)."""
     import torch
 
-    return torch.cat([pipe.make_noise(1, int(frames), item_seed(seed, i)) for i in ids])
+    lengths = [int(frames)] * len(ids) if np.ndim(frames) == 0 else [int(f) for f in frames]
+    noise = torch.zeros(pipe.noise_shape(len(ids), max(lengths)))
+    for j, (i, n) in enumerate(zip(ids, lengths)):
+        z = pipe.make_noise(1, n, item_seed(seed, i))[0]
+        noise[j, :z.shape[0]] = z
+    return noise

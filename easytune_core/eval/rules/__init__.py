@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import arms, floor, sports  # noqa: F401  (register the rules)
-from ..batching import item_seed
+from ..batching import item_noise
 from .body import FPS, Body
 from .moves import JUDGES
 from .parse import checks_for
@@ -148,8 +148,6 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
     of similar length (sorted by frames), so short clips are not padded to the longest one."""
     import time
 
-    import torch
-
     t0 = time.time()
     frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in cases]
     order = sorted(range(len(cases)), key=lambda i: frames[i])
@@ -157,15 +155,11 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
     done = 0
     for b in range(0, len(order), batch):
         ids = order[b:b + batch]
-        T = max(frames[i] for i in ids)
-        kw = {}
-        if hasattr(pipe, "make_noise"):  # a MotionPipeline; other generators get a seed per batch
-            kw["init_noise"] = noise = torch.zeros(pipe.noise_shape(len(ids), T))
-            for j, i in enumerate(ids):
-                z = pipe.make_noise(1, frames[i], item_seed(seed, i))[0]
-                noise[j, :z.shape[0]] = z
-        res = pipe.generate([cases[i]["caption"] for i in ids], frames=[frames[i] for i in ids], seed=seed + b,
-                            guidance=guidance, steps=steps, **kw)
+        lengths = [frames[i] for i in ids]
+        # a MotionPipeline gets each case's own noise; other generators a seed per batch
+        kw = {"init_noise": item_noise(pipe, seed, ids, lengths)} if hasattr(pipe, "make_noise") else {}
+        res = pipe.generate([cases[i]["caption"] for i in ids], frames=lengths, seed=seed + b, guidance=guidance,
+                            steps=steps, **kw)
         for i, jts, n in zip(ids, res.joints, res.lengths):
             c = cases[i]
             c["gen"] = [judge(jts[:n], cat, arg, fps=fps) for cat, arg in c["checks"]]
