@@ -115,3 +115,25 @@ def test_a_resumed_run_continues_exactly_where_it_stopped(tmp_path, monkeypatch)
     assert any(k.startswith("ema.") for k in a)  # the EMA is resumed in float32, not from the float16 export
     for k in a:
         np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), rtol=1e-6, atol=1e-7, err_msg=k)
+
+
+def test_resume_state_keeps_the_cuda_generator_when_cuda_is_in_use(tmp_path, monkeypatch):
+    """On CUDA, dropout draws from the device's generator: its state is saved and restored with the rest
+    (torch.cuda stubbed here, so this runs on a CPU-only machine)."""
+    import torch
+
+    import easytune_core.diffusion.train as train_module
+    from easytune_core.diffusion.denoiser import DenoiserConfig, MotionDenoiser
+
+    device_state = {"now": torch.arange(16, dtype=torch.uint8)}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda *a: device_state["now"].clone())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, *a: device_state.__setitem__("now", s.clone()))
+    model = MotionDenoiser(DenoiserConfig(width=16, layers=1, heads=2, ff=32))
+    opt = torch.optim.AdamW(model.parameters())
+    train_module.save_resume(tmp_path / "resume", model, opt, 3, torch.Generator().get_state(), {"seconds": 1.0})
+    saved = device_state["now"].clone()
+    device_state["now"] = torch.zeros(16, dtype=torch.uint8)  # the generator moved on before the crash
+    step, _, _ = train_module.load_resume(tmp_path / "resume", model, opt)
+    assert step == 3 and torch.equal(device_state["now"], saved)

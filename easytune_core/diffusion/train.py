@@ -133,6 +133,8 @@ def save_resume(folder: Path, model, opt, step: int, rng_state: torch.Tensor, ex
                 tensors[f"exp_avg_sq.{names[id(p)]}"] = st["exp_avg_sq"].cpu().contiguous()
     tensors["rng_state"] = rng_state.contiguous()
     tensors["torch_rng_state"] = torch.get_rng_state().contiguous()  # dropout and condition dropout draw from it
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # on CUDA, dropout draws from the device's generator
+        tensors["cuda_rng_state"] = torch.cuda.get_rng_state().contiguous()
     tmp = folder / "state.safetensors.tmp"
     save_file(tensors, str(tmp))
     os.replace(tmp, folder / "state.safetensors")
@@ -148,6 +150,8 @@ def load_resume(folder: Path, model, opt, ema=None) -> tuple[int, torch.Tensor |
     model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
     if "torch_rng_state" in t:
         torch.set_rng_state(t["torch_rng_state"])
+    if "cuda_rng_state" in t and torch.cuda.is_available():
+        torch.cuda.set_rng_state(t["cuda_rng_state"])
     ema_state = {k[4:]: v for k, v in t.items() if k.startswith("ema.")}
     info["ema_restored"] = bool(ema is not None and ema_state)
     if info["ema_restored"]:
