@@ -276,7 +276,7 @@ def build_skip(rng, p):
            "ankle": [(0.0, 0.0), (0.26, 20.0), (0.4, 0.0), (0.52, 20.0), (0.7, -10.0)]}
     shift = lambda kv: [((a + 0.5) % 1.0, v) for a, v in kv]
     clip = _bound(rng, T, _u(rng, 0.8, 0.95), {"l": leg, "r": {k: shift(v) for k, v in leg.items()}},
-                  {"l": [(0.0, 0.27), (0.37, 0.55)], "r": [(0.5, 0.77), (0.87, 0.05)]}, air=(0.0, _u(rng, 1.4, 1.8)),
+                  {"l": [(0.0, 0.22), (0.37, 0.55)], "r": [(0.5, 0.72), (0.87, 0.05)]}, air=(0.0, _u(rng, 1.4, 1.8)),
                   arm_fn=_jog_arms(45, 60), lean=4)
     clip.actions = [dict(type="skip", direction="forward", start=0, end=T)]
     return clip

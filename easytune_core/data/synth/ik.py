@@ -58,9 +58,27 @@ def two_bone(q, world, root_j, mid_j, end_j, target, weight, a, b, hinge_sign):
     parent_w = world_rotation(q[on], PARENTS[root_j])
     root_w = qmul(parent_w, q[on, root_j])
     dq = qbetween(qrot(root_w, loc), tgt - R)
-    q[on, root_j] = qmul(qinv(parent_w), qmul(dq, root_w))
-    q[on, mid_j] = rot_x(hinge_sign * np.degrees(kappa))
+    # A weak target blends the solved rotations in rather than replacing the keyed ones outright:
+    # the solution can turn the limb about its own axis away from the keyed pose, and switching
+    # to it the frame a weight leaves zero would flick the knee (or elbow) sideways.
+    new_root = qmul(qinv(parent_w), qmul(dq, root_w))
+    new_mid = rot_x(hinge_sign * np.degrees(kappa))
+    s = _soft_on(weight[on])
+    part = s < 1.0
+    if part.any():
+        new_root[part] = qslerp(q[on, root_j][part], new_root[part], s[part])
+        new_mid[part] = qslerp(q[on, mid_j][part], new_mid[part], s[part])
+    q[on, root_j], q[on, mid_j] = new_root, new_mid
     return q
+
+
+SOFT_ON = 0.25  # IK targets weighted at least this much set the limb fully
+
+
+def _soft_on(w: np.ndarray) -> np.ndarray:
+    """How much of an IK solution a target of weight ``w`` takes (0 at 0, 1 from ``SOFT_ON``, smooth)."""
+    u = np.clip(w / SOFT_ON, 0.0, 1.0)
+    return u * u * (3 - 2 * u)
 
 
 def aim_thigh(q, world, hip_j, knee_j, target, weight, thigh_len):

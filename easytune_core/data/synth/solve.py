@@ -88,6 +88,8 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     v = np.where(sliding[:-1, None], qrot(heading[:-1], np.nan_to_num(clip.slide[:-1])), v)
     v[:, 1] = 0.0
     root, targets, anchor, foot_yaw = _anchor_feet(v, pts, c, psi, height, sliding, kind == "hand")
+    soft = _soften(root[:, [0, 2]], ROOT_SIGMA) - root[:, [0, 2]]
+    root[:, [0, 2]] += soft * np.minimum(1.0, ROOT_SHIFT / np.maximum(np.linalg.norm(soft, axis=-1, keepdims=True), 1e-9))
 
     # Vertical: the lowest contact heel rests on the floor; flight follows gravity.
     y_f = height[None, :] - pts[..., 1]  # root height that grounds each contact point
@@ -147,8 +149,9 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     y = np.maximum(y, clear.max(-1))
     root[:, 1] = y
     world = rel + root[:, None, :]
-
-    q = _limb_ik(q, world, targets, foot_yaw, offsets, heel_h)
+    # the feet flatten by their planned contact, not by how long the IK eases them off the floor
+    q = _limb_ik(q, world, _ease_release(targets, pts + root[:, None, :], c.max(-1) < 0.05), foot_yaw, offsets, heel_h,
+                 flat=targets[:, :2, 3])
     joints = forward_kinematics(q, root, HUMANML3D, offsets=offsets).astype(np.float32)
     if return_contact:
         stepping = (targets[:, :2, 3] > 0) & (anchor[:, :2] == 0) & (c[:, :2] > 0.5)
@@ -163,7 +166,7 @@ CLEAR_HEIGHT = np.array([0.09, 0.08, 0.08, 0.09, 0.09, 0.09, 0.07, 0.07, 0.07, 0
                          0.04, 0.04, 0.03, 0.03, 0.05, 0.05])
 
 
-def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_frames=6, lift=0.07):
+def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_frames=8, lift=0.07):
     """Walk the frames once: lock landing points, carry the root by the locked points, re-step.
 
     Args:
@@ -226,7 +229,7 @@ def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_fra
                 a, b, t0 = step[f]
                 u = min(1.0, (t - t0 + 1) / step_frames)
                 pos = a + (b - a) * smoothstep(u)
-                pos[1] = height[f] + lift * np.sin(np.pi * u)
+                pos[1] = height[f] + lift * np.sin(np.pi * u) ** 2  # lifts and sets down at rest
                 targets[t, f, :3], targets[t, f, 3] = pos, 1.0
                 foot_yaw[t, f] = yaw_lock[f] + (psi[t] - yaw_lock[f]) * smoothstep(u)
                 if u >= 1.0:
@@ -253,6 +256,59 @@ def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_fra
             root[t] = pred
         root[t, 1] = 0.0
     return root, targets, np.maximum(anchor, 0.0) * c, foot_yaw
+
+
+ROOT_SIGMA = 1.2  # frames: the horizontal root path is smoothed this much (Gaussian)
+ROOT_SHIFT = 0.01  # metres: by at most this much a frame, so planted legs still reach their spots
+
+
+def _soften(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of ``(T, d)`` along time (ends held). The root follows whichever feet
+    hold the body; when a foot joins or leaves that set the root would shift in one frame, so the
+    weight shift is spread over a few frames instead (the leg IK keeps the planted feet put)."""
+    r = int(np.ceil(3 * sigma))
+    if sigma <= 0 or len(x) < 2:
+        return x
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.pad(x, ((r, r), (0, 0)), mode="edge")
+    return np.stack([np.convolve(pad[:, i], k, mode="valid") for i in range(x.shape[1])], -1)
+
+
+RELEASE_FRAMES = 4  # frames over which a released point's IK target lets go of its spot
+
+
+def _ease_release(targets: np.ndarray, keyed: np.ndarray, flight: np.ndarray, n: int = RELEASE_FRAMES) -> np.ndarray:
+    """A point leaving the floor joins its keyed path over ``n`` frames.
+
+    A planned contact can end within a frame or two, when the keyed pose has already carried the
+    point a few centimetres from its locked spot; dropping the IK target at once would move the
+    foot (or hand, or knee) that far in one frame. Instead the target is the keyed path
+    ``keyed (T, N, 3)`` (the point's place before IK) plus the gap the point had to it when it let
+    go, with a weight that eases from the contact's to zero (a smoothstep: the point leaves the
+    spot at rest and joins its path without a kink). Holding the spot itself would stretch a leg
+    the body has already carried forward. On ``flight (T,)`` frames (nothing touches) a point is
+    never held below its keyed height: a take-off lifts the feet with the body.
+    """
+    out = targets.copy()
+    T, N, _ = out.shape
+    ease = 1.0 - smoothstep(np.arange(1, n + 1) / n)  # share of the gap left on each frame after
+    for f in range(N):
+        w = out[:, f, 3]
+        drops = np.flatnonzero((w[:-1] > 1e-6) & (w[1:] < w[:-1] * ease[0] - 1e-6)) + 1
+        busy = 0  # frames before this one are already eased
+        for t in drops:
+            if t < busy or not (out[t, f, 3] <= 1e-6 or np.allclose(out[t, f, :3], out[t - 1, f, :3])):
+                continue
+            w0 = out[t - 1, f, 3]
+            gap = out[t - 1, f, :3] - keyed[t - 1, f]  # where the spot is, seen from the path
+            k = 0
+            while k < n and t + k < T and out[t + k, f, 3] < w0 * ease[k]:  # until it lands again
+                g = gap if not flight[t + k] else np.array([gap[0], max(gap[1], 0.0), gap[2]])
+                out[t + k, f, :3], out[t + k, f, 3] = keyed[t + k, f] + g, w0 * ease[k]
+                k += 1
+            busy = t + max(k, 1)
+    return out
 
 
 FLAT_RAMP = 5  # frames over which a planted foot's flattening fades in / out
@@ -295,9 +351,9 @@ def clamp_ankle(q: np.ndarray) -> np.ndarray:
     return euler(x=ang[:, 0], y=ang[:, 1], z=ang[:, 2])
 
 
-def _limb_ik(q, world, targets, foot_yaw, offsets, heel_h):
-    """Pin planted feet, toes, knees and hands to their targets; lay planted feet flat;
-    keep swing feet above the floor."""
+def _limb_ik(q, world, targets, foot_yaw, offsets, heel_h, flat=None):
+    """Pin planted feet, toes, knees and hands to their targets; lay planted feet flat (by
+    ``flat (T, 2)``, default the feet's target weights); keep swing feet above the floor."""
     T = q.shape[0]
     q = q.copy()
     site = {name: 2 + i for i, name in enumerate(SITES)}
@@ -320,7 +376,8 @@ def _limb_ik(q, world, targets, foot_yaw, offsets, heel_h):
         # The foot flattens over a few frames before it lands and relaxes over a few frames
         # after it lifts (a one-frame switch would flip the foot between poses); a foot standing
         # on its toes keeps its planned orientation.
-        q = foot_rotation(q, knee, ankle, flat_foot_world(foot_yaw[:, f]), _ramp(lock_w, FLAT_RAMP))
+        flat_w = lock_w if flat is None else flat[:, f]
+        q = foot_rotation(q, knee, ankle, flat_foot_world(foot_yaw[:, f]), _ramp(flat_w, FLAT_RAMP))
         q = foot_rotation(q, knee, ankle, foot_world, _ramp(toe_w, FLAT_RAMP))
         kt = targets[:, site[f"{side}_knee"]]
         q = aim_thigh(q, world, hip, knee, kt[:, :3], kt[:, 3], a)
