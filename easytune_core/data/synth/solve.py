@@ -140,12 +140,23 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
             tau = k / FPS
             y[s:e] = y[s - 1] + (y[e] - y[s - 1]) * k / (n + 1) + 0.5 * GRAVITY * tau * (tf - tau)
     # No part of the trunk, head or arms ever sinks into the floor (a hand or knee that is being
-    # put on the floor is placed there by IK instead).
-    clear = CLEAR_HEIGHT[None, :] * scale - rel[:, CLEAR_JOINTS, 1]
+    # put on the floor is placed there by IK instead). A hand or knee leaving the floor reaches its
+    # clearance over RELEASE_FRAMES frames: lifting the whole body for it at once would jolt the root.
+    clear_h = CLEAR_HEIGHT * scale
+    clear = clear_h[None, :] - rel[:, CLEAR_JOINTS, 1]
+    rise = smoothstep(np.arange(1, RELEASE_FRAMES + 1) / (RELEASE_FRAMES + 1))
     for site, joints in (("l_hand", (18, 20)), ("r_hand", (19, 21)), ("l_knee", (4,)), ("r_knee", (5,))):
         on = clip.support[:, SITES.index(site)] > 0.95
         for jt in joints:
-            clear[on, CLEAR_JOINTS.index(jt)] = -np.inf
+            i = CLEAR_JOINTS.index(jt)
+            clear[on, i] = -np.inf
+            for t in np.flatnonzero(on[:-1] & ~on[1:]) + 1:
+                h0 = min(y[t - 1] + rel[t - 1, jt, 1], clear_h[i])  # its height on the floor
+                for k in range(min(RELEASE_FRAMES, T - t)):
+                    if on[t + k]:
+                        break
+                    need = h0 + (clear_h[i] - h0) * rise[k]
+                    clear[t + k, i] = need - rel[t + k, jt, 1]
     y = np.maximum(y, clear.max(-1))
     root[:, 1] = y
     world = rel + root[:, None, :]
