@@ -190,3 +190,24 @@ def test_a_walk_with_an_arm_layer_plays_the_whole_layer():
         s = synthesize_sample(seed, kinds=["walk_wave"])
         layer = s.actions[0]["layer"]
         assert layer["end"] - layer["start"] <= s.actions[0]["end"] - s.actions[0]["start"]
+
+
+def test_twin_pairs_differ_in_their_records_only_in_the_named_attribute():
+    """The dataset's twin pairs: the rendered records (which carry measured values, such as a walk's
+    distance) differ in exactly the named attribute, and the pair's values are those records' values.
+    Pair 239 of seed 0 is one whose first plans differ in a walk's direction only, but whose rendered
+    walks cover different distances: it is refused and drawn again."""
+    from easytune_core.data.builtin import make_pair
+    from easytune_core.data.synth.registry import _get
+
+    found = 0
+    for pair in list(range(40)) + [239]:
+        made = make_pair(0, pair)
+        if made is None or made[2]["attribute"] == "order":
+            continue
+        a, b, info = made
+        changed = [(k, _get(ra, k), _get(rb, k)) for ra, rb in zip(a.actions, b.actions)
+                   for k in REGISTRY[ra["kind"]].attrs if _get(ra, k) != _get(rb, k)]
+        assert changed == [(info["attribute"], *info["values"])], (pair, changed, info)
+        found += 1
+    assert found >= 8

@@ -69,6 +69,19 @@ def _same_story(a, b, attribute: str) -> bool:
     return ta == tb and a.captions != b.captions
 
 
+def _rendered_change(a, b, attribute: str):
+    """``[a's value, b's value]`` of ``attribute`` as the rendered records say (a walk's distance
+    is the one measured on its motion), or None unless exactly one action differs in it and no
+    action differs in any other attribute a twin may change (the captions would say more)."""
+    from .synth.registry import REGISTRY, _get
+
+    changed = [(k, _get(ra, k), _get(rb, k)) for ra, rb in zip(a.actions, b.actions)
+               for k in REGISTRY[ra["kind"]].attrs if _get(ra, k) != _get(rb, k)]
+    if len(changed) != 1 or changed[0][0] != attribute:
+        return None
+    return [changed[0][1], changed[0][2]]
+
+
 @lru_cache(maxsize=4)
 def make_pair(seed: int, pair: int):
     """Samples ``2 * pair`` and ``2 * pair + 1`` as near twins: ``(sample_a, sample_b, info)``,
@@ -83,8 +96,14 @@ def make_pair(seed: int, pair: int):
             continue
         other, info = made
         a, b = render_plan(plan), render_plan(other)
-        if _same_story(a, b, info["attribute"]):
-            return a, b, info
+        if not _same_story(a, b, info["attribute"]):
+            continue
+        if info["attribute"] != "order":
+            values = _rendered_change(a, b, info["attribute"])
+            if values is None:
+                continue
+            info = dict(info, values=values)
+        return a, b, info
     return None
 
 
