@@ -193,7 +193,7 @@ def takes(backend, prompt: str, seconds: float, seed: int, n: int, guidance: flo
     n = check_repetitions(n)
     pipe = backend.pipeline(name, session)
     with backend._sampling(), torch.inference_mode():
-        return pipe.takes(prompt, n, frames=int(round(seconds * FPS)), seed=seed, guidance=guidance, steps=steps)
+        return pipe.takes(prompt, n, seconds=seconds, seed=seed, guidance=guidance, steps=steps)  # the model's own fps
 
 
 def export_takes(result, folder: Path) -> dict:
@@ -203,7 +203,7 @@ def export_takes(result, folder: Path) -> dict:
     folder = Path(folder)
     joints = [np.asarray(result.joints[b, :n], np.float32) for b, n in enumerate(result.lengths)]
     glb = folder / "takes.glb"
-    write_glb(glb, joints, fps=FPS, labels=[str(k + 1) for k in range(len(joints))])
+    write_glb(glb, joints, fps=float(getattr(result, "fps", FPS)), labels=[str(k + 1) for k in range(len(joints))])
     files = []
     for k, (j, n) in enumerate(zip(joints, result.lengths)):
         jp, fp = folder / f"take{k + 1}_joints.npy", folder / f"take{k + 1}_features.npy"

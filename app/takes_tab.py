@@ -65,7 +65,7 @@ def build_takes(backend, folders, compare, edit_source):
         folder = folders.new(session)
         out = export_takes(res, folder)
         k = len(res.prompts)
-        st = {"folder": str(folder), "checkpoint": ckpt, "prompt": prompt, "seeds": res.seeds,
+        st = {"folder": str(folder), "checkpoint": ckpt, "prompt": prompt, "seeds": res.seeds, "fps": float(res.fps),
               "features": [str(folder / f"take{i + 1}_features.npy") for i in range(k)],
               "joints": [str(folder / f"take{i + 1}_joints.npy") for i in range(k)]}
         msg = (f"{k} takes of {prompt!r} with {ckpt}, seeds {res.seeds[0]}..{res.seeds[-1]} (take i = seed + i - 1), "
@@ -87,7 +87,8 @@ def build_takes(backend, folders, compare, edit_source):
         i = int(choice) - 1
         if not 0 <= i < len(st["features"]) or not Path(st["features"][i]).exists():
             raise ValueError("these takes were cleaned up: generate them again")
-        side = SideResult("A", st["checkpoint"], np.load(st["joints"][i]), np.load(st["features"][i]))
+        side = SideResult("A", st["checkpoint"], np.load(st["joints"][i]), np.load(st["features"][i]),
+                          fps=float(st.get("fps", 20.0)))
         folder = folders.new(_session(request))
         files = backend.export(side, folder)
         source = {"features": str(files["features"]), "time": time.time(),

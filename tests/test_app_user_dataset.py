@@ -64,6 +64,11 @@ def test_app_on_a_user_folder(tmp_path, name, fps, joints):
         for row in scores["data"]:
             assert row[2] not in (None, "", "-")  # reward and evaluator of this format scored it
 
+        # takes count frames at the model's own rate too
+        glb, files, pick, status = client.predict("a person walks forward", 2.4, 0, 2.5, 4, BASE, 2, api_name="/takes")
+        assert Path(glb).read_bytes()[:4] == b"glTF"
+        assert np.load(next(p for p in files if p.endswith("take1_joints.npy"))).shape == (n, joints, 3)
+
         table, note = client.predict(TUNED, 32, 1, api_name="/evaluate")
         assert [r[0] for r in table["data"]] == ["real motion (test split)", BASE, TUNED]
 
