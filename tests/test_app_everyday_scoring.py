@@ -1,0 +1,60 @@
+"""Through the served app: a comparison of two everyday-world models is scored, after the bodies are
+shown, by the everyday reward and evaluator; a comparison that mixes worlds by the default ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client  # noqa: E402
+
+pytestmark = pytest.mark.slow  # serves the app over HTTP
+
+BASE, EVERYDAY = "base (shipped)", "everyday base (shipped)"
+
+
+def _everyday_assets(root: Path) -> Path:
+    import torch
+
+    from easytune_core.checkpoints import load_checkpoint, save_checkpoint
+    from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
+    from easytune_core.eval.model import Evaluator, EvaluatorConfig
+    from easytune_core.reward import RewardConfig, RewardModel
+    from tests.support.standins import build_tiny_assets
+
+    assets = build_tiny_assets(root)
+    ckpts = assets / "checkpoints"
+    base = load_checkpoint(ckpts / "base")
+    torch.manual_seed(3)
+    cfg = DenoiserConfig(width=32, layers=1, heads=2, ff=64, max_frames=196)
+    save_checkpoint(ckpts / "everyday_base", MotionDenoiser(cfg), cfg, "denoiser", base.mean, base.std,
+                    meta={"standin": True, "data": "data/everyday"})
+    torch.manual_seed(4)
+    rcfg = RewardConfig(width=32, layers=1, heads=2, ff=64, embed_dim=16)
+    save_checkpoint(ckpts / "everyday_reward", RewardModel(rcfg), rcfg, "reward", base.mean, base.std)
+    ecfg = EvaluatorConfig(movement_dim=16, hidden=16, embed_dim=16)
+    save_checkpoint(ckpts / "everyday_evaluator", Evaluator(ecfg), ecfg, "evaluator", base.mean, base.std)
+    return assets
+
+
+def test_everyday_comparisons_are_scored_by_the_everyday_models(tmp_path):
+    from app.scoring import Scorer
+    from tests.support.app_server import serve
+
+    assets = _everyday_assets(tmp_path / "assets")
+    ckpts = assets / "checkpoints"
+    prompt = "a person crawls forward on hands and knees"
+    with serve(tmp_path, assets_dir=assets, default_steps=4) as (url, _):
+        client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+        for a, b, prefix in ((EVERYDAY, EVERYDAY, "everyday_"), (EVERYDAY, BASE, "")):
+            *_, scores, files_a, files_b, status = client.predict(prompt, 2.0, 5, 2.5, 4, a, b, api_name="/compare")
+            feats = [np.load(next(p for p in files if p.endswith("_features.npy"))) for files in (files_a, files_b)]
+            rewards, distances = Scorer(ckpts, prefix=prefix)(prompt, feats)
+            other = Scorer(ckpts, prefix="" if prefix else "everyday_")(prompt, feats)[0]
+            rows = scores["data"]
+            assert [r[2] for r in rows] == pytest.approx(rewards, abs=1e-4), (a, b)
+            assert [r[3] for r in rows] == pytest.approx(distances, abs=1e-3), (a, b)
+            assert [r[2] for r in rows] != pytest.approx(other, abs=1e-4)  # the other world's reward differs
