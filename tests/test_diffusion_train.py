@@ -137,3 +137,24 @@ def test_resume_state_keeps_the_cuda_generator_when_cuda_is_in_use(tmp_path, mon
     device_state["now"] = torch.zeros(16, dtype=torch.uint8)  # the generator moved on before the crash
     step, _, _ = train_module.load_resume(tmp_path / "resume", model, opt)
     assert step == 3 and torch.equal(device_state["now"], saved)
+
+
+def test_stop_after_pauses_a_run_that_resume_finishes_exactly(tmp_path, capsys):
+    """--stop-after ends one sitting (checkpoint and resume state saved, schedule untouched); --resume
+    finishes the run with the weights an uninterrupted run gets."""
+    from safetensors.torch import load_file
+
+    data = make_folder(tmp_path / "data")
+    args = ["--data", str(data), "--steps", "5", *TINY]
+    straight, parts = tmp_path / "straight", tmp_path / "parts"
+    assert cli_main(["train-base", "--out", str(straight), *args]) == 0
+    assert cli_main(["train-base", "--out", str(parts), "--stop-after", "1e-9", *args]) == 0  # one step, then stop
+    paused = load_checkpoint(parts).meta
+    assert paused["step"] == 1 and paused["final"] is False
+    assert "continue with --resume" in capsys.readouterr().err
+    assert cli_main(["train-base", "--out", str(parts), "--resume", *args]) == 0
+    assert load_checkpoint(parts).meta["step"] == 5 and load_checkpoint(parts).meta["final"] is True
+    a, b = (load_file(str(p / "resume" / "state.safetensors")) for p in (straight, parts))
+    for k in a:
+        np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), rtol=1e-6, atol=1e-7, err_msg=k)
+    assert cli_main(["train-base", "--out", str(tmp_path / "bad"), "--stop-after", "-1", *args]) == 2

@@ -209,6 +209,10 @@ class TrainBaseConfig(TrainConfig):
     """dtype of the saved EMA weights (float16 halves the size)."""
     quiet: bool = False
     """No progress bar."""
+    stop_after: float = 0.0
+    """Stop this invocation after this many minutes, saving the checkpoint and the resume state, and
+    leave the learning-rate schedule as it is (a run spread over several sittings: continue it with
+    ``--resume``); 0 = run to the end. Unlike ``--time-budget`` it does not end the schedule."""
 
     def __post_init__(self):
         super().__post_init__()
@@ -216,6 +220,8 @@ class TrainBaseConfig(TrainConfig):
             raise ValueError("out is required: the checkpoint folder to write (--out runs/base)")
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0, got {self.threads}")
+        if not self.stop_after >= 0:
+            raise ValueError(f"stop_after must be >= 0 minutes, got {self.stop_after}")
         self.model_config()  # sizes are checked where they are defined
 
     def model_config(self, feature_dim: int = 263, text_dim: int = 384, fps: float = 20.0) -> DenoiserConfig:
@@ -314,6 +320,7 @@ def train_base(cfg: TrainBaseConfig) -> dict:
     bar = tqdm(total=cfg.steps, initial=step, disable=cfg.quiet, desc="train-base", dynamic_ncols=True)
     start = time.time()
     smooth = None
+    paused = False  # stopped by --stop-after: the run goes on with --resume
     model.train()
     while step < cfg.steps:
         b = next(batches)
@@ -352,10 +359,15 @@ def train_base(cfg: TrainBaseConfig) -> dict:
         if cfg.time_budget and elapsed_before + time.time() - start > cfg.time_budget * 60:
             print(f"time budget of {cfg.time_budget} min reached at step {step}", file=sys.stderr)
             break
+        if cfg.stop_after and time.time() - start > cfg.stop_after * 60:
+            paused = True
+            print(f"stopping after {cfg.stop_after} min at step {step} of {cfg.steps}; continue with --resume",
+                  file=sys.stderr)
+            break
     bar.close()
     v = validate()
     history["val_loss"] = None if v is None else round(v, 5)
-    checkpoint(final=True)
+    checkpoint(final=not paused)
     summary = {"out": str(out), "step": step, **history, "seconds": round(elapsed_before + time.time() - start, 1)}
     print(json.dumps(summary))
     return summary
