@@ -12,7 +12,7 @@ import numpy as np
 
 from ...motion.rotations import qbetween, qinv, qmul, qrot, qslerp
 from ...motion.skeleton import HUMANML3D
-from .pose import ANKLE_NEUTRAL, rot_x
+from .pose import ANKLE_NEUTRAL, rot_x, smoothstep
 
 PARENTS = HUMANML3D.parents
 
@@ -77,8 +77,7 @@ SOFT_ON = 0.25  # IK targets weighted at least this much set the limb fully
 
 def _soft_on(w: np.ndarray) -> np.ndarray:
     """How much of an IK solution a target of weight ``w`` takes (0 at 0, 1 from ``SOFT_ON``, smooth)."""
-    u = np.clip(w / SOFT_ON, 0.0, 1.0)
-    return u * u * (3 - 2 * u)
+    return smoothstep(w / SOFT_ON)
 
 
 def aim_thigh(q, world, hip_j, knee_j, target, weight, thigh_len):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...motion.rotations import qmul, qrot, quat_to_matrix
+from ...motion.ik import _smooth_time
 from ...motion.skeleton import HUMANML3D, forward_kinematics
 from .clip import SITE_HEIGHT, SITE_JOINT, SITE_KIND, SITES, Clip
 from .ik import aim_thigh, flat_foot_world, foot_rotation, leg_clearance, toe_clearance, two_bone, world_rotation
@@ -88,7 +89,10 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     v = np.where(sliding[:-1, None], qrot(heading[:-1], np.nan_to_num(clip.slide[:-1])), v)
     v[:, 1] = 0.0
     root, targets, anchor, foot_yaw = _anchor_feet(v, pts, c, psi, height, sliding, kind == "hand")
-    soft = _soften(root[:, [0, 2]], ROOT_SIGMA) - root[:, [0, 2]]
+    # The root follows whichever feet hold the body; when a foot joins or leaves that set it would
+    # shift in one frame, so the weight shift is spread over a few frames (the leg IK keeps the
+    # planted feet put).
+    soft = _smooth_time(root[:, [0, 2]], ROOT_SIGMA) - root[:, [0, 2]]
     root[:, [0, 2]] += soft * np.minimum(1.0, ROOT_SHIFT / np.maximum(np.linalg.norm(soft, axis=-1, keepdims=True), 1e-9))
 
     # Vertical: the lowest contact heel rests on the floor; flight follows gravity.
@@ -271,19 +275,6 @@ def _anchor_feet(v, pts, c, psi, height, sliding, is_hand, restep=0.05, step_fra
 
 ROOT_SIGMA = 1.2  # frames: the horizontal root path is smoothed this much (Gaussian)
 ROOT_SHIFT = 0.01  # metres: by at most this much a frame, so planted legs still reach their spots
-
-
-def _soften(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing of ``(T, d)`` along time (ends held). The root follows whichever feet
-    hold the body; when a foot joins or leaves that set the root would shift in one frame, so the
-    weight shift is spread over a few frames instead (the leg IK keeps the planted feet put)."""
-    r = int(np.ceil(3 * sigma))
-    if sigma <= 0 or len(x) < 2:
-        return x
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    pad = np.pad(x, ((r, r), (0, 0)), mode="edge")
-    return np.stack([np.convolve(pad[:, i], k, mode="valid") for i in range(x.shape[1])], -1)
 
 
 RELEASE_FRAMES = 4  # frames over which a released point's IK target lets go of its spot
