@@ -255,6 +255,8 @@ def main(argv=None) -> int:
                    "write the results of the saved units (continue later with --resume)")
     p.add_argument("--stop-after", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.minutes < 0:
+        p.error("--minutes must be positive (0: no limit)")
 
     if args.unit:
         res = execute(json.loads(Path(args.unit).read_text()))
@@ -301,8 +303,6 @@ def main(argv=None) -> int:
         print(f"payload written to {payload} ({time.time() - t0:.0f} s)", flush=True)
         if args.export_payload:
             return 0
-    if args.minutes < 0:
-        p.error("--minutes must be positive (0: no limit)")
     run = Runner(work, scale, payload, device, args.resume, args.stop_after, args.minutes)
     run.ablations = args.ablations
     try:
