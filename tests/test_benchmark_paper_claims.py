@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import paper_claims  # noqa: E402
-from claims import analysis, payload as pl  # noqa: E402
+from claims import analysis, payload as pl, report  # noqa: E402
 from claims.runs import OrderedPrompts, method_config, updates_per_trajectory  # noqa: E402
 from claims.scales import METHODS, SCALES, method_for_steps  # noqa: E402
 
@@ -109,6 +109,7 @@ def test_results_hold_every_section(full_run):
     assert all(v >= 0 and math.isfinite(v) for v in g["draft_param"] + g["easytune_param"])
     assert set(res["ratios"]) >= {"paper", "memory_ratio", "mm_dist_gain_equal_trajectories", "mm_dist_gain_equal_time"}
     assert set(res["alignment"]) == set(TWO.split(","))
+    assert set(res["versus"]) == set(TWO.split(",")) - {"EasyTune (step)"}
     assert set(res["lr_selection"]) == set(TWO.split(",")) and all(
         sel["lr"] in scale.lr_grid for sel in res["lr_selection"].values())
     labels = set(res["ablations"])
@@ -120,7 +121,7 @@ def test_results_hold_every_section(full_run):
                                                              "gradnorm_per_step"))
     md = (folder / "res.md").read_text()
     for heading in ("## Equal number of generated trajectories", "## Equal training wall time", "## Efficiency",
-                    "## Headline ratios", "## Ablations", "## Learning rates"):
+                    "## Headline ratios", "## EasyTune (step) against each method", "## Ablations", "## Learning rates"):
         assert heading in md
 
 
@@ -257,6 +258,25 @@ def test_paired_gain_pairs_seeds():
         return [{"seed": s, "test": {"equal_time": {"mm_dist": v}}} for s, v in enumerate(vals)]
     g = analysis.paired_gain(runs([9.0, 18.0]), runs([10.0, 20.0]), "equal_time")
     assert g["values"] == pytest.approx([0.1, 0.1]) and g["ci"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_versus_pairs_seeds_and_counts_wins_by_direction():
+    def runs(rows):
+        return [{"seed": s, "test": {"equal_time": row, "equal_trajectories": row}} for s, row in enumerate(rows)]
+    et = runs([{"reward": 0.6, "top1": 0.20, "fid": 4.0, "mm_dist": 6.0, "rules": 0.5},
+               {"reward": 0.5, "top1": 0.10, "fid": 6.0, "mm_dist": 7.0, "rules": 0.3}])
+    other = runs([{"reward": 0.5, "top1": 0.25, "fid": 5.0, "mm_dist": 6.5, "rules": 0.5},
+                  {"reward": 0.6, "top1": 0.05, "fid": 5.0, "mm_dist": 6.0, "rules": 0.2}])
+    v = analysis.versus({"EasyTune (step)": {"runs": et}, "B": {"runs": other}})
+    assert set(v) == {"B"} and set(v["B"]) == {"equal_trajectories", "equal_time"}
+    row = v["B"]["equal_time"]
+    assert row["reward"]["values"] == pytest.approx([0.1, -0.1]) and row["reward"]["better"] == 1
+    assert row["fid"]["values"] == pytest.approx([-1.0, 1.0]) and row["fid"]["better"] == 1  # lower is better
+    assert row["mm_dist"]["better"] == 1 and row["top1"]["better"] == 1
+    assert row["rules"]["better"] == 1  # a tie is not a win
+    assert analysis.versus({"B": {"runs": other}}) == {}
+    assert report._delta(row["rules"], 3, True).endswith("pt (1/2)")
+    assert report._delta({"mean": -0.5, "ci": 0.25, "better": 2, "n": 3}, 2, False) == "-0.50 ± 0.25 (2/3)"
 
 
 def test_methods_at_other_trajectory_lengths():

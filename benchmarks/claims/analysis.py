@@ -135,6 +135,32 @@ def paired_gain(a_runs: list[dict], b_runs: list[dict], budget: str, metric: str
     return mean_ci(vals)
 
 
+HIGHER_IS_BETTER = {"top1": True, "top2": True, "top3": True, "rules": True, "reward": True, "probe_reward": True,
+                    "fid": False, "mm_dist": False}
+VERSUS_METRICS = ("reward", "top1", "fid", "mm_dist", "rules")
+
+
+def paired_difference(a_runs: list[dict], b_runs: list[dict], budget: str, metric: str) -> dict:
+    """a - b per seed (the same seed = the same prompts in the same order), as ``mean_ci`` plus ``better``:
+    the number of seeds on which a is better than b (by the metric's direction)."""
+    by_seed = {r["seed"]: r["test"][budget] for r in b_runs if budget in r.get("test", {})}
+    vals = [r["test"][budget][metric] - by_seed[r["seed"]][metric] for r in a_runs
+            if budget in r.get("test", {}) and r["seed"] in by_seed
+            and r["test"][budget].get(metric) is not None and by_seed[r["seed"]].get(metric) is not None]
+    up = HIGHER_IS_BETTER[metric]
+    return {**mean_ci(vals), "better": sum(1 for v in vals if (v > 0 if up else v < 0))}
+
+
+def versus(methods: dict, ref: str = ET) -> dict:
+    """``ref`` against every other method: baseline -> budget -> metric -> ``paired_difference``."""
+    if ref not in methods:
+        return {}
+    a = methods[ref]["runs"]
+    return {name: {budget: {m: paired_difference(a, rec["runs"], budget, m) for m in VERSUS_METRICS}
+                   for budget in ("equal_trajectories", "equal_time")}
+            for name, rec in methods.items() if name != ref}
+
+
 def headline(methods: dict, memory: dict, ttt: dict, sampler_steps: int) -> dict:
     """EasyTune (step) vs DRaFT-50: memory ratio, time-to-threshold ratio, MM-Dist gain; beside the paper."""
     out = {"paper": PAPER}

@@ -4,7 +4,8 @@ Sections of the JSON: ``stamp`` (commit, device, torch, date), ``scale``, ``sour
 ran on which scale and device), ``base``, ``lr_selection``, ``methods`` (per method: its runs and
 ``equal_trajectories`` / ``equal_time`` test metrics as mean and 95% CI over seeds, seconds per step,
 ``reward_curve``, ``time_to_threshold``), ``threshold``, ``memory`` (method -> trajectory length ->
-additional MB), ``gradnorm``, ``ablations``, ``ratios`` (beside the paper's), ``alignment``.
+additional MB), ``gradnorm``, ``ablations``, ``ratios`` (beside the paper's), ``versus`` (EasyTune (step) minus each other method, paired by seed),
+``alignment``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def summarise(res: dict) -> None:
             ttt[name] = {**A.mean_ci(times), "per_seed": times}
         rec["time_to_threshold"] = ttt[name]
     res["ratios"] = A.headline(methods, res.get("memory", {}), ttt, res["scale"]["sampler_steps"])
+    res["versus"] = A.versus(methods)
     res["alignment"] = {name: {b: {k: (rec[b].get(k) or {}).get("mean") for k in ("reward", "probe_reward", "top1",
                                                                                   "mm_dist", "fid", "rules")}
                                for b in ("equal_trajectories", "equal_time")} for name, rec in methods.items()}
@@ -151,6 +153,17 @@ def markdown(res: dict) -> str:
         L.append(f"| MM-Dist improvement over DRaFT-50 ({budget.replace('_', ' ')}) | 8.2% | "
                  f"{_ci(r.get(f'mm_dist_gain_{budget}'), 3, True)} |")
     L.append("")
+    if res.get("versus"):
+        L += ["## EasyTune (step) against each method, paired by seed", "",
+              "EasyTune (step) minus the method on the same seed (the same prompts in the same order), mean ± 95% "
+              "CI over seeds; in brackets the number of seeds on which EasyTune (step) is better (higher reward, "
+              "R@1 and rules; lower FID and MM-Dist).", "",
+              "| method | budget | Δ reward | Δ R@1 | Δ FID | Δ MM-Dist | Δ rules |", "|---|---|---|---|---|---|---|"]
+        for name, by_budget in res["versus"].items():
+            for budget, row in by_budget.items():
+                cells = [_delta(row[m], 2 if m in ("fid", "mm_dist") else 3, m == "rules") for m in A.VERSUS_METRICS]
+                L.append(f"| {name} | {budget.replace('_', ' ')} | " + " | ".join(cells) + " |")
+        L.append("")
     g = res.get("gradnorm")
     if g and g.get("summary"):
         gs = g["summary"]
@@ -201,6 +214,16 @@ def markdown(res: dict) -> str:
     if res.get("figures"):
         L += ["Figures: " + ", ".join(f"`{p}`" for p in res["figures"]) + "."]
     return "\n".join(L)
+
+
+def _delta(m: dict, digits: int, pct: bool) -> str:
+    """A paired difference: "+0.053 ± 0.020 (3/3)"; rule pass rates in percentage points."""
+    if not m or m.get("mean") is None:
+        return "–"
+    k = 100.0 if pct else 1.0
+    d = 1 if pct else digits
+    ci = "" if m.get("ci") is None else f" ± {k * m['ci']:.{d}f}"
+    return f"{k * m['mean']:+.{d}f}{ci}{' pt' if pct else ''} ({m['better']}/{m['n']})"
 
 
 def _pct(x) -> str:
