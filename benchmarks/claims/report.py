@@ -4,8 +4,8 @@ Sections of the JSON: ``stamp`` (commit, device, torch, date), ``scale``, ``sour
 ran on which scale and device), ``base``, ``lr_selection``, ``methods`` (per method: its runs and
 ``equal_trajectories`` / ``equal_time`` test metrics as mean and 95% CI over seeds, seconds per step,
 ``reward_curve``, ``time_to_threshold``), ``threshold``, ``memory`` (method -> trajectory length ->
-additional MB), ``gradnorm``, ``ablations``, ``ratios`` (beside the paper's), ``versus`` (EasyTune (step) minus each other method, paired by seed),
-``alignment``.
+additional MB), ``gradnorm``, ``ablations``, ``ratios`` (beside the paper's), ``versus`` (EasyTune (step)
+minus each other method, paired by seed), ``alignment``.
 """
 
 from __future__ import annotations
