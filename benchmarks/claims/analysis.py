@@ -127,26 +127,28 @@ def common_threshold(methods: dict, base_probe: float, fraction: float = 0.8) ->
             "limited_by": min(gains, key=gains.get), "excluded": excluded}
 
 
+def seed_pairs(a_runs: list[dict], b_runs: list[dict], budget: str, metric: str) -> list[tuple[float, float]]:
+    """(a's value, b's value) of ``metric`` at ``budget`` for every seed both have scored (the same seed =
+    the same prompts in the same order)."""
+    by_seed = {r["seed"]: r["test"][budget] for r in b_runs if budget in r.get("test", {})}
+    return [(r["test"][budget][metric], by_seed[r["seed"]][metric]) for r in a_runs
+            if budget in r.get("test", {}) and r["seed"] in by_seed
+            and r["test"][budget].get(metric) is not None and by_seed[r["seed"]].get(metric) is not None]
+
+
 def paired_gain(a_runs: list[dict], b_runs: list[dict], budget: str, metric: str = "mm_dist") -> dict:
-    """Relative improvement of a over b, (b - a) / b, per seed (the same seed = the same prompts)."""
-    by_seed = {r["seed"]: r for r in b_runs if budget in r.get("test", {})}
-    vals = [(by_seed[r["seed"]]["test"][budget][metric] - r["test"][budget][metric]) / by_seed[r["seed"]]["test"][budget][metric]
-            for r in a_runs if budget in r.get("test", {}) and r["seed"] in by_seed]
-    return mean_ci(vals)
+    """Relative improvement of a over b, (b - a) / b, per seed."""
+    return mean_ci([(b - a) / b for a, b in seed_pairs(a_runs, b_runs, budget, metric)])
 
 
-HIGHER_IS_BETTER = {"top1": True, "top2": True, "top3": True, "rules": True, "reward": True, "probe_reward": True,
-                    "fid": False, "mm_dist": False}
-VERSUS_METRICS = ("reward", "top1", "fid", "mm_dist", "rules")
+HIGHER_IS_BETTER = {"reward": True, "top1": True, "fid": False, "mm_dist": False, "rules": True}
+VERSUS_METRICS = tuple(HIGHER_IS_BETTER)
 
 
 def paired_difference(a_runs: list[dict], b_runs: list[dict], budget: str, metric: str) -> dict:
-    """a - b per seed (the same seed = the same prompts in the same order), as ``mean_ci`` plus ``better``:
-    the number of seeds on which a is better than b (by the metric's direction)."""
-    by_seed = {r["seed"]: r["test"][budget] for r in b_runs if budget in r.get("test", {})}
-    vals = [r["test"][budget][metric] - by_seed[r["seed"]][metric] for r in a_runs
-            if budget in r.get("test", {}) and r["seed"] in by_seed
-            and r["test"][budget].get(metric) is not None and by_seed[r["seed"]].get(metric) is not None]
+    """a - b per seed, as ``mean_ci`` plus ``better``: the number of seeds on which a is better than b (by
+    the metric's direction)."""
+    vals = [a - b for a, b in seed_pairs(a_runs, b_runs, budget, metric)]
     up = HIGHER_IS_BETTER[metric]
     return {**mean_ci(vals), "better": sum(1 for v in vals if (v > 0 if up else v < 0))}
 
