@@ -165,7 +165,7 @@ def _perp(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     return v - np.sum(v * axis, -1, keepdims=True) * axis
 
 
-def _smooth_time(z: np.ndarray, sigma: float) -> np.ndarray:
+def smooth_time(z: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing along axis 0 with edge padding (no-op for sigma <= 0 or T == 1)."""
     if sigma <= 0 or z.shape[0] < 2:
         return z
@@ -219,7 +219,7 @@ def _apply_roll(W: np.ndarray, bone: np.ndarray, phasor: np.ndarray, sigma: floa
     elbow) decide it for neighbours where it is not (a straight limb), so the roll cannot flip.
     Turning a joint about its own bone leaves every position unchanged.
     """
-    z = _smooth_time(phasor, sigma)
+    z = smooth_time(phasor, sigma)
     angle = np.where(np.hypot(z[:, 0], z[:, 1]) > 1e-12, np.arctan2(z[:, 1], z[:, 0]), 0.0)
     return _axis_rot(bone, angle) @ W
 

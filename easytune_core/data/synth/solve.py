@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...motion.rotations import qmul, qrot, quat_to_matrix
-from ...motion.ik import _smooth_time
+from ...motion.ik import smooth_time
 from ...motion.skeleton import HUMANML3D, forward_kinematics
 from .clip import SITE_HEIGHT, SITE_JOINT, SITE_KIND, SITES, Clip
 from .ik import aim_thigh, flat_foot_world, foot_rotation, leg_clearance, toe_clearance, two_bone, world_rotation
@@ -92,7 +92,7 @@ def solve(clip: Clip, scale: float = 1.0, return_contact: bool = False):
     # The root follows whichever feet hold the body; when a foot joins or leaves that set it would
     # shift in one frame, so the weight shift is spread over a few frames (the leg IK keeps the
     # planted feet put).
-    soft = _smooth_time(root[:, [0, 2]], ROOT_SIGMA) - root[:, [0, 2]]
+    soft = smooth_time(root[:, [0, 2]], ROOT_SIGMA) - root[:, [0, 2]]
     root[:, [0, 2]] += soft * np.minimum(1.0, ROOT_SHIFT / np.maximum(np.linalg.norm(soft, axis=-1, keepdims=True), 1e-9))
 
     # Vertical: the lowest contact heel rests on the floor; flight follows gravity.
