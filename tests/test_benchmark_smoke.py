@@ -100,6 +100,18 @@ def test_training_cost(tmp_path):
     _result(out)
 
 
+def test_base_training_speed(tiny_run, tmp_path):
+    data, _ = tiny_run
+    out = tmp_path / "base_training_speed"
+    assert load_benchmark("base_training_speed.py").main([
+        "--data", str(data), "--threads", "1", "--steps", "1", "--batches", "2", "--batch-size", "2",
+        "--dropouts", "0.1,0", "--out", str(out)]) == 0
+    res = _result(out)
+    assert [r["dropout"] for r in res["rows"]][:2] == [0.1, 0.0]
+    assert all(r["median_step_s"] > 0 for r in res["rows"])
+    assert all(r["speed_vs_first_dropout"] == 1.0 for r in res["rows"] if r["dropout"] == 0.1)
+
+
 @pytest.mark.slow
 def test_app_latency_with_tiny_stand_ins(tmp_path):
     assert load_benchmark("app_latency.py").main(["--tiny", "--repeats", "2", "--seconds", "1", "--threads", "1",
