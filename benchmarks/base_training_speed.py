@@ -39,7 +39,7 @@ def step_times(batches, dropout: float, mixed: bool, steps: int, device: str, se
 
     from easytune_core.diffusion.denoiser import DenoiserConfig, MotionDenoiser
     from easytune_core.diffusion.schedule import NoiseSchedule
-    from easytune_core.diffusion.train import amp_dtype, diffusion_loss
+    from easytune_core.diffusion.train import amp_dtype, diffusion_loss, ema_update
 
     torch.manual_seed(seed)
     cfg = DenoiserConfig(feature_dim=int(batches[0]["features"].shape[-1]), dropout=dropout, **ARCH)
@@ -62,8 +62,7 @@ def step_times(batches, dropout: float, mixed: bool, steps: int, device: str, se
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         scaler.step(opt)
         scaler.update()
-        with torch.no_grad():
-            torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 0.002)
+        ema_update(ema, model, 0.998)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
 

@@ -116,6 +116,14 @@ def lr_at(step: int, cfg: TrainConfig, elapsed: float = 0.0) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog)))
 
 
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """Move every parameter of ``ema`` towards ``model``'s: ema <- decay * ema + (1 - decay) * model
+    (decay 0 copies the model)."""
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.lerp_(pm, 1.0 - decay)
+
+
 def save_resume(folder: Path, model, opt, step: int, rng_state: torch.Tensor, extra: dict, ema=None) -> None:
     """Raw weights, the EMA weights (float32: the exported checkpoint may be stored rounded) and the
     AdamW moments as safetensors, counters as JSON (no pickles)."""
@@ -339,10 +347,7 @@ def train_base(cfg: TrainBaseConfig) -> dict:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         scaler.step(opt)
         scaler.update()
-        with torch.no_grad():
-            d = cfg.ema if step >= cfg.warmup else 0.0
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.lerp_(pm, 1 - d)
+        ema_update(ema, model, cfg.ema if step >= cfg.warmup else 0.0)
         step += 1
         lv = loss.item()
         smooth = lv if smooth is None else 0.98 * smooth + 0.02 * lv

@@ -16,6 +16,7 @@ import torch
 
 from ...cli_config import add_config_arguments, config_from_args, config_to_argv  # noqa: F401  (the trainers' helpers)
 from ...data.loader import cpu_has_bf16, resolve_device, set_threads  # noqa: F401  (cpu_has_bf16: used below and by benchmarks)
+from ..train import ema_update  # noqa: F401  (the latent trainers' EMA, shared with train-base)
 
 
 @dataclass
@@ -186,12 +187,6 @@ def load_or_build_cache(vae, vae_folder: Path, root: Path, split: str, views: in
 def set_lr(opt, lr: float) -> None:
     for g in opt.param_groups:
         g["lr"] = lr
-
-
-def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    with torch.no_grad():
-        for pe, pm in zip(ema.parameters(), model.parameters()):
-            pe.lerp_(pm, 1.0 - decay)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
