@@ -39,7 +39,7 @@ BASE_STEPS=${BASE_STEPS:-40000}
 BASE_MINUTES=${BASE_MINUTES:-600}
 BASE_INIT=${BASE_INIT:-}  # a denoiser folder to start the base from (empty: random initialisation)
 BASE_LR=${BASE_LR:-3e-4}
-BASE_DROPOUT=${BASE_DROPOUT:-0.05}  # the shipped bases used 0.05; 0 trains about 1.3x faster per step on a CPU (benchmarks/base_training_speed.py)
+BASE_DROPOUT=${BASE_DROPOUT:-0.05}  # the shipped bases used 0.05; 0 trains about 1.25x faster per step on a CPU (benchmarks/base_training_speed.py)
 BASE_SITTING=${BASE_SITTING:-0}  # minutes: stop the base stage after this long (rerun to go on; 0: no stop)
 # EasyTune candidates, name:batch:lr:optimiser steps:snapshot every N steps
 TUNE_RUNS=${TUNE_RUNS:-"b16:16:1e-5:400:200 b16hi:16:3e-5:400:200 b32:32:2e-5:300:150"}
