@@ -130,6 +130,15 @@ def training_command(meta: dict) -> str | None:
     return None
 
 
+def init_chain(meta: dict) -> list[dict]:
+    """The runs a checkpoint was trained on top of (``meta["init"]``, nested), earliest first."""
+    chain, rec = [], (meta or {}).get("init")
+    while isinstance(rec, dict) and len(chain) < 32:
+        chain.append(rec)
+        rec = rec.get("init")
+    return chain[::-1]
+
+
 def _yaml_str(s) -> str:
     return json.dumps(str(s))  # a JSON string is a valid YAML scalar
 
@@ -167,8 +176,17 @@ def model_card(kind: str, config: dict, meta: dict | None = None, metrics: dict 
         body += ["## Measured metrics", "", "None recorded with this checkpoint.", ""]
     cmd = training_command(meta)
     body += ["## Training", ""]
-    body += (["```bash", cmd, "```", ""] if cmd else
-             ["The training command was not recorded in this checkpoint's metadata.", ""])
+    chain = init_chain(meta)
+    if chain:
+        body += ["Trained in stages, each starting from the weights the one before wrote (earliest first):", "",
+                 "```bash"]
+        for rec in chain:
+            body += [rec.get("command") or "# (this stage's command was not recorded)",
+                     f"# -> {rec.get('checkpoint')}: step {rec.get('step', '?')} on {rec.get('data', '?')}"]
+        body += [cmd or "# (the last stage's command was not recorded)", "```", ""]
+    else:
+        body += (["```bash", cmd, "```", ""] if cmd else
+                 ["The training command was not recorded in this checkpoint's metadata.", ""])
     if config:
         body += ["## Configuration", "", "| field | value |", "|---|---|",
                  *[f"| {k} | {json.dumps(v)} |" for k, v in sorted(config.items()) if not isinstance(v, dict)], ""]

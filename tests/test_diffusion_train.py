@@ -86,6 +86,33 @@ def test_train_base_init_starts_from_a_checkpoint(tmp_path, capsys, monkeypatch)
     assert "neither a folder nor a shipped model" in capsys.readouterr().err
 
 
+def test_a_run_records_the_chain_it_started_from(tmp_path):
+    """meta["init"] names the --init folder with the command, data and step that made it, nested
+    along a chain of runs; a resumed run keeps the start it recorded, not what the folder holds later."""
+    import shutil
+
+    data = make_folder(tmp_path / "data")
+    first, second, third = (tmp_path / n for n in ("first", "second", "third"))
+    assert cli_main(["train-base", "--data", str(data), "--out", str(first), "--steps", "3", *TINY]) == 0
+    assert "init" not in load_checkpoint(first).meta
+    assert cli_main(["train-base", "--data", str(data), "--out", str(second), "--steps", "2", "--init", str(first),
+                     *TINY]) == 0
+    rec = load_checkpoint(second).meta["init"]
+    assert rec["checkpoint"] == str(first) and rec["step"] == 3 and rec["data"] == str(data)
+    assert "--out " + str(first) in rec["command"] and "init" not in rec
+    assert cli_main(["train-base", "--data", str(data), "--out", str(third), "--steps", "2", "--init", str(second),
+                     *TINY]) == 0
+    chain = load_checkpoint(third).meta["init"]
+    assert chain["checkpoint"] == str(second) and chain["step"] == 2 and chain["init"] == rec
+    # the folder a run started from is replaced (say, by the run's own result); resuming keeps the record
+    shutil.rmtree(first)
+    shutil.copytree(third, first)
+    assert cli_main(["train-base", "--data", str(data), "--out", str(second), "--steps", "4", "--init", str(first),
+                     "--resume", *TINY]) == 0
+    again = load_checkpoint(second).meta
+    assert again["step"] == 4 and again["init"] == rec
+
+
 def test_a_resumed_run_continues_exactly_where_it_stopped(tmp_path, monkeypatch):
     from safetensors.torch import load_file
 

@@ -85,6 +85,18 @@ def test_card_without_metrics_or_command_says_so():
     assert "None recorded" in card and "was not recorded" in card and "model-index" not in card
 
 
+def test_card_lists_the_runs_a_model_was_trained_on_top_of():
+    meta = {"command": "python -m easytune_core train-base --out c --init b",
+            "init": {"checkpoint": "b", "step": 20, "data": "d2", "command": "python -m easytune_core train-base --out b",
+                     "init": {"checkpoint": "a", "step": 10, "data": "d1"}}}
+    card = model_card("denoiser", {"width": 8}, meta=meta, metrics=None, name="c")
+    training = card.split("## Training")[1].split("## Configuration")[0]
+    lines = [l for l in training.splitlines() if l.startswith(("python", "#"))]
+    assert lines == ["# (this stage's command was not recorded)", "# -> a: step 10 on d1",
+                     "python -m easytune_core train-base --out b", "# -> b: step 20 on d2",
+                     "python -m easytune_core train-base --out c --init b"]
+
+
 def test_from_pretrained_reads_a_prepopulated_hub_cache_offline(base, tmp_path, monkeypatch):
     import huggingface_hub.constants as hf
 

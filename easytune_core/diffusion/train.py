@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoints import CheckpointError, load_checkpoint, load_into, save_checkpoint
+from ..checkpoints import CheckpointError, load_checkpoint, load_into, read_config, save_checkpoint
 from ..cli_config import add_config_arguments, command_line, config_from_args
 from ..data.builtin import resolve_dataset
 from ..data.loader import (CaptionEmbeddings, amp_dtype, forever, make_loader, mixed_precision_pays, resolve_device,
@@ -245,6 +245,19 @@ class TrainBaseConfig(TrainConfig):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(TrainConfig)}
 
 
+def init_record(folder) -> dict:
+    """Where a run started: the ``--init`` checkpoint's folder and, from its metadata, the command,
+    data, step and validation loss that made it, with what *it* started from nested under ``init``
+    (recorded as ``meta["init"]``, so a chain of runs stays reproducible after the folder it started
+    from is replaced)."""
+    meta = read_config(folder).get("meta") or {}
+    record = {"checkpoint": str(folder)}
+    record.update({k: meta[k] for k in ("command", "data", "step", "val_loss") if meta.get(k) is not None})
+    if isinstance(meta.get("init"), dict):
+        record["init"] = meta["init"]
+    return record
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_config_arguments(p, TrainBaseConfig)
 
@@ -269,10 +282,13 @@ def train_base(cfg: TrainBaseConfig) -> dict:
     out = Path(cfg.out)
     torch.manual_seed(cfg.seed)
     model = MotionDenoiser(mcfg).to(device)
+    started_from = None
     if cfg.init:
         from ..shipped import resolve_checkpoint
 
-        load_into(model, load_checkpoint(resolve_checkpoint(cfg.init), expected_kind="denoiser"))
+        init_folder = resolve_checkpoint(cfg.init)
+        load_into(model, load_checkpoint(init_folder, expected_kind="denoiser"))
+        started_from = init_record(init_folder)
     schedule = NoiseSchedule(mcfg.schedule, mcfg.diffusion_steps)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -283,6 +299,10 @@ def train_base(cfg: TrainBaseConfig) -> dict:
         if rng is not None:
             gen.set_state(rng)
         elapsed_before = float(info.get("seconds", 0.0))
+        try:  # the start recorded when the run began: the --init folder may hold other weights by now
+            started_from = (read_config(out).get("meta") or {}).get("init")
+        except CheckpointError:
+            pass
         if not info["ema_restored"]:  # a state saved before the EMA was kept in it: the exported weights
             try:
                 load_into(ema, load_checkpoint(out, expected_kind="denoiser"))
@@ -303,6 +323,8 @@ def train_base(cfg: TrainBaseConfig) -> dict:
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.startswith("cuda"))
     meta_base = {"command": command_line("python -m easytune_core train-base", cfg),
                  "data": str(root), "train": cfg.optimisation(), "device": device}
+    if started_from:
+        meta_base["init"] = started_from
     history: dict = {"train_loss": None, "val_loss": None}
 
     def validate() -> float | None:
