@@ -112,6 +112,24 @@ def test_base_training_speed(tiny_run, tmp_path):
     assert all(r["speed_vs_first_dropout"] == 1.0 for r in res["rows"] if r["dropout"] == 0.1)
 
 
+def test_text_probe(tiny_run, fake_text, tmp_path):
+    data, _ = tiny_run
+    out = tmp_path / "text_probe"
+    assert load_benchmark("text_probe.py").main([
+        "--data", str(data), "--threads", "1", "--epochs", "1", "--hidden", "8", "--out", str(out)]) == 0
+    res = _result(out)
+    singles = [r for r in res["rows"] if r["actions"] == 1]
+    assert [r["probe"] for r in singles] == ["nearest training caption", "linear", "MLP"]
+    assert all(0 <= r["val_accuracy"] <= 1 and r["val"] > 0 for r in res["rows"])
+    multi = [r for r in res["rows"] if r["actions"] > 1 and r["probe"] == "MLP"]
+    assert multi and all(0 <= r["another_position"] <= 1 - r["val_accuracy"] + 1e-9 for r in multi)
+    foreign = tmp_path / "foreign"  # a HumanML3D-layout folder that records no action plans
+    foreign.mkdir()
+    (foreign / "Mean.npy").write_bytes((data / "Mean.npy").read_bytes())
+    with pytest.raises(FileNotFoundError, match="synth_actions.jsonl is missing"):
+        load_benchmark("text_probe.py").main(["--data", str(foreign), "--out", str(out)])
+
+
 @pytest.mark.slow
 def test_app_latency_with_tiny_stand_ins(tmp_path):
     assert load_benchmark("app_latency.py").main(["--tiny", "--repeats", "2", "--seconds", "1", "--threads", "1",
