@@ -109,11 +109,14 @@ def _not_found(what: str, places: list[Path]) -> str:
 def world_of(meta: dict | None) -> str:
     """The built-in world a denoiser was trained on, from its checkpoint meta: ``"everyday"`` when
     the dataset it trained on (its own, or for a fine-tuned model its base's) is a folder named
-    ``everyday``, else ``"classic"``. Used to score a model with the reward and evaluator of its world."""
+    ``everyday`` or ``everyday_<suffix>`` / ``everyday-<suffix>`` (a regenerated copy beside the
+    first, say ``data/everyday_v2``), else ``"classic"``. Used to score a model with the reward and
+    evaluator of its world."""
     meta = meta or {}
     for m in (meta, meta.get("base_meta")):
         data = m.get("data") if isinstance(m, dict) else None
         if isinstance(data, str) and data.strip():
-            return "everyday" if Path(data.rstrip("/")).name == "everyday" else "classic"
+            name = Path(data.rstrip("/")).name
+            return "everyday" if name == "everyday" or name.startswith(("everyday_", "everyday-")) else "classic"
     return "classic"
 

@@ -239,6 +239,8 @@ def test_sides_of_the_everyday_world_are_scored_by_its_reward_and_evaluator(tmp_
     base = load_checkpoint(ckpts / "base")
     assert world_of(base.meta) == "classic" and world_of({"data": "data/everyday/"}) == "everyday"
     assert world_of({"base_meta": {"data": "/x/everyday"}}) == "everyday" and world_of({"data": "data/builtin"}) == "classic"
+    assert world_of({"data": "data/everyday_v2"}) == world_of({"data": "/d/everyday-smoothed/"}) == "everyday"
+    assert world_of({"data": "data/everydayish"}) == world_of({"data": "data/my_everyday"}) == "classic"
     torch.manual_seed(7)
     rcfg = RewardConfig(width=32, layers=1, heads=2, ff=64, embed_dim=16)
     save_checkpoint(ckpts / "everyday_reward", RewardModel(rcfg), rcfg, "reward", base.mean, base.std)
