@@ -132,6 +132,8 @@ def main(argv=None) -> int:
         for pos in range(n):
             ytr = torch.tensor([tid[train[i][1][pos]] for i in tr_idx])
             keep = [i for i in va_idx if val[i][1][pos] in tid]  # a type the probe never saw cannot be named
+            if not keep:
+                continue
             yva = torch.tensor([tid[val[i][1][pos]] for i in keep])
             majority = Counter(ytr.tolist()).most_common(1)[0][0]
             for probe, hidden in ((("linear", 0),) if n == 1 else ()) + (("MLP", args.hidden),):
