@@ -36,7 +36,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def load_plans(root: Path) -> dict[str, tuple[str, ...]]:
     """Action types in order, per motion name, from ``synth_actions.jsonl``."""
-    path = root / "synth_actions.jsonl"
+    from easytune_core.data.builtin import ACTIONS_FILE
+
+    path = root / ACTIONS_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: the probes need a built-in dataset (prepare-data), whose "
                                 "motions record their actions")
