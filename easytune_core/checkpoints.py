@@ -185,19 +185,24 @@ def load_checkpoint(folder, expected_kind: str | None = None) -> Checkpoint:
     return Checkpoint(cfg["kind"], cfg["config"], sd, mean, std, cfg.get("meta") or {}, str(folder))
 
 
-def load_into(model: torch.nn.Module, ckpt: Checkpoint) -> torch.nn.Module:
-    """Copy a checkpoint's weights into ``model``; a shape or name mismatch raises CheckpointError."""
+def load_into(model: torch.nn.Module, ckpt: Checkpoint, new_modules: tuple[str, ...] = ()) -> torch.nn.Module:
+    """Copy a checkpoint's weights into ``model``; a shape or name mismatch raises CheckpointError.
+
+    ``new_modules``: name prefixes of modules the model adds to the checkpoint's (e.g. the token
+    path of a denoiser started from a pooled one); their weights may be missing from the checkpoint
+    and then keep their initial values."""
     own = model.state_dict()
-    missing = sorted(set(own) - set(ckpt.state_dict))
+    new = tuple(new_modules)
+    missing = sorted(k for k in set(own) - set(ckpt.state_dict) if not (new and k.startswith(new)))
     extra = sorted(set(ckpt.state_dict) - set(own))
     if missing or extra:
         raise CheckpointError(f"{ckpt.folder}: weights do not match the model config "
                               f"(missing {missing[:5]}, unexpected {extra[:5]})")
     for k, v in own.items():
-        if tuple(v.shape) != tuple(ckpt.state_dict[k].shape):
+        if k in ckpt.state_dict and tuple(v.shape) != tuple(ckpt.state_dict[k].shape):
             raise CheckpointError(f"{ckpt.folder}: tensor {k!r} has shape {tuple(ckpt.state_dict[k].shape)}, "
                                   f"the config expects {tuple(v.shape)}")
-    model.load_state_dict(ckpt.state_dict)
+    model.load_state_dict(ckpt.state_dict, strict=not new)
     return model
 
 

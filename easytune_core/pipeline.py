@@ -200,8 +200,20 @@ class MotionPipeline(PretrainedMixin):
             return features * torch.as_tensor(self.std, device=features.device) + torch.as_tensor(self.mean, device=features.device)
         return features * self.std + self.mean
 
+    @property
+    def text_tokens(self) -> int:
+        """Token states the denoiser reads besides the pooled embedding (0: pooled only)."""
+        return int(getattr(self.config, "text_tokens", 0) or 0) if not self.latent else 0
+
     def encode(self, prompts: list[str]) -> torch.Tensor:
-        """(B, text_dim) text embeddings on the pipeline's device."""
+        """The denoiser's text input on the pipeline's device: (B, text_dim) pooled embeddings, or
+        (B, 1 + L, text_dim) (pooled, then token states) for models that read token states."""
+        if self.text_tokens:
+            return self.text_encoder.condition(list(prompts), self.text_tokens).to(self.device)
+        return self.text_encoder.encode(list(prompts)).to(self.device)
+
+    def encode_pooled(self, prompts: list[str]) -> torch.Tensor:
+        """(B, text_dim) pooled text embeddings on the pipeline's device (what reward models read)."""
         return self.text_encoder.encode(list(prompts)).to(self.device)
 
     def noise_shape(self, batch: int, frames: int) -> tuple[int, int, int]:
@@ -304,8 +316,8 @@ class MotionPipeline(PretrainedMixin):
                 (B, T_max, D); latent (B, L, C)), e.g. shared between two models.
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step (sampler state).
             eta: DDIM eta (0 deterministic).
-            text_emb: optional (B, text_dim) precomputed text embeddings used instead of encoding
-                the prompts (which then only label the result), e.g. to reproduce another program's run.
+            text_emb: optional precomputed text input (B, text_dim), or (B, 1 + L, text_dim) for models
+                that read token states (:meth:`encode`), used instead of encoding the prompts (which then only label the result), e.g. to reproduce another program's run.
             sampler: "ddim" (default) or "ddpm" (ancestral; its noise is drawn from seed + 1);
                 few-step models always use their consistency sampler.
             spacing: which timesteps the sampler visits: "trailing", "even", "strided" or "leading"
@@ -327,8 +339,12 @@ class MotionPipeline(PretrainedMixin):
             text_emb = self.encode(prompts)
         else:
             text_emb = torch.as_tensor(text_emb, dtype=torch.float32)
-            if tuple(text_emb.shape) != (B, self.config.text_dim):
-                raise ValueError(f"text_emb must have shape {(B, self.config.text_dim)} (prompts, text_dim), got {tuple(text_emb.shape)}")
+            pooled_shape = tuple(text_emb.shape) == (B, self.config.text_dim)
+            token_shape = (text_emb.dim() == 3 and text_emb.shape[0] == B and text_emb.shape[1] >= 2
+                           and text_emb.shape[2] == self.config.text_dim)
+            if not (token_shape if self.text_tokens else pooled_shape):
+                want = "(prompts, 1 + tokens, text_dim)" if self.text_tokens else str((B, self.config.text_dim))
+                raise ValueError(f"text_emb must have shape {want} (this model's text input), got {tuple(text_emb.shape)}")
             if not torch.isfinite(text_emb).all():
                 raise ValueError("text_emb contains NaN or infinite values")
             text_emb = text_emb.to(self.device)

@@ -154,7 +154,7 @@ class Probe:
             with torch.no_grad(), pipe.autocast():
                 x0 = pipe.sampler(self.steps).sample(pipe.model, text, mask, guidance=self.guidance,
                                                      init_noise=noise)
-                r = reward_fn(x0.float(), mask, text, None)
+                r = reward_fn(x0.float(), mask, pipe.encode_pooled(self.captions), None)
             return float(r.float().mean())
         finally:
             pipe.model.train(was_training)

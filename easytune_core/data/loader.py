@@ -178,9 +178,10 @@ def split_captions(root, splits: Sequence[str] = ("train", "val")) -> list[str]:
     return sorted(captions)
 
 
-def caption_cache_file(encoder, root) -> Path:
-    """Where the pooled caption embeddings of ``encoder`` for dataset ``root`` are kept on disk."""
-    return Path(root) / ".cache" / f"text_{encoder.name}.safetensors"
+def caption_cache_file(encoder, root, tokens: bool = False) -> Path:
+    """Where the pooled caption embeddings of ``encoder`` for dataset ``root`` are kept on disk
+    (``tokens``: its per-caption token states)."""
+    return Path(root) / ".cache" / f"{'tokens' if tokens else 'text'}_{encoder.name}.safetensors"
 
 
 class CaptionEmbeddings:
@@ -194,10 +195,12 @@ class CaptionEmbeddings:
         encoder: a text encoder with ``encode(list[str]) -> (B, dim)`` (``easytune_core.text``);
             ``load_cache`` / ``save_cache`` are used when it has them.
         device: where the embeddings are returned.
+        tokens: > 0 for denoisers that read token states: calls return ``encoder.condition(captions,
+            tokens)`` ((B, 1 + L, dim)) and the token states get a disk cache of their own.
     """
 
-    def __init__(self, encoder, device: str = "cpu"):
-        self.encoder, self.device = encoder, device
+    def __init__(self, encoder, device: str = "cpu", tokens: int = 0):
+        self.encoder, self.device, self.tokens = encoder, device, int(tokens)
 
     @property
     def dim(self) -> int:
@@ -209,18 +212,27 @@ class CaptionEmbeddings:
         read-only dataset folder only costs the speed-up). Returns ``{"loaded", "captions", "file"}``."""
         path = caption_cache_file(self.encoder, root)
         loaded = int(self.encoder.load_cache(path)) if hasattr(self.encoder, "load_cache") else 0
+        token_path = caption_cache_file(self.encoder, root, tokens=True)
+        if self.tokens:
+            self.encoder.load_token_cache(token_path)
         captions = split_captions(root, splits) if encode_all else []
         for i in range(0, len(captions), 512):
             self.encoder.encode(captions[i:i + 512])
+        if self.tokens and captions:
+            self.encoder.condition(captions, self.tokens)  # fills the token cache (in length-sorted batches)
         if encode_all and hasattr(self.encoder, "save_cache"):
             try:
                 self.encoder.save_cache(path)
+                if self.tokens:
+                    self.encoder.save_token_cache(token_path)
             except OSError:
                 pass
         return {"loaded": loaded, "captions": len(captions), "file": str(path)}
 
     def __call__(self, captions: Sequence[str]) -> torch.Tensor:
-        """(B, dim) float32 embeddings of ``captions`` on the device, no grad."""
+        """(B, dim) float32 embeddings of ``captions`` on the device, no grad ((B, 1 + L, dim) with tokens)."""
+        if self.tokens:
+            return self.encoder.condition(list(captions), self.tokens).float().to(self.device)
         return self.encoder.encode(list(captions)).float().to(self.device)
 
 

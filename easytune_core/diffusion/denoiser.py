@@ -5,6 +5,11 @@ the projected frames; sinusoidal positions are added; padded frames are masked o
 attention. Condition dropout (the text replaced by zeros) trains the unconditional model
 used by classifier-free guidance, as MDM does.
 
+With ``text_tokens > 0`` the model also reads the text encoder's token states: a pre-norm
+cross-attention block before each encoder layer lets every frame attend to them. Its output
+projections start at zero, so a pooled-only checkpoint loaded into such a model (train-base
+``--init``) computes exactly what it computed before and training grows the new path from there.
+
 The defaults describe this project's own models (pre-norm layers, a final LayerNorm). The
 options ``norm_first=False, final_norm=False, sinusoid="interleaved", text_drop="embedding"``
 (and ``mask_frames=False`` for MDM's first release) give exactly the published MDM
@@ -47,6 +52,10 @@ class DenoiserConfig:
     """Longest sequence the positional encoding covers (frames)."""
     text_encoder: str = "minilm"
     """Name of the text encoder whose embeddings condition the model (see easytune_core.text)."""
+    text_tokens: int = 0
+    """Token states of the text encoder the model attends to besides the pooled embedding (0: the pooled
+    embedding only). When > 0 the text input is (B, 1 + L, text_dim): the pooled embedding, then up to
+    this many token states, all-zero rows as padding (``TextEncoder.condition``)."""
     text_encoder_path: str = ""
     """Local folder holding that text encoder's weights (e.g. CLIP for converted MDM models) when it is not
     loaded by name; a folder missing on this machine falls back to loading by name."""
@@ -87,6 +96,9 @@ class DenoiserConfig:
     """Consistency boundary scalings' σ."""
 
     def __post_init__(self):
+        if isinstance(self.text_tokens, bool) or int(self.text_tokens) < 0:
+            raise ValueError(f"text_tokens must be a non-negative integer, got {self.text_tokens!r}")
+        self.text_tokens = int(self.text_tokens)
         for name in ("feature_dim", "text_dim", "width", "layers", "heads", "ff", "max_frames", "diffusion_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
@@ -159,6 +171,10 @@ def interleaved_sinusoid_table(rows: int, dim: int) -> torch.Tensor:
     return table
 
 
+TOKEN_MODULES = ("token_norm.", "token_proj.", "cross_norm.", "cross_attn.")
+"""Name prefixes of the token path's modules (absent from pooled-only checkpoints)."""
+
+
 class MotionDenoiser(nn.Module):
     """G_theta(x_t, t, c): predicts x0 (or eps) of normalised motion features."""
 
@@ -182,6 +198,16 @@ class MotionDenoiser(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.out_norm = nn.LayerNorm(w) if config.final_norm else nn.Identity()
         self.output_proj = nn.Linear(w, config.feature_dim)
+        self.token_norm = self.token_proj = self.cross_norm = self.cross_attn = None
+        if config.text_tokens:
+            self.token_norm = nn.LayerNorm(config.text_dim)
+            self.token_proj = nn.Linear(config.text_dim, w)
+            self.cross_norm = nn.ModuleList(nn.LayerNorm(w) for _ in range(config.layers))
+            self.cross_attn = nn.ModuleList(nn.MultiheadAttention(w, config.heads, dropout=config.dropout,
+                                                                  batch_first=True) for _ in range(config.layers))
+            for attn in self.cross_attn:  # the token path starts silent: a pooled model's function is kept
+                nn.init.zeros_(attn.out_proj.weight)
+                nn.init.zeros_(attn.out_proj.bias)
         self.guidance_mlp = None
         if config.guidance_embed:  # few-step students: w added to the condition token, zero at the start
             self.guidance_mlp = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
@@ -196,13 +222,54 @@ class MotionDenoiser(nn.Module):
         batches keep the fused kernel, which is faster there)."""
         keep = (~pad)[:, None, None, :]
         for layer in self.encoder.layers:
-            x = layer.norm1(h) if layer.norm_first else h
-            a = self._attend(layer.self_attn, x, keep)
-            h = h + a if layer.norm_first else layer.norm1(h + a)
-            x = layer.norm2(h) if layer.norm_first else h
-            f = layer.linear2(F.gelu(layer.linear1(x)))
-            h = h + f if layer.norm_first else layer.norm2(h + f)
+            h = self._layer_padded(layer, h, keep)
         return h
+
+    def _layer_padded(self, layer: nn.TransformerEncoderLayer, h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """One encoder layer as :meth:`_encode_padded` runs it (``keep``: (B, 1, 1, T) bool)."""
+        x = layer.norm1(h) if layer.norm_first else h
+        a = self._attend(layer.self_attn, x, keep)
+        h = h + a if layer.norm_first else layer.norm1(h + a)
+        x = layer.norm2(h) if layer.norm_first else h
+        f = layer.linear2(F.gelu(layer.linear1(x)))
+        return h + f if layer.norm_first else layer.norm2(h + f)
+
+    def _text_memory(self, text_emb: torch.Tensor, keep: torch.Tensor):
+        """Split the text input into the pooled embedding and, for token models, the projected token
+        states with their key-padding mask and a (B, 1, 1) factor that silences the cross-attention of
+        samples whose text is dropped (or has no tokens). A pooled-only model reads row 0 of a
+        (B, 1 + L, D) input."""
+        c = self.config
+        if text_emb.dim() == 3:
+            if text_emb.shape[-1] != c.text_dim:
+                raise ValueError(f"text input must be (B, 1 + L, {c.text_dim}), got {tuple(text_emb.shape)}")
+            pooled, tokens = text_emb[:, 0], text_emb[:, 1:]
+        elif text_emb.dim() == 2:
+            pooled, tokens = text_emb, None
+        else:
+            raise ValueError(f"text input must be (B, text_dim) or (B, 1 + L, text_dim), got {tuple(text_emb.shape)}")
+        if pooled.shape[-1] != c.text_dim:
+            raise ValueError(f"expected {c.text_dim}-d text embeddings, got {pooled.shape[-1]}")
+        if not c.text_tokens:
+            return pooled, None
+        if tokens is None:
+            raise ValueError("this model reads the text's token states: pass (B, 1 + L, text_dim) as made by "
+                             "TextEncoder.condition / MotionPipeline.encode, not pooled (B, text_dim) embeddings")
+        tokens = tokens[:, :c.text_tokens]
+        if tokens.shape[1] == 0:
+            tokens = tokens.new_zeros(tokens.shape[0], 1, tokens.shape[2])
+        valid = tokens.abs().amax(-1) > 0
+        has = valid.any(-1)
+        valid = valid | ~has[:, None]  # a row with no tokens attends to its first (zero) row, then is silenced
+        gate = (keep[:, 0] * has.to(keep.dtype))[:, None, None]
+        memory = self.token_proj(self.token_norm(tokens))
+        return pooled, (memory, ~valid, gate)
+
+    def _cross(self, i: int, h: torch.Tensor, memory) -> torch.Tensor:
+        mem, pad, gate = memory
+        x = self.cross_norm[i](h)
+        a, _ = self.cross_attn[i](x, mem, mem, key_padding_mask=pad, need_weights=False)
+        return h + a * gate.to(a.dtype)
 
     def _plain_layers(self) -> bool:
         """The attention modules are torch's (parametrised ones included: their weights read as the
@@ -237,7 +304,8 @@ class MotionDenoiser(nn.Module):
         Args:
             x_t: (B, T, D) noisy normalised features.
             t: (B,) long timesteps in [0, diffusion_steps).
-            text_emb: (B, text_dim) pooled text embeddings.
+            text_emb: (B, text_dim) pooled text embeddings, or (B, 1 + L, text_dim) (pooled, then token
+                states, zero rows as padding) for models with ``text_tokens`` (others read row 0).
             mask: (B, T) bool, True = valid frame (None: all valid). Ignored when the
                 config's ``mask_frames`` is False (every frame is treated alike).
             uncond: bool or (B,) bool tensor; True drops the text for that sample.
@@ -254,7 +322,7 @@ class MotionDenoiser(nn.Module):
             raise ValueError(f"expected {self.config.feature_dim} features per frame, got {D}")
         t = torch.as_tensor(t, device=x_t.device).long().reshape(-1).expand(B)
         keep = self._cond_keep(B, uncond, x_t.device)
-        text_emb = text_emb.to(x_t.dtype)
+        text_emb, memory = self._text_memory(text_emb.to(x_t.dtype), keep)
         if self.config.sinusoid == "interleaved":
             time = self.time_mlp(self.pos[t].to(x_t.dtype))
         else:
@@ -273,7 +341,13 @@ class MotionDenoiser(nn.Module):
         pad = None
         if mask is not None and not bool(mask.all()):  # all-valid batches skip the (slower) masked softmax
             pad = torch.cat([torch.zeros(B, 1, dtype=torch.bool, device=x_t.device), ~mask.bool()], dim=1)
-        if pad is not None and not self.training and not torch.is_grad_enabled() and self._plain_layers():
+        fast = pad is not None and not self.training and not torch.is_grad_enabled() and self._plain_layers()
+        if memory is not None:  # a cross-attention block before each layer
+            keep_keys = None if pad is None else (~pad)[:, None, None, :]
+            for i, layer in enumerate(self.encoder.layers):
+                h = self._cross(i, h, memory)
+                h = self._layer_padded(layer, h, keep_keys) if fast else layer(h, src_key_padding_mask=pad)
+        elif fast:
             h = self._encode_padded(h, pad)
         else:
             h = self.encoder(h, src_key_padding_mask=pad)

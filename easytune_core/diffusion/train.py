@@ -27,7 +27,7 @@ from ..cli_config import add_config_arguments, command_line, config_from_args
 from ..data.builtin import resolve_dataset
 from ..data.loader import (CaptionEmbeddings, amp_dtype, forever, make_loader, mixed_precision_pays, resolve_device,
                            set_threads)
-from .denoiser import DenoiserConfig, MotionDenoiser
+from .denoiser import TOKEN_MODULES, DenoiserConfig, MotionDenoiser
 from .schedule import NoiseSchedule
 
 
@@ -209,6 +209,9 @@ class TrainBaseConfig(TrainConfig):
     """Noise schedule."""
     text_encoder: str = _D.text_encoder
     """Text encoder whose pooled embeddings condition the model (easytune_core.text)."""
+    text_tokens: int = _D.text_tokens
+    """Also attend to up to this many token states of the text encoder (0: pooled embedding only). With
+    ``--init`` from a pooled-only model the token path starts silent, so training continues from its function."""
     threads: int = 0
     """torch CPU threads (0: leave as is)."""
     device: str | None = None
@@ -238,7 +241,7 @@ class TrainBaseConfig(TrainConfig):
         return DenoiserConfig(feature_dim=feature_dim, text_dim=text_dim, width=self.width, layers=self.layers,
                               heads=self.heads, ff=self.ff, dropout=self.dropout, cond_drop_prob=self.cond_drop,
                               prediction=self.prediction, max_frames=self.max_frames, text_encoder=self.text_encoder,
-                              schedule=self.schedule, fps=fps)
+                              text_tokens=self.text_tokens, schedule=self.schedule, fps=fps)
 
     def optimisation(self) -> dict:
         """The :class:`TrainConfig` part, as recorded in ``meta["train"]``."""
@@ -287,7 +290,8 @@ def train_base(cfg: TrainBaseConfig) -> dict:
         from ..shipped import resolve_checkpoint
 
         init_folder = resolve_checkpoint(cfg.init)
-        load_into(model, load_checkpoint(init_folder, expected_kind="denoiser"))
+        load_into(model, load_checkpoint(init_folder, expected_kind="denoiser"),
+                  new_modules=TOKEN_MODULES if mcfg.text_tokens else ())
         started_from = init_record(init_folder)
     schedule = NoiseSchedule(mcfg.schedule, mcfg.diffusion_steps)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -313,7 +317,7 @@ def train_base(cfg: TrainBaseConfig) -> dict:
     # Every caption is encoded once up front (and kept in <data>/.cache for later runs), so the
     # text encoder never dominates a step.
     t0 = time.time()
-    captions = CaptionEmbeddings(encoder, device)
+    captions = CaptionEmbeddings(encoder, device, tokens=mcfg.text_tokens)
     warm = captions.warm(root, ("train", "val"))
     print(f"encoded {warm['captions']} captions in {time.time() - t0:.1f}s", file=sys.stderr)
 

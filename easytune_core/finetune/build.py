@@ -110,6 +110,8 @@ def build_trainer(cfg: FinetuneConfig, base: str | Path, reward: str | Path, pro
     reward_encoder_name = (getattr(reward_model, "meta", {}) or {}).get("text_encoder", pipe.text_encoder.name)
     if reward_encoder_name != pipe.text_encoder.name:
         encode_reward_text = get_text_encoder(reward_encoder_name, device=device).encode
+    elif pipe.text_tokens:  # the denoiser reads token states; the reward reads the pooled embedding
+        encode_reward_text = pipe.encode_pooled
     base_model = None
     if cfg.lora_rank:
         add_lora(model, cfg.lora_rank, cfg.lora_alpha)

@@ -109,7 +109,7 @@ class FinetuneTrainer:
     Args:
         model: denoiser (trainable parameters = all, or the LoRA adapters if it has them).
         sampler: DDIMSampler-like (see loop.LoopContext).
-        encode_text: list[str] -> (B, text_dim) embeddings for the denoiser.
+        encode_text: list[str] -> the denoiser's text input (``MotionPipeline.encode``).
         reward: differentiable RewardFn on model-space (normalised) features.
         prompts: ``source(batch_size, generator) -> (captions, frames)``.
         feature_dim: D of the motion features (263 for HumanML3D).
@@ -117,7 +117,8 @@ class FinetuneTrainer:
         base_model: frozen reference for ``reg_weight`` (LoRA: a lora.BaseView).
         callbacks: each receives every event dict.
         cancel: a threading.Event; set it to stop after the current optimiser step.
-        encode_reward_text: the reward's text encoder when it differs from the denoiser's.
+        encode_reward_text: the reward's text encoder when it differs from the denoiser's (or the pooled
+            embeddings when the denoiser reads token states).
         latent: for latent models, ``(tokens, dim, decode)``: the sampler runs on (B, tokens, dim)
             latents and ``decode(state, frame_mask)`` turns them into features for the reward
             (through the frozen VAE decoder); None = frame space.

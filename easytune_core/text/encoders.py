@@ -63,6 +63,7 @@ class TextEncoder:
         self._model = model
         self._tokenizer = tokenizer
         self._cache: dict[str, torch.Tensor] = {}
+        self._token_cache: dict[str, torch.Tensor] = {}  # caption -> (n, dim) float16 token states
         self._lock = threading.Lock()  # the app calls encode from several threads
 
     @torch.no_grad()
@@ -150,6 +151,100 @@ class TextEncoder:
         with self._lock:
             for t, e in zip(texts, emb):
                 self._cache.setdefault(t, e)
+        return len(texts)
+
+    def condition(self, texts: list[str], max_tokens: int) -> torch.Tensor:
+        """What a token-conditioned denoiser reads (``DenoiserConfig.text_tokens`` > 0).
+
+        Args:
+            texts: B strings.
+            max_tokens: keep at most this many token states per text (longer texts are cut at the end).
+        Returns:
+            (B, 1 + L, dim) float32 on CPU: row 0 is the pooled embedding (:meth:`encode`), rows 1..
+            the encoder's token states, and all-zero rows pad the shorter texts (L is the longest
+            kept length in the batch, at least 1). Token states are cached per text like the pooled
+            embeddings; the empty text has none.
+        """
+        if isinstance(texts, str):
+            raise ValueError("condition expects a list of strings, got a single string")
+        if int(max_tokens) < 1:
+            raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
+        texts = [str(t) for t in texts]
+        pooled = self.encode(texts)
+        with self._lock:
+            missing = sorted({t for t in texts if t not in self._token_cache})
+        # sorted by length, so each encoder batch pads little
+        missing.sort(key=len)
+        for i in range(0, len(missing), 256):
+            chunk = missing[i:i + 256]
+            states = self._token_states(chunk)
+            with self._lock:
+                if len(self._token_cache) + len(chunk) > _MAX_CACHE:
+                    keep = set(texts)
+                    self._token_cache = {t: e for t, e in self._token_cache.items() if t in keep}
+                self._token_cache.update(zip(chunk, states))
+        with self._lock:
+            rows = [self._token_cache[t][:int(max_tokens)] for t in texts]
+        length = max([1] + [len(r) for r in rows])
+        out = torch.zeros(len(texts), 1 + length, self.dim)
+        out[:, 0] = pooled
+        for i, r in enumerate(rows):
+            out[i, 1:1 + len(r)] = r.float()
+        return out
+
+    def _token_states(self, texts: list[str]) -> list[torch.Tensor]:
+        """Per-text (n, dim) float16 token states without padding (none for the empty text)."""
+        keep = [t for t in texts if t]
+        found = {}
+        if keep:
+            tok, mask = self.encode_tokens(keep)
+            found = {t: tok[i][mask[i]].to(torch.float16) for i, t in enumerate(keep)}
+        return [found.get(t, torch.zeros(0, self.dim, dtype=torch.float16)) for t in texts]
+
+    def save_token_cache(self, path) -> int:
+        """Write the token-state cache to a safetensors file (one packed tensor; captions and lengths
+        in its metadata); returns the number of texts."""
+        import json
+
+        from safetensors.torch import save_file
+        with self._lock:
+            texts = sorted(self._token_cache)
+            rows = [self._token_cache[t] for t in texts]
+        packed = torch.cat(rows) if rows else torch.zeros(0, self.dim, dtype=torch.float16)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        save_file({"tokens": packed.contiguous()}, str(tmp),
+                  metadata={"encoder": self.name, "dim": str(self.dim), "texts": json.dumps(texts),
+                            "lengths": json.dumps([len(r) for r in rows])})
+        os.replace(tmp, path)
+        return len(texts)
+
+    def load_token_cache(self, path) -> int:
+        """Fill the token-state cache from :meth:`save_token_cache` output of the same encoder; returns
+        texts loaded (0 if the file is missing, unreadable, from another encoder or inconsistent)."""
+        import json
+
+        from safetensors import safe_open
+        path = Path(path)
+        if not path.exists():
+            return 0
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                if meta.get("encoder") != self.name or int(meta.get("dim", -1)) != self.dim:
+                    return 0
+                packed = f.get_tensor("tokens").to(torch.float16)
+            texts, lengths = json.loads(meta["texts"]), json.loads(meta["lengths"])
+        except Exception:  # a stale or damaged cache is only a lost speed-up
+            return 0
+        if (len(texts) != len(lengths) or any(int(n) < 0 for n in lengths) or sum(lengths) != packed.shape[0]
+                or packed.shape[1:] != (self.dim,)):
+            return 0
+        rows = torch.split(packed, [int(n) for n in lengths])
+        with self._lock:
+            for t, r in zip(texts, rows):
+                self._token_cache.setdefault(t, r)
         return len(texts)
 
     @torch.no_grad()
