@@ -122,7 +122,7 @@ class TextEncoder:
             emb = torch.stack([self._cache[t] for t in texts]) if texts else torch.zeros(0, self.dim)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two trainers may share a dataset
         save_file({"embeddings": emb.contiguous()}, str(tmp),
                   metadata={"encoder": self.name, "dim": str(self.dim), "texts": json.dumps(texts)})
         os.replace(tmp, path)
@@ -213,7 +213,7 @@ class TextEncoder:
         packed = torch.cat(rows) if rows else torch.zeros(0, self.dim, dtype=torch.float16)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two trainers may share a dataset
         save_file({"tokens": packed.contiguous()}, str(tmp),
                   metadata={"encoder": self.name, "dim": str(self.dim), "texts": json.dumps(texts),
                             "lengths": json.dumps([len(r) for r in rows])})
