@@ -219,7 +219,7 @@ class CaptionEmbeddings:
         for i in range(0, len(captions), 512):
             self.encoder.encode(captions[i:i + 512])
         if self.tokens and captions:
-            self.encoder.condition(captions, self.tokens)  # fills the token cache (in length-sorted batches)
+            self.encoder.cache_tokens(captions)
         if encode_all and hasattr(self.encoder, "save_cache"):
             try:
                 self.encoder.save_cache(path)

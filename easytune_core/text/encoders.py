@@ -27,7 +27,7 @@ _HUB_MODELS = {
     "sentence-t5": ("st", "sentence-transformers/sentence-t5-base", 768),
     "sentence-t5-large": ("st", "sentence-transformers/sentence-t5-large", 768),
 }
-_MAX_CACHE = 200000  # ~300 MB of 384-d float32 at most; the built-in data has ~27k captions
+_MAX_CACHE = 200000  # texts per cache: ~300 MB of pooled 384-d float32; token states ~20 KB a text in float16
 
 
 class TextEncoderUnavailable(FileNotFoundError):
@@ -171,18 +171,7 @@ class TextEncoder:
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
         texts = [str(t) for t in texts]
         pooled = self.encode(texts)
-        with self._lock:
-            missing = sorted({t for t in texts if t not in self._token_cache})
-        # sorted by length, so each encoder batch pads little
-        missing.sort(key=len)
-        for i in range(0, len(missing), 256):
-            chunk = missing[i:i + 256]
-            states = self._token_states(chunk)
-            with self._lock:
-                if len(self._token_cache) + len(chunk) > _MAX_CACHE:
-                    keep = set(texts)
-                    self._token_cache = {t: e for t, e in self._token_cache.items() if t in keep}
-                self._token_cache.update(zip(chunk, states))
+        self.cache_tokens(texts)
         with self._lock:
             rows = [self._token_cache[t][:int(max_tokens)] for t in texts]
         length = max([1] + [len(r) for r in rows])
@@ -191,6 +180,21 @@ class TextEncoder:
         for i, r in enumerate(rows):
             out[i, 1:1 + len(r)] = r.float()
         return out
+
+    def cache_tokens(self, texts: list[str]) -> None:
+        """Compute and keep the token states of ``texts`` that are not cached yet (in length-sorted
+        batches, so each encoder batch pads little), without building a batch."""
+        texts = [str(t) for t in texts]
+        with self._lock:
+            missing = sorted({t for t in texts if t not in self._token_cache}, key=lambda t: (len(t), t))
+        for i in range(0, len(missing), 256):
+            chunk = missing[i:i + 256]
+            states = self._token_states(chunk)
+            with self._lock:
+                if len(self._token_cache) + len(chunk) > _MAX_CACHE:
+                    keep = set(texts)
+                    self._token_cache = {t: e for t, e in self._token_cache.items() if t in keep}
+                self._token_cache.update(zip(chunk, states))
 
     def _token_states(self, texts: list[str]) -> list[torch.Tensor]:
         """Per-text (n, dim) float16 token states without padding (none for the empty text)."""
