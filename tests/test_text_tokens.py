@@ -206,3 +206,14 @@ def test_finetuning_a_token_model_scores_the_pooled_text(tmp_path, capsys, monke
     tuned = MotionPipeline.from_checkpoint(out / "checkpoint", device="cpu")
     assert tuned.text_tokens == 8
     assert np.isfinite(tuned.generate(["a person jumps"], frames=20, steps=2).features).all()
+    # LoRA adapts the cross-attention blocks too (they are attention layers like the others)
+    from easytune_core.finetune.lora import add_lora
+    names = add_lora(MotionDenoiser(den.config), 2)
+    assert any(n.startswith("cross_attn.") for n in names)
+    lora_out = tmp_path / "lora"
+    assert cli_main(["finetune", "--base", str(tmp_path / "base"), "--reward", str(tmp_path / "reward"),
+                     "--out", str(lora_out), "--prompt", "a person walks forward", "--sampler-steps", "3",
+                     "--batch-size", "2", "--frames", "12", "--lr", "1e-3", "--warmup", "0", "--steps", "1",
+                     "--select", "last:1", "--lora-rank", "2"]) == 0
+    assert np.isfinite(MotionPipeline.from_checkpoint(lora_out / "checkpoint", device="cpu")
+                       .generate(["a person jumps"], frames=20, steps=2).features).all()
