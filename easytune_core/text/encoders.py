@@ -112,40 +112,55 @@ class TextEncoder:
                 return torch.zeros(0, self.dim)
             return torch.stack([self._cache[t] for t in texts])
 
-    def save_cache(self, path) -> int:
-        """Write the per-prompt cache to a safetensors file (captions in its metadata); returns its size."""
+    def _write(self, path, name: str, tensor: torch.Tensor, **meta) -> None:
+        """One cache file: ``tensor`` under ``name``, this encoder's name and size and ``meta`` (JSON) as
+        metadata; written to a per-process temporary file and moved into place (two trainers may
+        share a dataset)."""
         import json
 
         from safetensors.torch import save_file
-        with self._lock:
-            texts = sorted(self._cache)
-            emb = torch.stack([self._cache[t] for t in texts]) if texts else torch.zeros(0, self.dim)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two trainers may share a dataset
-        save_file({"embeddings": emb.contiguous()}, str(tmp),
-                  metadata={"encoder": self.name, "dim": str(self.dim), "texts": json.dumps(texts)})
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        save_file({name: tensor.contiguous()}, str(tmp),
+                  metadata={"encoder": self.name, "dim": str(self.dim), **{k: json.dumps(v) for k, v in meta.items()}})
         os.replace(tmp, path)
-        return len(texts)
 
-    def load_cache(self, path) -> int:
-        """Fill the cache from :meth:`save_cache` output of the same encoder; returns entries loaded
-        (0 if the file is missing, unreadable or from another encoder)."""
+    def _read(self, path, name: str, *keys: str):
+        """(tensor, [decoded metadata of keys]) of a :meth:`_write` file of this encoder, or None when
+        the file is missing, unreadable or another encoder's (a stale cache is only a lost speed-up)."""
         import json
 
         from safetensors import safe_open
         path = Path(path)
         if not path.exists():
-            return 0
+            return None
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata() or {}
                 if meta.get("encoder") != self.name or int(meta.get("dim", -1)) != self.dim:
-                    return 0
-                emb = f.get_tensor("embeddings").float()
-            texts = json.loads(meta["texts"])
-        except Exception:  # a stale or damaged cache is only a lost speed-up
+                    return None
+                tensor = f.get_tensor(name)
+            return tensor, [json.loads(meta[k]) for k in keys]
+        except Exception:
+            return None
+
+    def save_cache(self, path) -> int:
+        """Write the per-prompt cache to a safetensors file (captions in its metadata); returns its size."""
+        with self._lock:
+            texts = sorted(self._cache)
+            emb = torch.stack([self._cache[t] for t in texts]) if texts else torch.zeros(0, self.dim)
+        self._write(path, "embeddings", emb, texts=texts)
+        return len(texts)
+
+    def load_cache(self, path) -> int:
+        """Fill the cache from :meth:`save_cache` output of the same encoder; returns entries loaded
+        (0 if the file is missing, unreadable or from another encoder)."""
+        got = self._read(path, "embeddings", "texts")
+        if got is None:
             return 0
+        emb, (texts,) = got
+        emb = emb.float()
         if len(texts) != emb.shape[0]:
             return 0
         with self._lock:
@@ -208,40 +223,21 @@ class TextEncoder:
     def save_token_cache(self, path) -> int:
         """Write the token-state cache to a safetensors file (one packed tensor; captions and lengths
         in its metadata); returns the number of texts."""
-        import json
-
-        from safetensors.torch import save_file
         with self._lock:
             texts = sorted(self._token_cache)
             rows = [self._token_cache[t] for t in texts]
         packed = torch.cat(rows) if rows else torch.zeros(0, self.dim, dtype=torch.float16)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two trainers may share a dataset
-        save_file({"tokens": packed.contiguous()}, str(tmp),
-                  metadata={"encoder": self.name, "dim": str(self.dim), "texts": json.dumps(texts),
-                            "lengths": json.dumps([len(r) for r in rows])})
-        os.replace(tmp, path)
+        self._write(path, "tokens", packed, texts=texts, lengths=[len(r) for r in rows])
         return len(texts)
 
     def load_token_cache(self, path) -> int:
         """Fill the token-state cache from :meth:`save_token_cache` output of the same encoder; returns
         texts loaded (0 if the file is missing, unreadable, from another encoder or inconsistent)."""
-        import json
-
-        from safetensors import safe_open
-        path = Path(path)
-        if not path.exists():
+        got = self._read(path, "tokens", "texts", "lengths")
+        if got is None:
             return 0
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                if meta.get("encoder") != self.name or int(meta.get("dim", -1)) != self.dim:
-                    return 0
-                packed = f.get_tensor("tokens").to(torch.float16)
-            texts, lengths = json.loads(meta["texts"]), json.loads(meta["lengths"])
-        except Exception:  # a stale or damaged cache is only a lost speed-up
-            return 0
+        packed, (texts, lengths) = got
+        packed = packed.to(torch.float16)
         if (len(texts) != len(lengths) or any(int(n) < 0 for n in lengths) or sum(lengths) != packed.shape[0]
                 or packed.shape[1:] != (self.dim,)):
             return 0
