@@ -3,11 +3,10 @@
 Template split: for every checkable caption of the split (default test; one caption per clip),
 the model samples a motion at the clip's length and joint-space rules judge it (walk direction,
 pace, turns by an angle, jumps and their count, lying down, push-ups, the named hand, ...); the
-same rules run on the ground-truth motions as a check of the rules; results are given per check,
-per action family and per number of actions in the motion (from ``synth_actions.jsonl``).
-Paraphrase set (``--paraphrase val|test``): the hand-written prompts of
-``easytune_core/data/paraphrase_set.jsonl``, each sampled with ``--seeds`` seeds and judged by its
-own checks, per action family and subset. Writes
+same rules run on the ground-truth motions as a check of the rules; results are given per check
+and per action family (from ``synth_actions.jsonl``). Paraphrase set (``--paraphrase val|test``):
+the hand-written prompts of ``easytune_core/data/paraphrase_set.jsonl``, each sampled with
+``--seeds`` seeds and judged by its own checks, per action family and subset. Writes
 ``--out``.json/.md (default benchmarks/results/prompt_following).
 
     python benchmarks/prompt_following.py --checkpoint assets/checkpoints/base --data data/builtin
@@ -30,9 +29,8 @@ from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the re
 from easytune_core.eval.rules import judge, judge_generated, load_rule_cases, summarize  # noqa: E402
 
 
-def clip_actions(root: Path) -> dict:
-    """Clip name -> (action family of its first action, number of actions), from the dataset's
-    ``synth_actions.jsonl`` (mirrored clips, "M" + name, share their original's)."""
+def families_of(root: Path) -> dict:
+    """Clip name -> action family of its (first) action, from the dataset's ``synth_actions.jsonl``."""
     from easytune_core.data.builtin import ACTIONS_FILE
     from easytune_core.data.synth.registry import REGISTRY
 
@@ -44,18 +42,8 @@ def clip_actions(root: Path) -> dict:
         r = json.loads(line)
         kinds = [a.get("kind") for a in r["actions"]]
         fam = REGISTRY[kinds[0]].family if kinds and kinds[0] in REGISTRY else "other"
-        out[r["name"]] = out["M" + r["name"]] = (fam, len(kinds))
+        out[r["name"]] = out["M" + r["name"]] = fam
     return out
-
-
-def tally(cases: list, key) -> dict:
-    """{group: {"n": checks, "gen_pass": passed}} of the generated motions' checks, grouped by key(case)."""
-    groups = {}
-    for c in cases:
-        g = groups.setdefault(key(c), [0, 0])
-        g[0] += sum(bool(ok) for ok, _ in c["gen"])
-        g[1] += len(c["gen"])
-    return {k: {"n": n, "gen_pass": p} for k, (p, n) in sorted(groups.items())}
 
 
 def paraphrase_section(pipe, args) -> tuple[dict, list[str]]:
@@ -138,10 +126,13 @@ def main(argv=None) -> int:
                                  "gt_n": gt["per_check"].get(k, {}).get("n", 0)}
                              for k, v in gen["per_check"].items()},
                "examples": [{"caption": c["caption"], "checks": c["checks"], "gen": c["gen"]} for c in cases[:20]]}
-    info = clip_actions(root)
-    summary["per_family"] = tally(cases, lambda c: info.get(c["name"], ("other", 0))[0])
-    summary["per_actions"] = tally(cases, lambda c: {0: "unknown", 1: "1", 2: "2"}.get(
-        info.get(c["name"], ("other", 0))[1], "3+"))
+    fams = families_of(root)
+    per_family = {}
+    for c in cases:
+        f = per_family.setdefault(fams.get(c["name"], "other"), [0, 0])
+        f[0] += sum(bool(ok) for ok, _ in c["gen"])
+        f[1] += len(c["gen"])
+    summary["per_family"] = {k: {"n": n, "gen_pass": p} for k, (p, n) in sorted(per_family.items())}
     lines = [f"Prompt following of `{args.checkpoint}` on {len(cases)} {args.split}-split captions "
              f"({args.steps} DDIM steps, guidance {args.guidance}, {pipe.precision}):", "",
              "| check | captions | model pass | ground-truth pass |", "|---|---|---|---|"]
@@ -151,8 +142,6 @@ def main(argv=None) -> int:
     lines.append(f"| **all** | {gen['checks']} | **{gen['pass_fraction']:.0%}** | {gt['pass_fraction']:.0%} |")
     lines += ["", "| family | checks | model pass |", "|---|---|---|"]
     lines += [f"| {k} | {v['n']} | {v['gen_pass'] / v['n']:.0%} |" for k, v in summary["per_family"].items()]
-    lines += ["", "| actions in the motion | checks | model pass |", "|---|---|---|"]
-    lines += [f"| {k} | {v['n']} | {v['gen_pass'] / v['n']:.0%} |" for k, v in summary["per_actions"].items()]
     if args.paraphrase:
         res, extra = paraphrase_section(pipe, args)
         summary["paraphrase"] = {"split": args.paraphrase, "seeds": args.seeds, **res}

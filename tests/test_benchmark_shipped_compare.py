@@ -33,9 +33,6 @@ def test_prompt_following_reports_checks_families_and_the_paraphrase_set(measure
     assert res["gt_pass_fraction"] == 1.0  # the rules pass on the real motions they were written for
     assert sum(v["n"] for v in res["per_check"].values()) == res["checks"]
     assert sum(v["n"] for v in res["per_family"].values()) == res["checks"]
-    assert sum(v["n"] for v in res["per_actions"].values()) == res["checks"]
-    assert set(res["per_actions"]) <= {"1", "2", "3+"}
-    assert "actions in the motion" in rules["base"].with_suffix(".md").read_text()
     passed = sum(v["gen_pass"] for v in res["per_family"].values())
     assert res["pass_fraction"] == pytest.approx(passed / res["checks"])
     para = res["paraphrase"]
