@@ -41,6 +41,7 @@ BASE_INIT=${BASE_INIT:-}  # a denoiser folder to start the base from (empty: ran
 BASE_LR=${BASE_LR:-3e-4}
 BASE_DROPOUT=${BASE_DROPOUT:-0.05}  # the shipped bases used 0.05; 0 trains about 1.25x faster per step on a CPU (benchmarks/base_training_speed.py)
 BASE_SITTING=${BASE_SITTING:-0}  # minutes: stop the base stage after this long (rerun to go on; 0: no stop)
+BASE_TOKENS=${BASE_TOKENS:-0}  # token states of the text the base also attends to (0: the pooled embedding only)
 # EasyTune candidates, name:batch:lr:optimiser steps:snapshot every N steps
 TUNE_RUNS=${TUNE_RUNS:-"b16:16:1e-5:400:200 b16hi:16:3e-5:400:200 b32:32:2e-5:300:150"}
 mkdir -p "$RUNS/logs"
@@ -81,7 +82,7 @@ if has 5; then
     run train-base train-base --data "$DATA" --out "$RUNS/base" --width 256 --layers 4 --heads 4 --ff 512 \
       --dropout "$BASE_DROPOUT" --batch-size 32 --lr "$BASE_LR" --warmup 300 --ema 0.998 --val-every 500 --ckpt-every 200 \
       --save-dtype float16 --steps "$BASE_STEPS" --time-budget "$BASE_MINUTES" --stop-after "$BASE_SITTING" \
-      "${init[@]}" "${resume[@]}" --quiet
+      --text-tokens "$BASE_TOKENS" "${init[@]}" "${resume[@]}" --quiet
   fi
 fi
 # 6: EasyTune candidate runs (the recipes of the val sweep)
