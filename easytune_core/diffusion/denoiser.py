@@ -266,9 +266,23 @@ class MotionDenoiser(nn.Module):
         return pooled, (memory, ~valid, gate)
 
     def _cross(self, i: int, h: torch.Tensor, memory) -> torch.Tensor:
+        """h + the i-th cross-attention block's read of the token states. Plain attention modules run
+        through ``scaled_dot_product_attention`` (torch's MultiheadAttention is several times slower
+        under CPU bf16 autocast at batch 1); wrapped or hooked ones through their own forward."""
         mem, pad, gate = memory
         x = self.cross_norm[i](h)
-        a, _ = self.cross_attn[i](x, mem, mem, key_padding_mask=pad, need_weights=False)
+        attn = self.cross_attn[i]
+        if type(attn) is nn.MultiheadAttention and not (attn._forward_hooks or attn._forward_pre_hooks):
+            B, T, W = x.shape
+            H = attn.num_heads
+            w, b = attn.in_proj_weight, attn.in_proj_bias
+            q = F.linear(x, w[:W], b[:W]).view(B, T, H, W // H).transpose(1, 2)
+            kv = F.linear(mem, w[W:], b[W:]).view(B, mem.shape[1], 2, H, W // H).permute(2, 0, 3, 1, 4)
+            o = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=(~pad)[:, None, None, :],
+                                               dropout_p=attn.dropout if self.training else 0.0)
+            a = attn.out_proj(o.transpose(1, 2).reshape(B, T, W))
+        else:
+            a, _ = attn(x, mem, mem, key_padding_mask=pad, need_weights=False)
         return h + a * gate.to(a.dtype)
 
     def _plain_layers(self) -> bool:
