@@ -268,11 +268,12 @@ class MotionDenoiser(nn.Module):
     def _cross(self, i: int, h: torch.Tensor, memory) -> torch.Tensor:
         """h + the i-th cross-attention block's read of the token states. Plain attention modules run
         through ``scaled_dot_product_attention`` (torch's MultiheadAttention is several times slower
-        under CPU bf16 autocast at batch 1); wrapped or hooked ones through their own forward."""
+        under CPU bf16 autocast at batch 1; parametrised ones read their adapted weights); wrapped or hooked
+        ones through their own forward."""
         mem, pad, gate = memory
         x = self.cross_norm[i](h)
         attn = self.cross_attn[i]
-        if type(attn) is nn.MultiheadAttention and not (attn._forward_hooks or attn._forward_pre_hooks):
+        if isinstance(attn, nn.MultiheadAttention) and not (attn._forward_hooks or attn._forward_pre_hooks):
             B, T, W = x.shape
             H = attn.num_heads
             w, b = attn.in_proj_weight, attn.in_proj_bias
