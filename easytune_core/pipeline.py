@@ -317,7 +317,8 @@ class MotionPipeline(PretrainedMixin):
             on_step: hook on_step(i, t, x_t, x0_pred) called at each step (sampler state).
             eta: DDIM eta (0 deterministic).
             text_emb: optional precomputed text input (B, text_dim), or (B, 1 + L, text_dim) for models
-                that read token states (:meth:`encode`), used instead of encoding the prompts (which then only label the result), e.g. to reproduce another program's run.
+                that read token states (:meth:`encode`), used instead of encoding the prompts (which
+                then only label the result), e.g. to reproduce another program's run.
             sampler: "ddim" (default) or "ddpm" (ancestral; its noise is drawn from seed + 1);
                 few-step models always use their consistency sampler.
             spacing: which timesteps the sampler visits: "trailing", "even", "strided" or "leading"
