@@ -107,7 +107,7 @@ def sample_reward(pipe, reward, captions, frames, steps=50, guidance=2.5, seed=0
         gen = torch.Generator().manual_seed(seed + s + 1)
         with torch.no_grad(), autocast(pipe.device):
             x0 = pipe.sample_features(text, mask, guidance, steps, noise, generator=gen)
-            r = reward(x0.float(), mask.to(pipe.device), text, None)
+            r = reward(x0.float(), mask.to(pipe.device), pipe.encode_pooled(caps), None)
         scores.append(r.float().cpu())
     return float(torch.cat(scores).mean())
 
