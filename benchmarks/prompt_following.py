@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
 from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
-from easytune_core.eval.rules import judge, judge_generated, load_rule_cases, summarize  # noqa: E402
+from easytune_core.eval.rules import judge_case, judge_generated, load_rule_cases, summarize  # noqa: E402
 
 
 def families_of(root: Path) -> dict:
@@ -63,6 +63,28 @@ def paraphrase_section(pipe, args) -> tuple[dict, list[str]]:
     return res, lines
 
 
+def sequence_section(seq: list[dict]) -> tuple[dict, list[str]]:
+    """Ordered checks of multi-action captions, by the number of clauses."""
+    out, lines = {}, ["", f"Captions that describe actions in order ({len(seq)} captions; a caption passes when the "
+                          "motion can be cut, in order, into segments on which each clause's checks pass):", "",
+                      "| clauses | captions | model: captions passing | model: checks passing | "
+                      "ground truth: captions passing |", "|---|---|---|---|---|"]
+    groups = {}
+    for c in seq:
+        groups.setdefault(str(len(c["clauses"])), []).append(c)
+    groups["all"] = seq
+    for k, group in sorted(groups.items()):
+        gen, gt = summarize(group, "gen"), summarize(group, "gt")
+        out[k] = {"captions": gen["captions"], "caption_pass": gen["caption_pass_fraction"],
+                  "checks": gen["checks"], "check_pass": gen["pass_fraction"],
+                  "gt_caption_pass": gt["caption_pass_fraction"]}
+        name = "**all**" if k == "all" else k
+        lines.append(f"| {name} | {gen['captions']} | {gen['caption_pass_fraction']:.0%} | {gen['pass_fraction']:.0%} "
+                     f"| {gt['caption_pass_fraction']:.0%} |")
+    out["examples"] = [{"caption": c["caption"], "clauses": c["clauses"], "gen": c["gen"]} for c in seq[:10]]
+    return out, lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=str(ROOT / "assets/checkpoints/base"))
@@ -83,6 +105,9 @@ def main(argv=None) -> int:
                     help="paraphrase subsets, comma-separated")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per paraphrase prompt")
     ap.add_argument("--no-template", action="store_true", help="skip the template split (paraphrase set only)")
+    ap.add_argument("--sequences", type=int, default=0,
+                    help="also check this many captions that describe 2-4 actions in order, each clause on its "
+                         "own segment (easytune_core.eval.rules.sequence; 0 = none)")
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(args.threads)
@@ -101,15 +126,21 @@ def main(argv=None) -> int:
     cases = load_rule_cases(root, args.split, args.limit or None, args.seed)
     if not cases:
         raise SystemExit(f"no checkable captions in {root}/{args.split}.txt")
+    seq = load_rule_cases(root, args.split, args.sequences, args.seed, sequences=True) if args.sequences else []
     if args.gt_only:
-        for c in cases:
-            c["gt"] = [judge(np.load(root / "new_joints" / f"{c['name']}.npy"), cat, arg) for cat, arg in c["checks"]]
+        for c in cases + seq:
+            c["gt"] = judge_case(c, np.load(root / "new_joints" / f"{c['name']}.npy"))
             for (cat, arg), (ok, v) in zip(c["checks"], c["gt"]):
                 if not ok:
                     print("GT FAIL", c["name"], c["caption"], cat, arg, v)
-        s = summarize(cases, "gt")
-        for k, v in s["per_check"].items():
-            print(f"{k}: {v['pass']}/{v['n']}")
+        for label, group in (("whole-clip captions", cases), ("sequence captions", seq)):
+            if not group:
+                continue
+            s = summarize(group, "gt")
+            print(f"{label}: {s['passed']}/{s['checks']} checks, {s['caption_pass_fraction']:.1%} of "
+                  f"{s['captions']} captions")
+            for k, v in s["per_check"].items():
+                print(f"  {k}: {v['pass']}/{v['n']}")
         return 0
     pipe = MotionPipeline.from_checkpoint(args.checkpoint, precision=args.precision)
     t0 = time.time()
@@ -142,6 +173,11 @@ def main(argv=None) -> int:
     lines.append(f"| **all** | {gen['checks']} | **{gen['pass_fraction']:.0%}** | {gt['pass_fraction']:.0%} |")
     lines += ["", "| family | checks | model pass |", "|---|---|---|"]
     lines += [f"| {k} | {v['n']} | {v['gen_pass'] / v['n']:.0%} |" for k, v in summary["per_family"].items()]
+    if seq:
+        judge_generated(pipe, seq, args.steps, args.guidance, args.seed, args.batch, gt_root=root,
+                        log=lambda m: print(m, file=sys.stderr))
+        summary["sequences"], extra = sequence_section(seq)
+        lines += extra
     if args.paraphrase:
         res, extra = paraphrase_section(pipe, args)
         summary["paraphrase"] = {"split": args.paraphrase, "seeds": args.seeds, **res}

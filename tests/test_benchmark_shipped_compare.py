@@ -20,7 +20,7 @@ def measured(tiny_stage_run, tmp_path_factory):
             rules[m] = out / f"rules_{m}"
             assert pf.main(["--checkpoint", str(runs / m), "--data", str(data), "--split", "test", "--limit", "12",
                             "--steps", "2", "--paraphrase", "test", "--subsets", "paraphrase", "--seeds", "1",
-                            "--threads", "1", "--out", str(rules[m])]) == 0
+                            "--threads", "1", "--out", str(rules[m])] + (["--sequences", "6"] if m == "base" else [])) == 0
     finally:
         mp.undo()
     return root, evals, {m: p.with_suffix(".json") for m, p in rules.items()}
@@ -39,6 +39,13 @@ def test_prompt_following_reports_checks_families_and_the_paraphrase_set(measure
     assert para["split"] == "test" and para["seeds"] == 1
     assert sum(f["prompt_seeds"] for f in para["families"].values()) == para["overall"]["prompt_seeds"] > 0
     assert "Paraphrase set, test split" in rules["base"].with_suffix(".md").read_text()
+    seq = res["sequences"]  # ordered checks of captions with 2-4 clauses, by clause count
+    assert 0 < seq["all"]["captions"] <= 6
+    assert sum(v["captions"] for k, v in seq.items() if k.isdigit()) == seq["all"]["captions"]
+    assert 0.0 <= seq["all"]["caption_pass"] <= 1.0 and 0.0 <= seq["all"]["check_pass"] <= 1.0
+    assert all(len(e["clauses"]) >= 2 and len(e["gen"]) == sum(map(len, e["clauses"])) for e in seq["examples"])
+    assert "Captions that describe actions in order" in rules["base"].with_suffix(".md").read_text()
+    assert "sequences" not in json.loads(rules["easytune"].read_text())
 
 
 def test_shipped_compare_tables_and_regressions(measured, tmp_path):

@@ -12,8 +12,9 @@ lying on the back / front, getting up, rolling over, crawling, kneeling, push-up
 planks); arm and upper-body actions; sports and dance moves. Each rule's docstring in
 :mod:`.moves`, :mod:`.floor`, :mod:`.arms` and :mod:`.sports` states what it measures.
 
-Captions that describe a sequence ("then", "after that", ...) are skipped: whole-clip rules
-cannot tell which part of the clip a phrase refers to. The rules pass on every ground-truth
+Captions that describe a sequence ("then", "after that", ...) get no whole-clip checks: whole-clip
+rules cannot tell which part of the clip a phrase refers to. :mod:`.sequence` checks them in order
+instead (each clause on its own segment of the clip, the cuts searched). The rules pass on every ground-truth
 motion of the built-in dataset's test split and fail on the near twins that differ in the
 checked attribute; they are a coarse, independent check of prompt following that neither the
 reward model nor the evaluator takes part in.
@@ -32,8 +33,10 @@ from ..batching import item_noise
 from .body import FPS, Body
 from .moves import JUDGES
 from .parse import checks_for
+from .sequence import judge_sequence, sequence_checks
 
-__all__ = ["CATEGORIES", "checks_for", "facing_yaw", "judge", "judge_generated", "load_rule_cases", "summarize"]
+__all__ = ["CATEGORIES", "checks_for", "facing_yaw", "judge", "judge_case", "judge_generated", "judge_sequence",
+           "load_rule_cases", "sequence_checks", "summarize"]
 
 CATEGORIES = tuple(sorted(JUDGES))
 
@@ -99,11 +102,14 @@ def judge(joints: np.ndarray, category: str, arg: str = "", fps: float | None = 
     return bool(ok), float(value)
 
 
-def load_rule_cases(root, split: str = "test", limit: int | None = None, seed: int = 0) -> list[dict]:
+def load_rule_cases(root, split: str = "test", limit: int | None = None, seed: int = 0,
+                    sequences: bool = False) -> list[dict]:
     """Checkable whole-clip captions of a dataset split (HumanML3D layout), one per clip first.
 
     Returns dicts ``{"name", "caption", "checks", "frames"}`` in a seeded random order; the
-    first ``limit`` of them (a larger limit extends a smaller one's list).
+    first ``limit`` of them (a larger limit extends a smaller one's list). With ``sequences``,
+    the captions that describe 2-4 actions in order instead (:mod:`.sequence`), each with
+    ``"clauses"`` (the checks of each clause) and ``"checks"`` (all of them, in order).
     """
     root = Path(root)
     split_file = root / f"{split}.txt"
@@ -120,6 +126,12 @@ def load_rule_cases(root, split: str = "test", limit: int | None = None, seed: i
             if len(parts) >= 4 and (float(parts[2] or 0) != 0 or float(parts[3] or 0) != 0):
                 continue  # sub-segment captions describe only part of the clip
             cap = parts[0].strip()
+            if sequences:
+                clauses = sequence_checks(cap)
+                if clauses:
+                    cases.append({"name": name, "caption": cap, "clauses": clauses,
+                                  "checks": [ck for cl in clauses for ck in cl]})
+                continue
             chk = checks_for(cap)
             if chk:
                 cases.append({"name": name, "caption": cap, "checks": chk})
@@ -135,6 +147,14 @@ def load_rule_cases(root, split: str = "test", limit: int | None = None, seed: i
         vec = root / "new_joint_vecs" / f"{c['name']}.npy"
         c["frames"] = int(np.load(vec, mmap_mode="r").shape[0]) if vec.exists() else None
     return picked
+
+
+def judge_case(case: dict, joints: np.ndarray, fps: float | None = None) -> list[tuple[bool, float]]:
+    """One ``(passed, value)`` per check of a rule case; a sequence case (with ``"clauses"``) is
+    judged in order (:func:`.sequence.judge_sequence`) and its checks come from the best cut."""
+    if case.get("clauses"):
+        return judge_sequence(joints, case["clauses"], fps=fps)[1]
+    return [judge(joints, cat, arg, fps=fps) for cat, arg in case["checks"]]
 
 
 def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 2.5, seed: int = 0,
@@ -162,21 +182,25 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
                             steps=steps, **kw)
         for i, jts, n in zip(ids, res.joints, res.lengths):
             c = cases[i]
-            c["gen"] = [judge(jts[:n], cat, arg, fps=fps) for cat, arg in c["checks"]]
+            c["gen"] = judge_case(c, jts[:n], fps)
             gt_path = Path(gt_root) / "new_joints" / f"{c['name']}.npy" if gt_root is not None else None
             if gt_path is not None and gt_path.exists():
-                c["gt"] = [judge(np.load(gt_path), cat, arg, fps=fps) for cat, arg in c["checks"]]
+                c["gt"] = judge_case(c, np.load(gt_path), FPS)
         done += len(ids)
         if log:
             log(f"{done}/{len(cases)} captions, {time.time() - t0:.0f}s")
 
 
 def summarize(cases: list[dict], key: str = "gen") -> dict:
-    """Per-check and overall pass fractions of ``case[key]`` (a list of judge() results per check)."""
+    """Per-check and overall pass fractions of ``case[key]`` (a list of judge() results per check),
+    and the fraction of captions whose checks all pass."""
     per = defaultdict(lambda: [0, 0])
+    whole = [0, 0]
     for c in cases:
         if key not in c:
             continue
+        whole[0] += int(all(ok for ok, _ in c[key]))
+        whole[1] += 1
         for (cat, arg), (ok, _) in zip(c["checks"], c[key]):
             name = f"{cat} {arg}".strip()
             per[name][0] += int(ok)
@@ -184,4 +208,5 @@ def summarize(cases: list[dict], key: str = "gen") -> dict:
     total = sum(n for _, n in per.values())
     passed = sum(p for p, _ in per.values())
     return {"checks": total, "passed": passed, "pass_fraction": passed / total if total else float("nan"),
+            "captions": whole[1], "caption_pass_fraction": whole[0] / whole[1] if whole[1] else float("nan"),
             "per_check": {k: {"n": n, "pass": p, "pass_fraction": p / n} for k, (p, n) in sorted(per.items())}}

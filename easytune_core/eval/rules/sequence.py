@@ -1,0 +1,116 @@
+"""Ordered rule checks for captions that describe a sequence ("A, then B, and finally C").
+
+Whole-clip rules cannot tell which part of a clip a clause refers to, so :func:`checks_for`
+skips such captions. Here the caption is cut at its sequence words into clauses, each clause
+gets its own checks, and a motion passes when it can be cut into consecutive segments, in the
+caption's order, on which every clause's checks pass. The cut points are searched on a grid
+(every ``step`` frames, each segment at least ``min_frames`` long), so the measure needs no
+segment labels and works the same on generated and real motions; a motion that does B before A
+fails "A, then B" unless the rules also see A in its first part.
+
+A caption counts as checkable only when every clause has checks (a clause the parser cannot
+check would leave its segment free and weaken the order test).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .parse import checks_for
+
+__all__ = ["SPLIT", "clauses_of", "sequence_checks", "judge_sequence"]
+
+# Words that start the next clause of a sequence. "before" keeps the order ("A before B" = A,
+# then B); "next" is not "next to".
+SPLIT = re.compile(
+    r"(?:\s*[,;.]\s*|\s+)(?:and\s+)?(?:then\s+finally|then|after that|afterwards?|next(?!\s+to\b)|before|followed by|"
+    r"finally|lastly|once done|subsequently|to finish|at the end|later)\b[,]?\s*"
+    r"|\s*;\s*|\.\s+(?=\S)")
+# Clause pairs that name one action in two phrases ("crouches, then gets back up", "crouches low
+# then explodes upward"): the first check's rule already covers the second part.
+ONE_ACTION = {("crouch", "get_up"), ("crouch", "squat_jump")}
+# Rules that need the whole action from a standing start and fail on some real motions when the
+# action is one part of a sequence: "rub_hands" asks for a second of rubbing (a brief rub between
+# two actions lasts less), "squat_jump" measures the squat from the segment's first frames.
+NOT_IN_SEQUENCES = {"rub_hands", "squat_jump"}
+# Sequence words that reverse the order ("after jumping, he walks") or that no split handles.
+UNORDERED = re.compile(r"\b(after(?! that)|previously|earlier|prior to)\b")
+
+
+def clauses_of(caption: str) -> list[str]:
+    """The clauses of a caption in the order they happen (one clause when it is no sequence)."""
+    c = " ".join(caption.lower().strip().rstrip(".").split())
+    parts = [p.strip(" ,;.") for p in SPLIT.split(c)]
+    return [p for p in parts if p]
+
+
+def sequence_checks(caption: str) -> list[list[tuple[str, str]]] | None:
+    """The checks of each clause of a caption that describes 2-4 actions in order, or None if the
+    caption is no such sequence or a clause has nothing checkable."""
+    c = " ".join(caption.lower().strip().rstrip(".").split())
+    clauses = clauses_of(c)
+    if not 2 <= len(clauses) <= 4 or UNORDERED.search(c):
+        return None
+    out = []
+    for clause in clauses:
+        chk = checks_for(clause)
+        if not chk or any(cat in NOT_IN_SEQUENCES for cat, _ in chk) or \
+                (out and any((a, b) in ONE_ACTION for a, _ in out[-1] for b, _ in chk)):
+            return None
+        out.append(chk)
+    return out
+
+
+def judge_sequence(joints: np.ndarray, clauses: list[list[tuple[str, str]]], fps: float | None = None,
+                   step: int = 5, min_frames: int = 10) -> tuple[bool, list[tuple[bool, float]], list[int]]:
+    """Judge a motion against ordered clauses (``sequence_checks``).
+
+    Returns (passed, one ``(passed, value)`` per check of every clause in order, the cut frames).
+    The segmentation is the one with the most clauses passing whole, then the most checks
+    passing; its per-check results are returned, so a failing motion still shows which clause
+    failed. ``step`` and ``min_frames`` are in frames at 20 fps (the rules' rate).
+    """
+    from . import FPS, judge, resample
+
+    j = np.asarray(joints, dtype=np.float64)
+    rate = float(fps) if fps is not None else FPS
+    if abs(rate - FPS) > 1e-9:
+        j = resample(j, rate, FPS)
+    T, n = len(j), len(clauses)
+    grid = list(range(0, T - min_frames + 1, step))
+    cache: dict[tuple[int, int, int], tuple[int, int, list]] = {}
+
+    def score(k: int, s: int, e: int):
+        key = (k, s, e)
+        if key not in cache:
+            res = [judge(j[s:e], cat, arg) for cat, arg in clauses[k]]
+            ok = sum(bool(r[0]) for r in res)
+            cache[key] = (int(ok == len(res)), ok, res)
+        return cache[key]
+
+    # best[k][s]: the best (clauses passing, checks passing, results, cuts) for clauses k.. on [s, T)
+    from functools import lru_cache
+
+    @lru_cache(maxsize=None)
+    def best(k: int, s: int):
+        if k == n - 1:
+            whole, ok, res = score(k, s, T)
+            return whole, ok, tuple(res), ()
+        top = None
+        for e in grid:
+            if e - s < min_frames or T - e < min_frames * (n - 1 - k):
+                continue
+            whole, ok, res = score(k, s, e)
+            rw, rok, rres, rcuts = best(k + 1, e)
+            cand = (whole + rw, ok + rok, tuple(res) + rres, (e,) + rcuts)
+            if top is None or cand[:2] > top[:2]:
+                top = cand
+        if top is None:  # too short to cut: the rest of the clauses get nothing
+            fails = tuple((False, float("nan")) for kk in range(k, n) for _ in clauses[kk])
+            return 0, 0, fails, ()
+        return top
+
+    whole, _, res, cuts = best(0, 0)
+    return whole == n, [(bool(ok), float(v)) for ok, v in res], list(cuts)
