@@ -6,8 +6,10 @@ pace, turns by an angle, jumps and their count, lying down, push-ups, the named 
 same rules run on the ground-truth motions as a check of the rules; results are given per check
 and per action family (from ``synth_actions.jsonl``). Paraphrase set (``--paraphrase val|test``):
 the hand-written prompts of ``easytune_core/data/paraphrase_set.jsonl``, each sampled with
-``--seeds`` seeds and judged by its own checks, per action family and subset. Writes
-``--out``.json/.md (default benchmarks/results/prompt_following).
+``--seeds`` seeds and judged by its own checks, per action family and subset. Sequence captions
+(``--sequences N``): N captions of the split that describe 2-4 actions in order, each clause judged
+on its own segment of the motion in the caption's order (``easytune_core.eval.rules.sequence``), by
+number of clauses. Writes ``--out``.json/.md (default benchmarks/results/prompt_following).
 
     python benchmarks/prompt_following.py --checkpoint assets/checkpoints/base --data data/builtin
     python benchmarks/prompt_following.py --paraphrase test --seeds 3 --out benchmarks/results/paraphrase_base

@@ -58,6 +58,10 @@ def test_short_motions_and_frame_rates():
     j40 = np.stack([np.stack([np.interp(t40, np.arange(T), s.joints[:, k, d]) for d in range(3)], -1)
                     for k in range(22)], 1)
     assert judge_sequence(s.joints, clauses)[0] == judge_sequence(j40, clauses, fps=40.0)[0]
+    for bad in ({"clauses": []}, {"clauses": [[("squat", "2")], []]}, {"clauses": clauses, "step": 0},
+                {"clauses": clauses, "min_frames": 1}):
+        with pytest.raises(ValueError):
+            judge_sequence(s.joints, **bad)
 
 
 def test_load_rule_cases_picks_sequences(tmp_path):

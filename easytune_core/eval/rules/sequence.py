@@ -15,6 +15,7 @@ check would leave its segment free and weaken the order test).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -74,42 +75,38 @@ def judge_sequence(joints: np.ndarray, clauses: list[list[tuple[str, str]]], fps
     """
     from . import FPS, judge, resample
 
+    if not clauses or not all(clauses):
+        raise ValueError("judge_sequence needs at least one clause, each with checks")
+    if step < 1 or min_frames < 2:
+        raise ValueError(f"step must be >= 1 and min_frames >= 2, got {step} and {min_frames}")
     j = np.asarray(joints, dtype=np.float64)
     rate = float(fps) if fps is not None else FPS
     if abs(rate - FPS) > 1e-9:
         j = resample(j, rate, FPS)
     T, n = len(j), len(clauses)
-    grid = list(range(0, T - min_frames + 1, step))
-    cache: dict[tuple[int, int, int], tuple[int, int, list]] = {}
+    grid = range(0, T - min_frames + 1, step)
 
     def score(k: int, s: int, e: int):
-        key = (k, s, e)
-        if key not in cache:
-            res = [judge(j[s:e], cat, arg) for cat, arg in clauses[k]]
-            ok = sum(bool(r[0]) for r in res)
-            cache[key] = (int(ok == len(res)), ok, res)
-        return cache[key]
-
-    # best[k][s]: the best (clauses passing, checks passing, results, cuts) for clauses k.. on [s, T)
-    from functools import lru_cache
+        res = tuple(judge(j[s:e], cat, arg) for cat, arg in clauses[k])
+        ok = sum(bool(r[0]) for r in res)
+        return int(ok == len(res)), ok, res
 
     @lru_cache(maxsize=None)
     def best(k: int, s: int):
+        """(clauses passing whole, checks passing, results, cuts) of the best cut of clauses k.. on [s, T)."""
         if k == n - 1:
-            whole, ok, res = score(k, s, T)
-            return whole, ok, tuple(res), ()
+            return (*score(k, s, T), ())
         top = None
         for e in grid:
             if e - s < min_frames or T - e < min_frames * (n - 1 - k):
                 continue
             whole, ok, res = score(k, s, e)
             rw, rok, rres, rcuts = best(k + 1, e)
-            cand = (whole + rw, ok + rok, tuple(res) + rres, (e,) + rcuts)
+            cand = (whole + rw, ok + rok, res + rres, (e,) + rcuts)
             if top is None or cand[:2] > top[:2]:
                 top = cand
-        if top is None:  # too short to cut: the rest of the clauses get nothing
-            fails = tuple((False, float("nan")) for kk in range(k, n) for _ in clauses[kk])
-            return 0, 0, fails, ()
+        if top is None:  # too short for a segment per clause: every check fails
+            return 0, 0, tuple((False, float("nan")) for kk in range(k, n) for _ in clauses[kk]), ()
         return top
 
     whole, _, res, cuts = best(0, 0)
