@@ -15,6 +15,7 @@ from easytune_core.eval.rules import checks_for, judge, load_rule_cases, summari
     ("a person steps to the left side", [("walk", "left")]),
     ("a man jumps up in place", [("jump", ""), ("jump_dir", "in_place")]),
     ("a person does jumping jacks", [("jump", "jacks")]),
+    ("the clip shows a man sitting up once from lying down", [("sit_up", "1")]),
     ("a person hops on one foot", [("jump", "hop")]),
     ("a person waves with the right hand", [("wave", "right")]),
     ("a person turns to the left", [("turn", "left")]),

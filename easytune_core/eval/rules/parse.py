@@ -160,7 +160,7 @@ def _floor(c, add):
     if re.search(r"push-?ups?(?! position)|press-?ups?|pushes up from the floor", c):
         add("push_up", count_of(c, "push-ups?|press-ups?|pushups?") or "")
         return
-    if re.search(r"sit-?ups?|crunch(es)?|sits? up once", c):
+    if re.search(r"sit-?ups?|crunch(es)?|(sits?|sitting) up once", c):
         add("sit_up", count_of(c, "sit-ups?|crunch(?:es)?") or "")
         return
     if re.search(r"\bplank\b|push-up position", c):
