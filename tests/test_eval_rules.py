@@ -111,19 +111,10 @@ def test_bad_inputs_are_clear():
 
 
 def test_load_rule_cases_and_summary(tmp_path):
+    from tests.support.standins import synth_rule_folder
+
     root = tmp_path / "data"
-    (root / "texts").mkdir(parents=True)
-    (root / "new_joints").mkdir()
-    (root / "new_joint_vecs").mkdir()
-    names = []
-    for i, kind in enumerate(["walk", "jump", "sit", "clap"]):
-        s = synthesize_sample(i, kinds=[kind])
-        name = f"{i:06d}"
-        names.append(name)
-        np.save(root / "new_joints" / f"{name}.npy", s.joints)
-        np.save(root / "new_joint_vecs" / f"{name}.npy", np.zeros((len(s.joints) - 1, 263), np.float32))
-        (root / "texts" / f"{name}.txt").write_text("".join(f"{c}#x#0.0#0.0\n" for c in s.captions))
-    (root / "val.txt").write_text("\n".join(names) + "\n")
+    synth_rule_folder(root, [["walk"], ["jump"], ["sit"], ["clap"]], "val")
     cases = load_rule_cases(root, "val", seed=0)
     assert 1 <= len(cases) <= 4 and len({c["name"] for c in cases}) == len(cases)
     assert all(c["frames"] > 0 and c["checks"] for c in cases)

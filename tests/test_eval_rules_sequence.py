@@ -65,18 +65,10 @@ def test_short_motions_and_frame_rates():
 
 
 def test_load_rule_cases_picks_sequences(tmp_path):
+    from tests.support.standins import synth_rule_folder
+
     root = tmp_path / "data"
-    for sub in ("texts", "new_joints", "new_joint_vecs"):
-        (root / sub).mkdir(parents=True)
-    names = []
-    for i, kinds in enumerate([["squat", "clap"], ["jump"], ["wave", "jump"]]):
-        s = synthesize_sample(i, kinds=kinds)
-        name = f"{i:06d}"
-        names.append(name)
-        np.save(root / "new_joints" / f"{name}.npy", s.joints)
-        np.save(root / "new_joint_vecs" / f"{name}.npy", np.zeros((len(s.joints) - 1, 263), np.float32))
-        (root / "texts" / f"{name}.txt").write_text("".join(f"{c}#x#0.0#0.0\n" for c in s.captions))
-    (root / "test.txt").write_text("\n".join(names) + "\n")
+    names = synth_rule_folder(root, [["squat", "clap"], ["jump"], ["wave", "jump"]], "test")
     seq = load_rule_cases(root, "test", sequences=True)
     assert seq and {c["name"] for c in seq} <= {names[0], names[2]}
     for c in seq:

@@ -59,3 +59,22 @@ def build_tiny_latent(folder: Path, seed: int = 0, few_step: bool = False, width
     extra = dict(sampler="consistency", guidance_embed=True, guidance_range=[1.0, 4.0], default_steps=4) if few_step else {}
     cfg = LatentDenoiserConfig(latent_tokens=2, latent_dim=width, width=width, layers=1, heads=2, ff=2 * width, **extra)
     return save_latent_model(folder, LatentDenoiser(cfg), cfg, vae, mean, std, meta={"standin": True})
+
+
+def synth_rule_folder(root, plans: list[list[str]], split: str) -> list[str]:
+    """A HumanML3D-layout folder at ``root`` with one synthesised motion per list of action kinds
+    (seed = its index), its captions and a ``<split>.txt`` naming them; returns the names."""
+    from easytune_core.data.synth import synthesize_sample
+
+    for sub in ("texts", "new_joints", "new_joint_vecs"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, kinds in enumerate(plans):
+        s = synthesize_sample(i, kinds=kinds)
+        name = f"{i:06d}"
+        names.append(name)
+        np.save(root / "new_joints" / f"{name}.npy", s.joints)
+        np.save(root / "new_joint_vecs" / f"{name}.npy", np.zeros((len(s.joints) - 1, 263), np.float32))
+        (root / "texts" / f"{name}.txt").write_text("".join(f"{c}#x#0.0#0.0\n" for c in s.captions))
+    (root / f"{split}.txt").write_text("\n".join(names) + "\n")
+    return names

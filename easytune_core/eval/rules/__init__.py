@@ -185,7 +185,7 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
             c["gen"] = judge_case(c, jts[:n], fps)
             gt_path = Path(gt_root) / "new_joints" / f"{c['name']}.npy" if gt_root is not None else None
             if gt_path is not None and gt_path.exists():
-                c["gt"] = judge_case(c, np.load(gt_path), FPS)
+                c["gt"] = judge_case(c, np.load(gt_path), fps)
         done += len(ids)
         if log:
             log(f"{done}/{len(cases)} captions, {time.time() - t0:.0f}s")
