@@ -81,8 +81,8 @@ def sequence_section(seq: list[dict]) -> tuple[dict, list[str]]:
                   "checks": gen["checks"], "check_pass": gen["pass_fraction"],
                   "gt_caption_pass": gt["caption_pass_fraction"]}
         name = "**all**" if k == "all" else k
-        lines.append(f"| {name} | {gen['captions']} | {gen['caption_pass_fraction']:.0%} | {gen['pass_fraction']:.0%} "
-                     f"| {gt['caption_pass_fraction']:.0%} |")
+        lines.append(f"| {name} | {gen['captions']} | {gen['caption_pass_fraction']:.1%} | {gen['pass_fraction']:.1%} "
+                     f"| {gt['caption_pass_fraction']:.1%} |")
     out["examples"] = [{"caption": c["caption"], "clauses": c["clauses"], "gen": c["gen"]} for c in seq[:10]]
     return out, lines
 
@@ -111,6 +111,8 @@ def main(argv=None) -> int:
                     help="also check this many captions that describe 2-4 actions in order, each clause on its "
                          "own segment (easytune_core.eval.rules.sequence; 0 = none)")
     args = ap.parse_args(argv)
+    if args.sequences < 0:
+        ap.error("--sequences must be 0 (none) or a positive number of captions")
     import torch
     torch.set_num_threads(args.threads)
     from easytune_core.pipeline import MotionPipeline
