@@ -64,6 +64,22 @@ def facing_yaw(joints: np.ndarray) -> np.ndarray:
     return Body(joints).yaw
 
 
+def on_body(joints: np.ndarray, fps: float | None = None) -> np.ndarray:
+    """Joints as the rules read them: KIT-ML's ``(T, 21, 3)`` put on the 22-joint body, and
+    resampled to 20 frames per second from ``fps`` (default: 12.5 for KIT-ML joints, 20 otherwise)."""
+    j = np.asarray(joints)
+    kit = j.ndim == 3 and j.shape[1:] == (21, 3) and len(j) >= 1
+    if kit:
+        from easytune_core.motion.kit_body import kit_to_body_joints
+        joints = kit_to_body_joints(np.asarray(j, dtype=np.float64))
+    rate = float(fps) if fps is not None else (KIT_FPS if kit else FPS)
+    if not (np.isfinite(rate) and rate > 0):
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    if abs(rate - FPS) > 1e-9:
+        joints = resample(np.asarray(joints, dtype=np.float64), rate, FPS)
+    return joints
+
+
 # "any" in place of a side (or of back / front for lying) passes if either choice passes.
 ANY = {"lie": ("back", "front")}
 
@@ -78,17 +94,7 @@ def judge(joints: np.ndarray, category: str, arg: str = "", fps: float | None = 
     An argument word ``any`` stands for either side (``("kneel", "any")``, ``("hand_to_head",
     "any phone")``) or, for lying, either back or front.
     """
-    j = np.asarray(joints)
-    kit = j.ndim == 3 and j.shape[1:] == (21, 3) and len(j) >= 1
-    if kit:
-        from easytune_core.motion.kit_body import kit_to_body_joints
-        joints = kit_to_body_joints(np.asarray(j, dtype=np.float64))
-    rate = float(fps) if fps is not None else (KIT_FPS if kit else FPS)
-    if not (np.isfinite(rate) and rate > 0):
-        raise ValueError(f"fps must be positive, got {fps!r}")
-    if abs(rate - FPS) > 1e-9:
-        joints = resample(np.asarray(joints, dtype=np.float64), rate, FPS)
-    body = Body(joints)
+    body = Body(on_body(joints, fps))
     if category not in JUDGES:
         raise ValueError(f"unknown rule category {category!r}; choose one of {', '.join(CATEGORIES)}")
     words = str(arg).split()

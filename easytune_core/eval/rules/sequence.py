@@ -71,23 +71,21 @@ def judge_sequence(joints: np.ndarray, clauses: list[list[tuple[str, str]]], fps
     Returns (passed, one ``(passed, value)`` per check of every clause in order, the cut frames).
     The segmentation is the one with the most clauses passing whole, then the most checks
     passing; its per-check results are returned, so a failing motion still shows which clause
-    failed. ``step`` and ``min_frames`` are in frames at 20 fps (the rules' rate).
+    failed. ``step`` and ``min_frames`` are in frames at 20 fps (the rules' rate); ``fps`` and
+    KIT-ML joints are read as :func:`judge` reads them.
     """
-    from . import FPS, judge, resample
+    from . import FPS, judge, on_body
 
     if not clauses or not all(clauses):
         raise ValueError("judge_sequence needs at least one clause, each with checks")
     if step < 1 or min_frames < 2:
         raise ValueError(f"step must be >= 1 and min_frames >= 2, got {step} and {min_frames}")
-    j = np.asarray(joints, dtype=np.float64)
-    rate = float(fps) if fps is not None else FPS
-    if abs(rate - FPS) > 1e-9:
-        j = resample(j, rate, FPS)
+    j = np.asarray(on_body(joints, fps), dtype=np.float64)  # once, not per segment
     T, n = len(j), len(clauses)
     grid = range(0, T - min_frames + 1, step)
 
     def score(k: int, s: int, e: int):
-        res = tuple(judge(j[s:e], cat, arg) for cat, arg in clauses[k])
+        res = tuple(judge(j[s:e], cat, arg, fps=FPS) for cat, arg in clauses[k])
         ok = sum(bool(r[0]) for r in res)
         return int(ok == len(res)), ok, res
 
