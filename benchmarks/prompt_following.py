@@ -28,7 +28,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
 from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
-from easytune_core.eval.rules import judge_case, judge_generated, load_rule_cases, summarize  # noqa: E402
+from easytune_core.eval.rules import (judge_case, judge_generated, judge_timelines, load_rule_cases,  # noqa: E402
+                                      summarize)  # noqa: E402
 
 
 def families_of(root: Path) -> dict:
@@ -65,25 +66,40 @@ def paraphrase_section(pipe, args) -> tuple[dict, list[str]]:
     return res, lines
 
 
-def sequence_section(seq: list[dict]) -> tuple[dict, list[str]]:
-    """Ordered checks of multi-action captions, by the number of clauses."""
-    out, lines = {}, ["", f"Captions that describe actions in order ({len(seq)} captions; a caption passes when the "
-                          "motion can be cut, in order, into segments on which each clause's checks pass):", "",
-                      "| clauses | captions | model: captions passing | model: checks passing | "
+def sequence_section(seq: list[dict], key: str = "gen") -> tuple[dict, list[str]]:
+    """Ordered checks of multi-action captions, by the number of clauses; with ``key`` "timeline"
+    the motions are the captions generated as timelines of their clauses (``--timeline``)."""
+    how = ("generated as one motion" if key == "gen" else
+           "each generated as a timeline of its clauses (`sequence_timeline` + `compose`)")
+    out, lines = {}, ["", f"Captions that describe actions in order ({len(seq)} captions, {how}; a caption passes "
+                          "when the motion can be cut, in order, into segments on which each clause's checks pass):",
+                      "", "| clauses | captions | model: captions passing | model: checks passing | "
                       "ground truth: captions passing |", "|---|---|---|---|---|"]
     groups = {}
     for c in seq:
         groups.setdefault(str(len(c["clauses"])), []).append(c)
     groups["all"] = seq
     for k, group in sorted(groups.items()):
-        gen, gt = summarize(group, "gen"), summarize(group, "gt")
+        gen, gt = summarize(group, key), summarize(group, "gt")
         out[k] = {"captions": gen["captions"], "caption_pass": gen["caption_pass_fraction"],
                   "checks": gen["checks"], "check_pass": gen["pass_fraction"],
                   "gt_caption_pass": gt["caption_pass_fraction"]}
         name = "**all**" if k == "all" else k
         lines.append(f"| {name} | {gen['captions']} | {gen['caption_pass_fraction']:.1%} | {gen['pass_fraction']:.1%} "
                      f"| {gt['caption_pass_fraction']:.1%} |")
-    out["examples"] = [{"caption": c["caption"], "clauses": c["clauses"], "gen": c["gen"]} for c in seq[:10]]
+    # which clause fails: the checks of the k-th clause passing, over captions with that clause
+    pos = {}
+    for c in seq:
+        results = iter(c[key])
+        for k, clause in enumerate(c["clauses"], 1):
+            got = [ok for _, (ok, _) in zip(clause, results)]
+            p = pos.setdefault(k, [0, 0])
+            p[0] += sum(map(bool, got))
+            p[1] += len(got)
+    out["by_position"] = {str(k): {"checks": n, "check_pass": p / n} for k, (p, n) in sorted(pos.items())}
+    lines += ["", "Checks passing by the clause's position: " +
+              ", ".join(f"clause {k} {v['check_pass']:.1%} of {v['checks']}" for k, v in out["by_position"].items()) + "."]
+    out["examples"] = [{"caption": c["caption"], "clauses": c["clauses"], key: c[key]} for c in seq[:10]]
     return out, lines
 
 
@@ -110,27 +126,30 @@ def main(argv=None) -> int:
     ap.add_argument("--sequences", type=int, default=0,
                     help="also check this many captions that describe 2-4 actions in order, each clause on its "
                          "own segment (easytune_core.eval.rules.sequence; 0 = none)")
+    ap.add_argument("--timeline", choices=("prefix", "blend"), default=None,
+                    help="also generate each sequence caption as a timeline of its clauses with this compose "
+                         "strategy (easytune_core.text.sequence.sequence_timeline) and check it the same way")
+    ap.add_argument("--no-whole", action="store_true",
+                    help="with --timeline: skip generating the sequence captions as one motion")
     args = ap.parse_args(argv)
     if args.sequences < 0:
         ap.error("--sequences must be 0 (none) or a positive number of captions")
+    if args.timeline and not args.sequences:
+        ap.error("--timeline needs --sequences N (the captions it generates as timelines)")
+    if args.no_whole and not args.timeline:
+        ap.error("--no-whole needs --timeline")
     import torch
     torch.set_num_threads(args.threads)
     from easytune_core.pipeline import MotionPipeline
     root = Path(args.data)
-    if args.no_template:
-        if not args.paraphrase:
-            raise SystemExit("--no-template needs --paraphrase val|test")
-        pipe = MotionPipeline.from_checkpoint(args.checkpoint, precision=args.precision)
-        res, lines = paraphrase_section(pipe, args)
-        summary = {"checkpoint": args.checkpoint, "paraphrase": {"split": args.paraphrase, "seeds": args.seeds, **res}}
-        lines = [f"Prompt following of `{args.checkpoint}`:"] + lines
-        write_results(args.out, summary, "\n".join(lines), device=pipe.device)
-        print("\n".join(lines))
-        return 0
-    cases = load_rule_cases(root, args.split, args.limit or None, args.seed)
-    if not cases:
+    if args.no_template and not (args.paraphrase or args.sequences):
+        raise SystemExit("--no-template needs --paraphrase val|test or --sequences N")
+    cases = [] if args.no_template else load_rule_cases(root, args.split, args.limit or None, args.seed)
+    if not args.no_template and not cases:
         raise SystemExit(f"no checkable captions in {root}/{args.split}.txt")
     seq = load_rule_cases(root, args.split, args.sequences, args.seed, sequences=True) if args.sequences else []
+    if args.sequences and not seq:
+        raise SystemExit(f"no checkable sequence captions in {root}/{args.split}.txt")
     if args.gt_only:
         for c in cases + seq:
             c["gt"] = judge_case(c, np.load(root / "new_joints" / f"{c['name']}.npy"))
@@ -147,20 +166,49 @@ def main(argv=None) -> int:
                 print(f"  {k}: {v['pass']}/{v['n']}")
         return 0
     pipe = MotionPipeline.from_checkpoint(args.checkpoint, precision=args.precision)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     t0 = time.time()
-    judge_generated(pipe, cases, args.steps, args.guidance, args.seed, args.batch, gt_root=root,
-                    log=lambda m: print(m, file=sys.stderr))
+    summary = {"checkpoint": args.checkpoint, "split": args.split, "seed": args.seed, "steps": args.steps,
+               "guidance": args.guidance, "precision": pipe.precision}
+    lines = [f"Prompt following of `{args.checkpoint}` ({args.steps} DDIM steps, guidance {args.guidance}, "
+             f"{pipe.precision}):"]
+    if cases:
+        lines += template_section(pipe, cases, root, args, summary, log)
+    if seq:
+        if not args.no_whole:
+            judge_generated(pipe, seq, args.steps, args.guidance, args.seed, args.batch, gt_root=root, log=log)
+            summary["sequences"], extra = sequence_section(seq)
+            lines += extra
+        else:
+            for c in seq:
+                c["gt"] = judge_case(c, np.load(root / "new_joints" / f"{c['name']}.npy"))
+        if args.timeline:
+            t1 = time.time()
+            judge_timelines(pipe, seq, args.steps, args.guidance, args.seed, args.timeline, log=log)
+            summary["sequences_timeline"], extra = sequence_section(seq, "timeline")
+            summary["sequences_timeline"].update(strategy=args.timeline, seconds=round(time.time() - t1, 1))
+            lines += extra
+    if args.paraphrase:
+        res, extra = paraphrase_section(pipe, args)
+        summary["paraphrase"] = {"split": args.paraphrase, "seeds": args.seeds, **res}
+        lines += extra
+    summary["seconds"] = round(time.time() - t0, 1)
+    write_results(args.out, summary, "\n".join(lines), device=pipe.device)
+    print("\n".join(lines))
+    return 0
+
+
+def template_section(pipe, cases: list[dict], root: Path, args, summary: dict, log) -> list[str]:
+    """Whole-clip rule checks of the template captions; fills ``summary`` and returns the markdown lines."""
+    judge_generated(pipe, cases, args.steps, args.guidance, args.seed, args.batch, gt_root=root, log=log)
     gen, gt = summarize(cases, "gen"), summarize(cases, "gt")
-    summary = {"checkpoint": args.checkpoint, "split": args.split, "seed": args.seed, "captions": len(cases),
-               "checks": gen["checks"],
-               "pass_fraction": gen["pass_fraction"], "gt_pass_fraction": gt["pass_fraction"],
-               "steps": args.steps, "guidance": args.guidance, "precision": pipe.precision,
-               "seconds": round(time.time() - t0, 1),
-               "per_check": {k: {"n": v["n"], "gen_pass": v["pass"],
-                                 "gt_pass": gt["per_check"].get(k, {}).get("pass", 0),
-                                 "gt_n": gt["per_check"].get(k, {}).get("n", 0)}
-                             for k, v in gen["per_check"].items()},
-               "examples": [{"caption": c["caption"], "checks": c["checks"], "gen": c["gen"]} for c in cases[:20]]}
+    summary.update({"captions": len(cases), "checks": gen["checks"],
+                    "pass_fraction": gen["pass_fraction"], "gt_pass_fraction": gt["pass_fraction"],
+                    "per_check": {k: {"n": v["n"], "gen_pass": v["pass"],
+                                      "gt_pass": gt["per_check"].get(k, {}).get("pass", 0),
+                                      "gt_n": gt["per_check"].get(k, {}).get("n", 0)}
+                                  for k, v in gen["per_check"].items()},
+                    "examples": [{"caption": c["caption"], "checks": c["checks"], "gen": c["gen"]} for c in cases[:20]]})
     fams = families_of(root)
     per_family = {}
     for c in cases:
@@ -168,8 +216,7 @@ def main(argv=None) -> int:
         f[0] += sum(bool(ok) for ok, _ in c["gen"])
         f[1] += len(c["gen"])
     summary["per_family"] = {k: {"n": n, "gen_pass": p} for k, (p, n) in sorted(per_family.items())}
-    lines = [f"Prompt following of `{args.checkpoint}` on {len(cases)} {args.split}-split captions "
-             f"({args.steps} DDIM steps, guidance {args.guidance}, {pipe.precision}):", "",
+    lines = ["", f"{len(cases)} {args.split}-split captions, whole-clip checks:", "",
              "| check | captions | model pass | ground-truth pass |", "|---|---|---|---|"]
     for k, v in summary["per_check"].items():
         gt_frac = f"{v['gt_pass'] / v['gt_n']:.0%}" if v["gt_n"] else "-"
@@ -177,18 +224,7 @@ def main(argv=None) -> int:
     lines.append(f"| **all** | {gen['checks']} | **{gen['pass_fraction']:.0%}** | {gt['pass_fraction']:.0%} |")
     lines += ["", "| family | checks | model pass |", "|---|---|---|"]
     lines += [f"| {k} | {v['n']} | {v['gen_pass'] / v['n']:.0%} |" for k, v in summary["per_family"].items()]
-    if seq:
-        judge_generated(pipe, seq, args.steps, args.guidance, args.seed, args.batch, gt_root=root,
-                        log=lambda m: print(m, file=sys.stderr))
-        summary["sequences"], extra = sequence_section(seq)
-        lines += extra
-    if args.paraphrase:
-        res, extra = paraphrase_section(pipe, args)
-        summary["paraphrase"] = {"split": args.paraphrase, "seeds": args.seeds, **res}
-        lines += extra
-    write_results(args.out, summary, "\n".join(lines), device=pipe.device)
-    print("\n".join(lines))
-    return 0
+    return lines
 
 
 if __name__ == "__main__":

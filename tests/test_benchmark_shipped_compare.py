@@ -20,7 +20,7 @@ def measured(tiny_stage_run, tmp_path_factory):
             rules[m] = out / f"rules_{m}"
             assert pf.main(["--checkpoint", str(runs / m), "--data", str(data), "--split", "test", "--limit", "12",
                             "--steps", "2", "--paraphrase", "test", "--subsets", "paraphrase", "--seeds", "1",
-                            "--threads", "1", "--out", str(rules[m])] + (["--sequences", "6"] if m == "base" else [])) == 0
+                            "--threads", "1", "--out", str(rules[m])] + (["--sequences", "6", "--timeline", "prefix"] if m == "base" else [])) == 0
     finally:
         mp.undo()
     return root, evals, {m: p.with_suffix(".json") for m, p in rules.items()}
@@ -45,7 +45,15 @@ def test_prompt_following_reports_checks_families_and_the_paraphrase_set(measure
     assert 0.0 <= seq["all"]["caption_pass"] <= 1.0 and 0.0 <= seq["all"]["check_pass"] <= 1.0
     assert all(len(e["clauses"]) >= 2 and len(e["gen"]) == sum(map(len, e["clauses"])) for e in seq["examples"])
     assert "Captions that describe actions in order" in rules["base"].with_suffix(".md").read_text()
+    by_pos = seq["by_position"]  # which clause fails: every clause's checks counted at its position
+    assert set(by_pos) >= {"1", "2"} and sum(v["checks"] for v in by_pos.values()) == seq["all"]["checks"]
     assert "sequences" not in json.loads(rules["easytune"].read_text())
+    # the same captions generated as timelines of their clauses, judged the same way
+    tl = res["sequences_timeline"]
+    assert tl["strategy"] == "prefix" and tl["all"]["captions"] == seq["all"]["captions"]
+    assert tl["all"]["gt_caption_pass"] == seq["all"]["gt_caption_pass"]
+    assert all(len(e["timeline"]) == sum(map(len, e["clauses"])) for e in tl["examples"])
+    assert "each generated as a timeline of its clauses" in rules["base"].with_suffix(".md").read_text()
 
 
 def test_shipped_compare_tables_and_regressions(measured, tmp_path):

@@ -110,3 +110,20 @@ def test_edit_tab_edits_the_last_motion_and_walks_a_drawn_path(page_and_logs):
         box = page.locator(view).bounding_box()
         assert box and box["width"] > 200 and box["height"] > 200
     assert logs == []
+
+
+def test_a_prompt_of_actions_in_order_splits_into_a_timeline(page_and_logs):
+    page, logs = page_and_logs
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#prompt textarea").fill("a person walks forward, then sits down")
+    page.get_by_text("Timeline: several prompts in a row").click()
+    page.click("#split_prompt")
+    page.wait_for_function("document.querySelector('#timeline').innerText.includes('a person sits down')",
+                           timeout=10_000)
+    rows = page.locator("#timeline").inner_text()
+    assert "a person walks forward" in rows and "a person turns left" not in rows
+    page.click("#compose")
+    page.wait_for_function("document.querySelector('#view_a') && document.body.innerText.includes('Timeline of 2 "
+                           "segments')", timeout=90_000)
+    assert "'a person sits down' frames" in page.locator("body").inner_text()
+    assert logs == []

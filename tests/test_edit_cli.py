@@ -212,6 +212,13 @@ def test_edit_and_compose_cli(ckpt, tmp_path, capsys, monkeypatch):
     summary = json.loads(capsys.readouterr().out)
     assert summary["frames"] == 100 and summary["segments"][1]["start"] == 60
     assert np.load(tmp_path / "t.npy").shape == (100, 22, 3) and (tmp_path / "t.glb").stat().st_size > 1000
+    # one sentence of actions in order: one segment per clause, sharing the seconds
+    rc = cli_main(["compose", "--sentence", "A man walks forward, then sits down.", "--seconds", "4",
+                   "--checkpoint", str(ckpt), "--steps", "2", "--out", str(tmp_path / "s.npy"), "--quiet"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [s["prompt"] for s in summary["segments"]] == ["a man walks forward", "a person sits down"]
+    assert summary["frames"] == 80 and summary["segments"][1]["start"] == 40
 
 
 @pytest.mark.parametrize("argv, match", [
@@ -221,6 +228,10 @@ def test_edit_and_compose_cli(ckpt, tmp_path, capsys, monkeypatch):
     (["edit", "--path", "0,0,0"], "at least 2 points"),
     (["compose"], "--segment"),
     (["compose", "--segment", "walk | 0"], "segment 1 lasts 0"),
+    (["compose", "--sentence", "a person jumps, then waves"], "needs --seconds"),
+    (["compose", "--sentence", "a person jumps, then waves", "--seconds", "1.5"], "at least 2 s"),
+    (["compose", "--sentence", "a person jumps", "--segment", "walk | 2", "--seconds", "3"], "one of them"),
+    (["compose", "--segment", "walk | 2", "--seconds", "3"], "--seconds goes with --sentence"),
 ])
 def test_edit_and_compose_cli_errors(ckpt, tmp_path, capsys, argv, match):
     rc = cli_main(argv + ["--checkpoint", str(ckpt), "--out", str(tmp_path / "x.npy")])

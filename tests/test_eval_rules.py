@@ -10,6 +10,8 @@ from easytune_core.eval.rules import checks_for, judge, load_rule_cases, summari
 
 
 @pytest.mark.parametrize("caption, expected", [
+    ("a man walks forward swinging his arms back and forth", [("walk", "forward")]),  # arms to and fro: no path
+    ("a person walks back and forth", [("back_and_forth", "")]),
     ("a person walks forward", [("walk", "forward")]),
     ("someone walks backwards slowly", [("walk", "backward")]),
     ("a person steps to the left side", [("walk", "left")]),

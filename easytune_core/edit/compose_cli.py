@@ -3,7 +3,9 @@
     python -m easytune_core compose --segment "a person walks forward | 4" \
         --segment "a person turns left | 2" --segment "a person sits down | 3" --out long.npy
 
-or ``--timeline FILE`` with one ``prompt | seconds`` per line. Writes joints (T, 22, 3), features
+or ``--timeline FILE`` with one ``prompt | seconds`` per line, or one sentence of actions in order
+cut into one segment per clause (``--sentence "a person walks forward, then sits down" --seconds 6``;
+:func:`easytune_core.text.sequence.sequence_timeline`). Writes joints (T, 22, 3), features
 beside them, optionally a GLB (``--glb``), and prints the segments' frame ranges as JSON.
 """
 
@@ -23,6 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--segment", action="append", default=None, help="'prompt | seconds' (repeat, in order)")
     p.add_argument("--timeline", default=None, help="text file, one 'prompt | seconds' per line (# comments)")
+    p.add_argument("--sentence", default=None,
+                   help="one prompt of actions in order ('A, then B, and finally C'): one segment per clause, "
+                        "sharing --seconds equally")
+    p.add_argument("--seconds", type=float, default=None, help="with --sentence: the length of the whole motion")
     p.add_argument("--strategy", default="prefix", choices=STRATEGIES,
                    help="prefix: each window continues the motion so far; blend: overlapping windows denoised together")
     p.add_argument("--seed", type=int, default=0)
@@ -49,9 +55,19 @@ def run(args) -> int:
     from ..pipeline import MotionPipeline
     from .compose import check_timeline
 
-    if bool(args.segment) == bool(args.timeline):
-        raise ValueError("give the timeline as --segment 'prompt | seconds' flags or as --timeline FILE (one of them)")
-    segments = check_timeline(args.segment or read_timeline(args.timeline))
+    sentence = getattr(args, "sentence", None)
+    if sum(x is not None and x != [] for x in (args.segment, args.timeline, sentence)) != 1:
+        raise ValueError("give the timeline as --segment 'prompt | seconds' flags, as --timeline FILE or as "
+                         "--sentence TEXT --seconds S (one of them)")
+    if sentence is not None:
+        from ..text.sequence import sequence_timeline
+        if args.seconds is None:
+            raise ValueError("--sentence needs --seconds: the length of the whole motion")
+        segments = check_timeline(sequence_timeline(sentence, args.seconds))
+    else:
+        if args.seconds is not None:
+            raise ValueError("--seconds goes with --sentence; give each segment's seconds in --segment or --timeline")
+        segments = check_timeline(args.segment or read_timeline(args.timeline))
     out = Path(args.out)
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy, got {out}")

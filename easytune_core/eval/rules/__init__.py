@@ -36,7 +36,7 @@ from .parse import checks_for
 from .sequence import judge_sequence, sequence_checks
 
 __all__ = ["CATEGORIES", "checks_for", "facing_yaw", "judge", "judge_case", "judge_generated", "judge_sequence",
-           "load_rule_cases", "sequence_checks", "summarize"]
+           "judge_timelines", "load_rule_cases", "sequence_checks", "summarize"]
 
 CATEGORIES = tuple(sorted(JUDGES))
 
@@ -195,6 +195,32 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
         done += len(ids)
         if log:
             log(f"{done}/{len(cases)} captions, {time.time() - t0:.0f}s")
+
+
+def judge_timelines(pipe, cases: list[dict], steps: int = 50, guidance: float = 2.5, seed: int = 0,
+                    strategy: str = "prefix", key: str = "timeline", log=None) -> None:
+    """Generate each case's caption as a timeline of its clauses and judge it into ``case[key]``.
+
+    The caption is cut into its clauses (:func:`easytune_core.text.sequence.sequence_timeline`),
+    which share the clip's length (40 frames up to the model's maximum, as in
+    :func:`judge_generated`, and at least one second per clause), and ``pipe.compose`` generates
+    them in order with ``strategy``. Case i's timeline is seeded ``seed + 100 * i``, so a case's
+    motion does not depend on the other cases.
+    """
+    import time
+
+    from ...text.sequence import clauses_of, sequence_timeline
+
+    t0 = time.time()
+    fps = float(getattr(pipe, "fps", FPS))
+    for i, c in enumerate(cases):
+        frames = int(np.clip(c["frames"] or 120, 40, pipe.max_frames))
+        frames = max(frames, int(np.ceil(fps * len(clauses_of(c["caption"])))))
+        res = pipe.compose(sequence_timeline(c["caption"], frames / fps), seed=seed + 100 * i, guidance=guidance,
+                           steps=steps, strategy=strategy)
+        c[key] = judge_case(c, res.joints, res.fps)
+        if log and ((i + 1) % 10 == 0 or i + 1 == len(cases)):
+            log(f"{i + 1}/{len(cases)} timelines, {time.time() - t0:.0f}s")
 
 
 def summarize(cases: list[dict], key: str = "gen") -> dict:

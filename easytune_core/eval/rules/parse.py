@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ...text.sequence import normalize
+
 SEQUENCE = re.compile(r"\b(then|after that|afterwards?|before|followed by|finally|lastly|next|once done|subsequently|"
                       r"to finish|at the end|later)\b|\.\s+\S")
 NUMBER = {"one": 1, "a single": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -126,7 +128,7 @@ ON_THE_MOVE = {"wave", "raise", "clap", "clap_overhead", "point", "hand_to_head"
 
 def checks_for(caption: str) -> list[tuple[str, str]]:
     """The ``(category, argument)`` checks a caption asks for; empty if nothing is checkable."""
-    c = " ".join(caption.lower().strip().rstrip(".").split())
+    c = normalize(caption)
     if SEQUENCE.search(c):
         return []
     out: list[tuple[str, str]] = []
@@ -497,7 +499,7 @@ ARM_CIRCLE_PHRASE = (r"\b(doing |does |do )?((forward|backward|small|big) )*arm 
 def _locomotion(c, add, style):
     c = re.sub(ARM_CIRCLE_PHRASE, " ", c)
     c = re.sub(r"\b(rotat|twist|circl|swing)\w* (the |his |her |their |both )?(left |right )?(arm|arms|hand|hands|hips|upper body|"
-               r"torso|waist)\b", " ", c)
+               r"torso|waist)\b( (back and forth|to and fro|up and down)\b)?", " ", c)  # arms to and fro: no path
     turning = re.search(r"\bturn|face the other way|\bspin|\brotat|\bpivot|\bswivel|\btwirl|about-fac|u-turn|\bveer", c)
     path = None
     if re.search(r"zigzag", c):

@@ -19,16 +19,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from ...text.sequence import SPLIT, clauses_of, normalize
 from .parse import checks_for
 
 __all__ = ["SPLIT", "clauses_of", "sequence_checks", "judge_sequence"]
 
-# Words that start the next clause of a sequence. "before" keeps the order ("A before B" = A,
-# then B); "next" is not "next to".
-SPLIT = re.compile(
-    r"(?:\s*[,;.]\s*|\s+)(?:and\s+)?(?:then\s+finally|then|after that|afterwards?|next(?!\s+to\b)|before|followed by|"
-    r"finally|lastly|once done|subsequently|to finish|at the end|later)\b[,]?\s*"
-    r"|\s*;\s*|\.\s+(?=\S)")
 # Clause pairs that name one action in two phrases ("crouches, then gets back up", "crouches low
 # then explodes upward"): the first check's rule already covers the second part.
 ONE_ACTION = {("crouch", "get_up"), ("crouch", "squat_jump")}
@@ -40,17 +35,10 @@ NOT_IN_SEQUENCES = {"rub_hands", "squat_jump"}
 UNORDERED = re.compile(r"\b(after(?! that)|previously|earlier|prior to)\b")
 
 
-def clauses_of(caption: str) -> list[str]:
-    """The clauses of a caption in the order they happen (one clause when it is no sequence)."""
-    c = " ".join(caption.lower().strip().rstrip(".").split())
-    parts = [p.strip(" ,;.") for p in SPLIT.split(c)]
-    return [p for p in parts if p]
-
-
 def sequence_checks(caption: str) -> list[list[tuple[str, str]]] | None:
     """The checks of each clause of a caption that describes 2-4 actions in order, or None if the
     caption is no such sequence or a clause has nothing checkable."""
-    c = " ".join(caption.lower().strip().rstrip(".").split())
+    c = normalize(caption)
     clauses = clauses_of(c)
     if not 2 <= len(clauses) <= 4 or UNORDERED.search(c):
         return None
