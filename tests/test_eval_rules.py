@@ -12,6 +12,8 @@ from easytune_core.eval.rules import checks_for, judge, load_rule_cases, summari
 @pytest.mark.parametrize("caption, expected", [
     ("a man walks forward swinging his arms back and forth", [("walk", "forward")]),  # arms to and fro: no path
     ("a person walks back and forth", [("back_and_forth", "")]),
+    ("a person raises one arm", [("raise", "one")]),  # either arm
+    ("someone raises the left arm", [("raise", "left")]),
     ("a person walks forward", [("walk", "forward")]),
     ("someone walks backwards slowly", [("walk", "backward")]),
     ("a person steps to the left side", [("walk", "left")]),
@@ -86,11 +88,15 @@ def test_rules_fail_on_the_opposite_or_on_standing():
     for cat, arg in [("walk", "forward"), ("walk", "left"), ("jump", ""), ("turn", "left"), ("turn", "around"),
                      ("sit", ""), ("lie", "back"), ("lie", "any"), ("crawl", "forward"), ("push_up", ""), ("kneel", "any"),
                      ("one_foot", "any"), ("hand_to_head", "any phone"), ("clap", ""), ("run", ""), ("bow", ""),
-                     ("stretch", "up"), ("cross_arms", ""), ("touch_toes", ""), ("in_place", "")]:
+                     ("stretch", "up"), ("cross_arms", ""), ("touch_toes", ""), ("in_place", ""), ("raise", "one")]:
         assert not judge(stand, cat, arg)[0], (cat, arg)
     assert judge(stand, "still", "")[0]
     fwd = synthesize_sample(1, kinds=["walk"]).joints
     assert judge(fwd, "walk", "forward")[0] and not judge(fwd, "walk", "backward")[0]
+    for joints, checks in _samples("raise", 2):  # "one arm": whichever arm the motion raises
+        for _, (c, arg) in checks:
+            if arg in ("left", "right"):
+                assert judge(joints, "raise", "one")[0]
     # mirror left-right (x -> -x, swap sides): a left turn becomes a right turn, a left wave a right wave
     perm = np.asarray(HUMANML3D.mirror)
     for kind, cat in (("turn", "turn"), ("wave", "wave")):

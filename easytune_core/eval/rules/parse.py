@@ -376,7 +376,9 @@ def _arms(c, add):
     elif re.search(r"\b(raises?|raising|lifts?|lifting|holds? up|holding up)( \w+){0,3} (arm|arms|hand|hands)\b|"
                    r"puts? (both hands|the (left|right) hand) up|throws? both hands up", c) and \
             not re.search(r"cup|salut|point|scratch|stretch|drink|clap", c):
-        add("raise", "both" if re.search(r"both|the arms|\bhands\b", c) else (hand or side_any(c) or "both"))
+        one = re.search(r"\b(one|an|a single) (arm|hand)\b", c) and not (hand or side_any(c))
+        add("raise", "one" if one else
+            "both" if re.search(r"both|the arms|\bhands\b", c) else (hand or side_any(c) or "both"))
     if re.search(r"clap\w* (above|over) (the|his|her|their) head|clap\w* overhead|clap\w* high above", c):
         add("clap_overhead", count_of(c) or "")
     elif re.search(r"\bclap|applaud", c):
