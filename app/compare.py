@@ -63,6 +63,17 @@ def _both_calls(*calls) -> list:
         return [f.result() for f in futures]
 
 
+def sequence_hint(prompt: str) -> str:
+    """A pointer to the Timeline's split for a prompt of several actions in order, else ''."""
+    from easytune_core.text.sequence import clauses_of
+
+    n = len(clauses_of(prompt))
+    if n < 2:
+        return ""
+    return (f" This prompt names {n} actions in order: generated as one motion, they are seldom all done in order; "
+            "the Timeline below can split it into one segment per action (Split the prompt above into segments).")
+
+
 def build_compare_tab(backend, folders, config):
     """Lay out the Compare tab and wire its events. Returns its components (a namespace): the A/B
     dropdowns (other tabs refresh them), the generation settings, the A/B views and downloads, the
@@ -134,7 +145,7 @@ def build_compare_tab(backend, folders, config):
                             "features": str(s.files["features"]), "glb": str(s.files["glb"]), "fps": s.fps,
                             "world": s.world}
                            for s in sides]}
-        text = note(sides, seed, seconds, took)
+        text = note(sides, seed, seconds, took, sequence_hint(prompt))
         state["note"] = text  # the details keep the seed and noise line in the status
         return sides, state, text
 

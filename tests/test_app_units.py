@@ -263,3 +263,12 @@ def test_sides_of_the_everyday_world_are_scored_by_its_reward_and_evaluator(tmp_
         backend.score(prompt, scored)
         assert [s.reward for s in scored] == pytest.approx(expected[prefix][0], abs=1e-5)
         assert [s.matching_distance for s in scored] == pytest.approx(expected[prefix][1], abs=1e-4)
+
+
+def test_prompts_of_actions_in_order_point_to_the_timeline_split():
+    from app.compare import sequence_hint
+
+    assert sequence_hint("a person walks forward and waves") == ""
+    assert sequence_hint("a person walks while waving") == ""
+    hint = sequence_hint("a person walks forward, then sits down, and finally waves")
+    assert "3 actions in order" in hint and "Split the prompt" in hint
