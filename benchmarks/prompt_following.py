@@ -9,10 +9,13 @@ the hand-written prompts of ``easytune_core/data/paraphrase_set.jsonl``, each sa
 ``--seeds`` seeds and judged by its own checks, per action family and subset. Sequence captions
 (``--sequences N``): N captions of the split that describe 2-4 actions in order, each clause judged
 on its own segment of the motion in the caption's order (``easytune_core.eval.rules.sequence``), by
-number of clauses. Writes ``--out``.json/.md (default benchmarks/results/prompt_following).
+number of clauses; with ``--timeline prefix|blend`` the same captions are also generated as timelines
+of their clauses (``easytune_core.text.sequence.sequence_timeline`` + ``compose``) and judged the
+same way. Writes ``--out``.json/.md (default benchmarks/results/prompt_following).
 
     python benchmarks/prompt_following.py --checkpoint assets/checkpoints/base --data data/builtin
     python benchmarks/prompt_following.py --paraphrase test --seeds 3 --out benchmarks/results/paraphrase_base
+    python benchmarks/prompt_following.py --no-template --sequences 200 --timeline prefix --out seq_timelines
 """
 
 from __future__ import annotations
@@ -181,7 +184,7 @@ def main(argv=None) -> int:
             lines += extra
         else:
             for c in seq:
-                c["gt"] = judge_case(c, np.load(root / "new_joints" / f"{c['name']}.npy"))
+                c["gt"] = judge_case(c, np.load(root / "new_joints" / f"{c['name']}.npy"), float(pipe.fps))
         if args.timeline:
             t1 = time.time()
             judge_timelines(pipe, seq, args.steps, args.guidance, args.seed, args.timeline, log=log)

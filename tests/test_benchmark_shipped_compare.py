@@ -111,3 +111,23 @@ def test_shipped_compare_refuses_models_measured_differently(measured, tmp_path)
     with pytest.raises(SystemExit, match="needs both"):
         bench.main(["--eval", f"base={evals['base']}", "--rules", f"base={rules['base']}",
                     "--rules", f"easytune={rules['easytune']}", "--out", str(tmp_path / "x")])
+
+
+def test_prompt_following_sequences_alone_as_timelines(tiny_stage_run, tmp_path):
+    root, data, runs, _ = tiny_stage_run
+    pf = load_benchmark("prompt_following.py")
+    common = ["--checkpoint", str(runs / "base"), "--data", str(data), "--split", "test", "--steps", "2",
+              "--threads", "1"]
+    mp = fake_text_patch()
+    try:
+        assert pf.main(common + ["--no-template", "--sequences", "3", "--timeline", "blend", "--no-whole",
+                                 "--out", str(tmp_path / "seq")]) == 0
+        for bad in (["--timeline", "prefix"], ["--sequences", "3", "--no-whole"]):
+            with pytest.raises(SystemExit):
+                pf.main(common + bad + ["--out", str(tmp_path / "x")])
+    finally:
+        mp.undo()
+    res = json.loads((tmp_path / "seq.json").read_text())
+    assert "captions" not in res and "sequences" not in res  # no template split, no one-motion generation
+    tl = res["sequences_timeline"]
+    assert tl["strategy"] == "blend" and 0 < tl["all"]["captions"] <= 3 and tl["all"]["gt_caption_pass"] == 1.0
