@@ -55,7 +55,7 @@ def run(args) -> int:
     from ..pipeline import MotionPipeline
     from .compose import check_timeline
 
-    sentence = getattr(args, "sentence", None)
+    sentence = args.sentence
     if sum(x is not None and x != [] for x in (args.segment, args.timeline, sentence)) != 1:
         raise ValueError("give the timeline as --segment 'prompt | seconds' flags, as --timeline FILE or as "
                          "--sentence TEXT --seconds S (one of them)")

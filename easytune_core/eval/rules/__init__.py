@@ -175,7 +175,7 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
     import time
 
     t0 = time.time()
-    frames = [int(np.clip(c["frames"] or 120, 40, pipe.max_frames)) for c in cases]
+    frames = [_case_frames(c, pipe) for c in cases]
     order = sorted(range(len(cases)), key=lambda i: frames[i])
     fps = float(getattr(pipe, "fps", FPS))
     done = 0
@@ -189,17 +189,31 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
         for i, jts, n in zip(ids, res.joints, res.lengths):
             c = cases[i]
             c["gen"] = judge_case(c, jts[:n], fps)
-            gt_path = Path(gt_root) / "new_joints" / f"{c['name']}.npy" if gt_root is not None else None
-            if gt_path is not None and gt_path.exists():
-                c["gt"] = judge_case(c, np.load(gt_path), fps)
+            _judge_ground_truth(c, gt_root, fps)
         done += len(ids)
         if log:
             log(f"{done}/{len(cases)} captions, {time.time() - t0:.0f}s")
 
 
+def _case_frames(case: dict, pipe) -> int:
+    """The frames a case is generated at: its clip's length (120 if unknown), 40 up to the model's maximum."""
+    return int(np.clip(case["frames"] or 120, 40, pipe.max_frames))
+
+
+def _judge_ground_truth(case: dict, gt_root, fps: float) -> None:
+    """Judge the case's ground-truth joints (``gt_root/new_joints/<name>.npy``) into ``case["gt"]``
+    when ``gt_root`` is given and the file exists."""
+    if gt_root is None:
+        return
+    path = Path(gt_root) / "new_joints" / f"{case['name']}.npy"
+    if path.exists():
+        case["gt"] = judge_case(case, np.load(path), fps)
+
+
 def judge_timelines(pipe, cases: list[dict], steps: int = 50, guidance: float = 2.5, seed: int = 0,
-                    strategy: str = "prefix", key: str = "timeline", log=None) -> None:
-    """Generate each case's caption as a timeline of its clauses and judge it into ``case[key]``.
+                    strategy: str = "prefix", key: str = "timeline", gt_root=None, log=None) -> None:
+    """Generate each case's caption as a timeline of its clauses and judge it into ``case[key]``;
+    with ``gt_root`` also judge the ground truth into ``case["gt"]`` (as :func:`judge_generated`).
 
     The caption is cut into its clauses (:func:`easytune_core.text.sequence.sequence_timeline`),
     which share the clip's length (40 frames up to the model's maximum, as in
@@ -214,11 +228,11 @@ def judge_timelines(pipe, cases: list[dict], steps: int = 50, guidance: float = 
     t0 = time.time()
     fps = float(getattr(pipe, "fps", FPS))
     for i, c in enumerate(cases):
-        frames = int(np.clip(c["frames"] or 120, 40, pipe.max_frames))
-        frames = max(frames, int(np.ceil(fps * len(clauses_of(c["caption"])))))
+        frames = max(_case_frames(c, pipe), int(np.ceil(fps * len(clauses_of(c["caption"])))))
         res = pipe.compose(sequence_timeline(c["caption"], frames / fps), seed=seed + 100 * i, guidance=guidance,
                            steps=steps, strategy=strategy)
         c[key] = judge_case(c, res.joints, res.fps)
+        _judge_ground_truth(c, gt_root, fps)
         if log and ((i + 1) % 10 == 0 or i + 1 == len(cases)):
             log(f"{i + 1}/{len(cases)} timelines, {time.time() - t0:.0f}s")
 

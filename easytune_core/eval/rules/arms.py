@@ -31,11 +31,10 @@ def wave(b: Body, arg):
 def raise_(b: Body, arg):
     """The named wrist(s) go above the head (5 cm); one named arm rises higher than the other;
     "one" (an arm, side not named): either wrist goes above the head."""
-    if arg == "one":
-        up = max(float((b.j[:, WRIST[s], 1] - b.j[:, HEAD, 1]).max()) for s in (0, 1))
-        return bool(up > 0.05), _r(up)
-    ss = _sides(arg)
     up = [float((b.j[:, WRIST[s], 1] - b.j[:, HEAD, 1]).max()) for s in (0, 1)]
+    if arg == "one":
+        return bool(max(up) > 0.05), _r(max(up))
+    ss = _sides(arg)
     ok = all(up[s] > 0.05 for s in ss) and (len(ss) == 2 or up[ss[0]] > up[1 - ss[0]] + 0.1)
     return bool(ok), _r(min(up[s] for s in ss))
 
