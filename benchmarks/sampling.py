@@ -8,6 +8,8 @@ Writes benchmarks/results/sampling.{json,md}, stamped with commit, device and da
 
     .venv/bin/python benchmarks/sampling.py --threads 2
     .venv/bin/python benchmarks/sampling.py --latent runs/latent --few-step runs/fewstep
+    .venv/bin/python benchmarks/sampling.py --checkpoint assets/checkpoints/everyday_base \
+        --text-reuse-ablation --skip-latent --out benchmarks/results/sampling_token_reuse
 
 Latent / few-step checkpoints default to assets/checkpoints/{latent,fewstep}; when they are missing
 the rows use random weights of the latent family's architecture (``--arch``), marked as such:
@@ -72,6 +74,10 @@ def main(argv=None) -> int:
     ap.add_argument("--large-batch-precisions", default=None,
                     help="precisions timed at --batch too (default: all of --precisions); on a CPU without native "
                          "bf16, frame-space bf16 at batch 32 takes many minutes")
+    ap.add_argument("--text-reuse-ablation", action="store_true",
+                    help="a token model (text_tokens > 0) is also timed with MotionDenoiser.text_reuse off: the token "
+                         "projections recomputed at every step and for the unconditional half of each guided batch")
+    ap.add_argument("--skip-latent", action="store_true", help="time the frame-space model only")
     ap.add_argument("--train-steps", type=int, default=3)
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", default=str(RESULTS / "sampling"))
@@ -84,7 +90,10 @@ def main(argv=None) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     scratch = Path(tempfile.mkdtemp(prefix="sampling_bench_"))
     models = [("frame-space", args.checkpoint, [50], False)]
-    for label, folder, steps, few in (("latent", args.latent, [50], False), ("few-step", args.few_step, [1, 2, 4], True)):
+    if args.text_reuse_ablation:
+        models.append(("frame-space, text_reuse off", args.checkpoint, [50], False))
+    others = () if args.skip_latent else (("latent", args.latent, [50], False), ("few-step", args.few_step, [1, 2, 4], True))
+    for label, folder, steps, few in others:
         random = not Path(folder, "config.json").exists()
         if random:
             folder = random_latent(scratch / label, few)
@@ -94,6 +103,11 @@ def main(argv=None) -> int:
     for label, folder, step_list, random in models:
         for precision in args.precisions.split(","):
             pipe = MotionPipeline.from_checkpoint(folder, device=device, precision=precision)
+            if "text_reuse off" in label:
+                if not getattr(pipe.model.config, "text_tokens", 0):
+                    print(f"{folder} reads no token states: nothing to ablate")
+                    break
+                pipe.model.text_reuse = False
             params = sum(p.numel() for p in pipe.model.parameters())
             vae_params = sum(p.numel() for p in pipe.vae.parameters()) if pipe.latent else 0
             pipe.generate([prompt], seconds=args.seconds, steps=min(step_list))  # warm-up: text cache, allocator

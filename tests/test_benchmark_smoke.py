@@ -41,6 +41,28 @@ def test_sampling(tiny_assets, tmp_path):
     assert res["train_seconds_per_step_b32_fp32"] > 0
 
 
+def test_sampling_text_reuse_ablation(tiny_assets, tmp_path):
+    """A token model is timed with and without the text reuse; a pooled model has nothing to ablate."""
+    import numpy as np
+    import torch
+
+    from easytune_core.checkpoints import save_checkpoint
+    from easytune_core.diffusion import DenoiserConfig, MotionDenoiser
+
+    torch.manual_seed(0)
+    cfg = DenoiserConfig(width=16, layers=1, heads=2, ff=32, max_frames=40, text_tokens=8)
+    save_checkpoint(tmp_path / "tokens", MotionDenoiser(cfg), cfg, "denoiser", np.zeros(263), np.ones(263))
+    common = ["--threads", "1", "--seconds", "1", "--repeats", "1", "--batch", "2", "--precisions", "fp32",
+              "--train-steps", "1", "--text-reuse-ablation", "--skip-latent"]
+    bench = load_benchmark("sampling.py")
+    for folder, models in ((tmp_path / "tokens", {"frame-space", "frame-space, text_reuse off"}),
+                           (tiny_assets / "checkpoints" / "base", {"frame-space"})):
+        out = tmp_path / f"sampling_{folder.name}"
+        assert bench.main(["--checkpoint", str(folder), *common, "--out", str(out)]) == 0
+        res = _result(out)
+        assert {(r["model"], r["batch"]) for r in res["rows"]} == {(m, b) for m in models for b in (1, 2)}
+
+
 def test_laterality(tiny_run, fake_text, tmp_path):
     data, runs = tiny_run
     out = tmp_path / "laterality"

@@ -249,3 +249,60 @@ def test_cross_attention_fast_path_matches_torch_attention_with_and_without_lora
     adapted, adapted_slow = both()
     torch.testing.assert_close(adapted, adapted_slow, atol=1e-5, rtol=1e-5)
     assert (adapted - fast).abs().max() > 1e-4  # the adapters are read on the fast path
+
+
+def test_inference_skips_dropped_rows_and_reuses_the_text_projections_within_a_run(monkeypatch):
+    """At inference the cross-attention reads only the rows whose text is kept, and inside
+    ``reuse_text`` the projections of the same token states are computed once: both give what the
+    full computation gives, a changed text is projected again, and the memo ends with the block."""
+    import contextlib
+
+    from easytune_core.diffusion.sampler import DDIMSampler
+    from easytune_core.diffusion.schedule import NoiseSchedule
+
+    torch.manual_seed(0)
+    model = MotionDenoiser(dataclasses.replace(SMALL, text_tokens=6, diffusion_steps=100)).eval()
+    for attn in model.cross_attn:
+        torch.nn.init.normal_(attn.out_proj.weight, std=0.3)
+    c = text_input(torch.randn(4, 8), [2, 6, 0, 4], seed=4)
+    x, t = torch.randn(4, 12, 12), torch.tensor([7, 30, 50, 90])
+    flags = torch.tensor([False, True, False, True])
+    with torch.enable_grad():  # every row computed and multiplied by its gate
+        full = model(x, t, c, uncond=flags).detach()
+        none = model(x, t, c, uncond=True).detach()
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, t, c, uncond=flags), full, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model(x, t, c, uncond=True), none, atol=1e-5, rtol=1e-5)
+
+    calls = []
+    model.token_proj.register_forward_hook(lambda *a: calls.append(1))
+    other = text_input(torch.randn(4, 8), [3, 1, 5, 2], seed=5)
+    with torch.no_grad():
+        fresh = [model(x + step, t, c, uncond=flags) for step in range(3)] + [model(x, t, other)]
+    calls.clear()
+    with torch.no_grad(), model.reuse_text():
+        for step in range(3):  # a new tensor with the same values at every step, as a sampler passes
+            torch.testing.assert_close(model(x + step, t, c.clone(), uncond=flags), fresh[step])
+        assert len(calls) == 1  # one projection for three steps
+        torch.testing.assert_close(model(x, t, other), fresh[3])
+        assert len(calls) == 2  # another text is projected again
+    assert model._text_memo is None
+    with torch.enable_grad(), model.reuse_text():  # with autograd nothing is kept
+        model(x, t, c)
+        model(x, t, c)
+    assert len(calls) == 4
+
+    # a guided DDIM run gives the same motion with and without the reuse
+    sampler = DDIMSampler(NoiseSchedule("cosine", 100), steps=5)
+    mask = torch.ones(4, 12, dtype=torch.bool)
+    mask[1, 8:] = False
+    noise = torch.randn(4, 12, 12, generator=torch.Generator().manual_seed(1))
+    reused = sampler.sample(model, c, mask, guidance=2.5, init_noise=noise)
+    monkeypatch.setattr(model, "reuse_text", contextlib.nullcontext)
+    plain = sampler.sample(model, c, mask, guidance=2.5, init_noise=noise)
+    torch.testing.assert_close(reused, plain, atol=1e-5, rtol=1e-5)
+    model.text_reuse = False  # the reference: every row and every projection computed at every step
+    calls.clear()
+    reference = sampler.sample(model, c, mask, guidance=2.5, init_noise=noise)
+    torch.testing.assert_close(reused, reference, atol=1e-5, rtol=1e-5)
+    assert len(calls) == 5

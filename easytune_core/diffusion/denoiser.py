@@ -18,6 +18,7 @@ options ``norm_first=False, final_norm=False, sinusoid="interleaved", text_drop=
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass, field, fields
 
@@ -175,8 +176,37 @@ TOKEN_MODULES = ("token_norm.", "token_proj.", "cross_norm.", "cross_attn.")
 """Name prefixes of the token path's modules (absent from pooled-only checkpoints)."""
 
 
+def _same(a, b) -> bool:
+    """Two tensors (or two Nones) hold the same values with the same shape, dtype and device."""
+    if a is None or b is None:
+        return a is b
+    return (a.shape == b.shape and a.dtype == b.dtype and a.device == b.device
+            and (a is b or bool(torch.equal(a, b))))
+
+
+class _TokenMemory:
+    """A token model's projected text for one forward call: ``memory`` (B', L, W) token states,
+    ``pad`` (B', L) key-padding mask, ``gate`` (B', 1, 1) text-kept factor, ``rows`` the batch rows
+    they belong to (None: all rows), and ``kv`` each cross-attention's keys and values, filled as
+    the layers run when the memory is reused across calls (None: not kept)."""
+
+    __slots__ = ("memory", "pad", "gate", "rows", "kv")
+
+    def __init__(self, memory, pad, gate, rows, keep_kv: bool = False):
+        self.memory, self.pad, self.gate, self.rows = memory, pad, gate, rows
+        self.kv = {} if keep_kv else None
+
+
 class MotionDenoiser(nn.Module):
-    """G_theta(x_t, t, c): predicts x0 (or eps) of normalised motion features."""
+    """G_theta(x_t, t, c): predicts x0 (or eps) of normalised motion features.
+
+    ``text_reuse`` (class or instance attribute, default True): token models at inference skip the
+    cross-attention of rows whose text is dropped and, inside :meth:`reuse_text`, project a text's
+    token states once per sampling run; False recomputes everything on every call (the reference
+    the speed benchmark compares with; the outputs agree to float rounding).
+    """
+
+    text_reuse = True
 
     def __init__(self, config: DenoiserConfig | None = None):
         super().__init__()
@@ -208,6 +238,7 @@ class MotionDenoiser(nn.Module):
             for attn in self.cross_attn:  # the token path starts silent: a pooled model's function is kept
                 nn.init.zeros_(attn.out_proj.weight)
                 nn.init.zeros_(attn.out_proj.bias)
+        self._text_memo = None  # a dict inside reuse_text()
         self.guidance_mlp = None
         if config.guidance_embed:  # few-step students: w added to the condition token, zero at the start
             self.guidance_mlp = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
@@ -235,10 +266,15 @@ class MotionDenoiser(nn.Module):
         return h + f if layer.norm_first else layer.norm2(h + f)
 
     def _text_memory(self, text_emb: torch.Tensor, keep: torch.Tensor):
-        """Split the text input into the pooled embedding and, for token models, the projected token
-        states with their key-padding mask and a (B, 1, 1) factor that silences the cross-attention of
-        samples whose text is dropped (or has no tokens). A pooled-only model reads row 0 of a
-        (B, 1 + L, D) input."""
+        """Split the text input into the pooled embedding and, for token models, a
+        :class:`_TokenMemory`: the projected token states with their key-padding mask and a (B, 1, 1)
+        factor that silences the cross-attention of samples whose text is dropped (or has no tokens).
+        A pooled-only model reads row 0 of a (B, 1 + L, D) input.
+
+        At inference (eval mode, no autograd) only the rows whose factor is not zero are projected
+        and attended to (the others would be multiplied by zero: the unconditional half of a guided
+        batch), and inside :meth:`reuse_text` the projections of the same token states are computed
+        once per sampling run instead of once per step."""
         c = self.config
         if text_emb.dim() == 3:
             if text_emb.shape[-1] != c.text_dim:
@@ -262,15 +298,49 @@ class MotionDenoiser(nn.Module):
         has = valid.any(-1)
         valid = valid | ~has[:, None]  # a row with no tokens attends to its first (zero) row, then is silenced
         gate = (keep[:, 0] * has.to(keep.dtype))[:, None, None]
-        memory = self.token_proj(self.token_norm(tokens))
-        return pooled, (memory, ~valid, gate)
+        rows = None
+        inference = self.text_reuse and not self.training and not torch.is_grad_enabled()
+        if inference:
+            live = gate.reshape(-1) != 0
+            if not bool(live.all()):
+                rows = live.nonzero().reshape(-1)
+                tokens, valid, gate = tokens[rows], valid[rows], gate[rows]
+        memo = self._text_memo
+        if memo is not None and inference:
+            amp = torch.is_autocast_enabled(tokens.device.type)
+            seen = memo.get("memory")
+            if (seen is not None and memo["amp"] == amp and _same(memo["tokens"], tokens)
+                    and _same(memo["rows"], rows)):
+                return pooled, seen
+            memory = _TokenMemory(self.token_proj(self.token_norm(tokens)), ~valid, gate, rows, keep_kv=True)
+            memo.update(tokens=tokens.clone(), rows=rows, amp=amp, memory=memory)
+            return pooled, memory
+        return pooled, _TokenMemory(self.token_proj(self.token_norm(tokens)), ~valid, gate, rows)
 
-    def _cross(self, i: int, h: torch.Tensor, memory) -> torch.Tensor:
+    @contextlib.contextmanager
+    def reuse_text(self):
+        """Inside this block, inference calls that get the same token states as the call before reuse
+        its projections of them (the token projection and each cross-attention's keys and values)
+        instead of recomputing them: a sampler calls the model with the same text at every step. The
+        samplers open it around their no-grad loops; the weights must not change inside it."""
+        prev = self._text_memo
+        self._text_memo = {}
+        try:
+            yield self
+        finally:
+            self._text_memo = prev
+
+    def _cross(self, i: int, h: torch.Tensor, memory: "_TokenMemory") -> torch.Tensor:
         """h + the i-th cross-attention block's read of the token states. Plain attention modules run
         through ``scaled_dot_product_attention`` (torch's MultiheadAttention is several times slower
         under CPU bf16 autocast at batch 1; parametrised ones read their adapted weights); wrapped or hooked
         ones through their own forward."""
-        mem, pad, gate = memory
+        mem, pad, gate, rows = memory.memory, memory.pad, memory.gate, memory.rows
+        base = h
+        if rows is not None:
+            if rows.numel() == 0:  # every row's text is dropped: nothing to read
+                return base
+            h = h[rows]
         x = self.cross_norm[i](h)
         attn = self.cross_attn[i]
         if isinstance(attn, nn.MultiheadAttention) and not (attn._forward_hooks or attn._forward_pre_hooks):
@@ -278,13 +348,20 @@ class MotionDenoiser(nn.Module):
             H = attn.num_heads
             w, b = attn.in_proj_weight, attn.in_proj_bias
             q = F.linear(x, w[:W], b[:W]).view(B, T, H, W // H).transpose(1, 2)
-            kv = F.linear(mem, w[W:], b[W:]).view(B, mem.shape[1], 2, H, W // H).permute(2, 0, 3, 1, 4)
+            kv = memory.kv.get(i) if memory.kv is not None else None
+            if kv is None:
+                kv = F.linear(mem, w[W:], b[W:]).view(B, mem.shape[1], 2, H, W // H).permute(2, 0, 3, 1, 4)
+                if memory.kv is not None:
+                    memory.kv[i] = kv
             o = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=(~pad)[:, None, None, :],
                                                dropout_p=attn.dropout if self.training else 0.0)
             a = attn.out_proj(o.transpose(1, 2).reshape(B, T, W))
         else:
             a, _ = attn(x, mem, mem, key_padding_mask=pad, need_weights=False)
-        return h + a * gate.to(a.dtype)
+        a = a * gate.to(a.dtype)
+        if rows is None:
+            return base + a
+        return base.index_add(0, rows, a)
 
     def _plain_layers(self) -> bool:
         """The attention modules are torch's (parametrised ones included: their weights read as the

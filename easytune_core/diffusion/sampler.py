@@ -9,6 +9,7 @@ windows: ``easytune_core.edit``).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Protocol
 
 import torch
@@ -218,7 +219,8 @@ def run_sampler(sampler, model, text_emb: torch.Tensor, mask: torch.Tensor, guid
     abar_next = getattr(sampler, "_abar_prev", None)
     if abar_next is None:
         abar_next = sampler._abar_next
-    with torch.set_grad_enabled(grad):
+    reuse = getattr(model, "reuse_text", None)  # token models: project the text once per run
+    with torch.set_grad_enabled(grad), (reuse() if reuse is not None and not grad else contextlib.nullcontext()):
         for i in range(sampler.steps):
             x0 = sampler.predict_x0(model, x, i, text_emb, mask, guidance)
             if guide is not None:
