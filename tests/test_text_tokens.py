@@ -286,11 +286,28 @@ def test_inference_skips_dropped_rows_and_reuses_the_text_projections_within_a_r
         assert len(calls) == 1  # one projection for three steps
         torch.testing.assert_close(model(x, t, other), fresh[3])
         assert len(calls) == 2  # another text is projected again
-    assert model._text_memo is None
+    assert model._text_memo() is None
+    seen = {}
+
+    def other_thread():  # another thread's calls are not served from this thread's memo
+        with torch.no_grad():
+            seen["out"] = model(x, t, other)
+            seen["memo"] = model._text_memo()
+
+    import threading
+    with torch.no_grad(), model.reuse_text():
+        model(x, t, c)
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        assert torch.equal(model._text_memo()["last"][0], c[[0, 1, 3], 1:7])  # the text-less row is skipped
+    torch.testing.assert_close(seen["out"], fresh[3])
+    assert seen["memo"] is None
+    calls.clear()
     with torch.enable_grad(), model.reuse_text():  # with autograd nothing is kept
         model(x, t, c)
         model(x, t, c)
-    assert len(calls) == 4
+    assert len(calls) == 2
 
     # a guided DDIM run gives the same motion with and without the reuse
     sampler = DDIMSampler(NoiseSchedule("cosine", 100), steps=5)

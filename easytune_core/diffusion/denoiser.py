@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -176,6 +177,9 @@ TOKEN_MODULES = ("token_norm.", "token_proj.", "cross_norm.", "cross_attn.")
 """Name prefixes of the token path's modules (absent from pooled-only checkpoints)."""
 
 
+_THREAD = threading.local()  # per thread: {id(model): memo} while a model's reuse_text() block is open
+
+
 def _same(a, b) -> bool:
     """Two tensors (or two Nones) hold the same values with the same shape, dtype and device."""
     if a is None or b is None:
@@ -238,7 +242,6 @@ class MotionDenoiser(nn.Module):
             for attn in self.cross_attn:  # the token path starts silent: a pooled model's function is kept
                 nn.init.zeros_(attn.out_proj.weight)
                 nn.init.zeros_(attn.out_proj.bias)
-        self._text_memo = None  # a dict inside reuse_text()
         self.guidance_mlp = None
         if config.guidance_embed:  # few-step students: w added to the condition token, zero at the start
             self.guidance_mlp = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
@@ -305,15 +308,14 @@ class MotionDenoiser(nn.Module):
             if not bool(live.all()):
                 rows = live.nonzero().reshape(-1)
                 tokens, valid, gate = tokens[rows], valid[rows], gate[rows]
-        memo = self._text_memo
+        memo = self._text_memo()
         if memo is not None and inference:
             amp = torch.is_autocast_enabled(tokens.device.type)
-            seen = memo.get("memory")
-            if (seen is not None and memo["amp"] == amp and _same(memo["tokens"], tokens)
-                    and _same(memo["rows"], rows)):
-                return pooled, seen
+            seen = memo.get("last")
+            if seen is not None and seen[2] == amp and _same(seen[0], tokens) and _same(seen[1], rows):
+                return pooled, seen[3]
             memory = _TokenMemory(self.token_proj(self.token_norm(tokens)), ~valid, gate, rows, keep_kv=True)
-            memo.update(tokens=tokens.clone(), rows=rows, amp=amp, memory=memory)
+            memo["last"] = (tokens.clone(), rows, amp, memory)
             return pooled, memory
         return pooled, _TokenMemory(self.token_proj(self.token_norm(tokens)), ~valid, gate, rows)
 
@@ -322,13 +324,23 @@ class MotionDenoiser(nn.Module):
         """Inside this block, inference calls that get the same token states as the call before reuse
         its projections of them (the token projection and each cross-attention's keys and values)
         instead of recomputing them: a sampler calls the model with the same text at every step. The
-        samplers open it around their no-grad loops; the weights must not change inside it."""
-        prev = self._text_memo
-        self._text_memo = {}
+        samplers open it around their no-grad loops; the weights must not change inside it. The memo
+        belongs to the calling thread: two threads sampling with one model each keep their own."""
+        memos = _THREAD.__dict__.setdefault("memos", {})
+        key = id(self)
+        prev = memos.get(key)
+        memos[key] = {}
         try:
             yield self
         finally:
-            self._text_memo = prev
+            if prev is None:
+                memos.pop(key, None)
+            else:
+                memos[key] = prev
+
+    def _text_memo(self) -> dict | None:
+        """This thread's memo inside :meth:`reuse_text` (None outside it)."""
+        return _THREAD.__dict__.get("memos", {}).get(id(self))
 
     def _cross(self, i: int, h: torch.Tensor, memory: "_TokenMemory") -> torch.Tensor:
         """h + the i-th cross-attention block's read of the token states. Plain attention modules run
