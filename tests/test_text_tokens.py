@@ -273,6 +273,16 @@ def test_inference_skips_dropped_rows_and_reuses_the_text_projections_within_a_r
     with torch.no_grad():
         torch.testing.assert_close(model(x, t, c, uncond=flags), full, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(model(x, t, c, uncond=True), none, atol=1e-5, rtol=1e-5)
+        mask = torch.ones(4, 12, dtype=torch.bool)
+        mask[0, 8:] = False
+        for m in (None, mask):  # bf16 autocast: the blocks' bf16 output joins the stream as base + a does
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                fast = model(x, t, c, m, uncond=flags)
+                model.text_reuse = False
+                slow = model(x, t, c, m, uncond=flags)
+                model.text_reuse = True
+            assert fast.dtype == slow.dtype
+            torch.testing.assert_close(fast.float(), slow.float(), atol=0.05, rtol=0.05)
 
     calls = []
     model.token_proj.register_forward_hook(lambda *a: calls.append(1))

@@ -373,7 +373,8 @@ class MotionDenoiser(nn.Module):
         a = a * gate.to(a.dtype)
         if rows is None:
             return base + a
-        return base.index_add(0, rows, a)
+        dtype = torch.promote_types(base.dtype, a.dtype)  # as base + a (bf16 blocks on an fp32 stream under autocast)
+        return base.to(dtype).index_add(0, rows, a.to(dtype))
 
     def _plain_layers(self) -> bool:
         """The attention modules are torch's (parametrised ones included: their weights read as the
