@@ -324,7 +324,9 @@ def test_inference_skips_dropped_rows_and_reuses_the_text_projections_within_a_r
     mask = torch.ones(4, 12, dtype=torch.bool)
     mask[1, 8:] = False
     noise = torch.randn(4, 12, 12, generator=torch.Generator().manual_seed(1))
+    calls.clear()
     reused = sampler.sample(model, c, mask, guidance=2.5, init_noise=noise)
+    assert len(calls) == 1  # the sampler opens reuse_text: one projection for five steps
     monkeypatch.setattr(model, "reuse_text", contextlib.nullcontext)
     plain = sampler.sample(model, c, mask, guidance=2.5, init_noise=noise)
     torch.testing.assert_close(reused, plain, atol=1e-5, rtol=1e-5)
