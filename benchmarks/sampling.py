@@ -89,21 +89,21 @@ def main(argv=None) -> int:
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     scratch = Path(tempfile.mkdtemp(prefix="sampling_bench_"))
-    models = [("frame-space", args.checkpoint, [50], False)]
+    models = [("frame-space", args.checkpoint, [50], False, True)]  # label, folder, steps, random weights, text reuse
     if args.text_reuse_ablation:
-        models.append(("frame-space, text_reuse off", args.checkpoint, [50], False))
+        models.append(("frame-space, text_reuse off", args.checkpoint, [50], False, False))
     others = () if args.skip_latent else (("latent", args.latent, [50], False), ("few-step", args.few_step, [1, 2, 4], True))
     for label, folder, steps, few in others:
         random = not Path(folder, "config.json").exists()
         if random:
             folder = random_latent(scratch / label, few)
-        models.append((label + (" (random weights)" if random else ""), str(folder), steps, random))
+        models.append((label + (" (random weights)" if random else ""), str(folder), steps, random, True))
     prompt = "a person walks forward and waves with the right hand"
     rows = []
-    for label, folder, step_list, random in models:
+    for label, folder, step_list, random, reuse in models:
         for precision in args.precisions.split(","):
             pipe = MotionPipeline.from_checkpoint(folder, device=device, precision=precision)
-            if "text_reuse off" in label:
+            if not reuse:
                 if not getattr(pipe.model.config, "text_tokens", 0):
                     print(f"{folder} reads no token states: nothing to ablate")
                     break

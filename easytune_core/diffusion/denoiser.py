@@ -308,16 +308,16 @@ class MotionDenoiser(nn.Module):
             if not bool(live.all()):
                 rows = live.nonzero().reshape(-1)
                 tokens, valid, gate = tokens[rows], valid[rows], gate[rows]
-        memo = self._text_memo()
-        if memo is not None and inference:
+        memo = self._text_memo() if inference else None
+        if memo is not None:
             amp = torch.is_autocast_enabled(tokens.device.type)
             seen = memo.get("last")
             if seen is not None and seen[2] == amp and _same(seen[0], tokens) and _same(seen[1], rows):
                 return pooled, seen[3]
-            memory = _TokenMemory(self.token_proj(self.token_norm(tokens)), ~valid, gate, rows, keep_kv=True)
+        memory = _TokenMemory(self.token_proj(self.token_norm(tokens)), ~valid, gate, rows, keep_kv=memo is not None)
+        if memo is not None:
             memo["last"] = (tokens.clone(), rows, amp, memory)
-            return pooled, memory
-        return pooled, _TokenMemory(self.token_proj(self.token_norm(tokens)), ~valid, gate, rows)
+        return pooled, memory
 
     @contextlib.contextmanager
     def reuse_text(self):
