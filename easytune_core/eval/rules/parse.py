@@ -190,6 +190,8 @@ def _floor(c, add):
         return
     if re.search(r"\bkneel|\bknees?\b.*\b(floor|ground)\b|takes? a knee|one knee|both knees|on (his|her|their) knees", c):
         s = side_near(c, "knee")
+        if not s and re.search(r"\bone knee|takes? a knee|\ba knee\b", c):
+            s = "any"  # one knee, side not named: either
         add("kneel", s or "both")
         return
     if re.search(r"squat", c) and not re.search(r"jump|explod", c):
