@@ -25,6 +25,19 @@ EXAMPLES = [
     "a person sits down slowly",
     "someone runs forward quickly",
 ]
+# Everyday-world prompts (actions outside the default models' vocabulary); clicking one also puts the
+# everyday base on A and the default base on B, so the two worlds are compared on the same seed.
+EVERYDAY_EXAMPLES = [
+    "a person lies down on the floor",
+    "someone crawls forward on hands and knees",
+    "a person does push-ups",
+    "a man bows to the audience",
+    "she kneels on one knee",
+    "a person stands on the left foot",
+    "someone does lunges",
+    "a person stretches both arms up over the head",
+]
+EVERYDAY_PAIR = ("everyday base (shipped)", "base (shipped)")
 
 
 def LooseSlider(*args, **kwargs) -> gr.Slider:
@@ -81,11 +94,22 @@ def build_compare_tab(backend, folders, config):
     choices = backend.checkpoint_choices()
     default_a = choices[0] if choices else None
     default_b = choices[1] if len(choices) > 1 else default_a
+    # allow_custom_value: the list grows at run time (fine-tuning runs, uploads) while gradio's own
+    # check would use the list from start-up; the handler checks against the live list instead.
+    # Made here and placed further down, so the examples under the prompt can set them.
+    ckpt_a = gr.Dropdown(choices, value=default_a, label="Checkpoint A", elem_id="ckpt_a", allow_custom_value=True,
+                         render=False)
+    ckpt_b = gr.Dropdown(choices, value=default_b, label="Checkpoint B", elem_id="ckpt_b", allow_custom_value=True,
+                         render=False)
     with gr.Row():
         with gr.Column(scale=3):
             prompt = gr.Textbox(label="Prompt", lines=2, max_lines=4, placeholder="a person walks forward and waves with the right hand",
                                 value=EXAMPLES[0], elem_id="prompt")
             gr.Examples([[e] for e in load_examples(config.assets_dir)], inputs=[prompt], label="Examples")
+            if all(name in choices for name in EVERYDAY_PAIR):
+                gr.Examples([[e, *EVERYDAY_PAIR] for e in EVERYDAY_EXAMPLES], inputs=[prompt, ckpt_a, ckpt_b],
+                            label="Everyday actions (A: the everyday base, B: the default base)",
+                            visible_columns=[0], elem_id="everyday_examples")
         with gr.Column(scale=2):
             seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=APP_DEFAULT_SECONDS, step=0.1, label="Length (seconds)")
             with gr.Row():
@@ -94,10 +118,8 @@ def build_compare_tab(backend, folders, config):
             guidance = LooseSlider(0.0, APP_MAX_GUIDANCE_SLIDER, value=DEFAULT_GUIDANCE, step=0.1, label="Guidance scale")
             steps = LooseSlider(1, 200, value=config.default_steps, step=1, label="Diffusion steps (DDIM)")
     with gr.Row():
-        # allow_custom_value: the list grows at run time (fine-tuning runs, uploads) while gradio's own
-        # check would use the list from start-up; the handler checks against the live list instead.
-        ckpt_a = gr.Dropdown(choices, value=default_a, label="Checkpoint A", elem_id="ckpt_a", allow_custom_value=True)
-        ckpt_b = gr.Dropdown(choices, value=default_b, label="Checkpoint B", elem_id="ckpt_b", allow_custom_value=True)
+        ckpt_a.render()
+        ckpt_b.render()
     with gr.Accordion("Upload a checkpoint (zip of a checkpoint folder, model .safetensors + config.json, "
                       "or an MDM model .pt + args.json + Mean.npy + Std.npy)", open=False):
         upload = gr.File(file_count="multiple", file_types=[".zip", ".safetensors", ".json", ".pt", ".pth", ".npy"],

@@ -58,3 +58,22 @@ def test_everyday_comparisons_are_scored_by_the_everyday_models(tmp_path):
             assert [r[2] for r in rows] == pytest.approx(rewards, abs=1e-4), (a, b)
             assert [r[3] for r in rows] == pytest.approx(distances, abs=1e-3), (a, b)
             assert [r[2] for r in rows] != pytest.approx(other, abs=1e-4)  # the other world's reward differs
+
+
+def test_everyday_examples_set_the_prompt_and_the_two_worlds(tmp_path):
+    """An everyday example puts its prompt in the box, the everyday base on A and the default base on
+    B; the app without an everyday base shows only the default examples."""
+    from app.compare import EVERYDAY_EXAMPLES
+    from tests.support.app_server import serve
+
+    def example_endpoints(demo):
+        return sorted(d["api_name"] for d in demo.config["dependencies"] if str(d.get("api_name")).startswith("load_example"))
+
+    with serve(tmp_path / "plain") as (_, demo):
+        assert example_endpoints(demo) == ["load_example"]
+    with serve(tmp_path, assets_dir=_everyday_assets(tmp_path / "assets"), default_steps=4) as (url, demo):
+        assert example_endpoints(demo) == ["load_example", "load_example_1"]
+        client = Client(url, verbose=False)
+        for i in (0, len(EVERYDAY_EXAMPLES) - 1):
+            prompt, a, b = client.predict(i, api_name="/load_example_1")
+            assert (prompt["value"], a["value"], b["value"]) == (EVERYDAY_EXAMPLES[i], EVERYDAY, BASE)
