@@ -158,3 +158,17 @@ def test_app_latency_with_tiny_stand_ins(tmp_path):
                                                   "--out", str(tmp_path)]) == 0
     res = _result(tmp_path / "app_latency_tiny")
     assert res["tiny"] is True
+
+
+def test_app_examples(tiny_assets, tmp_path):
+    out = tmp_path / "app_examples"
+    bench = load_benchmark("app_examples.py")
+    assert bench.main(["--checkpoints", str(tiny_assets / "checkpoints" / "base"), "--seeds", "1", "--steps", "2",
+                       "--threads", "1", "--out", str(out)]) == 0
+    res = _result(out)
+    from app.compare import EVERYDAY_EXAMPLES
+    from easytune_core.eval.rules import CATEGORIES
+
+    assert [r["prompt"] for r in res["rows"]] == EVERYDAY_EXAMPLES and res["prompt_seeds"] == len(EVERYDAY_EXAMPLES)
+    assert all(len(r["passed"]) == 1 for r in res["rows"])
+    assert {c for checks in bench.CHECKS.values() for c, _ in checks} <= set(CATEGORIES)
