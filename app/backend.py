@@ -302,9 +302,11 @@ class Backend:
         """Fill each side's reward and evaluator matching distance (None when a model is missing).
 
         All sides are scored by one reward model and one evaluator, so their scores compare: the
-        everyday world's (``everyday_reward``, ``everyday_evaluator``) when every side was trained on
-        that world and they are shipped, else the default (classic) ones."""
-        everyday = bool(sides) and all(getattr(s, "world", "classic") == "everyday" for s in sides)
+        everyday world's (``everyday_reward``, ``everyday_evaluator``) when any side was trained on
+        that world and they are shipped (its actions include every classic one, while the classic
+        models know about thirty and would score an everyday prompt blindly), else the default
+        (classic) ones."""
+        everyday = any(getattr(s, "world", "classic") == "everyday" for s in sides)
         scorer = self._get_scorer("everyday_" if everyday else "")
         if scorer is None and everyday:
             scorer = self._get_scorer("")

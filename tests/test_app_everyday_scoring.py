@@ -1,5 +1,5 @@
-"""Through the served app: a comparison of two everyday-world models is scored, after the bodies are
-shown, by the everyday reward and evaluator; a comparison that mixes worlds by the default ones."""
+"""Through the served app: a comparison with an everyday-world model on either side is scored, after
+the bodies are shown, by the everyday reward and evaluator; one of two classic models by the default ones."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _everyday_assets(root: Path) -> Path:
     return assets
 
 
-def test_everyday_comparisons_are_scored_by_the_everyday_models(tmp_path):
+def test_comparisons_with_an_everyday_model_are_scored_by_the_everyday_models(tmp_path):
     from app.scoring import Scorer
     from tests.support.app_server import serve
 
@@ -49,7 +49,8 @@ def test_everyday_comparisons_are_scored_by_the_everyday_models(tmp_path):
     prompt = "a person crawls forward on hands and knees"
     with serve(tmp_path, assets_dir=assets, default_steps=4) as (url, _):
         client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
-        for a, b, prefix in ((EVERYDAY, EVERYDAY, "everyday_"), (EVERYDAY, BASE, "")):
+        for a, b, prefix in ((EVERYDAY, EVERYDAY, "everyday_"), (EVERYDAY, BASE, "everyday_"), (BASE, EVERYDAY, "everyday_"),
+                             (BASE, BASE, "")):
             *_, scores, files_a, files_b, status = client.predict(prompt, 2.0, 5, 2.5, 4, a, b, api_name="/compare")
             feats = [np.load(next(p for p in files if p.endswith("_features.npy"))) for files in (files_a, files_b)]
             rewards, distances = Scorer(ckpts, prefix=prefix)(prompt, feats)

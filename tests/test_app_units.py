@@ -222,7 +222,7 @@ def test_launch_never_shares_and_caps_uploads_at_the_servers_door(tmp_path, monk
     assert got["share"] is False and got["max_file_size"] == "50mb" and got["server_port"] == 7860
 
 
-def test_sides_of_the_everyday_world_are_scored_by_its_reward_and_evaluator(tmp_path):
+def test_comparisons_with_an_everyday_side_are_scored_by_its_reward_and_evaluator(tmp_path):
     import numpy as np
     import torch
 
@@ -257,8 +257,8 @@ def test_sides_of_the_everyday_world_are_scored_by_its_reward_and_evaluator(tmp_
     prompt = "a person crawls forward"
     expected = {p: Scorer(ckpts, prefix=p)(prompt, feats) for p in ("", "everyday_")}
     assert expected[""][0] != pytest.approx(expected["everyday_"][0])
-    for worlds, prefix in ((("everyday", "everyday"), "everyday_"), (("everyday", "classic"), ""),
-                           (("classic", "classic"), "")):
+    for worlds, prefix in ((("everyday", "everyday"), "everyday_"), (("everyday", "classic"), "everyday_"),
+                           (("classic", "everyday"), "everyday_"), (("classic", "classic"), "")):
         scored = sides(worlds)
         backend.score(prompt, scored)
         assert [s.reward for s in scored] == pytest.approx(expected[prefix][0], abs=1e-5)
