@@ -3,7 +3,8 @@ Playwright) from the app running on the shipped checkpoints, with runs and outpu
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--tiny]
 
-Writes compare.png, finetune.png, evaluate.png (palette PNGs, each kept under 300 KB)."""
+Writes compare.png, compare_everyday.png (when the everyday base is installed), finetune.png and
+evaluate.png (palette PNGs, each kept under 300 KB)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def main() -> int:
     ap.add_argument("--tiny", action="store_true", help="tiny random stand-in models (layout check only)")
     ap.add_argument("--assets", default=str(REPO_ROOT / "assets"), help="assets folder with checkpoints/")
     ap.add_argument("--prompt", default="a person walks forward and waves with the right hand")
+    ap.add_argument("--everyday-example", type=int, default=2, help="which everyday example to show (0-based)")
     ap.add_argument("--finetune-seconds", type=float, default=25.0, help="how long to let the demo job run")
     args = ap.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -71,6 +73,16 @@ def main() -> int:
         page.wait_for_function("document.querySelector('#scores').innerText.includes('(shipped)')", timeout=180_000)
         page.wait_for_timeout(2500)  # mid-animation
         print("compare.png", _save(page, out / "compare.png"))
+
+        if page.locator("#everyday_examples").count():
+            from app.compare import EVERYDAY_EXAMPLES
+
+            page.locator("#everyday_examples").get_by_text(EVERYDAY_EXAMPLES[args.everyday_example], exact=True).click()
+            page.wait_for_function("document.querySelector('#ckpt_a input').value.startsWith('everyday')", timeout=30_000)
+            page.click("#generate")
+            page.wait_for_function("document.querySelector('#scores').innerText.includes('everyday base')", timeout=180_000)
+            page.wait_for_timeout(2500)
+            print("compare_everyday.png", _save(page, out / "compare_everyday.png"))
 
         page.get_by_role("tab", name="Fine-tune").click()
         page.wait_for_selector("#ft_start")
