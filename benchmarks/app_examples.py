@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the
 from common import RESULTS, write_results  # noqa: E402  (also puts the repository root on sys.path)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-# The rule checks of each everyday example, in the order of app.compare.EVERYDAY_EXAMPLES.
+# The rule checks of each everyday example of app.compare.EVERYDAY_EXAMPLES (a missing one is an error).
 CHECKS = {
     "a person lies down on the floor": [("lie", "any")],
     "someone crawls forward on hands and knees": [("crawl", "forward")],
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     names = list(dict.fromkeys(r["checkpoint"] for r in rows))
     totals = {n: sum(sum(r["passed"]) for r in rows if r["checkpoint"] == n) for n in names}
     n_each = len(EVERYDAY_EXAMPLES) * args.seeds
-    md = [f"# The app's everyday examples under the rule checks",
+    md = ["# The app's everyday examples under the rule checks",
           "",
           f"{len(EVERYDAY_EXAMPLES)} prompts x {args.seeds} seeds, {APP_DEFAULT_SECONDS:g} s, {args.steps} DDIM steps, "
           f"{args.precision}; passed seeds per prompt.",
