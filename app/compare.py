@@ -13,6 +13,7 @@ import gradio as gr
 from easytune_core.limits import (APP_DEFAULT_SECONDS, APP_MAX_GUIDANCE_SLIDER, DEFAULT_GUIDANCE, MAX_SECONDS,
                                   MAX_SEED, MIN_SECONDS)
 
+from .backend import SHIPPED
 from .checks import check_choice, check_guidance, check_prompt, check_seconds, check_seed, check_steps, user_errors
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ EVERYDAY_EXAMPLES = [
     "someone does lunges",
     "a person stretches both arms up over the head",
 ]
-EVERYDAY_PAIR = ("everyday base (shipped)", "base (shipped)")
+_SHIPPED_NAME = {folder: name for name, folder in SHIPPED.items()}
+EVERYDAY_PAIR = (_SHIPPED_NAME["everyday_base"], _SHIPPED_NAME["base"])  # the dropdown names of A and B
 
 
 def LooseSlider(*args, **kwargs) -> gr.Slider:
