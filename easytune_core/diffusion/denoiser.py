@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import threading
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import torch
 import torch.nn.functional as F
@@ -178,6 +179,67 @@ TOKEN_MODULES = ("token_norm.", "token_proj.", "cross_norm.", "cross_attn.")
 
 
 _THREAD = threading.local()  # per thread: {id(model): memo} while a model's reuse_text() block is open
+
+
+_LAYERED = re.compile(r"^(encoder\.layers|cross_norm|cross_attn)\.(\d+)\.")
+"""Names of per-layer weights: the encoder layers and, for token models, each layer's cross-attention."""
+
+
+def deepened_positions(old: int, new: int) -> list[int]:
+    """Where the layers of an ``old``-layer denoiser sit in a deeper ``new``-layer one: spread evenly,
+    in their order, with the added layers between them (4 -> 6: [0, 1, 3, 4]; layers 2 and 5 are new)."""
+    if not 1 <= old <= new:
+        raise ValueError(f"a deepened model needs at least as many layers as its start ({old} -> {new})")
+    return [i * new // old for i in range(old)]
+
+
+def load_start(model: "MotionDenoiser", ckpt) -> list[int]:
+    """Load the checkpoint ``ckpt`` a training run starts from into ``model`` and return the layers
+    ``model`` adds to it (empty when it has as many).
+
+    ``model`` may add to the checkpoint's network in two ways, each starting silent so that ``model``
+    computes what the checkpoint computed and training grows the addition from there: the token path
+    (a pooled-only start, see the module docstring) and **depth**: a start with fewer encoder layers
+    has its layers placed by :func:`deepened_positions` and the new ones start as the identity (their
+    attention and feed-forward output projections at zero, their cross-attention silent). Only
+    pre-norm layers are the identity that way, so post-norm models cannot be deepened. Any other
+    difference (width, heads, feed-forward size, ...) raises CheckpointError."""
+    from ..checkpoints import CheckpointError, load_into
+
+    cfg = model.config
+    old = int((ckpt.config or {}).get("layers", cfg.layers))
+    if old > cfg.layers:
+        raise CheckpointError(f"{ckpt.folder}: the checkpoint has {old} encoder layers, the model {cfg.layers}; "
+                              "a run can add layers to its start, not remove them")
+    new_modules = TOKEN_MODULES if cfg.text_tokens and not (ckpt.config or {}).get("text_tokens") else ()
+    if old == cfg.layers:
+        load_into(model, ckpt, new_modules=new_modules)
+        return []
+    if not cfg.norm_first:
+        raise CheckpointError(f"{ckpt.folder}: only pre-norm models can be deepened (an added post-norm layer "
+                              "is not the identity)")
+    where = deepened_positions(old, cfg.layers)
+    state = {}
+    for name, tensor in ckpt.state_dict.items():
+        m = _LAYERED.match(name)
+        if m and int(m.group(2)) >= old:
+            raise CheckpointError(f"{ckpt.folder}: weight {name!r} belongs to a layer the config does not have")
+        state[_LAYERED.sub(lambda m: f"{m.group(1)}.{where[int(m.group(2))]}.", name, count=1) if m else name] = tensor
+    added = [j for j in range(cfg.layers) if j not in where]
+    prefixes = tuple(f"encoder.layers.{j}." for j in added)
+    if cfg.text_tokens:
+        prefixes += tuple(f"{part}.{j}." for part in ("cross_norm", "cross_attn") for j in added)
+    load_into(model, replace(ckpt, state_dict=state), new_modules=tuple(new_modules) + prefixes)
+    with torch.no_grad():
+        for j in added:
+            layer = model.encoder.layers[j]
+            for lin in (layer.self_attn.out_proj, layer.linear2):
+                lin.weight.zero_()
+                lin.bias.zero_()
+            if cfg.text_tokens:
+                model.cross_attn[j].out_proj.weight.zero_()
+                model.cross_attn[j].out_proj.bias.zero_()
+    return added
 
 
 def _same(a, b) -> bool:

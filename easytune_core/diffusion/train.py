@@ -27,7 +27,7 @@ from ..cli_config import add_config_arguments, command_line, config_from_args
 from ..data.builtin import resolve_dataset
 from ..data.loader import (CaptionEmbeddings, amp_dtype, forever, make_loader, mixed_precision_pays, resolve_device,
                            set_threads)
-from .denoiser import TOKEN_MODULES, DenoiserConfig, MotionDenoiser
+from .denoiser import DenoiserConfig, MotionDenoiser, load_start
 from .schedule import NoiseSchedule
 
 
@@ -188,7 +188,8 @@ class TrainBaseConfig(TrainConfig):
     resume: bool = False
     """Continue from <out>/resume if it is there."""
     init: str | None = None
-    """Start from the weights of this denoiser: a checkpoint folder or a shipped name."""
+    """Start from the weights of this denoiser: a checkpoint folder or a shipped name. ``--layers`` may
+    exceed the start's: the added layers go between its layers and start as the identity."""
     width: int = _D.width
     """Transformer width."""
     layers: int = _D.layers
@@ -290,9 +291,12 @@ def train_base(cfg: TrainBaseConfig) -> dict:
         from ..shipped import resolve_checkpoint
 
         init_folder = resolve_checkpoint(cfg.init)
-        load_into(model, load_checkpoint(init_folder, expected_kind="denoiser"),
-                  new_modules=TOKEN_MODULES if mcfg.text_tokens else ())
+        added = load_start(model, load_checkpoint(init_folder, expected_kind="denoiser"))
         started_from = init_record(init_folder)
+        if added:
+            started_from["added_layers"] = added
+            print(f"started from {init_folder} with encoder layers {added} added (starting as the identity)",
+                  file=sys.stderr)
     schedule = NoiseSchedule(mcfg.schedule, mcfg.diffusion_steps)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
