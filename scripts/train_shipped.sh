@@ -42,6 +42,7 @@ BASE_LR=${BASE_LR:-3e-4}
 BASE_DROPOUT=${BASE_DROPOUT:-0.05}  # the shipped bases used 0.05; 0 trains about 1.25x faster per step on a CPU (benchmarks/base_training_speed.py)
 BASE_SITTING=${BASE_SITTING:-0}  # minutes: stop the base stage after this long (rerun to go on; 0: no stop)
 BASE_TOKENS=${BASE_TOKENS:-0}  # token states of the text the base also attends to (0: the pooled embedding only)
+BASE_LAYERS=${BASE_LAYERS:-4}  # encoder layers; more than BASE_INIT's adds layers that start as the identity
 # EasyTune candidates, name:batch:lr:optimiser steps:snapshot every N steps
 TUNE_RUNS=${TUNE_RUNS:-"b16:16:1e-5:400:200 b16hi:16:3e-5:400:200 b32:32:2e-5:300:150"}
 mkdir -p "$RUNS/logs"
@@ -79,7 +80,7 @@ if has 5; then
   if [ "$reached" -lt "$BASE_STEPS" ]; then
     resume=(); [ -d "$RUNS/base" ] && resume=(--resume)
     init=(); [ -n "$BASE_INIT" ] && init=(--init "$BASE_INIT")
-    run train-base train-base --data "$DATA" --out "$RUNS/base" --width 256 --layers 4 --heads 4 --ff 512 \
+    run train-base train-base --data "$DATA" --out "$RUNS/base" --width 256 --layers "$BASE_LAYERS" --heads 4 --ff 512 \
       --dropout "$BASE_DROPOUT" --batch-size 32 --lr "$BASE_LR" --warmup 300 --ema 0.998 --val-every 500 --ckpt-every 200 \
       --save-dtype float16 --steps "$BASE_STEPS" --time-budget "$BASE_MINUTES" --stop-after "$BASE_SITTING" \
       --text-tokens "$BASE_TOKENS" "${init[@]}" "${resume[@]}" --quiet
