@@ -206,12 +206,12 @@ def load_start(model: "MotionDenoiser", ckpt) -> list[int]:
     difference (width, heads, feed-forward size, ...) raises CheckpointError."""
     from ..checkpoints import CheckpointError, load_into
 
-    cfg = model.config
-    old = int((ckpt.config or {}).get("layers", cfg.layers))
+    cfg, start = model.config, ckpt.config or {}
+    old = int(start.get("layers", cfg.layers))
     if old > cfg.layers:
         raise CheckpointError(f"{ckpt.folder}: the checkpoint has {old} encoder layers, the model {cfg.layers}; "
                               "a run can add layers to its start, not remove them")
-    new_modules = TOKEN_MODULES if cfg.text_tokens and not (ckpt.config or {}).get("text_tokens") else ()
+    new_modules = TOKEN_MODULES if cfg.text_tokens and not start.get("text_tokens") else ()
     if old == cfg.layers:
         load_into(model, ckpt, new_modules=new_modules)
         return []
@@ -224,7 +224,7 @@ def load_start(model: "MotionDenoiser", ckpt) -> list[int]:
         m = _LAYERED.match(name)
         if m and int(m.group(2)) >= old:
             raise CheckpointError(f"{ckpt.folder}: weight {name!r} belongs to a layer the config does not have")
-        state[_LAYERED.sub(lambda m: f"{m.group(1)}.{where[int(m.group(2))]}.", name, count=1) if m else name] = tensor
+        state[f"{m.group(1)}.{where[int(m.group(2))]}.{name[m.end():]}" if m else name] = tensor
     added = [j for j in range(cfg.layers) if j not in where]
     prefixes = tuple(f"encoder.layers.{j}." for j in added)
     if cfg.text_tokens:
