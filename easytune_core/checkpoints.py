@@ -21,6 +21,11 @@ from .shipped import SHIPPED
 KINDS = ("denoiser", "reward", "evaluator", "lora", "vae")
 FORMAT = "easytune-checkpoint"
 FORMAT_VERSION = 1
+# 8-bit storage (``save_checkpoint(dtype=torch.int8)``): a weight matrix is stored as int8 values
+# and, under its name + SCALE_SUFFIX, one float32 scale per row (value = int8 * its row's scale);
+# matrices smaller than INT8_MIN_ELEMENTS and every vector (biases, norms) are stored as float16.
+SCALE_SUFFIX = ".int8_row_scale"
+INT8_MIN_ELEMENTS = 4096
 
 
 class CheckpointError(ValueError):
@@ -71,7 +76,8 @@ def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta:
         mean, std: optional (D,) normalisation stats (numpy or torch).
         meta: optional JSON-serialisable dict.
         dtype: store floating weights in this dtype (e.g. torch.float16 to halve the size);
-            they load back as float32.
+            they load back as float32. ``torch.int8``: weight matrices as int8 with one float32
+            scale per row (a quarter of float32), the rest as float16 (:func:`quantize_rows`).
     Returns:
         The folder path.
     """
@@ -86,13 +92,19 @@ def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta:
     tensors = {}
     for k, v in sd.items():
         v = v.detach().cpu()
+        if dtype == torch.int8 and k.endswith(SCALE_SUFFIX):
+            raise ValueError(f"weight name {k!r} ends with {SCALE_SUFFIX!r}, which 8-bit storage reserves")
+        if dtype == torch.int8 and v.is_floating_point() and v.dim() >= 2 and v.numel() >= INT8_MIN_ELEMENTS:
+            tensors[k], tensors[k + SCALE_SUFFIX] = quantize_rows(v)
+            continue
         if dtype is not None and v.is_floating_point():
-            v = v.to(dtype)
+            v = v.to(torch.float16 if dtype == torch.int8 else dtype)
         tensors[k] = v.contiguous()
     cfg = {"format": FORMAT, "version": FORMAT_VERSION, "kind": kind, "config": _config_dict(config),
            "meta": dict(meta or {})}
     text = json.dumps(cfg, indent=2, sort_keys=True, default=str)
-    atomic_write(folder / "model.safetensors", lambda p: save_file(tensors, str(p), metadata={"kind": kind}))
+    header = {"kind": kind, **({"weights": "int8 rows + float32 row scales"} if dtype == torch.int8 else {})}
+    atomic_write(folder / "model.safetensors", lambda p: save_file(tensors, str(p), metadata=header))
     stats_path = folder / "stats.safetensors"
     if mean is not None:
         stats = {"mean": torch.as_tensor(np.asarray(mean, dtype=np.float32)).contiguous(),
@@ -102,6 +114,46 @@ def save_checkpoint(folder, model, config, kind: str, mean=None, std=None, meta:
         stats_path.unlink()
     atomic_write(folder / "config.json", lambda p: p.write_text(text))
     return folder
+
+
+def quantize_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric 8-bit quantisation per row (the first dimension): returns int8 values of ``w``'s
+    shape and float32 scales (rows,) with ``w ~ q * scale[:, None, ...]``; each value is off by at
+    most half a step, max|row| / 254. An all-zero row gets scale 0."""
+    if not w.is_floating_point() or w.dim() < 2:
+        raise ValueError(f"quantize_rows needs a floating tensor of 2 or more dimensions, got {w.dtype} {tuple(w.shape)}")
+    rows = w.detach().float().reshape(w.shape[0], -1)
+    if not torch.isfinite(rows).all():
+        raise ValueError("cannot quantise a tensor holding NaN or inf")
+    scale = rows.abs().amax(dim=1) / 127.0
+    q = torch.where(scale[:, None] > 0, rows / scale.clamp_min(torch.finfo(torch.float32).tiny)[:, None],
+                    torch.zeros_like(rows))
+    return q.round().clamp(-127, 127).to(torch.int8).reshape(w.shape).contiguous(), scale.contiguous()
+
+
+def _dequantize(sd: dict, path: Path) -> dict:
+    """Undo 8-bit storage: each int8 tensor times the scales stored beside it (float32)."""
+    scales = {k[: -len(SCALE_SUFFIX)]: sd[k] for k in sd if k.endswith(SCALE_SUFFIX)}
+    out = {}
+    for k, v in sd.items():
+        if k.endswith(SCALE_SUFFIX):
+            continue
+        if v.dtype == torch.int8:
+            s = scales.get(k)
+            if s is None:
+                raise CheckpointError(f"{path}: int8 tensor {k!r} has no row scales ({k + SCALE_SUFFIX!r})")
+            if not s.is_floating_point() or s.dim() != 1 or v.dim() < 2 or s.shape[0] != v.shape[0]:
+                raise CheckpointError(f"{path}: row scales of {k!r} have shape {tuple(s.shape)} ({s.dtype}); "
+                                      f"expected ({v.shape[0]},) floats for a tensor of shape {tuple(v.shape)}")
+            s = s.float()
+            if not (torch.isfinite(s).all() and (s >= 0).all()):
+                raise CheckpointError(f"{path}: row scales of {k!r} contain NaN, inf or negative values")
+            v = v.float() * s.reshape(-1, *([1] * (v.dim() - 1)))
+        out[k] = v
+    stray = sorted(k for k in scales if k not in sd or sd[k].dtype != torch.int8)
+    if stray:
+        raise CheckpointError(f"{path}: row scales without an int8 tensor: {stray[:5]}")
+    return out
 
 
 def atomic_write(path: Path, write) -> None:
@@ -167,7 +219,7 @@ def load_checkpoint(folder, expected_kind: str | None = None) -> Checkpoint:
     cfg = read_config(folder)
     if expected_kind is not None and cfg["kind"] != expected_kind:
         raise CheckpointError(f"{folder} holds a {cfg['kind']!r} checkpoint, expected {expected_kind!r}")
-    sd = _read_safetensors(folder / "model.safetensors")
+    sd = _dequantize(_read_safetensors(folder / "model.safetensors"), folder / "model.safetensors")
     sd = {k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()}
     for k, v in sd.items():
         if v.is_floating_point() and not torch.isfinite(v).all():
@@ -204,6 +256,40 @@ def load_into(model: torch.nn.Module, ckpt: Checkpoint, new_modules: tuple[str, 
                                   f"the config expects {tuple(v.shape)}")
     model.load_state_dict(ckpt.state_dict, strict=not new)
     return model
+
+
+STORAGE = {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16, "int8": torch.int8}
+
+
+def compact_checkpoint(source, out, dtype: str = "int8") -> list[dict]:
+    """Rewrite a checkpoint folder with its weights stored in ``dtype`` (a key of :data:`STORAGE`).
+
+    Config, stats and meta are kept; ``meta["storage"]`` records the dtype and the source folder.
+    A latent model's ``vae/`` folder is rewritten the same way. ``out`` must differ from ``source``
+    (the source is never changed). Returns one row per folder written: path, kind, bytes of the
+    weights before and after, and the largest change of any weight relative to the largest
+    magnitude of its tensor."""
+    if dtype not in STORAGE:
+        raise ValueError(f"dtype must be one of {', '.join(STORAGE)}, got {dtype!r}")
+    source, out = Path(source), Path(out)
+    if out.resolve() == source.resolve():
+        raise ValueError(f"--out {out} is the source folder; write the compact copy to another folder")
+    pairs = [(source, out)]
+    if (source / "vae" / "config.json").is_file():
+        pairs.append((source / "vae", out / "vae"))
+    loaded = [(load_checkpoint(src), dst) for src, dst in pairs]  # everything read before anything is written
+    rows = []
+    for ck, dst in loaded:
+        meta = dict(ck.meta, storage={"dtype": dtype, "source": ck.folder})
+        save_checkpoint(dst, None, ck.config, ck.kind, ck.mean, ck.std, meta, dtype=STORAGE[dtype],
+                        state_dict=ck.state_dict)
+        back = load_checkpoint(dst).state_dict
+        err = max((float((back[k] - v).abs().max() / v.abs().max().clamp_min(1e-12))
+                   for k, v in ck.state_dict.items() if v.is_floating_point() and v.numel()), default=0.0)
+        rows.append({"folder": str(dst), "kind": ck.kind, "error": err,
+                     "bytes_before": (Path(ck.folder) / "model.safetensors").stat().st_size,
+                     "bytes_after": (dst / "model.safetensors").stat().st_size})
+    return rows
 
 
 class CheckpointRegistry:

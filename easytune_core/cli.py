@@ -26,6 +26,7 @@ COMMANDS = {
     "render": ("easytune_core.render.cli", "render or export a motion (mp4, glb, bvh, npz)"),
     "edit": ("easytune_core.edit.edit_cli", "keep part of a motion (frames, body parts, root path) and regenerate the rest"),
     "compose": ("easytune_core.edit.compose_cli", "compose a timeline of (prompt, seconds) segments into one long motion"),
+    "compact": ("easytune_core.compact_cli", "store a checkpoint's weights in fewer bytes (int8 rows, float16)"),
     "convert": ("easytune_core.interop.cli", "convert a published checkpoint (MDM, MLD) into a checkpoint folder"),
 }
 

@@ -187,6 +187,13 @@ def model_card(kind: str, config: dict, meta: dict | None = None, metrics: dict 
     else:
         body += (["```bash", cmd, "```", ""] if cmd else
                  ["The training command was not recorded in this checkpoint's metadata.", ""])
+    storage = meta.get("storage")
+    if isinstance(storage, dict) and storage.get("dtype"):
+        body += [f"Its weights were then stored as {storage['dtype']}"
+                 + (" (weight matrices as 8-bit rows with float32 row scales, the rest float16; they load as "
+                    "float32)" if storage["dtype"] == "int8" else "") + ":", "",
+                 "```bash", f"python -m easytune_core compact {storage.get('source', '<source>')} --out <folder> "
+                 f"--dtype {storage['dtype']}", "```", ""]
     if config:
         body += ["## Configuration", "", "| field | value |", "|---|---|",
                  *[f"| {k} | {json.dumps(v)} |" for k, v in sorted(config.items()) if not isinstance(v, dict)], ""]

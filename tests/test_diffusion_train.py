@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from easytune_core.checkpoints import load_checkpoint
 from easytune_core.cli import main as cli_main
@@ -48,6 +49,20 @@ def test_train_base_checkpoint_and_resume(tmp_path, capsys):
     pipe = MotionPipeline.from_checkpoint(out, device="cpu")
     r = pipe.generate(["a person jumps"], seconds=2, steps=3)
     assert r.joints.shape == (1, 40, 22, 3)
+
+
+def test_train_base_saves_int8_weights_and_resumes_from_float32(tmp_path):
+    from safetensors.torch import load_file
+    data = make_folder(tmp_path / "data")
+    out = tmp_path / "ck"
+    args = ["train-base", "--data", str(data), "--out", str(out), "--save-dtype", "int8", *TINY]
+    assert cli_main([*args, "--steps", "3"]) == 0
+    raw = load_file(str(out / "model.safetensors"))
+    assert raw["input_proj.weight"].dtype == torch.int8 and raw["input_proj.weight.int8_row_scale"].shape == (32,)
+    assert load_file(str(out / "resume" / "state.safetensors"))["ema.input_proj.weight"].dtype == torch.float32
+    assert cli_main([*args, "--steps", "5", "--resume"]) == 0
+    pipe = MotionPipeline.from_checkpoint(out, device="cpu")
+    assert pipe.generate(["a person jumps"], seconds=1, steps=2).joints.shape == (1, 20, 22, 3)
 
 
 def test_train_base_missing_data_is_clear(tmp_path, capsys):

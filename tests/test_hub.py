@@ -97,6 +97,15 @@ def test_card_lists_the_runs_a_model_was_trained_on_top_of():
                      "python -m easytune_core train-base --out c --init b"]
 
 
+def test_card_names_how_the_weights_were_compacted():
+    meta = {"command": "python -m easytune_core train-base --out b", "storage": {"dtype": "int8", "source": "runs/b"}}
+    card = model_card("denoiser", {"width": 8}, meta=meta, metrics=None, name="c")
+    training = card.split("## Training")[1].split("## Configuration")[0]
+    assert "python -m easytune_core compact runs/b --out <folder> --dtype int8" in training
+    assert "8-bit rows" in training
+    assert "compact" not in model_card("denoiser", {"width": 8}, meta={}, metrics=None, name="c")
+
+
 def test_from_pretrained_reads_a_prepopulated_hub_cache_offline(base, tmp_path, monkeypatch):
     import huggingface_hub.constants as hf
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoints import CheckpointError, load_checkpoint, load_into, read_config, save_checkpoint
+from ..checkpoints import STORAGE, CheckpointError, load_checkpoint, load_into, read_config, save_checkpoint
 from ..cli_config import add_config_arguments, command_line, config_from_args
 from ..data.builtin import resolve_dataset
 from ..data.loader import (CaptionEmbeddings, amp_dtype, forever, make_loader, mixed_precision_pays, resolve_device,
@@ -217,8 +217,9 @@ class TrainBaseConfig(TrainConfig):
     """torch CPU threads (0: leave as is)."""
     device: str | None = None
     """cpu or cuda (default: cuda when present)."""
-    save_dtype: str = field(default="float32", metadata={"choices": ("float32", "float16", "bfloat16")})
-    """dtype of the saved EMA weights (float16 halves the size)."""
+    save_dtype: str = field(default="float32", metadata={"choices": ("float32", "float16", "bfloat16", "int8")})
+    """dtype of the saved EMA weights (float16 halves the size; int8: weight matrices as 8-bit rows with
+    float32 row scales, about a quarter); ``resume/`` keeps float32."""
     quiet: bool = False
     """No progress bar."""
     stop_after: float = 0.0
@@ -350,8 +351,7 @@ def train_base(cfg: TrainBaseConfig) -> dict:
     def checkpoint(final: bool = False) -> None:
         seconds = elapsed_before + time.time() - start
         meta = {**meta_base, "step": step, "seconds": round(seconds, 1), **history, "final": final}
-        dtype = {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16}[cfg.save_dtype]
-        save_checkpoint(out, ema, mcfg, "denoiser", mean, std, meta, dtype=dtype)
+        save_checkpoint(out, ema, mcfg, "denoiser", mean, std, meta, dtype=STORAGE[cfg.save_dtype])
         save_resume(out / "resume", model, opt, step, gen.get_state(), {"seconds": seconds}, ema=ema)
 
     from tqdm import tqdm
