@@ -43,7 +43,8 @@ BASE_DROPOUT=${BASE_DROPOUT:-0.05}  # the shipped bases used 0.05; 0 trains abou
 BASE_SITTING=${BASE_SITTING:-0}  # minutes: stop the base stage after this long (rerun to go on; 0: no stop)
 BASE_TOKENS=${BASE_TOKENS:-0}  # token states of the text the base also attends to (0: the pooled embedding only)
 BASE_LAYERS=${BASE_LAYERS:-4}  # encoder layers; more than BASE_INIT's adds layers that start as the identity
-# EasyTune candidates, name:batch:lr:optimiser steps:snapshot every N steps
+# EasyTune candidates, name:batch:lr:optimiser steps:snapshot every N steps[:weight of the pull toward
+# the base (finetune --reg-weight; default 0)]
 TUNE_RUNS=${TUNE_RUNS:-"b16:16:1e-5:400:200 b16hi:16:3e-5:400:200 b32:32:2e-5:300:150"}
 mkdir -p "$RUNS/logs"
 run() {  # run NAME CMD...: logged, niced
@@ -89,14 +90,14 @@ fi
 # 6: EasyTune candidate runs (the recipes of the val sweep)
 if has 6; then
   for spec in $TUNE_RUNS; do
-    IFS=: read -r name bs lr steps snap <<< "$spec"
+    IFS=: read -r name bs lr steps snap reg <<< "$spec"
     at=0; [ -f "$RUNS/tune_$name/state.json" ] && at=$("$PY" -c "import json; print(json.load(open('$RUNS/tune_$name/state.json'))['step'])")
     [ "$at" -ge "$steps" ] && continue
     resume=(); [ -f "$RUNS/tune_$name/state.json" ] && resume=(--resume)
     run "finetune-$name" finetune --method easytune --select last:10 --reward-target x0 --sampler-steps 50 \
       --guidance 2.5 --lr "$lr" --warmup 20 --batch-size "$bs" --max-frames 120 --steps "$steps" \
-      --keep-every "$snap" --save-every 50 --half-weights --base "$RUNS/base" --reward "$RUNS/reward" --data "$DATA" \
-      --out "$RUNS/tune_$name" "${resume[@]}"
+      --keep-every "$snap" --save-every 50 --half-weights --reg-weight "${reg:-0}" --base "$RUNS/base" \
+      --reward "$RUNS/reward" --data "$DATA" --out "$RUNS/tune_$name" "${resume[@]}"
   done
 fi
 # 7: choose the recipe and step on the val split (rules, paraphrase set, evaluator) -> $RUNS/easytune
