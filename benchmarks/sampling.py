@@ -10,6 +10,8 @@ Writes benchmarks/results/sampling.{json,md}, stamped with commit, device and da
     .venv/bin/python benchmarks/sampling.py --latent runs/latent --few-step runs/fewstep
     .venv/bin/python benchmarks/sampling.py --checkpoint assets/checkpoints/everyday_base \
         --text-reuse-ablation --skip-latent --out benchmarks/results/sampling_token_reuse
+    .venv/bin/python benchmarks/sampling.py --checkpoint runs/everyday_deep/base_int8 \
+        --compare assets/checkpoints/everyday_base --skip-latent --precisions fp32 --out ...
 
 Latent / few-step checkpoints default to assets/checkpoints/{latent,fewstep}; when they are missing
 the rows use random weights of the latent family's architecture (``--arch``), marked as such:
@@ -64,6 +66,8 @@ def time_generate(pipe, prompt, seconds, steps, batch, repeats) -> tuple[float, 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=str(ROOT / "assets/checkpoints/base"), help="frame-space model")
+    ap.add_argument("--compare", action="append", default=[], metavar="FOLDER",
+                    help="another frame-space model timed in the same run (repeatable)")
     ap.add_argument("--latent", default=str(ROOT / "assets/checkpoints/latent"), help="latent model (50-step DDIM)")
     ap.add_argument("--few-step", default=str(ROOT / "assets/checkpoints/fewstep"), help="few-step student")
     ap.add_argument("--threads", type=int, default=2)
@@ -89,7 +93,11 @@ def main(argv=None) -> int:
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     scratch = Path(tempfile.mkdtemp(prefix="sampling_bench_"))
-    models = [("frame-space", args.checkpoint, [50], False, True)]  # label, folder, steps, random weights, text reuse
+    def named(folder):  # with --compare, each frame-space row names its folder
+        return f"frame-space ({Path(folder).name})" if args.compare else "frame-space"
+
+    # label, folder, steps, random weights, text reuse
+    models = [(named(f), f, [50], False, True) for f in (args.checkpoint, *args.compare)]
     if args.text_reuse_ablation:
         models.append(("frame-space, text_reuse off", args.checkpoint, [50], False, False))
     others = () if args.skip_latent else (("latent", args.latent, [50], False), ("few-step", args.few_step, [1, 2, 4], True))

@@ -4,6 +4,7 @@ The numbers of these runs mean nothing (tiny random models, a few repeats); what
 each script still runs against the current library and writes what its committed result has."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,21 @@ def test_sampling_text_reuse_ablation(tiny_assets, tmp_path):
         assert bench.main(["--checkpoint", str(folder), *common, "--out", str(out)]) == 0
         res = _result(out)
         assert {(r["model"], r["batch"]) for r in res["rows"]} == {(m, b) for m in models for b in (1, 2)}
+
+
+def test_sampling_compares_frame_space_models_in_one_run(tiny_assets, tmp_path):
+    from easytune_core.checkpoints import compact_checkpoint
+
+    base = tiny_assets / "checkpoints" / "base"
+    compact_checkpoint(base, tmp_path / "base_int8", "int8")
+    out = tmp_path / "sampling"
+    assert load_benchmark("sampling.py").main([
+        "--checkpoint", str(tmp_path / "base_int8"), "--compare", str(base), "--threads", "1", "--seconds", "1",
+        "--repeats", "1", "--batch", "2", "--precisions", "fp32", "--train-steps", "1", "--skip-latent",
+        "--out", str(out)]) == 0
+    rows = _result(out)["rows"]
+    assert {(r["model"], r["checkpoint"], r["batch"]) for r in rows} == {
+        (f"frame-space ({Path(f).name})", f, b) for f in (str(tmp_path / "base_int8"), str(base)) for b in (1, 2)}
 
 
 def test_laterality(tiny_run, fake_text, tmp_path):
