@@ -273,7 +273,7 @@ def compact_checkpoint(source, out, dtype: str = "int8") -> list[dict]:
         raise ValueError(f"dtype must be one of {', '.join(STORAGE)}, got {dtype!r}")
     source, out = Path(source), Path(out)
     if out.resolve() == source.resolve():
-        raise ValueError(f"--out {out} is the source folder; write the compact copy to another folder")
+        raise ValueError(f"{out} is the source folder; write the compact copy to another folder")
     pairs = [(source, out)]
     if (source / "vae" / "config.json").is_file():
         pairs.append((source / "vae", out / "vae"))
