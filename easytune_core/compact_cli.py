@@ -25,8 +25,9 @@ def run(args) -> int:
     from .checkpoints import compact_checkpoint, read_config
     source, out = Path(args.source), Path(args.out)
     read_config(source)  # a clear error for a folder that is not a checkpoint, before anything else
-    if out.resolve() == source.resolve() or out.resolve() in source.resolve().parents:
-        raise ValueError(f"--out {out} is or holds the source folder; write the compact copy elsewhere")
+    src, dst = source.resolve(), out.resolve()
+    if dst == src or dst in src.parents or src in dst.parents:
+        raise ValueError(f"--out {out} is, holds or lies inside the source folder; write the compact copy elsewhere")
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:

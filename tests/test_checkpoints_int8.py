@@ -138,7 +138,9 @@ def test_compact_command(tmp_path, capsys):
     # the source, or a folder holding it, is never the target; a folder that is no checkpoint is named
     assert main(["compact", str(src), "--out", str(src), "--overwrite"]) == 2
     assert main(["compact", str(src), "--out", str(tmp_path), "--overwrite"]) == 2
-    assert "holds the source" in capsys.readouterr().err
+    assert main(["compact", str(src), "--out", str(src / "inner")]) == 2
+    assert capsys.readouterr().err.count("holds or lies inside the source") == 3
+    assert not (src / "inner").exists()
     assert (src / "model.safetensors").is_file()
     assert main(["compact", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")]) == 2
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "o").exists()
