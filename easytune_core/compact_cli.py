@@ -14,15 +14,16 @@ from pathlib import Path
 
 
 def add_arguments(parser) -> None:
+    from .checkpoints import STORAGE
     parser.add_argument("source", help="checkpoint folder to read (left unchanged)")
     parser.add_argument("--out", required=True, help="checkpoint folder to write")
-    parser.add_argument("--dtype", default="int8", choices=("int8", "float16", "bfloat16", "float32"),
+    parser.add_argument("--dtype", default="int8", choices=tuple(STORAGE),
                         help="how to store the weights (default: int8 with per-row scales)")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
 
 
 def run(args) -> int:
-    from .checkpoints import compact_checkpoint, read_config
+    from .checkpoints import compact_checkpoint, read_config, swap_in
     source, out = Path(args.source), Path(args.out)
     read_config(source)  # a clear error for a folder that is not a checkpoint, before anything else
     src, dst = source.resolve(), out.resolve()
@@ -33,18 +34,14 @@ def run(args) -> int:
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
         raise FileExistsError(f"--out {out} is not empty; pass --overwrite to replace it")
     # written beside --out and swapped in whole: a failure leaves an existing --out as it was
-    tmp, old = out.with_name(out.name + ".compacting"), out.with_name(out.name + ".replaced")
-    for p in (tmp, old):
-        shutil.rmtree(p, ignore_errors=True)
+    tmp = out.with_name(out.name + ".compacting")
+    shutil.rmtree(tmp, ignore_errors=True)
     try:
         rows = compact_checkpoint(source, tmp, args.dtype)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in(tmp, out)
     for r in rows:
         folder = out / Path(r["folder"]).relative_to(tmp)
         print(f"{folder}: {r['kind']}, weights {r['bytes_before'] / 2**20:.2f} MiB -> "

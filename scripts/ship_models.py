@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from easytune_core.checkpoints import CheckpointError, read_config  # noqa: E402
+from easytune_core.checkpoints import CheckpointError, read_config, swap_in  # noqa: E402
 from easytune_core.hub import METRICS, write_model_card  # noqa: E402
 from easytune_core.shipped import SHIPPED, world_of  # noqa: E402
 
@@ -134,9 +134,8 @@ def plan(name: str, run: Path, evals: dict) -> dict:
 def ship(item: dict, checkpoints: Path) -> Path:
     """Write one planned folder beside its destination, then swap it into place."""
     dest = checkpoints / item["name"]
-    tmp, old = dest.with_name(dest.name + ".shipping"), dest.with_name(dest.name + ".replaced")
-    for path in (tmp, old):
-        shutil.rmtree(path, ignore_errors=True)
+    tmp = dest.with_name(dest.name + ".shipping")
+    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for f in FILES:
         shutil.copy2(item["run"] / f, tmp / f)
@@ -144,10 +143,7 @@ def ship(item: dict, checkpoints: Path) -> Path:
     world = "everyday " if item["world"] == "everyday" else ""
     write_model_card(tmp, name=f"EasyTune Studio {world}{TITLES[item['kind']]} ({item['name']})",
                      source=item["name"])
-    if dest.exists():
-        dest.rename(old)
-    tmp.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in(tmp, dest)
     return dest
 
 

@@ -30,7 +30,7 @@ from typing import Callable, Optional, Sequence
 import torch
 from torch import nn
 
-from ..checkpoints import atomic_write
+from ..checkpoints import atomic_write, swap_in
 from ..diffusion.sampler import _frame_mask
 from .config import FinetuneConfig
 from .distributed import DistInfo, all_mean, any_flag, broadcast_parameters
@@ -46,18 +46,6 @@ Callback = Callable[[dict], None]
 RESUME_WEIGHTS = "resume_weights.safetensors"
 """For --resume: the exact float32 weights of the sampling model, when checkpoint/ is stored in a lower
 precision or holds the chain variant's policy copy."""
-
-
-def _swap_in(tmp: Path, folder: Path) -> None:
-    """Replace ``folder`` by the complete folder ``tmp``; at every moment one of them is whole on disk
-    (``folder``, or ``folder.old`` while the two renames happen)."""
-    old = folder.with_name(folder.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class Cancelled(Exception):
@@ -303,7 +291,7 @@ class FinetuneTrainer:
             shutil.rmtree(tmp)
         weights = self.current_weights()
         self.io.save(tmp, weights, "denoiser", meta)
-        _swap_in(tmp, folder)  # never leaves a half-written (or no) checkpoint behind
+        swap_in(tmp, folder)  # never leaves a half-written (or no) checkpoint behind
         from safetensors.torch import save_file
         if has_lora(self.model):
             self.io.save_lora(self.run_dir / "lora", lora_state_dict(self.model),
@@ -347,7 +335,7 @@ class FinetuneTrainer:
         if tmp.exists():
             shutil.rmtree(tmp)
         self.io.save(tmp, self.current_weights(), "denoiser", meta)
-        _swap_in(tmp, folder)
+        swap_in(tmp, folder)
         return folder
 
     def _resume(self) -> None:
