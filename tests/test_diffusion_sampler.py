@@ -125,8 +125,8 @@ def test_bad_shapes_and_config():
 
 @pytest.mark.parametrize("norm_first", [True, False])
 def test_padded_inference_path_matches_the_encoder(norm_first):
-    """Padded batches at inference go through scaled_dot_product_attention layer by layer; they give
-    what torch's encoder (fused kernel in eval, autograd path with grad) gives on the valid frames."""
+    """Inference batches, padded or not, go through scaled_dot_product_attention layer by layer; they
+    give what torch's encoder (fused kernel in eval, autograd path with grad) gives on the valid frames."""
     torch.manual_seed(0)
     cfg = DenoiserConfig(width=64, layers=2, heads=4, ff=128, norm_first=norm_first, final_norm=norm_first)
     m = MotionDenoiser(cfg).eval()
@@ -134,17 +134,20 @@ def test_padded_inference_path_matches_the_encoder(norm_first):
     pad = torch.arange(31)[None] >= torch.tensor([31, 23, 10])[:, None]
     valid = ~pad
     with torch.no_grad():
-        ours = m._encode_padded(h, pad)
+        ours = m._encode_plain(h, pad)
         fused = m.encoder(h, src_key_padding_mask=pad)
     assert torch.allclose(ours[valid], fused[valid], atol=1e-5)
+    with torch.no_grad():  # an unpadded batch takes the same path, without a mask
+        assert torch.allclose(m._encode_plain(h, None), m.encoder(h), atol=1e-5)
     x, t, text = torch.randn(3, 30, 263), torch.tensor([10, 500, 900]), torch.randn(3, 384)
     mask = valid[:, 1:]
-    with torch.no_grad():
-        a = m(x, t, text, mask=mask)
-    with torch.enable_grad():
-        b = m(x, t, text, mask=mask)
-    assert torch.allclose(a, b.detach(), atol=1e-5)
-    assert (a[~mask] == 0).all()
+    for frames in (mask, None):
+        with torch.no_grad():
+            a = m(x, t, text, mask=frames)
+        with torch.enable_grad():
+            b = m(x, t, text, mask=frames)
+        assert torch.allclose(a, b.detach(), atol=1e-5)
+    assert (m(x, t, text, mask=mask).detach()[~mask] == 0).all()
 
 
 def test_padded_inference_path_sees_lora_adapters():
