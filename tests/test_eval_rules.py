@@ -63,6 +63,9 @@ from easytune_core.eval.rules import checks_for, judge, load_rule_cases, summari
     ("a person walks forward on tiptoes", [("tiptoe", ""), ("walk", "forward")]),
     ("a person lies face down on the floor", [("lie", "front")]),
     ("someone lies on the floor on his stomach and props up on his back", []),  # both named: unclear
+    ("an elderly man pointing up with his left arm", [("point", "left up")]),
+    # the pointing direction is read after the verb: "backs up" is the walk's
+    ("a man backs up while pointing forward with his left arm", [("point", "left forward"), ("walk", "backward")]),
 ])
 def test_checks_for(caption, expected):
     assert checks_for(caption) == expected
@@ -110,6 +113,28 @@ def test_rules_fail_on_the_opposite_or_on_standing():
                 if arg in ("left", "right"):
                     other = "right" if arg == "left" else "left"
                     assert judge(mirrored, c, other)[0] and not judge(mirrored, c, arg)[0]
+
+
+def test_pointing_up_is_judged_by_the_arm_not_by_the_head():
+    """"up" asks the straight arm to rise 35 cm above its shoulder, like forward and side ask it to
+    reach 35 cm out; an upward point at any of the synthesised angles passes, a forward one does not."""
+    ups = fwds = 0
+    for seed in range(40):
+        s = synthesize_sample(seed, kinds=["point"])
+        for caption in s.captions:
+            for cat, arg in checks_for(caption):
+                if cat != "point":
+                    continue
+                side, where = arg.split()
+                joints = canonicalize_joints(s.joints)
+                assert judge(joints, cat, arg)[0], caption
+                if where == "up":
+                    ups += 1
+                    assert not judge(joints, cat, f"{side} forward")[0], caption
+                elif where == "forward":
+                    fwds += 1
+                    assert not judge(joints, cat, f"{side} up")[0], caption
+    assert ups and fwds
 
 
 def test_bad_inputs_are_clear():

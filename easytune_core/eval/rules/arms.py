@@ -108,13 +108,13 @@ def shrug(b: Body, arg):
 @judge_fn("point")
 def point(b: Body, arg):
     """``"left forward"``: the left arm straight (wrist 42 cm from the shoulder) pointing forward /
-    to its side / up, held for 0.4 s."""
+    to its side / up (the wrist 35 cm in front of / out from / above the shoulder), held for 0.4 s."""
     d, where = arg.split()
     s = _side(d)
     r = b.rel(WRIST[s], SHOULDER[s])
     straight = np.linalg.norm(r, axis=-1) > 0.42
     aim = {"forward": r[:, 2] > 0.35, "side": r[:, 0] * (1 if s == 0 else -1) > 0.35,
-           "up": b.j[:, WRIST[s], 1] > b.j[:, HEAD, 1] + 0.1}[where]
+           "up": r[:, 1] > 0.35}[where]
     run = longest_run(straight & aim)
     return bool(run >= 8), float(run)
 

@@ -408,10 +408,12 @@ def _arms(c, add):
         add("bow", "deep" if re.search(r"\b(deep\w*|low|very|far)\b", c) else "slight" if re.search(r"slight|small|little|shallow", c) else "")
     if re.search(r"\bshrug", c):
         add("shrug", count_of(c, "shrugs?") or "")
-    if re.search(r"\bpoint", c) and not re.search(r"disco", c):
+    m = re.search(r"\bpoint", c)
+    if m and not re.search(r"disco", c):
         s = hand or side_any(c)
-        where = "up" if re.search(r"\bup\b|upward|sky|ceiling", c) else "side" if re.search(
-            r"to the (left|right)|toward the (left|right)|off to the|out to the", c) else "forward"
+        aim = c[m.start():]  # the direction follows the verb ("backs up while pointing forward")
+        where = "up" if re.search(r"\bup\b|upward|sky|ceiling", aim) else "side" if re.search(
+            r"to the (left|right)|toward the (left|right)|off to the|out to the", aim) else "forward"
         if s:
             add("point", f"{s} {where}")
     if re.search(r"beckon|someone over|come here|for someone to come", c):
