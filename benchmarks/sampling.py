@@ -12,6 +12,8 @@ Writes benchmarks/results/sampling.{json,md}, stamped with commit, device and da
         --text-reuse-ablation --skip-latent --out benchmarks/results/sampling_token_reuse
     .venv/bin/python benchmarks/sampling.py --checkpoint runs/everyday_deep/base_int8 \
         --compare assets/checkpoints/everyday_base --skip-latent --precisions fp32 --out ...
+    .venv/bin/python benchmarks/sampling.py --checkpoint assets/checkpoints/everyday_base \
+        --frame-steps 50,40,30 --sdpa-ablation --skip-latent --precisions fp32 --out ...
 
 Latent / few-step checkpoints default to assets/checkpoints/{latent,fewstep}; when they are missing
 the rows use random weights of the latent family's architecture (``--arch``), marked as such:
@@ -81,6 +83,11 @@ def main(argv=None) -> int:
     ap.add_argument("--text-reuse-ablation", action="store_true",
                     help="a token model (text_tokens > 0) is also timed with MotionDenoiser.text_reuse off: the token "
                          "projections recomputed at every step and for the unconditional half of each guided batch")
+    ap.add_argument("--sdpa-ablation", action="store_true",
+                    help="the frame-space model is also timed with MotionDenoiser.sdpa_layers off: torch's own "
+                         "encoder layers (its fused kernel) instead of scaled_dot_product_attention layer by layer")
+    ap.add_argument("--frame-steps", default="50",
+                    help="comma-separated DDIM step counts the frame-space models are timed at")
     ap.add_argument("--skip-latent", action="store_true", help="time the frame-space model only")
     ap.add_argument("--train-steps", type=int, default=3)
     ap.add_argument("--device", default=None)
@@ -96,26 +103,34 @@ def main(argv=None) -> int:
     def named(folder):  # with --compare, each frame-space row names its folder
         return f"frame-space ({Path(folder).name})" if args.compare else "frame-space"
 
-    # label, folder, steps, random weights, text reuse
-    models = [(named(f), f, [50], False, True) for f in (args.checkpoint, *args.compare)]
+    try:
+        frame_steps = sorted({int(s) for s in args.frame_steps.split(",")}, reverse=True)
+    except ValueError:
+        ap.error(f"--frame-steps takes comma-separated integers, got {args.frame_steps!r}")
+    if not frame_steps or min(frame_steps) < 1:
+        ap.error("--frame-steps must be positive")
+    # label, folder, steps, random weights, switched-off inference path (None, "text_reuse", "sdpa_layers")
+    models = [(named(f), f, frame_steps, False, None) for f in (args.checkpoint, *args.compare)]
     if args.text_reuse_ablation:
-        models.append(("frame-space, text_reuse off", args.checkpoint, [50], False, False))
+        models.append(("frame-space, text_reuse off", args.checkpoint, [max(frame_steps)], False, "text_reuse"))
+    if args.sdpa_ablation:
+        models.append(("frame-space, sdpa_layers off", args.checkpoint, [max(frame_steps)], False, "sdpa_layers"))
     others = () if args.skip_latent else (("latent", args.latent, [50], False), ("few-step", args.few_step, [1, 2, 4], True))
     for label, folder, steps, few in others:
         random = not Path(folder, "config.json").exists()
         if random:
             folder = random_latent(scratch / label, few)
-        models.append((label + (" (random weights)" if random else ""), str(folder), steps, random, True))
+        models.append((label + (" (random weights)" if random else ""), str(folder), steps, random, None))
     prompt = "a person walks forward and waves with the right hand"
     rows = []
-    for label, folder, step_list, random, reuse in models:
+    for label, folder, step_list, random, off in models:
         for precision in args.precisions.split(","):
             pipe = MotionPipeline.from_checkpoint(folder, device=device, precision=precision)
-            if not reuse:
-                if not getattr(pipe.model.config, "text_tokens", 0):
-                    print(f"{folder} reads no token states: nothing to ablate")
-                    break
-                pipe.model.text_reuse = False
+            if off == "text_reuse" and not getattr(pipe.model.config, "text_tokens", 0):
+                print(f"{folder} reads no token states: nothing to ablate")
+                break
+            if off:
+                setattr(pipe.model, off, False)
             params = sum(p.numel() for p in pipe.model.parameters())
             vae_params = sum(p.numel() for p in pipe.vae.parameters()) if pipe.latent else 0
             pipe.generate([prompt], seconds=args.seconds, steps=min(step_list))  # warm-up: text cache, allocator

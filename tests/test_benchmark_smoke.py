@@ -64,6 +64,32 @@ def test_sampling_text_reuse_ablation(tiny_assets, tmp_path):
         assert {(r["model"], r["batch"]) for r in res["rows"]} == {(m, b) for m in models for b in (1, 2)}
 
 
+def test_sampling_at_several_step_counts_with_the_sdpa_ablation(tiny_assets, tmp_path):
+    """--frame-steps times the frame-space model at each step count; --sdpa-ablation adds a row with
+    torch's own encoder layers (at the largest count), whose outputs the default path matches."""
+    import numpy as np
+
+    from easytune_core.pipeline import MotionPipeline
+
+    base = tiny_assets / "checkpoints" / "base"
+    out = tmp_path / "sampling"
+    bench = load_benchmark("sampling.py")
+    assert bench.main(["--checkpoint", str(base), "--frame-steps", "10,20", "--sdpa-ablation", "--threads", "1",
+                       "--seconds", "1", "--repeats", "1", "--batch", "2", "--precisions", "fp32", "--train-steps",
+                       "1", "--skip-latent", "--out", str(out)]) == 0
+    rows = _result(out)["rows"]
+    assert {(r["model"], r["steps"], r["batch"]) for r in rows} == {
+        *(("frame-space", s, b) for s in (10, 20) for b in (1, 2)),
+        *(("frame-space, sdpa_layers off", 20, b) for b in (1, 2))}
+    with pytest.raises(SystemExit):
+        bench.main(["--checkpoint", str(base), "--frame-steps", "ten", "--out", str(tmp_path / "bad")])
+    pipe = MotionPipeline.from_checkpoint(base, device="cpu")
+    ours = pipe.generate(["a person walks"], seconds=2, steps=5, seed=3).features
+    pipe.model.sdpa_layers = False
+    np.testing.assert_allclose(pipe.generate(["a person walks"], seconds=2, steps=5, seed=3).features, ours,
+                               atol=1e-4, rtol=1e-4)
+
+
 def test_sampling_compares_frame_space_models_in_one_run(tiny_assets, tmp_path):
     from easytune_core.checkpoints import compact_checkpoint
 

@@ -270,9 +270,14 @@ class MotionDenoiser(nn.Module):
     cross-attention of rows whose text is dropped and, inside :meth:`reuse_text`, project a text's
     token states once per sampling run; False recomputes everything on every call (the reference
     the speed benchmark compares with; the outputs agree to float rounding).
+
+    ``sdpa_layers`` (likewise, default True): inference runs the encoder layers through
+    ``scaled_dot_product_attention`` (:meth:`_encode_plain`); False keeps torch's own layers (its
+    fused kernel where torch takes it), the reference the speed benchmark compares with.
     """
 
     text_reuse = True
+    sdpa_layers = True
 
     def __init__(self, config: DenoiserConfig | None = None):
         super().__init__()
@@ -511,7 +516,7 @@ class MotionDenoiser(nn.Module):
         pad = None
         if mask is not None and not bool(mask.all()):  # all-valid batches skip the (slower) masked softmax
             pad = torch.cat([torch.zeros(B, 1, dtype=torch.bool, device=x_t.device), ~mask.bool()], dim=1)
-        fast = not self.training and not torch.is_grad_enabled() and self._plain_layers()
+        fast = self.sdpa_layers and not self.training and not torch.is_grad_enabled() and self._plain_layers()
         if memory is not None:  # a cross-attention block before each layer
             keep_keys = None if pad is None else (~pad)[:, None, None, :]
             for i, layer in enumerate(self.encoder.layers):
