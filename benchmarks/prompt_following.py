@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(ROOT / "data/builtin"))
     ap.add_argument("--split", default="test")
     ap.add_argument("--limit", type=int, default=200, help="captions to check (0 = all checkable ones)")
-    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=None, help="DDIM steps (default: the model's own, config default_steps)")
     ap.add_argument("--guidance", type=float, default=2.5)
     ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"))
     ap.add_argument("--seed", type=int, default=0)
@@ -169,6 +169,8 @@ def main(argv=None) -> int:
                 print(f"  {k}: {v['pass']}/{v['n']}")
         return 0
     pipe = MotionPipeline.from_checkpoint(args.checkpoint, precision=args.precision)
+    if args.steps is None:
+        args.steps = pipe.default_steps
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     t0 = time.time()
     summary = {"checkpoint": args.checkpoint, "split": args.split, "seed": args.seed, "steps": args.steps,

@@ -14,6 +14,11 @@ unchanged, a ``metrics.json`` and a model card (``README.md``) written from them
 - a denoiser: an ``evaluate --json`` result named with ``--eval NAME=FILE`` (required: a generator's
   numbers come from sampling it, which training does not record).
 
+``--default-steps NAME=N`` ships a denoiser with N DDIM steps as its sampling default (the config's
+``default_steps``, what ``MotionPipeline.generate`` and ``evaluate`` use when no step count is given)
+instead of the run's; its ``--eval`` file must have sampled with N steps, so the card's numbers are
+the default's.
+
 The name must be one of ``easytune_core.shipped.SHIPPED`` and the run's kind must be the kind that
 name ships. Everything is read and checked before anything is written; each folder is written
 beside its destination and renamed into place whole.
@@ -107,8 +112,9 @@ def denoiser_metrics(result: dict, source: str) -> dict:
                     f"{settings.get('repeats')} replication(s)."}
 
 
-def plan(name: str, run: Path, evals: dict) -> dict:
-    """Read and check one run; returns what shipping it writes (nothing is written here)."""
+def plan(name: str, run: Path, evals: dict, steps: dict | None = None) -> dict:
+    """Read and check one run; returns what shipping it writes (nothing is written here).
+    ``steps``: shipped name -> the DDIM step count to ship as its sampling default."""
     if name not in SHIPPED:
         raise ValueError(f"unknown shipped name {name!r}; choose one of {', '.join(SHIPPED)}")
     missing = [f for f in FILES if not (run / f).is_file()]
@@ -128,7 +134,16 @@ def plan(name: str, run: Path, evals: dict) -> dict:
     else:
         raise ValueError(f"{name!r} is a generator: name its test scores with --eval {name}=FILE "
                          "(the JSON of `python -m easytune_core evaluate --json`)")
-    return {"name": name, "run": run, "kind": cfg["kind"], "metrics": metrics, "world": world_of(meta)}
+    default_steps = (steps or {}).get(name)
+    if default_steps is not None:
+        if cfg["kind"] != "denoiser":
+            raise ValueError(f"--default-steps {name}=...: {name!r} is not a denoiser")
+        sampled = (json.loads(Path(evals[name]).read_text()).get("settings") or {}).get("steps")
+        if sampled != default_steps:
+            raise ValueError(f"{evals[name]} sampled {name} with {sampled} steps, not the {default_steps} "
+                             "it would ship as its default")
+    return {"name": name, "run": run, "kind": cfg["kind"], "metrics": metrics, "world": world_of(meta),
+            "default_steps": default_steps}
 
 
 def ship(item: dict, checkpoints: Path) -> Path:
@@ -139,6 +154,11 @@ def ship(item: dict, checkpoints: Path) -> Path:
     tmp.mkdir(parents=True)
     for f in FILES:
         shutil.copy2(item["run"] / f, tmp / f)
+    if item.get("default_steps") is not None:
+        cfg = json.loads((tmp / "config.json").read_text())
+        cfg["config"]["default_steps"] = int(item["default_steps"])
+        (tmp / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True))
+        read_config(tmp)  # the rewritten config still loads
     (tmp / METRICS).write_text(json.dumps(item["metrics"], indent=2, sort_keys=True) + "\n")
     world = "everyday " if item["world"] == "everyday" else ""
     write_model_card(tmp, name=f"EasyTune Studio {world}{TITLES[item['kind']]} ({item['name']})",
@@ -153,6 +173,8 @@ def main(argv=None) -> int:
     ap.add_argument("runs", nargs="+", metavar="NAME=RUN", help="shipped name and the run folder to ship as it")
     ap.add_argument("--eval", action="append", default=[], metavar="NAME=FILE",
                     help="a generator's test scores: the JSON `evaluate --json` wrote")
+    ap.add_argument("--default-steps", action="append", default=[], metavar="NAME=N",
+                    help="ship a denoiser with N DDIM steps as its sampling default")
     ap.add_argument("--assets", default=str(ROOT / "assets"), help="assets folder (holds checkpoints/)")
     args = ap.parse_args(argv)
 
@@ -168,8 +190,15 @@ def main(argv=None) -> int:
         return out
 
     runs, evals = pairs(args.runs, "a run"), pairs(args.eval, "--eval")
+    steps = {}
+    for name, value in pairs(args.default_steps, "--default-steps").items():
+        if not str(value).isdigit() or int(str(value)) < 1:
+            ap.error(f"--default-steps {name}= takes a positive whole number of steps, got {str(value)!r}")
+        if name not in runs:
+            ap.error(f"--default-steps names {name}, which is not shipped here")
+        steps[name] = int(str(value))
     try:
-        items = [plan(name, run, evals) for name, run in runs.items()]
+        items = [plan(name, run, evals, steps) for name, run in runs.items()]
     except (ValueError, FileNotFoundError, OSError) as err:
         print(f"error: {err}; nothing was written", file=sys.stderr)
         return 2

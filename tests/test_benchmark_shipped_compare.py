@@ -131,3 +131,23 @@ def test_prompt_following_sequences_alone_as_timelines(tiny_stage_run, tmp_path)
     assert "captions" not in res and "sequences" not in res  # no template split, no one-motion generation
     tl = res["sequences_timeline"]
     assert tl["strategy"] == "blend" and 0 < tl["all"]["captions"] <= 3 and tl["all"]["gt_caption_pass"] == 1.0
+
+
+def test_prompt_following_samples_at_the_models_own_step_count_by_default(tiny_stage_run, tmp_path):
+    import shutil
+
+    _, data, runs, _ = tiny_stage_run
+    model = tmp_path / "base"
+    shutil.copytree(runs / "base", model)
+    cfg = json.loads((model / "config.json").read_text())
+    cfg["config"]["default_steps"] = 3
+    (model / "config.json").write_text(json.dumps(cfg))
+    mp = fake_text_patch()
+    try:
+        assert load_benchmark("prompt_following.py").main([
+            "--checkpoint", str(model), "--data", str(data), "--split", "test", "--limit", "2", "--threads", "1",
+            "--out", str(tmp_path / "rules")]) == 0
+    finally:
+        mp.undo()
+    res = json.loads((tmp_path / "rules.json").read_text())
+    assert res["steps"] == 3 and "(3 DDIM steps" in (tmp_path / "rules.md").read_text()

@@ -70,3 +70,31 @@ def test_refuses_before_writing_anything(tiny_stage_run, tmp_path, capsys):
     (broken / "stats.safetensors").unlink()
     assert ship.main([f"everyday_reward={broken}", "--assets", str(assets)]) == 2
     assert "stats.safetensors" in capsys.readouterr().err and not assets.exists()
+
+
+def test_default_steps_ships_the_sampler_default_its_scores_were_measured_at(tiny_stage_run, tmp_path, capsys):
+    _, _, runs, evals = tiny_stage_run
+    ship = _script()
+    assets = tmp_path / "assets"
+    result = json.loads(Path(evals["base"]).read_text())
+    measured = int(result["settings"]["steps"])
+    other = tmp_path / "eval_other_steps.json"
+    other.write_text(json.dumps({**result, "settings": {**result["settings"], "steps": measured + 1}}))
+    base = f"base={runs / 'base'}"
+    for argv, why in (([base, f"--eval=base={other}", f"--default-steps=base={measured}"], "not the"),
+                      ([f"everyday_reward={runs / 'reward'}", "--default-steps=everyday_reward=4"], "not a denoiser")):
+        assert ship.main([*argv, "--assets", str(assets)]) == 2
+        assert why in capsys.readouterr().err and not assets.exists()
+    for bad in ("base=0", "base=ten", "easytune=4"):
+        with pytest.raises(SystemExit):
+            ship.main([base, f"--eval=base={evals['base']}", f"--default-steps={bad}", "--assets", str(assets)])
+    assert not assets.exists()
+    assert ship.main([base, f"--eval=base={evals['base']}", f"--default-steps=base={measured}",
+                      "--assets", str(assets)]) == 0
+    shipped = load_checkpoint(assets / "checkpoints" / "base", expected_kind="denoiser")
+    assert shipped.config["default_steps"] == measured
+    run = json.loads((runs / "base" / "config.json").read_text())
+    written = json.loads((assets / "checkpoints" / "base" / "config.json").read_text())
+    assert written["meta"] == run["meta"]
+    assert {k: v for k, v in written["config"].items() if k != "default_steps"} == \
+        {k: v for k, v in run["config"].items() if k != "default_steps"}
