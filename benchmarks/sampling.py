@@ -3,7 +3,9 @@
 Seconds per call and per motion for a 6-second motion (120 frames), guidance 2.5 (DDIM models:
 cond + uncond in one batched forward; few-step models: guidance is an input, one pass per step),
 batch 1 and 32, fp32 and bf16 autocast (fp16 on CUDA), through ``MotionPipeline.generate``
-(text embedding cached, joints recovered for batch 1). Plus the frame-space model's training step.
+(text embedding cached, joints recovered for batch 1); every model is loaded first and the batch-1
+runs are timed in rounds over all rows (the best of ``--repeats`` is reported), so a slow spell on a
+shared machine does not fall on one row alone. Plus the frame-space model's training step.
 Writes benchmarks/results/sampling.{json,md}, stamped with commit, device and date.
 
     .venv/bin/python benchmarks/sampling.py --threads 2
@@ -55,14 +57,11 @@ def random_latent(folder: Path, few_step: bool) -> Path:
     return save_latent_model(folder, LatentDenoiser(cfg), cfg, vae, mean, std, meta={"random_weights": True})
 
 
-def time_generate(pipe, prompt, seconds, steps, batch, repeats) -> tuple[float, float]:
-    """(best, mean) seconds of generate() for ``batch`` copies of the prompt."""
-    times = []
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        pipe.generate([prompt] * batch, seconds=seconds, steps=steps, seed=r, guidance=2.5, return_joints=batch == 1)
-        times.append(time.perf_counter() - t0)
-    return min(times), sum(times) / len(times)
+def time_generate(pipe, prompt, seconds, steps, batch, seed=0) -> float:
+    """Seconds of one generate() call for ``batch`` copies of the prompt."""
+    t0 = time.perf_counter()
+    pipe.generate([prompt] * batch, seconds=seconds, steps=steps, seed=seed, guidance=2.5, return_joints=batch == 1)
+    return time.perf_counter() - t0
 
 
 def main(argv=None) -> int:
@@ -122,7 +121,11 @@ def main(argv=None) -> int:
             folder = random_latent(scratch / label, few)
         models.append((label + (" (random weights)" if random else ""), str(folder), steps, random, None))
     prompt = "a person walks forward and waves with the right hand"
-    rows = []
+    # Every model is loaded and warmed up first; then the timed runs go in rounds, each round timing
+    # every (model, steps, batch) once, so a slow spell of a shared machine spreads over all rows
+    # instead of landing on whichever row ran during it.
+    cases = []
+    large = (args.large_batch_precisions or args.precisions).split(",")
     for label, folder, step_list, random, off in models:
         for precision in args.precisions.split(","):
             pipe = MotionPipeline.from_checkpoint(folder, device=device, precision=precision)
@@ -135,17 +138,25 @@ def main(argv=None) -> int:
             vae_params = sum(p.numel() for p in pipe.vae.parameters()) if pipe.latent else 0
             pipe.generate([prompt], seconds=args.seconds, steps=min(step_list))  # warm-up: text cache, allocator
             for steps in step_list:
-                large = (args.large_batch_precisions or args.precisions).split(",")
                 for batch, repeats in ((1, args.repeats), (args.batch, 1)):
-                    if batch > 1 and precision not in large:
-                        continue
-                    best, mean = time_generate(pipe, prompt, args.seconds, steps, batch, repeats)
-                    rows.append({"model": label, "checkpoint": folder, "steps": steps, "batch": batch,
-                                 "precision": pipe.precision, "seconds_per_call": best, "mean_seconds_per_call": mean,
-                                 "seconds_per_motion": best / batch, "denoiser_params": params,
-                                 "vae_params": vae_params, "random_weights": random})
-                    print(f"{label:28s} {steps:2d} steps b{batch:<3d} {pipe.precision}: {best * 1000:8.1f} ms/call "
-                          f"{best / batch * 1000:7.1f} ms/motion", flush=True)
+                    if batch == 1 or precision in large:
+                        cases.append({"label": label, "folder": folder, "random": random, "pipe": pipe,
+                                      "params": params, "vae_params": vae_params, "steps": steps, "batch": batch,
+                                      "repeats": repeats, "times": []})
+    for r in range(max((c["repeats"] for c in cases), default=0)):
+        for c in cases:
+            if r < c["repeats"]:
+                c["times"].append(time_generate(c["pipe"], prompt, args.seconds, c["steps"], c["batch"], seed=r))
+    rows = []
+    for c in cases:
+        best, mean = min(c["times"]), sum(c["times"]) / len(c["times"])
+        rows.append({"model": c["label"], "checkpoint": c["folder"], "steps": c["steps"], "batch": c["batch"],
+                     "precision": c["pipe"].precision, "seconds_per_call": best, "mean_seconds_per_call": mean,
+                     "seconds_per_motion": best / c["batch"], "denoiser_params": c["params"],
+                     "vae_params": c["vae_params"], "random_weights": c["random"]})
+        print(f"{c['label']:28s} {c['steps']:2d} steps b{c['batch']:<3d} {c['pipe'].precision}: {best * 1000:8.1f} "
+              f"ms/call {best / c['batch'] * 1000:7.1f} ms/motion", flush=True)
+    del cases
     # training step of the frame-space model
     pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=device)
     model = pipe.model.train()
@@ -171,7 +182,8 @@ def main(argv=None) -> int:
                "load_average_at_end": load}
     lines = [f"{device}{' (' + summary['cuda_device'] + ')' if summary['cuda_device'] else ''}, {args.threads} threads; "
              f"one {args.seconds:g}-second motion ({frames} frames), guidance 2.5, `MotionPipeline.generate` "
-             f"(joints recovered at batch 1); load average "
+             f"(joints recovered at batch 1); batch 1: the best of {args.repeats} runs, timed in rounds over "
+             f"every row; load average "
              f"{', '.join(f'{v:.1f}' for v in load) if load else 'n/a'}:", "",
              "| model | steps | precision | batch 1: s / motion | batch " + str(args.batch) + ": s / motion |",
              "|---|---|---|---|---|"]
