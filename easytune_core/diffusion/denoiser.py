@@ -328,7 +328,8 @@ class MotionDenoiser(nn.Module):
             h = self._layer_plain(layer, h, keep)
         return h
 
-    def _layer_plain(self, layer: nn.TransformerEncoderLayer, h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    def _layer_plain(self, layer: nn.TransformerEncoderLayer, h: torch.Tensor,
+                     keep: torch.Tensor | None) -> torch.Tensor:
         """One encoder layer as :meth:`_encode_plain` runs it (``keep``: (B, 1, 1, T) bool, or None:
         every key is valid)."""
         x = layer.norm1(h) if layer.norm_first else h
