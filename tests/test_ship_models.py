@@ -94,6 +94,7 @@ def test_default_steps_ships_the_sampler_default_its_scores_were_measured_at(tin
     shipped = load_checkpoint(assets / "checkpoints" / "base", expected_kind="denoiser")
     assert shipped.config["default_steps"] == measured
     run = json.loads((runs / "base" / "config.json").read_text())
+    assert run["config"]["default_steps"] != measured  # the shipped default is the override, not the run's
     written = json.loads((assets / "checkpoints" / "base" / "config.json").read_text())
     assert written["meta"] == run["meta"]
     assert {k: v for k, v in written["config"].items() if k != "default_steps"} == \
