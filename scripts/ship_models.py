@@ -124,24 +124,24 @@ def plan(name: str, run: Path, evals: dict, steps: dict | None = None) -> dict:
     if cfg["kind"] != SHIPPED[name]:
         raise CheckpointError(f"{run} holds a {cfg['kind']}, but {name!r} ships a {SHIPPED[name]}")
     meta = cfg.get("meta") or {}
+    default_steps = (steps or {}).get(name)
+    if default_steps is not None and cfg["kind"] != "denoiser":
+        raise ValueError(f"--default-steps {name}=...: {name!r} is not a denoiser")
     if cfg["kind"] == "reward":
         metrics = reward_metrics(meta)
     elif cfg["kind"] == "evaluator":
         metrics = evaluator_metrics(meta)
     elif name in evals:
-        metrics = denoiser_metrics(json.loads(Path(evals[name]).read_text()), str(evals[name]))
+        result = json.loads(Path(evals[name]).read_text())
+        metrics = denoiser_metrics(result, str(evals[name]))
         metrics["dataset"] = dataset_name(meta)
+        sampled = (result.get("settings") or {}).get("steps")
+        if default_steps is not None and sampled != default_steps:
+            raise ValueError(f"{evals[name]} sampled {name} with {sampled} steps, not the {default_steps} "
+                             "it would ship as its default")
     else:
         raise ValueError(f"{name!r} is a generator: name its test scores with --eval {name}=FILE "
                          "(the JSON of `python -m easytune_core evaluate --json`)")
-    default_steps = (steps or {}).get(name)
-    if default_steps is not None:
-        if cfg["kind"] != "denoiser":
-            raise ValueError(f"--default-steps {name}=...: {name!r} is not a denoiser")
-        sampled = (json.loads(Path(evals[name]).read_text()).get("settings") or {}).get("steps")
-        if sampled != default_steps:
-            raise ValueError(f"{evals[name]} sampled {name} with {sampled} steps, not the {default_steps} "
-                             "it would ship as its default")
     return {"name": name, "run": run, "kind": cfg["kind"], "metrics": metrics, "world": world_of(meta),
             "default_steps": default_steps}
 
