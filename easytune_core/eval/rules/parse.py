@@ -154,7 +154,7 @@ def _floor(c, add):
             not re.search(r"squat|crouch|tiptoe|toes|duck", c):
         add("get_up")
         return
-    if re.search(r"\brolls?\b|\brolling\b|\bturns? over\b", c) and not re.search(r"ball|bowl|lane", c):
+    if re.search(r"\brolls?\b|\brolling\b|\bturn(s|ing)? over\b", c) and not re.search(r"ball|bowl|lane", c):
         s = side_any(c)
         if s:
             add("roll", s)
@@ -188,7 +188,8 @@ def _floor(c, add):
     if lying and re.search(r"\bback\b", c):  # "lies back", "lies down flat, back to the floor"
         add("lie", "back")
         return
-    if re.search(r"\bkneel|\bknees?\b.*\b(floor|ground)\b|takes? a knee|one knee|both knees|on (his|her|their) knees", c):
+    if re.search(r"\bkneel|\bknees?\b.*\b(floor|ground)\b|takes? a knee|one knee|both knees|on (his|her|their) knees"
+                 r"|\bdrop(s|ping|ped)? (down )?(on)?to (the|his|her|their) (left |right )?knees?\b", c):
         s = side_near(c, "knee")
         if not s and re.search(r"\bone knee|takes? a knee|\ba knee\b", c):
             s = "any"  # one knee, side not named: either
