@@ -126,6 +126,7 @@ def main(argv=None) -> int:
     # instead of landing on whichever row ran during it.
     cases = []
     large = (args.large_batch_precisions or args.precisions).split(",")
+    fps = 20.0
     for label, folder, step_list, random, off in models:
         for precision in args.precisions.split(","):
             pipe = MotionPipeline.from_checkpoint(folder, device=device, precision=precision)
@@ -134,6 +135,7 @@ def main(argv=None) -> int:
                 break
             if off:
                 setattr(pipe.model, off, False)
+            fps = pipe.fps
             params = sum(p.numel() for p in pipe.model.parameters())
             vae_params = sum(p.numel() for p in pipe.vae.parameters()) if pipe.latent else 0
             pipe.generate([prompt], seconds=args.seconds, steps=min(step_list))  # warm-up: text cache, allocator
@@ -157,24 +159,26 @@ def main(argv=None) -> int:
         print(f"{c['label']:28s} {c['steps']:2d} steps b{c['batch']:<3d} {c['pipe'].precision}: {best * 1000:8.1f} "
               f"ms/call {best / c['batch'] * 1000:7.1f} ms/motion", flush=True)
     del cases
-    # training step of the frame-space model
-    pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=device)
-    model = pipe.model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    frames = int(round(args.seconds * pipe.fps))
-    x0 = torch.randn(32, frames, pipe.feature_dim, device=pipe.device)
-    mask = torch.ones(32, frames, dtype=torch.bool, device=pipe.device)
-    emb = pipe.encode([prompt] * 32)
-    times = []
-    for i in range(args.train_steps + 1):
-        t0 = time.perf_counter()
-        loss = diffusion_loss(model, pipe.schedule, x0, mask, emb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if i:
-            times.append(time.perf_counter() - t0)
-    train_s = sum(times) / max(1, len(times))
+    # training step of the frame-space model (skipped with --train-steps 0)
+    train_s = None
+    frames = int(round(args.seconds * fps))
+    if args.train_steps > 0:
+        pipe = MotionPipeline.from_checkpoint(args.checkpoint, device=device)
+        model = pipe.model.train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+        x0 = torch.randn(32, frames, pipe.feature_dim, device=pipe.device)
+        mask = torch.ones(32, frames, dtype=torch.bool, device=pipe.device)
+        emb = pipe.encode([prompt] * 32)
+        times = []
+        for i in range(args.train_steps + 1):
+            t0 = time.perf_counter()
+            loss = diffusion_loss(model, pipe.schedule, x0, mask, emb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if i:
+                times.append(time.perf_counter() - t0)
+        train_s = sum(times) / max(1, len(times))
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     summary = {"benchmark": "sampling", "device": device, "threads": args.threads,
                "cuda_device": torch.cuda.get_device_name() if device.startswith("cuda") else None,
@@ -193,7 +197,8 @@ def main(argv=None) -> int:
     for (model_name, steps, precision), by_batch in keyed.items():
         lines.append(f"| {model_name} | {steps} | {precision} | {by_batch.get(1, float('nan')):.4f} | "
                      f"{by_batch.get(args.batch, float('nan')):.4f} |")
-    lines.append(f"\nFrame-space training step (batch 32, {frames} frames, fp32): {train_s:.3f} s.")
+    if train_s is not None:
+        lines.append(f"\nFrame-space training step (batch 32, {frames} frames, fp32): {train_s:.3f} s.")
     write_results(args.out, summary, "\n".join(lines), device=device)
     print("\n".join(lines))
     return 0
