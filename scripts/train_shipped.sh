@@ -46,6 +46,8 @@ BASE_LAYERS=${BASE_LAYERS:-4}  # encoder layers; more than BASE_INIT's adds laye
 # EasyTune candidates, name:batch:lr:optimiser steps:snapshot every N steps[:weight of the pull toward
 # the base (finetune --reg-weight; default 0)]
 TUNE_RUNS=${TUNE_RUNS:-"b16:16:1e-5:400:200 b16hi:16:3e-5:400:200 b32:32:2e-5:300:150"}
+# how much of val the selection scores (rule captions, evaluator pairs, seeds per paraphrase prompt)
+SELECT_ARGS=${SELECT_ARGS:-"--rule-captions 128 --eval-prompts 128 --paraphrase-seeds 2"}
 mkdir -p "$RUNS/logs"
 run() {  # run NAME CMD...: logged, niced
   local name=$1; shift
@@ -104,6 +106,6 @@ fi
 if has 7 && ! done_ "$RUNS/easytune"; then
   runs=(); for spec in $TUNE_RUNS; do runs+=("$RUNS/tune_${spec%%:*}"); done
   run select select "${runs[@]}" --base "$RUNS/base" --evaluator "$RUNS/evaluator" --data "$DATA" --split val \
-    --rule-captions 128 --eval-prompts 128 --paraphrase-seeds 2 --out "$RUNS/selection" --copy-to "$RUNS/easytune"
+    $SELECT_ARGS --out "$RUNS/selection" --copy-to "$RUNS/easytune"
 fi
 echo "done: $RUNS (logs in $RUNS/logs)"
