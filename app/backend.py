@@ -23,7 +23,7 @@ from .uploads import stage_upload
 log = logging.getLogger("easytune.app")
 
 SHIPPED = {"base (shipped)": "base", "easytune (shipped)": "easytune",
-           "everyday base (shipped)": "everyday_base",
+           "everyday base (shipped)": "everyday_base", "everyday easytune (shipped)": "everyday_easytune",
            "latent (shipped)": "latent", "latent easytune (shipped)": "latent_easytune",
            "few-step (shipped)": "fewstep", "few-step easytune (shipped)": "fewstep_easytune"}
 SIDE_COLORS = {"A": "#3b73d9", "B": "#e6731f"}  # the same blue/orange in the 3D views and the mp4

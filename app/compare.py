@@ -27,7 +27,8 @@ EXAMPLES = [
     "someone runs forward quickly",
 ]
 # Everyday-world prompts (actions outside the default models' vocabulary); clicking one also puts the
-# everyday base on A and the default base on B, so the two worlds are compared on the same seed.
+# everyday base on A and, on B, its EasyTune model (or, without one, the default base, so the two worlds
+# are compared on the same seed).
 EVERYDAY_EXAMPLES = [
     "a person lies down on the floor",
     "someone crawls forward on hands and knees",
@@ -39,7 +40,16 @@ EVERYDAY_EXAMPLES = [
     "a person stretches both arms up over the head",
 ]
 _SHIPPED_NAME = {folder: name for name, folder in SHIPPED.items()}
-EVERYDAY_PAIR = (_SHIPPED_NAME["everyday_base"], _SHIPPED_NAME["base"])  # the dropdown names of A and B
+EVERYDAY_PAIRS = ((_SHIPPED_NAME["everyday_base"], _SHIPPED_NAME["everyday_easytune"],
+                   "A: the everyday base, B: its EasyTune model"),
+                  (_SHIPPED_NAME["everyday_base"], _SHIPPED_NAME["base"], "A: the everyday base, B: the default base"))
+"""The dropdown names of A and B the everyday examples set, with their label: the first pair whose two
+models are installed (the everyday EasyTune model beside its base, else the default base)."""
+
+
+def everyday_pair(choices) -> tuple[str, str, str] | None:
+    """The everyday examples' (A, B, label) for these dropdown choices, or None without an everyday base."""
+    return next((pair for pair in EVERYDAY_PAIRS if pair[0] in choices and pair[1] in choices), None)
 
 
 def LooseSlider(*args, **kwargs) -> gr.Slider:
@@ -108,9 +118,10 @@ def build_compare_tab(backend, folders, config):
             prompt = gr.Textbox(label="Prompt", lines=2, max_lines=4, placeholder="a person walks forward and waves with the right hand",
                                 value=EXAMPLES[0], elem_id="prompt")
             gr.Examples([[e] for e in load_examples(config.assets_dir)], inputs=[prompt], label="Examples")
-            if all(name in choices for name in EVERYDAY_PAIR):
-                gr.Examples([[e, *EVERYDAY_PAIR] for e in EVERYDAY_EXAMPLES], inputs=[prompt, ckpt_a, ckpt_b],
-                            label="Everyday actions (A: the everyday base, B: the default base)",
+            pair = everyday_pair(choices)
+            if pair:
+                gr.Examples([[e, *pair[:2]] for e in EVERYDAY_EXAMPLES], inputs=[prompt, ckpt_a, ckpt_b],
+                            label=f"Everyday actions ({pair[2]})",
                             visible_columns=[0], elem_id="everyday_examples")
         with gr.Column(scale=2):
             seconds = LooseSlider(MIN_SECONDS, MAX_SECONDS, value=APP_DEFAULT_SECONDS, step=0.1, label="Length (seconds)")

@@ -1,7 +1,7 @@
 """Where the shipped models live, wherever the package is installed or checked out.
 
 The shipped checkpoints (the default ``base``, ``reward``, ``evaluator``, ``easytune`` and the everyday
-world's ``everyday_base``, ``everyday_reward``, ``everyday_evaluator``; about 25 MB)
+world's ``everyday_base``, ``everyday_reward``, ``everyday_evaluator``, ``everyday_easytune``; about 30 MB)
 sit in ``assets/checkpoints/`` of the repository and are installed with the package as
 ``easytune_core/assets/checkpoints/`` (package data of the wheel). One lookup serves the
 pipeline, every command-line default and the app, so none of them depends on the current
@@ -20,8 +20,9 @@ from pathlib import Path
 ENV_VAR = "EASYTUNE_ASSETS"
 SHIPPED = {"base": "denoiser", "reward": "reward", "evaluator": "evaluator", "easytune": "denoiser",
            "everyday_base": "denoiser", "everyday_reward": "reward", "everyday_evaluator": "evaluator",
+           "everyday_easytune": "denoiser",
            "latent": "denoiser", "latent_easytune": "denoiser", "fewstep": "denoiser", "fewstep_easytune": "denoiser"}
-"""Shipped checkpoint name -> checkpoint kind. The ``everyday_*`` models (base, reward, evaluator) are
+"""Shipped checkpoint name -> checkpoint kind. The ``everyday_*`` models (base, reward, evaluator, EasyTune) are
 trained on the everyday world (docs/dataset.md) and measured on it (``--data data/everyday``); the
 unprefixed four on the classic world, the default dataset. The latent family (``latent``, its few-step student ``fewstep`` and the
 EasyTune versions of both; docs/latent.md) is listed wherever its folders are installed; a checkout

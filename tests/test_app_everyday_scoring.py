@@ -13,10 +13,10 @@ from gradio_client import Client  # noqa: E402
 
 pytestmark = pytest.mark.slow  # serves the app over HTTP
 
-BASE, EVERYDAY = "base (shipped)", "everyday base (shipped)"
+BASE, EVERYDAY, EVERYDAY_TUNED = "base (shipped)", "everyday base (shipped)", "everyday easytune (shipped)"
 
 
-def _everyday_assets(root: Path) -> Path:
+def _everyday_assets(root: Path, easytune: bool = False) -> Path:
     import torch
 
     from easytune_core.checkpoints import load_checkpoint, save_checkpoint
@@ -32,6 +32,10 @@ def _everyday_assets(root: Path) -> Path:
     cfg = DenoiserConfig(width=32, layers=1, heads=2, ff=64, max_frames=196)
     save_checkpoint(ckpts / "everyday_base", MotionDenoiser(cfg), cfg, "denoiser", base.mean, base.std,
                     meta={"standin": True, "data": "data/everyday"})
+    if easytune:
+        torch.manual_seed(5)
+        save_checkpoint(ckpts / "everyday_easytune", MotionDenoiser(cfg), cfg, "denoiser", base.mean, base.std,
+                        meta={"standin": True, "data": "data/everyday"})
     torch.manual_seed(4)
     rcfg = RewardConfig(width=32, layers=1, heads=2, ff=64, embed_dim=16)
     save_checkpoint(ckpts / "everyday_reward", RewardModel(rcfg), rcfg, "reward", base.mean, base.std)
@@ -63,7 +67,8 @@ def test_comparisons_with_an_everyday_model_are_scored_by_the_everyday_models(tm
 
 def test_everyday_examples_set_the_prompt_and_the_two_worlds(tmp_path):
     """An everyday example puts its prompt in the box, the everyday base on A and the default base on
-    B; the app without an everyday base shows only the default examples."""
+    B (its EasyTune model when that is installed); the app without an everyday base shows only the
+    default examples."""
     from app.compare import EVERYDAY_EXAMPLES
     from tests.support.app_server import serve
 
@@ -78,3 +83,8 @@ def test_everyday_examples_set_the_prompt_and_the_two_worlds(tmp_path):
         for i in (0, len(EVERYDAY_EXAMPLES) - 1):
             prompt, a, b = client.predict(i, api_name="/load_example_1")
             assert (prompt["value"], a["value"], b["value"]) == (EVERYDAY_EXAMPLES[i], EVERYDAY, BASE)
+    with serve(tmp_path / "tuned", assets_dir=_everyday_assets(tmp_path / "assets_tuned", easytune=True),
+               default_steps=4) as (url, demo):
+        assert example_endpoints(demo) == ["load_example", "load_example_1"]
+        prompt, a, b = Client(url, verbose=False).predict(0, api_name="/load_example_1")
+        assert (prompt["value"], a["value"], b["value"]) == (EVERYDAY_EXAMPLES[0], EVERYDAY, EVERYDAY_TUNED)

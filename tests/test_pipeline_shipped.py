@@ -34,7 +34,7 @@ def test_the_everyday_models_ship_with_their_test_scores_and_world():
     from easytune_core.hub import read_metrics
     from easytune_core.shipped import SHIPPED, world_of
 
-    for name in ("everyday_base", "everyday_reward", "everyday_evaluator"):
+    for name in ("everyday_base", "everyday_reward", "everyday_evaluator", "everyday_easytune"):
         folder = shipped_checkpoint(name)
         assert sum(p.stat().st_size for p in folder.iterdir()) < 8 * 2 ** 20
         ck = load_checkpoint(folder, expected_kind=SHIPPED[name])
