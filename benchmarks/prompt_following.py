@@ -33,6 +33,7 @@ from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the re
 
 from easytune_core.eval.rules import (judge_case, judge_generated, judge_timelines, load_rule_cases,  # noqa: E402
                                       summarize)  # noqa: E402
+from easytune_core.diffusion.sampler import check_guidance_interval  # noqa: E402
 
 
 def families_of(root: Path) -> dict:
@@ -114,6 +115,9 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=200, help="captions to check (0 = all checkable ones)")
     ap.add_argument("--steps", type=int, default=None, help="DDIM steps (default: the model's own, config default_steps)")
     ap.add_argument("--guidance", type=float, default=2.5)
+    ap.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                    help="guide only the DDIM steps whose timestep / training steps lies in [LO, HI] "
+                         "(default: the model's config, [0, 1] unless it sets another)")
     ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=32)
@@ -171,11 +175,15 @@ def main(argv=None) -> int:
     pipe = MotionPipeline.from_checkpoint(args.checkpoint, precision=args.precision)
     if args.steps is None:
         args.steps = pipe.default_steps
+    if args.guidance_interval is not None:
+        pipe.guidance_interval = check_guidance_interval(args.guidance_interval)
+    interval = "" if pipe.guidance_interval == [0.0, 1.0] else \
+        f" on the steps with t / T in [{pipe.guidance_interval[0]:g}, {pipe.guidance_interval[1]:g}]"
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     t0 = time.time()
     summary = {"checkpoint": args.checkpoint, "split": args.split, "seed": args.seed, "steps": args.steps,
-               "guidance": args.guidance, "precision": pipe.precision}
-    lines = [f"Prompt following of `{args.checkpoint}` ({args.steps} DDIM steps, guidance {args.guidance}, "
+               "guidance": args.guidance, "guidance_interval": pipe.guidance_interval, "precision": pipe.precision}
+    lines = [f"Prompt following of `{args.checkpoint}` ({args.steps} DDIM steps, guidance {args.guidance}{interval}, "
              f"{pipe.precision}):"]
     if cases:
         lines += template_section(pipe, cases, root, args, summary, log)

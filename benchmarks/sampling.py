@@ -16,6 +16,8 @@ Writes benchmarks/results/sampling.{json,md}, stamped with commit, device and da
         --compare assets/checkpoints/everyday_base --skip-latent --precisions fp32 --out ...
     .venv/bin/python benchmarks/sampling.py --checkpoint assets/checkpoints/everyday_base \
         --frame-steps 50,40,30 --sdpa-ablation --skip-latent --precisions fp32 --out ...
+    .venv/bin/python benchmarks/sampling.py --checkpoint assets/checkpoints/everyday_base \
+        --guidance-intervals "0.5,1;0.3,1" --skip-latent --train-steps 0 --out ...
 
 Latent / few-step checkpoints default to assets/checkpoints/{latent,fewstep}; when they are missing
 the rows use random weights of the latent family's architecture (``--arch``), marked as such:
@@ -85,6 +87,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sdpa-ablation", action="store_true",
                     help="the frame-space model is also timed with MotionDenoiser.sdpa_layers off: torch's own "
                          "encoder layers (its fused kernel) instead of scaled_dot_product_attention layer by layer")
+    ap.add_argument("--guidance-intervals", default="",
+                    help="also time the frame-space model guiding only the DDIM steps in these intervals of "
+                         "timestep / training steps, 'lo,hi;lo,hi' (the others run the conditional model alone)")
     ap.add_argument("--frame-steps", default="50",
                     help="comma-separated DDIM step counts the frame-space models are timed at")
     ap.add_argument("--skip-latent", action="store_true", help="time the frame-space model only")
@@ -108,18 +113,28 @@ def main(argv=None) -> int:
         ap.error(f"--frame-steps takes comma-separated integers, got {args.frame_steps!r}")
     if not frame_steps or min(frame_steps) < 1:
         ap.error("--frame-steps must be positive")
-    # label, folder, steps, random weights, switched-off inference path (None, "text_reuse", "sdpa_layers")
-    models = [(named(f), f, frame_steps, False, None) for f in (args.checkpoint, *args.compare)]
+    from easytune_core.diffusion.sampler import check_guidance_interval
+    try:
+        intervals = [check_guidance_interval([float(v) for v in part.split(",")])
+                     for part in args.guidance_intervals.split(";") if part.strip()]
+    except ValueError as err:
+        ap.error(f"--guidance-intervals takes 'lo,hi;lo,hi': {err}")
+    # label, folder, steps, random weights, switched-off inference path (None, "text_reuse", "sdpa_layers"),
+    # guidance interval (None: the model's)
+    models = [(named(f), f, frame_steps, False, None, None) for f in (args.checkpoint, *args.compare)]
     if args.text_reuse_ablation:
-        models.append(("frame-space, text_reuse off", args.checkpoint, [max(frame_steps)], False, "text_reuse"))
+        models.append(("frame-space, text_reuse off", args.checkpoint, [max(frame_steps)], False, "text_reuse", None))
     if args.sdpa_ablation:
-        models.append(("frame-space, sdpa_layers off", args.checkpoint, [max(frame_steps)], False, "sdpa_layers"))
+        models.append(("frame-space, sdpa_layers off", args.checkpoint, [max(frame_steps)], False, "sdpa_layers", None))
+    for lo, hi in intervals:
+        models.append((f"{named(args.checkpoint)}, guided in [{lo:g}, {hi:g}]", args.checkpoint, frame_steps, False,
+                       None, [lo, hi]))
     others = () if args.skip_latent else (("latent", args.latent, [50], False), ("few-step", args.few_step, [1, 2, 4], True))
     for label, folder, steps, few in others:
         random = not Path(folder, "config.json").exists()
         if random:
             folder = random_latent(scratch / label, few)
-        models.append((label + (" (random weights)" if random else ""), str(folder), steps, random, None))
+        models.append((label + (" (random weights)" if random else ""), str(folder), steps, random, None, None))
     prompt = "a person walks forward and waves with the right hand"
     # Every model is loaded and warmed up first; then the timed runs go in rounds, each round timing
     # every (model, steps, batch) once, so a slow spell of a shared machine spreads over all rows
@@ -127,7 +142,7 @@ def main(argv=None) -> int:
     cases = []
     large = (args.large_batch_precisions or args.precisions).split(",")
     fps = 20.0
-    for label, folder, step_list, random, off in models:
+    for label, folder, step_list, random, off, interval in models:
         for precision in args.precisions.split(","):
             pipe = MotionPipeline.from_checkpoint(folder, device=device, precision=precision)
             if off == "text_reuse" and not getattr(pipe.model.config, "text_tokens", 0):
@@ -135,6 +150,8 @@ def main(argv=None) -> int:
                 break
             if off:
                 setattr(pipe.model, off, False)
+            if interval is not None:
+                pipe.guidance_interval = interval
             fps = pipe.fps
             params = sum(p.numel() for p in pipe.model.parameters())
             vae_params = sum(p.numel() for p in pipe.vae.parameters()) if pipe.latent else 0
@@ -155,7 +172,8 @@ def main(argv=None) -> int:
         rows.append({"model": c["label"], "checkpoint": c["folder"], "steps": c["steps"], "batch": c["batch"],
                      "precision": c["pipe"].precision, "seconds_per_call": best, "mean_seconds_per_call": mean,
                      "seconds_per_motion": best / c["batch"], "denoiser_params": c["params"],
-                     "vae_params": c["vae_params"], "random_weights": c["random"]})
+                     "vae_params": c["vae_params"], "random_weights": c["random"],
+                     "guidance_interval": None if c["pipe"].few_step else c["pipe"].guidance_interval})
         print(f"{c['label']:28s} {c['steps']:2d} steps b{c['batch']:<3d} {c['pipe'].precision}: {best * 1000:8.1f} "
               f"ms/call {best / c['batch'] * 1000:7.1f} ms/motion", flush=True)
     del cases

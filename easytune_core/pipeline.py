@@ -21,6 +21,7 @@ import torch
 
 from .checkpoints import load_checkpoint, load_into
 from .diffusion import ConsistencySampler, DDIMSampler, DDPMSampler, DenoiserConfig, MotionDenoiser, NoiseSchedule
+from .diffusion.sampler import check_guidance_interval
 from .hub import PretrainedMixin, read_metrics
 from .limits import (DEFAULT_GUIDANCE, DEFAULT_SECONDS, DEFAULT_STEPS, MAX_GUIDANCE, MAX_PROMPT_CHARS,  # noqa: F401
                      MAX_SECONDS, MAX_STEPS, MIN_SECONDS)
@@ -131,6 +132,8 @@ class MotionPipeline(PretrainedMixin):
         self.few_step = getattr(self.config, "sampler", "ddim") == "consistency"
         self.default_steps = int(getattr(self.config, "default_steps", 50))
         self.default_guidance = float(getattr(self.config, "default_guidance", 2.5))
+        # Where DDIM steps apply guidance (DenoiserConfig.guidance_interval); settable per pipeline.
+        self.guidance_interval = check_guidance_interval(getattr(self.config, "guidance_interval", (0.0, 1.0)))
         self.meta: dict = {}
 
     @classmethod
@@ -243,23 +246,28 @@ class MotionPipeline(PretrainedMixin):
 
     SAMPLERS = ("ddim", "ddpm")
 
-    def sampler(self, steps: int | None = None, eta: float = 0.0, kind: str = "ddim", spacing: str | None = None):
-        """The reverse process. Few-step models: their consistency sampler (``kind`` and ``spacing``
-        do not apply). Others: "ddim" (default spacing: the model's, "trailing" unless a converted
-        model records another, e.g. MLD's "leading") or "ddpm" (ancestral, MDM's ``p_sample_loop``;
-        fewer steps than the schedule's run on its respaced process, default spacing "even").
+    def sampler(self, steps: int | None = None, eta: float = 0.0, kind: str = "ddim", spacing: str | None = None,
+                guidance_interval=None):
+        """The reverse process. Few-step models: their consistency sampler (``kind``, ``spacing`` and
+        ``guidance_interval`` do not apply). Others: "ddim" (default spacing: the model's, "trailing"
+        unless a converted model records another, e.g. MLD's "leading") or "ddpm" (ancestral, MDM's
+        ``p_sample_loop``; fewer steps than the schedule's run on its respaced process, default spacing
+        "even"), guided on the steps inside ``guidance_interval`` (default: this pipeline's
+        ``guidance_interval``, the model's ``guidance_interval`` unless set).
         See easytune_core.diffusion.sampler.spaced_timesteps for the spacings."""
         steps = self.default_steps if steps is None else steps
         c = self.config
         if self.few_step:
             return ConsistencySampler(self.schedule, steps, c.original_steps, c.timestep_scaling, c.sigma_data)
+        interval = check_guidance_interval(self.guidance_interval if guidance_interval is None else guidance_interval)
         if kind == "ddim":
             own = getattr(c, "timestep_spacing", "trailing")
             return DDIMSampler(self.schedule, steps, eta, spacing=spacing or own,
                                steps_offset=getattr(c, "steps_offset", 0) if (spacing or own) == own else 0,
-                               final_alpha_one=getattr(c, "set_alpha_to_one", True))
+                               final_alpha_one=getattr(c, "set_alpha_to_one", True), guidance_interval=interval)
         if kind == "ddpm":
-            return DDPMSampler(self.schedule, steps=min(int(steps), self.schedule.num_steps), spacing=spacing or "even")
+            return DDPMSampler(self.schedule, steps=min(int(steps), self.schedule.num_steps), spacing=spacing or "even",
+                               guidance_interval=interval)
         raise ValueError(f"sampler must be one of {', '.join(self.SAMPLERS)}, got {kind!r}")
 
     def check_guidance(self, guidance) -> float:
@@ -300,7 +308,7 @@ class MotionPipeline(PretrainedMixin):
     def generate(self, prompts, seconds=None, frames=None, seed: int = 0, guidance: float | None = None,
                  steps: int | None = None, init_noise: torch.Tensor | None = None, on_step=None, eta: float = 0.0,
                  return_joints: bool = True, text_emb: torch.Tensor | None = None, sampler: str = "ddim",
-                 spacing: str | None = None) -> GenerationResult:
+                 spacing: str | None = None, guidance_interval=None) -> GenerationResult:
         """Sample one motion per prompt.
 
         Args:
@@ -323,6 +331,9 @@ class MotionPipeline(PretrainedMixin):
                 few-step models always use their consistency sampler.
             spacing: which timesteps the sampler visits: "trailing", "even", "strided" or "leading"
                 (default: the model's for DDIM, "even" for DDPM).
+            guidance_interval: [lo, hi] fractions of the diffusion process (timestep / training
+                steps) whose steps apply guidance; the others run the conditional model alone, one
+                pass instead of two (default: :attr:`guidance_interval`, the model's; [0, 1] = all).
         Returns:
             :class:`GenerationResult`.
         """
@@ -330,6 +341,8 @@ class MotionPipeline(PretrainedMixin):
         B = len(prompts)
         lengths = self.lengths_for(B, seconds, frames)
         steps, guidance = self._check_steps_guidance(steps, guidance)
+        if guidance_interval is not None:
+            guidance_interval = check_guidance_interval(guidance_interval)
         T = max(lengths)
         shape = self.noise_shape(B, T)
         if init_noise is None:
@@ -350,14 +363,15 @@ class MotionPipeline(PretrainedMixin):
                 raise ValueError("text_emb contains NaN or infinite values")
             text_emb = text_emb.to(self.device)
         feats = self.sample_motion_features(text_emb, lengths, init_noise, seed=seed, guidance=guidance, steps=steps,
-                                            eta=eta, on_step=on_step, sampler=sampler, spacing=spacing)
+                                            eta=eta, on_step=on_step, sampler=sampler, spacing=spacing,
+                                            guidance_interval=guidance_interval)
         joints = self.features_to_joints(feats, lengths) if return_joints else None
         return GenerationResult(feats, joints, lengths, prompts, int(seed), self.fps)
 
     def sample_motion_features(self, text_emb: torch.Tensor, lengths: list[int], init_noise: torch.Tensor,
                                seed: int = 0, guidance: float = DEFAULT_GUIDANCE, steps: int = DEFAULT_STEPS,
                                eta: float = 0.0, on_step=None, guide=None, sampler: str = "ddim",
-                               spacing: str | None = None) -> np.ndarray:
+                               spacing: str | None = None, guidance_interval=None) -> np.ndarray:
         """The sampling core of generate / takes / edit / compose (inputs already validated).
 
         Args:
@@ -365,7 +379,7 @@ class MotionPipeline(PretrainedMixin):
                 :meth:`make_noise` for ``max(lengths)`` frames.
             guide: optional sampler guide (``easytune_core.edit``) working in normalised frame
                 space; frame-space models only.
-            sampler, spacing: as in :meth:`generate`.
+            sampler, spacing, guidance_interval: as in :meth:`generate`.
         Returns:
             (B, max(lengths), D) float32 de-normalised features, zero past each length.
         """
@@ -377,7 +391,7 @@ class MotionPipeline(PretrainedMixin):
         gen = torch.Generator().manual_seed(int(seed) + 1) if (eta > 0 or sampler == "ddpm" or self.few_step) else None
         with torch.no_grad():
             x0 = self.sample_features(text_emb, mask, guidance, steps, init_noise, gen, on_step, eta, sampler, spacing,
-                                      guide=guide)
+                                      guide=guide, guidance_interval=guidance_interval)
         feats = self.denormalize(x0.float().cpu().numpy())
         feats = feats * mask[..., None].numpy()
         return feats.astype(np.float32)
@@ -433,15 +447,16 @@ class MotionPipeline(PretrainedMixin):
     def sample_features(self, text_emb: torch.Tensor, frame_mask: torch.Tensor, guidance: float, steps: int,
                         init_noise: torch.Tensor, generator: torch.Generator | None = None, on_step=None,
                         eta: float = 0.0, sampler: str = "ddim", spacing: str | None = None,
-                        guide=None) -> torch.Tensor:
+                        guide=None, guidance_interval=None) -> torch.Tensor:
         """Sampler + decoding: (B, T, D) normalised features (model space), zero on padded frames.
 
         ``text_emb`` (B, text_dim); ``frame_mask`` (B, T) bool; ``init_noise`` shaped like
-        :meth:`make_noise`; ``guide`` an optional sampler guide (frame-space models). Runs under
+        :meth:`make_noise`; ``guide`` an optional sampler guide (frame-space models);
+        ``guidance_interval`` as in :meth:`generate`. Runs under
         this pipeline's precision; gradients follow the caller's mode.
         """
         frame_mask = frame_mask.to(self.device)
-        sampler = self.sampler(steps, eta, kind=sampler, spacing=spacing)
+        sampler = self.sampler(steps, eta, kind=sampler, spacing=spacing, guidance_interval=guidance_interval)
         with self.autocast():
             state = sampler.sample(self.model, text_emb.to(self.device), self.state_mask(frame_mask),
                                    guidance=guidance, init_noise=init_noise, generator=generator, on_step=on_step,

@@ -42,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spacing", default=None, choices=("trailing", "even", "strided"),
                    help="which timesteps the sampler visits (default: trailing for DDIM, even for DDPM)")
     p.add_argument("--eta", type=float, default=0.0, help="DDIM eta (0 = deterministic)")
+    p.add_argument("--guidance-interval", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="guide only the DDIM steps whose timestep / training steps lies in [LO, HI]; the others run "
+                        "the conditional model alone, one pass instead of two (default: the model's, [0, 1] unless "
+                        "its config sets another)")
     p.add_argument("--batch-size", type=int, default=32, help="motions sampled per batched call (with takes)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
@@ -81,6 +85,7 @@ def read_prompts_file(path) -> list[tuple[str, float | None]]:
 
 
 def run(args) -> int:
+    from .diffusion.sampler import check_guidance_interval
     from .edit.takes import check_repetitions
     from .pipeline import MotionPipeline, check_prompts, seconds_to_frames
     # Validate cheap things before loading any model.
@@ -98,6 +103,8 @@ def run(args) -> int:
         raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {args.steps}")
     if args.batch_size < 1:
         raise ValueError(f"batch size must be at least 1, got {args.batch_size}")
+    if args.guidance_interval is not None:
+        check_guidance_interval(args.guidance_interval)
     out = Path(args.out)
     if out.suffix != ".npy":
         raise ValueError(f"--out must end in .npy, got {out}")
@@ -105,6 +112,8 @@ def run(args) -> int:
     from .shipped import shipped_checkpoint
     source = args.checkpoint if args.checkpoint is not None else shipped_checkpoint("base")
     pipe = MotionPipeline.from_pretrained(source, device=args.device, precision=args.precision)
+    if args.guidance_interval is not None:
+        pipe.guidance_interval = check_guidance_interval(args.guidance_interval)
     out.parent.mkdir(parents=True, exist_ok=True)
     prompts = [p for p, _ in items]
     seconds = [args.seconds if s is None else s for _, s in items]

@@ -90,6 +90,22 @@ def test_sampling_at_several_step_counts_with_the_sdpa_ablation(tiny_assets, tmp
                                atol=1e-4, rtol=1e-4)
 
 
+def test_sampling_with_guidance_intervals(tiny_assets, tmp_path):
+    """--guidance-intervals adds a row per interval for the frame-space model, at every step count."""
+    base = tiny_assets / "checkpoints" / "base"
+    out = tmp_path / "sampling"
+    bench = load_benchmark("sampling.py")
+    assert bench.main(["--checkpoint", str(base), "--guidance-intervals", "0.5,1;0.7,1", "--threads", "1",
+                       "--seconds", "1", "--repeats", "1", "--batch", "2", "--precisions", "fp32", "--train-steps",
+                       "0", "--skip-latent", "--out", str(out)]) == 0
+    rows = _result(out)["rows"]
+    assert {(r["model"], tuple(r["guidance_interval"]), r["batch"]) for r in rows} == {
+        *(("frame-space", (0.0, 1.0), b) for b in (1, 2)),
+        *((f"frame-space, guided in [{lo}, 1]", (float(lo), 1.0), b) for lo in ("0.5", "0.7") for b in (1, 2))}
+    with pytest.raises(SystemExit):
+        bench.main(["--checkpoint", str(base), "--guidance-intervals", "0.7,0.2", "--out", str(tmp_path / "bad")])
+
+
 def test_sampling_compares_frame_space_models_in_one_run(tiny_assets, tmp_path):
     from easytune_core.checkpoints import compact_checkpoint
 

@@ -170,3 +170,37 @@ def test_padded_inference_path_sees_lora_adapters():
     with torch.enable_grad():
         b = m(x, t, text, mask=mask).detach()
     assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_guidance_interval_guides_only_the_steps_inside_it():
+    m, s = tiny(), NoiseSchedule()
+    x, emb, mask = inputs()
+    full, part = DDIMSampler(s, 10), DDIMSampler(s, 10, guidance_interval=(0.5, 1.0))
+    assert [full.guided(i) for i in range(10)] == [True] * 10
+    # trailing 10-step grid: 999, 899, ..., 99; t / 1000 >= 0.5 for the first five
+    assert [part.guided(i) for i in range(10)] == [True] * 5 + [False] * 5
+    calls = []
+    hook = m.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    with torch.no_grad():
+        for i in (2, 7):
+            t = part.timesteps[i].expand(2)
+            cond, unc = m(x, t, emb, mask), m(x, t, emb, mask, uncond=True)
+            calls.clear()
+            got = part.predict_x0(m, x, i, emb, mask, guidance=2.5)
+            if i == 2:  # inside: one batched pass over cond and uncond, guided
+                assert calls == [4] and torch.allclose(got, unc + 2.5 * (cond - unc), atol=1e-5)
+            else:  # outside: the conditional model alone, one pass of the batch
+                assert calls == [2] and torch.allclose(got, cond, atol=1e-6)
+        calls.clear()
+        part.sample(m, emb, mask, guidance=2.5, init_noise=x)
+    hook.remove()
+    assert calls == [4] * 5 + [2] * 5
+    with pytest.raises(ValueError, match="0 <= lo <= hi <= 1"):
+        DDIMSampler(s, 10, guidance_interval=(0.8, 0.2))
+    with pytest.raises(ValueError, match="0 <= lo <= hi <= 1"):
+        DDIMSampler(s, 10, guidance_interval=(0.0, 1.5))
+    with pytest.raises(ValueError, match="two numbers"):
+        DDIMSampler(s, 10, guidance_interval="all")
+    with pytest.raises(ValueError, match="guidance_interval"):
+        DenoiserConfig(guidance_interval=[0.5])
+    assert DenoiserConfig.from_dict({}).guidance_interval == [0.0, 1.0]  # older checkpoints: every step guided

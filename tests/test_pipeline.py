@@ -80,6 +80,8 @@ def test_same_seed_same_motion_and_shared_noise(pipe):
     (dict(frames=500), "frames must be"),
     (dict(steps=0), "steps must be"),
     (dict(guidance=float("nan")), "guidance"),
+    (dict(guidance_interval=[0.9, 0.1]), "0 <= lo <= hi <= 1"),
+    (dict(guidance_interval=[0.0]), "two numbers"),
     (dict(init_noise=torch.zeros(1, 39, 263)), r"init_noise must have shape \(1, 40, 263\)"),
     (dict(init_noise=torch.full((1, 40, 263), math.nan)), "NaN"),
 ])
@@ -108,11 +110,41 @@ def test_sample_cli_writes_joints_and_features(ckpt, tmp_path, capsys):
     (["--prompt", "  "], "prompt is empty"),
     (["--prompt", "walk", "--seconds", "10"], "between 1.0 and 9.8 seconds"),
     (["--prompt", "walk", "--steps", "0"], "steps must be between 1 and 1000"),
+    (["--prompt", "walk", "--guidance-interval", "0.5", "2"], "0 <= lo <= hi <= 1"),
 ])
 def test_sample_cli_bad_input_exit_2(ckpt, tmp_path, capsys, extra, match):
     rc = cli_main(["sample", *extra, "--checkpoint", str(ckpt), "--out", str(tmp_path / "x.npy"), "--quiet"])
     assert rc == 2
     assert match in capsys.readouterr().err
+
+
+def test_guidance_interval_from_config_call_and_cli(ckpt, pipe, tmp_path):
+    assert pipe.guidance_interval == [0.0, 1.0]
+    kw = dict(prompts=["a person waves"], seconds=1.5, seed=3, steps=10)
+    full = pipe.generate(**kw)
+    # trailing 10-step grid: the last timestep is 99, so [0, 0.05] guides no step: conditional only
+    np.testing.assert_allclose(pipe.generate(**kw, guidance_interval=[0.0, 0.05]).features,
+                               pipe.generate(**kw, guidance=1.0).features, atol=1e-6)
+    half = pipe.generate(**kw, guidance_interval=[0.5, 1.0])
+    assert not np.allclose(half.features, full.features)
+    # a model's config can set it: its pipeline then samples that way by default
+    folder = tmp_path / "gi"
+    torch.manual_seed(0)
+    cfg = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0, guidance_interval=[0.5, 1.0])
+    mean, std = pipe.mean, pipe.std
+    save_checkpoint(folder, pipe.model, cfg, "denoiser", mean, std)
+    other = MotionPipeline.from_checkpoint(folder, device="cpu", text_encoder=HashEncoder())
+    assert other.guidance_interval == [0.5, 1.0]
+    np.testing.assert_allclose(other.generate(**kw).features, half.features, atol=1e-6)
+    np.testing.assert_allclose(other.generate(**kw, guidance_interval=[0, 1]).features, full.features, atol=1e-6)
+    # the command line (its own text encoder): an interval guiding no step = guidance 1
+    def cli(name, *extra):
+        assert cli_main(["sample", "--prompt", "a person waves", "--seconds", "1.5", "--seed", "3", "--steps", "10",
+                         "--checkpoint", str(ckpt), *extra, "--out", str(tmp_path / f"{name}.npy"), "--quiet"]) == 0
+        return np.load(tmp_path / f"{name}_features.npy")
+    none, cond, guided = cli("none", "--guidance-interval", "0", "0.05"), cli("cond", "--guidance", "1"), cli("all")
+    np.testing.assert_allclose(none, cond, atol=1e-5)
+    assert not np.allclose(none, guided)
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):

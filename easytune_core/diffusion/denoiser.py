@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .sampler import check_guidance_interval
+
 
 @dataclass
 class DenoiserConfig:
@@ -93,6 +95,10 @@ class DenoiserConfig:
     """Steps the pipeline uses when none are given (4 for few-step students)."""
     default_guidance: float = 2.5
     """Guidance the pipeline uses when none is given."""
+    guidance_interval: list = field(default_factory=lambda: [0.0, 1.0])
+    """[lo, hi]: the part of the reverse process, as timestep / diffusion_steps, where DDIM steps apply
+    classifier-free guidance; steps outside it run the conditional model alone, one network pass
+    instead of two (guidance in a limited interval, Kynkaanniemi et al. 2024). [0, 1]: every step."""
     timestep_scaling: float = 10.0
     """Consistency boundary scalings' s (see easytune_core.diffusion.consistency)."""
     sigma_data: float = 0.5
@@ -134,6 +140,7 @@ class DenoiserConfig:
         if not 0.0 <= lo <= hi:
             raise ValueError(f"guidance_range must be [w_min, w_max] with 0 <= w_min <= w_max, got {self.guidance_range}")
         self.guidance_range = [lo, hi]
+        self.guidance_interval = check_guidance_interval(self.guidance_interval)
         if self.original_steps < 1 or self.diffusion_steps % self.original_steps or self.default_steps < 1:
             raise ValueError("original_steps must divide diffusion_steps and default_steps must be positive")
 

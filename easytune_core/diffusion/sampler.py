@@ -36,6 +36,17 @@ class Guide(Protocol):
 SPACINGS = ("trailing", "even", "strided", "leading")
 
 
+def check_guidance_interval(interval) -> list[float]:
+    """Validated ``[lo, hi]`` guidance interval (fractions of the diffusion process, 0 <= lo <= hi <= 1)."""
+    try:
+        lo, hi = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise ValueError(f"guidance_interval must be two numbers [lo, hi], got {interval!r}") from None
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ValueError(f"guidance_interval must satisfy 0 <= lo <= hi <= 1, got [{lo:g}, {hi:g}]")
+    return [lo, hi]
+
+
 def spaced_timesteps(num_steps: int, count: int, spacing: str = "trailing", offset: int = 0) -> torch.Tensor:
     """Which ``count`` of the ``num_steps`` training timesteps a sampler visits, descending (long).
 
@@ -94,12 +105,14 @@ class DDIMSampler:
             ``ddim_sample_loop`` on the respaced process), "leading" (diffusers' DDIM, with
             ``steps_offset``: MLD's). All agree when S = T.
         final_alpha_one: ᾱ after the last step is 1 (True) or ᾱ_0 (diffusers' set_alpha_to_one=False).
+        guidance_interval: [lo, hi], the steps whose timestep / num_steps lies in it apply
+            classifier-free guidance; the others call the conditional model alone (default: all).
     Attributes:
         timesteps: (S,) long, descending training timesteps (what the model is called with).
     """
 
     def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0, spacing: str = "trailing",
-                 steps_offset: int = 0, final_alpha_one: bool = True):
+                 steps_offset: int = 0, final_alpha_one: bool = True, guidance_interval=(0.0, 1.0)):
         if isinstance(steps, bool) or int(steps) < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
         steps = int(steps)
@@ -110,6 +123,7 @@ class DDIMSampler:
         self.schedule = schedule
         self.eta = float(eta)
         self.spacing = spacing
+        self.guidance_interval = check_guidance_interval(guidance_interval)
         ts = spaced_timesteps(schedule.num_steps, steps, spacing, steps_offset)
         self.steps = steps = len(ts)
         self.timesteps = ts
@@ -143,7 +157,7 @@ class DDIMSampler:
         """
         B = x_t.shape[0]
         t = self.timesteps[i].to(x_t.device).expand(B)
-        guidance = float(guidance)
+        guidance = float(guidance) if self.guided(i) else 1.0
         if guidance == 1.0:
             out = model(x_t, t, text_emb, mask, uncond=False)
         else:
@@ -159,6 +173,15 @@ class DDIMSampler:
         if mask is not None:
             out = out * mask[..., None].to(out.dtype)
         return out
+
+    def guided(self, i: int) -> bool:
+        """Whether step index i applies classifier-free guidance: its timestep, as a fraction of the
+        schedule's, lies in ``guidance_interval`` (outside it the conditional model runs alone)."""
+        lo, hi = self.guidance_interval
+        if lo <= 0.0 and hi >= 1.0:
+            return True
+        frac = float(self.timesteps[i]) / self.schedule.num_steps
+        return lo <= frac <= hi
 
     def step(self, x_t: torch.Tensor, x0_pred: torch.Tensor, i: int, noise: torch.Tensor | None = None,
              generator: torch.Generator | None = None) -> torch.Tensor:
@@ -252,8 +275,10 @@ class DDPMSampler(DDIMSampler):
         timesteps: (S,) long, descending training timesteps; ``process`` is the respaced schedule.
     """
 
-    def __init__(self, schedule: NoiseSchedule, steps: int | None = None, spacing: str = "even"):
-        super().__init__(schedule, steps=schedule.num_steps if steps is None else steps, eta=1.0, spacing=spacing)
+    def __init__(self, schedule: NoiseSchedule, steps: int | None = None, spacing: str = "even",
+                 guidance_interval=(0.0, 1.0)):
+        super().__init__(schedule, steps=schedule.num_steps if steps is None else steps, eta=1.0, spacing=spacing,
+                         guidance_interval=guidance_interval)
         self.process = schedule.respace(self.timesteps)
 
     def posterior(self, x_t: torch.Tensor, x0_pred: torch.Tensor, i: int):

@@ -354,6 +354,8 @@ def run(args) -> int:
     res["checkpoint"], res["evaluator"], res["data"], res["split"] = (str(args.checkpoint), str(args.evaluator or "evaluator"),
                                                                        str(root), args.split)
     res["settings"]["precision"] = pipeline.precision
+    if getattr(pipeline, "guidance_interval", [0.0, 1.0]) != [0.0, 1.0] and not pipeline.few_step:
+        res["settings"]["guidance_interval"] = pipeline.guidance_interval  # from the model's config
     res["evaluator_info"] = info = describe_evaluator(evaluator)
     partial = [why for why, bad in (("the split is not test", args.split != "test"), ("quick mode", args.quick),
                                     ("a subset of the pairs (--max-prompts)", args.max_prompts is not None
