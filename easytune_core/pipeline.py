@@ -259,7 +259,7 @@ class MotionPipeline(PretrainedMixin):
         c = self.config
         if self.few_step:
             return ConsistencySampler(self.schedule, steps, c.original_steps, c.timestep_scaling, c.sigma_data)
-        interval = check_guidance_interval(self.guidance_interval if guidance_interval is None else guidance_interval)
+        interval = self.guidance_interval if guidance_interval is None else guidance_interval  # the sampler validates it
         if kind == "ddim":
             own = getattr(c, "timestep_spacing", "trailing")
             return DDIMSampler(self.schedule, steps, eta, spacing=spacing or own,

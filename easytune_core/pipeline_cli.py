@@ -32,11 +32,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default=None,
                    help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face Hub "
                         "repo id (default: the shipped base model)")
-    p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
-                   help=f"classifier-free guidance weight (default {DEFAULT_GUIDANCE:g})")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                   help=f"sampler steps, 1-{MAX_STEPS} (default {DEFAULT_STEPS}; DDPM: fewer than the model's run on "
-                        "its respaced process)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help=f"classifier-free guidance weight (default: the model's, {DEFAULT_GUIDANCE:g} for models "
+                        "trained here, 7.5 for converted MLD checkpoints)")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"sampler steps, 1-{MAX_STEPS} (default: the model's, {DEFAULT_STEPS} or 4 for few-step "
+                        "models; DDPM: fewer than the model's run on its respaced process)")
     p.add_argument("--sampler", default="ddim", choices=("ddim", "ddpm"),
                    help="ddim (default) or ddpm (ancestral, as MDM samples; e.g. --steps 1000 for its 1,000-step models)")
     p.add_argument("--spacing", default=None, choices=("trailing", "even", "strided"),
@@ -99,7 +100,7 @@ def run(args) -> int:
         raise ValueError("give a --prompt (or a --prompts-file)")
     seconds_to_frames(args.seconds)
     reps = check_repetitions(args.repetitions)
-    if not 1 <= args.steps <= MAX_STEPS:
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
         raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {args.steps}")
     if args.batch_size < 1:
         raise ValueError(f"batch size must be at least 1, got {args.batch_size}")
@@ -117,8 +118,9 @@ def run(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     prompts = [p for p, _ in items]
     seconds = [args.seconds if s is None else s for _, s in items]
-    total = min(args.steps, pipe.schedule.num_steps) if args.sampler == "ddpm" else args.steps
-    how = dict(guidance=args.guidance, steps=args.steps, eta=args.eta, sampler=args.sampler, spacing=args.spacing)
+    steps = pipe.default_steps if args.steps is None else args.steps
+    total = min(steps, pipe.schedule.num_steps) if args.sampler == "ddpm" and not pipe.few_step else steps
+    how = dict(guidance=args.guidance, steps=steps, eta=args.eta, sampler=args.sampler, spacing=args.spacing)
     if reps == 1 and not args.prompts_file:
         # The plain path: one batch, as before (seed gives the batch's noise).
         bar = tqdm(total=total, desc="sampling", disable=args.quiet, dynamic_ncols=True)

@@ -147,6 +147,22 @@ def test_guidance_interval_from_config_call_and_cli(ckpt, pipe, tmp_path):
     assert not np.allclose(none, guided)
 
 
+def test_sample_cli_defaults_to_the_models_guidance_and_steps(pipe, tmp_path):
+    """Without --guidance / --steps the command line samples with the model's own defaults (the config's
+    default_guidance and default_steps), like MotionPipeline.generate."""
+    folder = tmp_path / "own"
+    cfg = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0, default_guidance=1.0, default_steps=7)
+    save_checkpoint(folder, pipe.model, cfg, "denoiser", pipe.mean, pipe.std)
+
+    def cli(name, *extra):
+        assert cli_main(["sample", "--prompt", "a person waves", "--seconds", "1.5", "--seed", "3",
+                         "--checkpoint", str(folder), *extra, "--out", str(tmp_path / f"{name}.npy"), "--quiet"]) == 0
+        return np.load(tmp_path / f"{name}_features.npy")
+    own = cli("own")
+    np.testing.assert_allclose(own, cli("named", "--guidance", "1", "--steps", "7"), atol=1e-6)
+    assert not np.allclose(own, cli("other", "--guidance", "2.5", "--steps", "7"))
+
+
 def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
     rc = cli_main(["sample", "--prompt", "walk", "--checkpoint", str(tmp_path / "none"), "--out", str(tmp_path / "x.npy")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
