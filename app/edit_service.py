@@ -196,6 +196,19 @@ def takes(backend, prompt: str, seconds: float, seed: int, n: int, guidance: flo
         return pipe.takes(prompt, n, seconds=seconds, seed=seed, guidance=guidance, steps=steps)  # the model's own fps
 
 
+def score_takes(backend, prompt: str, result, name: str, session: str | None = None):
+    """Each take's reward and evaluator matching distance, scored like the Compare tab's sides (the
+    world's reward and evaluator); None for a score whose model is missing or when scoring fails."""
+    from easytune_core.shipped import world_of
+
+    pipe = backend.pipeline(name, session)
+    sides = [SideResult("A", name, None, np.asarray(result.features[b, :m], np.float32),
+                        world=world_of(getattr(pipe, "meta", None)))
+             for b, m in enumerate(result.lengths)]
+    backend.score(prompt, sides)
+    return [s.reward for s in sides], [s.matching_distance for s in sides]
+
+
 def export_takes(result, folder: Path) -> dict:
     """One GLB with every take side by side (labelled 1..n) and per take its joints and features."""
     from easytune_core.render.glb import write_glb

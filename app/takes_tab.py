@@ -68,10 +68,19 @@ def build_takes(backend, folders, compare, edit_source):
         st = {"folder": str(folder), "checkpoint": ckpt, "prompt": prompt, "seeds": res.seeds, "fps": float(res.fps),
               "features": [str(folder / f"take{i + 1}_features.npy") for i in range(k)],
               "joints": [str(folder / f"take{i + 1}_joints.npy") for i in range(k)]}
+        took = time.perf_counter() - start
+        rewards, distances = edit_service.score_takes(backend, prompt, res, ckpt, session)
+        st.update(rewards=rewards, matching_distances=distances)
         msg = (f"{k} takes of {prompt!r} with {ckpt}, seeds {res.seeds[0]}..{res.seeds[-1]} (take i = seed + i - 1), "
-               f"sampled in one batch: {time.perf_counter() - start:.1f} s.")
-        return (str(out["glb"]), [str(p) for p in out["files"]], gr.Radio(choices=[str(i + 1) for i in range(k)], value=None),
-                st, msg)
+               f"sampled in one batch: {took:.1f} s.")
+        labels = [str(i + 1) for i in range(k)]
+        if k > 1 and all(r is not None for r in rewards):
+            best = int(np.argmax(rewards))
+            labels[best] += " (highest reward)"
+            msg += " Reward per take (text-motion cosine of the reward model; higher follows the prompt better by " \
+                   "its judgement): " + ", ".join(f"{i + 1}: {r:.3f}" for i, r in enumerate(rewards)) + "."
+        return (str(out["glb"]), [str(p) for p in out["files"]],
+                gr.Radio(choices=[(label, str(i + 1)) for i, label in enumerate(labels)], value=None), st, msg)
 
     run.click(takes, inputs=[compare.prompt, compare.seconds, compare.seed, compare.guidance, compare.steps,
                                   compare.ckpt_a, count],

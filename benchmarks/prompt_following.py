@@ -11,11 +11,16 @@ the hand-written prompts of ``easytune_core/data/paraphrase_set.jsonl``, each sa
 on its own segment of the motion in the caption's order (``easytune_core.eval.rules.sequence``), by
 number of clauses; with ``--timeline prefix|blend`` the same captions are also generated as timelines
 of their clauses (``easytune_core.text.sequence.sequence_timeline`` + ``compose``) and judged the
-same way. Writes ``--out``.json/.md (default benchmarks/results/prompt_following).
+same way. Best-of-N (``--best-of N --reward CKPT``): every template caption and paraphrase prompt
+is also sampled N times (take k with seed + 1000 k), the reward model scores the takes and the
+highest-scoring one is judged; the report gives take 1 (the plain run), the reward's pick, the mean
+over takes and the best take by the rules (an upper bound no scorer can pass). Writes
+``--out``.json/.md (default benchmarks/results/prompt_following).
 
     python benchmarks/prompt_following.py --checkpoint assets/checkpoints/base --data data/builtin
     python benchmarks/prompt_following.py --paraphrase test --seeds 3 --out benchmarks/results/paraphrase_base
     python benchmarks/prompt_following.py --no-template --sequences 200 --timeline prefix --out seq_timelines
+    python benchmarks/prompt_following.py --best-of 4 --reward assets/checkpoints/everyday_reward ...
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, for the shared `common` module
 from common import RESULTS, ROOT, write_results  # noqa: E402  (also puts the repository root on sys.path)
 
-from easytune_core.eval.rules import (judge_case, judge_generated, judge_timelines, load_rule_cases,  # noqa: E402
-                                      summarize)  # noqa: E402
+from easytune_core.eval.rules import (judge_best_of, judge_case, judge_generated, judge_timelines,  # noqa: E402
+                                      load_rule_cases, summarize)  # noqa: E402
 from easytune_core.diffusion.sampler import check_guidance_interval  # noqa: E402
 
 
@@ -138,7 +143,15 @@ def main(argv=None) -> int:
                          "strategy (easytune_core.text.sequence.sequence_timeline) and check it the same way")
     ap.add_argument("--no-whole", action="store_true",
                     help="with --timeline: skip generating the sequence captions as one motion")
+    ap.add_argument("--best-of", type=int, default=1,
+                    help="also sample every template caption and paraphrase prompt this many times and judge the "
+                         "take the --reward model scores highest (1 = off)")
+    ap.add_argument("--reward", default=None, help="reward model checkpoint that ranks the takes (with --best-of)")
     args = ap.parse_args(argv)
+    if args.best_of < 1:
+        ap.error("--best-of must be at least 1")
+    if (args.best_of > 1) != bool(args.reward):
+        ap.error("--best-of N (N > 1) and --reward CKPT go together")
     if args.sequences < 0:
         ap.error("--sequences must be 0 (none) or a positive number of captions")
     if args.timeline and not args.sequences:
@@ -185,8 +198,17 @@ def main(argv=None) -> int:
                "guidance": args.guidance, "guidance_interval": pipe.guidance_interval, "precision": pipe.precision}
     lines = [f"Prompt following of `{args.checkpoint}` ({args.steps} DDIM steps, guidance {args.guidance}{interval}, "
              f"{pipe.precision}):"]
+    scorer = None
+    if args.best_of > 1:
+        from easytune_core.reward import load_reward_model
+        from easytune_core.reward.rank import reward_scores
+        reward = load_reward_model(args.reward, device=pipe.device)
+        summary["best_of"] = {"takes": args.best_of, "reward": args.reward}
+
+        def scorer(captions, features, lengths):
+            return reward_scores(reward, pipe.encode_pooled(captions).cpu(), features, lengths)
     if cases:
-        lines += template_section(pipe, cases, root, args, summary, log)
+        lines += template_section(pipe, cases, root, args, summary, log, scorer)
     if seq:
         if not args.no_whole:
             judge_generated(pipe, seq, args.steps, args.guidance, args.seed, args.batch, gt_root=root, log=log)
@@ -203,15 +225,64 @@ def main(argv=None) -> int:
         res, extra = paraphrase_section(pipe, args)
         summary["paraphrase"] = {"split": args.paraphrase, "seeds": args.seeds, **res}
         lines += extra
+        if scorer is not None:
+            from easytune_core.eval.paraphrase import paraphrase_cases
+            pcases = paraphrase_cases(args.paraphrase, tuple(args.subsets.split(",")))
+            judge_best_of(pipe, pcases, args.best_of, scorer, args.steps, args.guidance, 0, args.batch, log=log)
+            summary["best_of"]["paraphrase"], extra = best_of_lines(pcases, f"Paraphrase set, {args.paraphrase} split",
+                                                                    "family")
+            lines += extra
     summary["seconds"] = round(time.time() - t0, 1)
     write_results(args.out, summary, "\n".join(lines), device=pipe.device)
     print("\n".join(lines))
     return 0
 
 
-def template_section(pipe, cases: list[dict], root: Path, args, summary: dict, log) -> list[str]:
-    """Whole-clip rule checks of the template captions; fills ``summary`` and returns the markdown lines."""
-    judge_generated(pipe, cases, args.steps, args.guidance, args.seed, args.batch, gt_root=root, log=log)
+def best_of_lines(cases: list[dict], what: str, group: str | None = None) -> tuple[dict, list[str]]:
+    """Take 1, the scorer's pick, the mean over takes and the rules' own best take (captions whose
+    checks all pass, and checks passing), overall and per ``case[group]``; cases from judge_best_of."""
+    def rates(group_cases):
+        out = {}
+        for name, pick in (("take1", lambda c: [c["takes"][0]]), ("reward_pick", lambda c: [c["best"]]),
+                           ("mean_over_takes", lambda c: c["takes"]),
+                           ("best_by_rules", lambda c: [max(c["takes"], key=lambda t: sum(ok for ok, _ in t))])):
+            whole = checks = passed = 0.0
+            for c in group_cases:
+                chosen = pick(c)
+                whole += sum(all(ok for ok, _ in t) for t in chosen) / len(chosen)
+                checks += len(c["checks"])
+                passed += sum(sum(bool(ok) for ok, _ in t) for t in chosen) / len(chosen)
+            out[name] = {"caption_pass": whole / len(group_cases), "check_pass": passed / checks if checks else 0.0}
+        out["captions"] = len(group_cases)
+        out["pick_is_take1"] = sum(c["pick"] == 0 for c in group_cases) / len(group_cases)
+        return out
+    res = {"overall": rates(cases)}
+    if group:
+        groups = {}
+        for c in cases:
+            groups.setdefault(c.get(group, "other"), []).append(c)
+        res["groups"] = {k: rates(v) for k, v in sorted(groups.items())}
+    n = len(cases[0]["takes"])
+    lines = ["", f"{what}, best of {n} takes ranked by the reward model (captions whose checks all pass / checks "
+             "passing):", "", "| group | captions | take 1 | reward's pick | mean over takes | best take by the rules |",
+             "|---|---|---|---|---|---|"]
+    rows = [("**all**", res["overall"])] + list(res.get("groups", {}).items())
+    for name, r in rows:
+        cells = " | ".join(f"{r[k]['caption_pass']:.1%} / {r[k]['check_pass']:.1%}"
+                           for k in ("take1", "reward_pick", "mean_over_takes", "best_by_rules"))
+        lines.append(f"| {name} | {r['captions']} | {cells} |")
+    return res, lines
+
+
+def template_section(pipe, cases: list[dict], root: Path, args, summary: dict, log, scorer=None) -> list[str]:
+    """Whole-clip rule checks of the template captions; fills ``summary`` and returns the markdown lines.
+    With ``scorer`` (``--best-of``) the captions are sampled ``args.best_of`` times and the reward's
+    pick is reported too; the main table stays take 1, the plain run."""
+    if scorer is None:
+        judge_generated(pipe, cases, args.steps, args.guidance, args.seed, args.batch, gt_root=root, log=log)
+    else:
+        judge_best_of(pipe, cases, args.best_of, scorer, args.steps, args.guidance, args.seed, args.batch,
+                      gt_root=root, log=log)
     gen, gt = summarize(cases, "gen"), summarize(cases, "gt")
     summary.update({"captions": len(cases), "checks": gen["checks"],
                     "pass_fraction": gen["pass_fraction"], "gt_pass_fraction": gt["pass_fraction"],
@@ -235,6 +306,11 @@ def template_section(pipe, cases: list[dict], root: Path, args, summary: dict, l
     lines.append(f"| **all** | {gen['checks']} | **{gen['pass_fraction']:.0%}** | {gt['pass_fraction']:.0%} |")
     lines += ["", "| family | checks | model pass |", "|---|---|---|"]
     lines += [f"| {k} | {v['n']} | {v['gen_pass'] / v['n']:.0%} |" for k, v in summary["per_family"].items()]
+    if scorer is not None:
+        for c in cases:
+            c["family"] = fams.get(c["name"], "other")
+        summary["best_of"]["template"], extra = best_of_lines(cases, f"{args.split}-split captions", "family")
+        lines += extra
     return lines
 
 

@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the conditional model alone, one pass instead of two (default: the model's, [0, 1] unless "
                         "its config sets another)")
     p.add_argument("--batch-size", type=int, default=32, help="motions sampled per batched call (with takes)")
+    p.add_argument("--reward", default=None,
+                   help="reward model checkpoint (e.g. assets/checkpoints/everyday_reward) that scores every motion; "
+                        "with --repetitions the index names each prompt's highest-scoring take (best_take)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                    help="denoiser arithmetic (auto: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32)")
@@ -113,6 +116,13 @@ def run(args) -> int:
     from .shipped import shipped_checkpoint
     source = args.checkpoint if args.checkpoint is not None else shipped_checkpoint("base")
     pipe = MotionPipeline.from_pretrained(source, device=args.device, precision=args.precision)
+    reward = None
+    if args.reward is not None:
+        from .reward import load_reward_model
+        reward = load_reward_model(args.reward, device=pipe.device)
+        if reward.config.text_dim != pipe.text_encoder.dim:
+            raise ValueError(f"the reward model reads {reward.config.text_dim}-d text embeddings, this model's text "
+                             f"encoder ({pipe.text_encoder.name}) gives {pipe.text_encoder.dim}-d ones")
     if args.guidance_interval is not None:
         pipe.guidance_interval = check_guidance_interval(args.guidance_interval)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +164,20 @@ def run(args) -> int:
             np.save(fp, res.features[b, :n])
             written.append({"prompt": res.prompts[b], "prompt_index": p_index, "take": take, "seed": seed,
                             "frames": n, "seconds": n / res.fps, "joints": str(jp), "features": str(fp)})
+        if reward is not None:
+            from .reward.rank import reward_scores
+            scores = reward_scores(reward, pipe.encode_pooled(res.prompts).cpu(), res.features, res.lengths)
+            for entry, value in zip(written[-len(motions):], scores):
+                entry["reward"] = round(float(value), 6)
     summary = {"seed": args.seed, "fps": pipe.fps, "repetitions": reps, "motions": written}
+    if reward is not None:
+        summary["reward"] = args.reward
+        if reps > 1:  # per prompt, the take the reward scores highest (the earlier one on ties)
+            best = {}
+            for m in written:
+                if m["prompt_index"] not in best or m["reward"] > best[m["prompt_index"]]["reward"]:
+                    best[m["prompt_index"]] = m
+            summary["best_take"] = [best[i]["take"] for i in sorted(best)]
     if not single:
         index = out.with_name(f"{out.stem}_index.json")
         index.write_text(json.dumps(summary, indent=1), encoding="utf-8")

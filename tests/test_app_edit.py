@@ -4,6 +4,7 @@ exports, shared noise, and bad inputs answered with what to fix while the app ke
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +189,9 @@ def test_takes_one_batched_call_each_take_is_its_seed(client, served):
     assert len(feats) == 3 and all(f.shape == (40, 263) for f in feats)
     assert not np.allclose(feats[0], feats[1])
     assert "seeds 10..12" in status
+    # each take scored by the reward model, as the Compare tab scores its sides
+    scores = re.search(r"Reward per take \(.*\): 1: (-?[\d.]+), 2: (-?[\d.]+), 3: (-?[\d.]+)\.", status)
+    assert scores and all(-1.0 <= float(v) <= 1.0 for v in scores.groups())
     # take 2 is what seed 11 gives alone (same noise; batched arithmetic may differ in the last bits)
     _, _, _, files_a, _, _ = client.predict("a person jumps", 2.0, 11, 2.5, 4, BASE, BASE, api_name="/compare")
     np.testing.assert_allclose(_feats(files_a), feats[1], atol=1e-4)

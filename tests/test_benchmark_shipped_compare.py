@@ -151,3 +151,35 @@ def test_prompt_following_samples_at_the_models_own_step_count_by_default(tiny_s
         mp.undo()
     res = json.loads((tmp_path / "rules.json").read_text())
     assert res["steps"] == 3 and "(3 DDIM steps" in (tmp_path / "rules.md").read_text()
+
+
+def test_prompt_following_best_of_takes_ranked_by_the_reward(tiny_stage_run, tmp_path):
+    _, data, runs, _ = tiny_stage_run
+    pf = load_benchmark("prompt_following.py")
+    common = ["--checkpoint", str(runs / "base"), "--data", str(data), "--split", "test", "--limit", "6",
+              "--steps", "2", "--threads", "1", "--paraphrase", "test", "--subsets", "paraphrase", "--seeds", "1"]
+    mp = fake_text_patch()
+    try:
+        assert pf.main(common + ["--out", str(tmp_path / "plain")]) == 0
+        assert pf.main(common + ["--best-of", "3", "--reward", str(runs / "reward"), "--out", str(tmp_path / "bo")]) == 0
+        for bad in (["--best-of", "3"], ["--reward", str(runs / "reward")], ["--best-of", "0"]):
+            with pytest.raises(SystemExit):
+                pf.main(common + bad + ["--out", str(tmp_path / "x")])
+    finally:
+        mp.undo()
+    plain, bo = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("plain", "bo"))
+    # the main tables stay the plain run (take 1 is the same motion)
+    assert bo["per_check"] == plain["per_check"] and bo["pass_fraction"] == plain["pass_fraction"]
+    assert bo["paraphrase"]["overall"] == plain["paraphrase"]["overall"]
+    best = bo["best_of"]
+    assert best["takes"] == 3 and best["reward"] == str(runs / "reward")
+    for part in ("template", "paraphrase"):
+        o = best[part]["overall"]
+        assert o["take1"]["check_pass"] <= o["best_by_rules"]["check_pass"]
+        assert o["reward_pick"]["check_pass"] <= o["best_by_rules"]["check_pass"]
+        assert o["mean_over_takes"]["check_pass"] <= o["best_by_rules"]["check_pass"]
+        assert 0.0 <= o["pick_is_take1"] <= 1.0
+        assert sum(g["captions"] for g in best[part]["groups"].values()) == o["captions"]
+    assert best["template"]["overall"]["take1"]["check_pass"] == pytest.approx(plain["pass_fraction"])
+    assert best["template"]["overall"]["captions"] == plain["captions"]
+    assert "best of 3 takes ranked by the reward model" in (tmp_path / "bo.md").read_text()

@@ -1,6 +1,7 @@
 """MotionPipeline and the `sample` CLI with a tiny random checkpoint."""
 
 import contextlib
+import json
 import math
 
 import numpy as np
@@ -192,3 +193,24 @@ def test_bf16_precision_is_close_to_fp32_and_deterministic(ckpt):
     assert np.abs(a.features - b.features).mean() < 0.1 * scale
     with pytest.raises(ValueError, match="precision must be one of"):
         MotionPipeline.from_checkpoint(ckpt, device="cpu", text_encoder=HashEncoder(), precision="int8")
+
+
+def test_sample_cli_scores_takes_with_a_reward_model(ckpt, tmp_path, capsys):
+    from easytune_core.reward import RewardConfig, RewardModel
+
+    torch.manual_seed(2)
+    rcfg = RewardConfig(width=16, layers=1, heads=2, ff=32, embed_dim=8, dropout=0.0)
+    save_checkpoint(tmp_path / "reward", RewardModel(rcfg), rcfg, "reward", np.zeros(263, np.float32),
+                    np.ones(263, np.float32))
+    out = tmp_path / "t.npy"
+    args = ["sample", "--prompt", "a person waves", "--prompt", "a person jumps", "--seconds", "1.5", "--steps", "3",
+            "--checkpoint", str(ckpt), "--out", str(out), "--quiet", "--repetitions", "3"]
+    assert cli_main(args + ["--reward", str(tmp_path / "reward")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    rewards = [[m["reward"] for m in summary["motions"] if m["prompt_index"] == p] for p in (0, 1)]
+    assert all(len(r) == 3 and all(-1 <= v <= 1 for v in r) for r in rewards)
+    assert summary["best_take"] == [int(np.argmax(r)) for r in rewards]
+    assert cli_main(args) == 0  # without a reward: no scores
+    plain = json.loads(capsys.readouterr().out)
+    assert "best_take" not in plain and all("reward" not in m for m in plain["motions"])
+    assert cli_main(args + ["--reward", str(tmp_path / "missing")]) == 2

@@ -35,8 +35,8 @@ from .moves import JUDGES
 from .parse import checks_for
 from .sequence import judge_sequence, sequence_checks
 
-__all__ = ["CATEGORIES", "checks_for", "facing_yaw", "judge", "judge_case", "judge_generated", "judge_sequence",
-           "judge_timelines", "load_rule_cases", "sequence_checks", "summarize"]
+__all__ = ["CATEGORIES", "checks_for", "facing_yaw", "judge", "judge_best_of", "judge_case", "judge_generated",
+           "judge_sequence", "judge_timelines", "load_rule_cases", "sequence_checks", "summarize"]
 
 CATEGORIES = tuple(sorted(JUDGES))
 
@@ -164,10 +164,11 @@ def judge_case(case: dict, joints: np.ndarray, fps: float | None = None) -> list
 
 
 def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 2.5, seed: int = 0,
-                    batch: int = 32, gt_root=None, log=None) -> None:
+                    batch: int = 32, gt_root=None, log=None, on_result=None) -> None:
     """Sample one motion per case with ``pipe`` (a MotionPipeline) at the clip's length (40 frames
     up to the model's maximum) and store the rule results in ``case["gen"]``; with ``gt_root``
-    (the dataset folder) also judge the ground-truth joints into ``case["gt"]``.
+    (the dataset folder) also judge the ground-truth joints into ``case["gt"]``. ``on_result(ids,
+    result)``, when given, sees each batch's GenerationResult and the indices of its cases.
 
     With a MotionPipeline, case i's initial noise is drawn from (``seed``, i) alone, so a case's
     motion does not depend on the batch size or on the other cases. Cases are generated in batches
@@ -190,9 +191,45 @@ def judge_generated(pipe, cases: list[dict], steps: int = 50, guidance: float = 
             c = cases[i]
             c["gen"] = judge_case(c, jts[:n], fps)
             _judge_ground_truth(c, gt_root, fps)
+        if on_result is not None:
+            on_result(ids, res)
         done += len(ids)
         if log:
             log(f"{done}/{len(cases)} captions, {time.time() - t0:.0f}s")
+
+
+def judge_best_of(pipe, cases: list[dict], takes: int, score, steps: int = 50, guidance: float = 2.5,
+                  seed: int = 0, batch: int = 32, gt_root=None, log=None) -> None:
+    """Best-of-``takes`` with a scorer: sample each case ``takes`` times (take k as
+    :func:`judge_generated` with seed ``seed + 1000 k``, so take 0 is its plain run), score every
+    motion with ``score(captions, features, lengths) -> (B,)`` (e.g. a reward model,
+    :func:`easytune_core.reward.rank.reward_scores`) and judge them all.
+
+    Stores in each case: ``"takes"`` (the rule results of every take), ``"scores"`` (each take's
+    score), ``"pick"`` (the index of the highest-scoring take, the earlier one on ties), ``"gen"``
+    (take 0's results, what :func:`judge_generated` gives) and ``"best"`` (the picked take's)."""
+    if int(takes) < 1:
+        raise ValueError(f"takes must be at least 1, got {takes}")
+    for c in cases:
+        c["takes"], c["scores"] = [], []
+    for k in range(int(takes)):
+        run = [dict(c, takes=None, scores=None) for c in cases]
+
+        def scored(ids, res, run=run):
+            values = np.asarray(score(list(res.prompts), res.features, list(res.lengths)), dtype=np.float64)
+            for i, v in zip(ids, values):
+                run[i]["score"] = float(v)
+
+        judge_generated(pipe, run, steps, guidance, seed + 1000 * k, batch, gt_root=gt_root if k == 0 else None,
+                        log=log, on_result=scored)
+        for c, r in zip(cases, run):
+            c["takes"].append(r["gen"])
+            c["scores"].append(r["score"])
+            if k == 0 and "gt" in r:
+                c["gt"] = r["gt"]
+    for c in cases:
+        c["pick"] = int(np.argmax(c["scores"]))
+        c["gen"], c["best"] = c["takes"][0], c["takes"][c["pick"]]
 
 
 def _case_frames(case: dict, pipe) -> int:
