@@ -199,8 +199,6 @@ def takes(backend, prompt: str, seconds: float, seed: int, n: int, guidance: flo
 def score_takes(backend, prompt: str, result, name: str, session: str | None = None):
     """Each take's reward and evaluator matching distance, scored like the Compare tab's sides (the
     world's reward and evaluator); None for a score whose model is missing or when scoring fails."""
-    from easytune_core.shipped import world_of
-
     pipe = backend.pipeline(name, session)
     sides = [SideResult("A", name, None, np.asarray(result.features[b, :m], np.float32),
                         world=world_of(getattr(pipe, "meta", None)))

@@ -183,3 +183,24 @@ def test_prompt_following_best_of_takes_ranked_by_the_reward(tiny_stage_run, tmp
     assert best["template"]["overall"]["take1"]["check_pass"] == pytest.approx(plain["pass_fraction"])
     assert best["template"]["overall"]["captions"] == plain["captions"]
     assert "best of 3 takes ranked by the reward model" in (tmp_path / "bo.md").read_text()
+
+
+def test_best_of_eval_scores_the_plain_model_and_the_rewards_pick(tiny_stage_run, tmp_path):
+    _, data, runs, evals = tiny_stage_run
+    bench = load_benchmark("best_of_eval.py")
+    argv = ["--checkpoint", str(runs / "base"), "--reward", str(runs / "reward"), "--evaluator", str(runs / "evaluator"),
+            "--data", str(data), "--split", "test", "--max-prompts", "32", "--steps", "2", "--threads", "1"]
+    mp = fake_text_patch()
+    try:
+        assert bench.main(argv + ["--takes", "3", "--out", str(tmp_path / "bo")]) == 0
+        with pytest.raises(SystemExit):
+            bench.main(argv + ["--takes", "1", "--out", str(tmp_path / "x")])
+    finally:
+        mp.undo()
+    res = json.loads((tmp_path / "bo.json").read_text())
+    assert set(res["rows"]) == {"plain", "best of 3"} and res["settings"]["pairs"] == 32
+    # the plain row is what `evaluate` gives for the same model, pairs, steps and seed
+    plain = json.loads(evals["base"].read_text())["generated"]
+    assert res["rows"]["plain"]["generated"]["fid"]["mean"] == pytest.approx(plain["fid"]["mean"], rel=1e-4)
+    assert res["rows"]["plain"]["generated"]["r_precision"]["mean"] == pytest.approx(plain["r_precision"]["mean"])
+    assert "| best of 3 |" in (tmp_path / "bo.md").read_text()

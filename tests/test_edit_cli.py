@@ -248,3 +248,26 @@ def test_a_few_step_model_edits_without_a_prompt_at_its_own_guidance(tmp_path, s
     spec = make_edit("in-between", source, start=20, end=60)
     res = few.edit(spec, "", seed=3)  # guidance 0 would be outside the range it was distilled for
     assert res.features.shape == (1, 80, 263) and np.isfinite(res.features).all()
+
+
+def test_edit_and_compose_cli_default_to_the_models_guidance_and_steps(pipe, tmp_path, capsys, monkeypatch):
+    import easytune_core.text as text
+
+    monkeypatch.setattr(text, "get_text_encoder", lambda *a, **k: HashEncoder())
+    own = tmp_path / "own"
+    cfg = DenoiserConfig(width=32, layers=1, heads=2, ff=64, dropout=0.0, default_guidance=1.0, default_steps=3)
+    save_checkpoint(own, pipe.model, cfg, "denoiser", pipe.mean, pipe.std)
+    src = tmp_path / "walk.npy"
+    np.save(src, walk_joints(61))
+
+    def features(cmd, name, *extra):
+        head = (["edit", "--source", str(src), "--preset", "in-between", "--keep", "15"] if cmd == "edit" else
+                ["compose", "--segment", "a person walks forward | 2", "--segment", "a person sits down | 2", "--quiet"])
+        assert cli_main(head + ["--prompt", "a person jumps"] * (cmd == "edit") + ["--checkpoint", str(own), *extra,
+                                                                                  "--out", str(tmp_path / f"{name}.npy")]) == 0
+        capsys.readouterr()
+        return np.load(tmp_path / f"{name}_features.npy")
+    for cmd in ("edit", "compose"):
+        default = features(cmd, f"{cmd}_default")
+        np.testing.assert_allclose(default, features(cmd, f"{cmd}_named", "--guidance", "1", "--steps", "3"), atol=1e-6)
+        assert not np.allclose(default, features(cmd, f"{cmd}_other", "--guidance", "2.5", "--steps", "3"))

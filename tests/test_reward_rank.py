@@ -98,3 +98,27 @@ def test_judge_best_of_keeps_every_take_and_judges_the_pick(pipe):
     assert sum(calls) == 6
     with pytest.raises(ValueError, match="at least 1"):
         judge_best_of(pipe, cases, 0, score)
+
+
+def test_best_of_pipeline_answers_with_the_rewards_pick(pipe, reward):
+    from easytune_core.reward.rank import BestOfPipeline
+
+    wrapped = BestOfPipeline(pipe, reward, takes=3)
+    assert wrapped.max_frames == pipe.max_frames and wrapped.noise_shape(2, 30) == pipe.noise_shape(2, 30)
+    prompts, noise = ["a person walks", "someone waves"], pipe.make_noise(2, 40, 9)
+    res = wrapped.generate(prompts, frames=[40, 32], seed=9, init_noise=noise, steps=3, return_joints=False)
+    assert res.features.shape == (2, 40, 263) and res.lengths == [40, 32] and res.joints is None
+    # take 0 is the wrapped pipeline's own motion from the same noise; the pick has the highest reward
+    plain = pipe.generate(prompts, frames=[40, 32], seed=9, init_noise=noise, steps=3)
+    again = pipe.generate(prompts * 3, frames=[40, 32] * 3, seed=9, steps=3, init_noise=torch.cat(
+        [noise] + [torch.randn(noise.shape, generator=torch.Generator().manual_seed(9 * 7919 + k)) for k in (1, 2)]))
+    scores = reward_scores(reward, pipe.encode_pooled(again.prompts), again.features, again.lengths).reshape(3, 2)
+    assert wrapped.last_picks == scores.argmax(axis=0).tolist()
+    for b, k in enumerate(wrapped.last_picks):
+        np.testing.assert_allclose(res.features[b], again.features[k * 2 + b], atol=1e-5)
+    np.testing.assert_allclose(again.features[:2], plain.features, atol=1e-5)
+    one = BestOfPipeline(pipe, reward, takes=1).generate(prompts, frames=[40, 32], seed=9, init_noise=noise, steps=3)
+    np.testing.assert_allclose(one.features, plain.features, atol=1e-5)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="takes must be"):
+            BestOfPipeline(pipe, reward, takes=bad)

@@ -32,8 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", default="prefix", choices=STRATEGIES,
                    help="prefix: each window continues the motion so far; blend: overlapping windows denoised together")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, help="classifier-free guidance weight")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="sampler steps")
+    p.add_argument("--guidance", type=float, default=None,
+                   help=f"classifier-free guidance weight (default: the model's, {DEFAULT_GUIDANCE:g} for the "
+                        "models trained here)")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"sampler steps (default: the model's, {DEFAULT_STEPS} for the models trained here)")
     p.add_argument("--checkpoint", default=None,
                    help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face "
                         "Hub repo id (default: the shipped base model)")

@@ -40,8 +40,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     gen.add_argument("--prompt", default="", help="text for the regenerated part (empty: no text)")
     gen.add_argument("--takes", type=int, default=1, help="variants of the edit (1-16), seeds seed, seed+1, ...")
     gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, help="classifier-free guidance weight")
-    gen.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="sampler steps")
+    gen.add_argument("--guidance", type=float, default=None,
+                     help=f"classifier-free guidance weight (default: the model's, {DEFAULT_GUIDANCE:g} for the "
+                          "models trained here)")
+    gen.add_argument("--steps", type=int, default=None,
+                     help=f"sampler steps (default: the model's, {DEFAULT_STEPS} for the models trained here)")
     gen.add_argument("--checkpoint", default=None,
                    help="denoiser: a checkpoint folder, a shipped name (base, easytune) or a Hugging Face "
                         "Hub repo id (default: the shipped base model)")

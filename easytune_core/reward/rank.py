@@ -81,3 +81,48 @@ def best_of(pipe, reward_model, prompts, repetitions: int = 4, seconds=None, fra
     result = pipe.takes(prompts, repetitions, seconds=seconds, frames=frames, seed=seed, **takes_kwargs)
     scores = reward_scores(reward_model, pipe.encode_pooled(result.prompts).cpu(), result.features, result.lengths)
     return result, scores, best_takes(scores, repetitions)
+
+
+class BestOfPipeline:
+    """A generator that answers each prompt with the best of ``takes`` samples by ``reward_model``:
+    a drop-in for the pipeline in code that only calls ``generate`` (e.g.
+    :func:`easytune_core.eval.protocol.evaluate_pipeline`, to score reward-picked motions with the
+    evaluator). Take 0 starts from the noise ``generate`` is given (or that ``seed`` gives), so it is
+    the wrapped pipeline's own motion; take k > 0 draws its initial noise from (seed, k). Every
+    other attribute is the wrapped pipeline's.
+
+    Attributes:
+        last_picks: the take chosen for each prompt of the latest ``generate`` call.
+    """
+
+    def __init__(self, pipe, reward_model, takes: int = 4):
+        if isinstance(takes, bool) or int(takes) != takes or takes < 1:
+            raise ValueError(f"takes must be a whole number of at least 1, got {takes}")
+        if pipe.text_encoder.dim != reward_model.config.text_dim:
+            raise ValueError(f"this pipeline's text encoder ({pipe.text_encoder.name}, {pipe.text_encoder.dim}-d) is "
+                             f"not the reward model's ({reward_model.config.text_dim}-d); rank with a matching pair")
+        self.pipe, self.reward_model, self.takes = pipe, reward_model, int(takes)
+        self.last_picks: list[int] = []
+
+    def __getattr__(self, name):
+        return getattr(self.pipe, name)
+
+    def generate(self, prompts, seconds=None, frames=None, seed: int = 0, init_noise=None, return_joints: bool = True,
+                 **kwargs):
+        from ..pipeline import GenerationResult, check_prompts
+
+        prompts = check_prompts(prompts)
+        B = len(prompts)
+        lengths = self.pipe.lengths_for(B, seconds, frames)
+        shape = self.pipe.noise_shape(B, max(lengths))
+        first = self.pipe.make_noise(B, max(lengths), seed) if init_noise is None else torch.as_tensor(init_noise)
+        noise = [first] + [torch.randn(shape, generator=torch.Generator().manual_seed(int(seed) * 7919 + k))
+                           for k in range(1, self.takes)]
+        res = self.pipe.generate(prompts * self.takes, frames=lengths * self.takes, seed=seed,
+                                 init_noise=torch.cat(noise), return_joints=return_joints, **kwargs)
+        scores = reward_scores(self.reward_model, self.pipe.encode_pooled(res.prompts).cpu(), res.features,
+                               res.lengths).reshape(self.takes, B)
+        self.last_picks = scores.argmax(axis=0).tolist()
+        rows = [k * B + b for b, k in enumerate(self.last_picks)]
+        return GenerationResult(res.features[rows], None if res.joints is None else res.joints[rows], lengths, prompts,
+                                int(seed), res.fps)
