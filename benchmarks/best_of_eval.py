@@ -63,23 +63,31 @@ def main(argv=None) -> int:
         rows[name] = {"generated": res["generated"], "seconds": res["seconds"]}
         real, settings = res["real"], res["settings"]
 
-    def line(name, g):
-        r, h = g["r_precision"]["mean"], g.get("r_precision_hard", {}).get("mean", [float("nan")] * 3)
-        return (f"| {name} | {r[0]:.3f} / {r[1]:.3f} / {r[2]:.3f} | {h[0]:.3f} / {h[2]:.3f} | {g['fid']['mean']:.2f} | "
-                f"{g['mm_dist']['mean']:.3f} | {g['diversity']['mean']:.2f} |")
-    md = [f"`{args.checkpoint}` alone and the best of {args.takes} takes per prompt by `{args.reward}`, scored by "
-          f"`{args.evaluator or 'evaluator'}` on the {args.split} split of `{args.data}` ({settings['pairs']} pairs, one "
-          f"replication, the same noise for take 1, {steps} DDIM steps, guidance {guidance:g}, {pipe.precision}). R@k: "
-          "groups of 32; hard: groups of 32 holding the ground truth's near twins.", "",
-          "| motions | R@1 / R@2 / R@3 | R@1 / R@3 hard | FID | MM-Dist | Diversity |", "|---|---|---|---|---|---|",
-          line("real motions", real)]
-    md += [line(name, r["generated"]) for name, r in rows.items()]
     data = {"checkpoint": args.checkpoint, "reward": args.reward, "evaluator": args.evaluator, "data": args.data,
             "split": args.split, "takes": args.takes, "precision": pipe.precision, "settings": settings, "real": real,
             "rows": rows}
-    write_results(args.out, data, "\n".join(md), device=pipe.device)
-    print("\n".join(md))
+    md = render(data)
+    write_results(args.out, data, md, device=pipe.device)
+    print(md)
     return 0
+
+
+def render(data: dict) -> str:
+    """The markdown table of a result (``data`` as main writes it)."""
+    def line(name, g):
+        r, h = g["r_precision"]["mean"], g.get("r_precision_hard", {}).get("mean", [float("nan")] * 3)
+        fid = max(g["fid"]["mean"], 0.0)  # real against itself: 0 up to rounding
+        return (f"| {name} | {r[0]:.3f} / {r[1]:.3f} / {r[2]:.3f} | {h[0]:.3f} / {h[2]:.3f} | {fid:.2f} | "
+                f"{g['mm_dist']['mean']:.3f} | {g['diversity']['mean']:.2f} |")
+    s = data["settings"]
+    md = [f"`{data['checkpoint']}` alone and the best of {data['takes']} takes per prompt by `{data['reward']}`, scored "
+          f"by `{data['evaluator'] or 'evaluator'}` on the {data['split']} split of `{data['data']}` ({s['pairs']} pairs, "
+          f"one replication, the same noise for take 1, {s['steps']} DDIM steps, guidance {s['guidance']:g}, "
+          f"{data['precision']}). R@k: groups of 32; hard: groups of 32 holding the ground truth's near twins.", "",
+          "| motions | R@1 / R@2 / R@3 | R@1 / R@3 hard | FID | MM-Dist | Diversity |", "|---|---|---|---|---|---|",
+          line("real motions", data["real"])]
+    md += [line(name, r["generated"]) for name, r in data["rows"].items()]
+    return "\n".join(md)
 
 
 if __name__ == "__main__":
