@@ -117,6 +117,8 @@ def test_best_of_pipeline_answers_with_the_rewards_pick(pipe, reward):
     for b, k in enumerate(wrapped.last_picks):
         np.testing.assert_allclose(res.features[b], again.features[k * 2 + b], atol=1e-5)
     np.testing.assert_allclose(again.features[:2], plain.features, atol=1e-5)
+    big = wrapped.generate(prompts, frames=[40, 32], seed=2 ** 63 - 1, steps=2)  # any seed item_seed can give
+    assert np.isfinite(big.features).all()
     one = BestOfPipeline(pipe, reward, takes=1).generate(prompts, frames=[40, 32], seed=9, init_noise=noise, steps=3)
     np.testing.assert_allclose(one.features, plain.features, atol=1e-5)
     for bad in (0, 1.5, True):

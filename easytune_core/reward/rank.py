@@ -116,7 +116,7 @@ class BestOfPipeline:
         lengths = self.pipe.lengths_for(B, seconds, frames)
         shape = self.pipe.noise_shape(B, max(lengths))
         first = self.pipe.make_noise(B, max(lengths), seed) if init_noise is None else torch.as_tensor(init_noise)
-        noise = [first] + [torch.randn(shape, generator=torch.Generator().manual_seed(int(seed) * 7919 + k))
+        noise = [first] + [torch.randn(shape, generator=torch.Generator().manual_seed((int(seed) * 7919 + k) % 2 ** 63))
                            for k in range(1, self.takes)]
         res = self.pipe.generate(prompts * self.takes, frames=lengths * self.takes, seed=seed,
                                  init_noise=torch.cat(noise), return_joints=return_joints, **kwargs)
