@@ -119,10 +119,9 @@ def run(args) -> int:
     reward = None
     if args.reward is not None:
         from .reward import load_reward_model
+        from .reward.rank import check_pair
         reward = load_reward_model(args.reward, device=pipe.device)
-        if reward.config.text_dim != pipe.text_encoder.dim:
-            raise ValueError(f"the reward model reads {reward.config.text_dim}-d text embeddings, this model's text "
-                             f"encoder ({pipe.text_encoder.name}) gives {pipe.text_encoder.dim}-d ones")
+        check_pair(pipe, reward)
     if args.guidance_interval is not None:
         pipe.guidance_interval = check_guidance_interval(args.guidance_interval)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -172,12 +171,9 @@ def run(args) -> int:
     summary = {"seed": args.seed, "fps": pipe.fps, "repetitions": reps, "motions": written}
     if reward is not None:
         summary["reward"] = args.reward
-        if reps > 1:  # per prompt, the take the reward scores highest (the earlier one on ties)
-            best = {}
-            for m in written:
-                if m["prompt_index"] not in best or m["reward"] > best[m["prompt_index"]]["reward"]:
-                    best[m["prompt_index"]] = m
-            summary["best_take"] = [best[i]["take"] for i in sorted(best)]
+        if reps > 1:  # per prompt, the take the reward scores highest (the earlier one on ties); prompt-major
+            from .reward.rank import best_takes
+            summary["best_take"] = [int(i) % reps for i in best_takes([m["reward"] for m in written], reps)]
     if not single:
         index = out.with_name(f"{out.stem}_index.json")
         index.write_text(json.dumps(summary, indent=1), encoding="utf-8")

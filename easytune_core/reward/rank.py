@@ -56,6 +56,13 @@ def reward_scores(reward_model, text_emb, features, lengths, batch: int = 64) ->
     return torch.cat(out).numpy()
 
 
+def check_pair(pipe, reward_model) -> None:
+    """Refuse a reward model that reads another text embedding than ``pipe.encode_pooled`` gives."""
+    if pipe.text_encoder.dim != reward_model.config.text_dim:
+        raise ValueError(f"this pipeline's text encoder ({pipe.text_encoder.name}, {pipe.text_encoder.dim}-d) is "
+                         f"not the reward model's ({reward_model.config.text_dim}-d); rank with a matching pair")
+
+
 def best_takes(scores, repetitions: int) -> np.ndarray:
     """Index (into the prompt-major list of takes) of the highest-scoring take of each prompt; ties
     go to the earlier take. ``scores``: (P * repetitions,)."""
@@ -75,9 +82,7 @@ def best_of(pipe, reward_model, prompts, repetitions: int = 4, seconds=None, fra
         (result, scores, best): the takes as one prompt-major GenerationResult, their rewards (P * n,),
         and the index of each prompt's best take (P,).
     """
-    if pipe.text_encoder.dim != reward_model.config.text_dim:
-        raise ValueError(f"this pipeline's text encoder ({pipe.text_encoder.name}, {pipe.text_encoder.dim}-d) is "
-                         f"not the reward model's ({reward_model.config.text_dim}-d); rank with a matching pair")
+    check_pair(pipe, reward_model)
     result = pipe.takes(prompts, repetitions, seconds=seconds, frames=frames, seed=seed, **takes_kwargs)
     scores = reward_scores(reward_model, pipe.encode_pooled(result.prompts).cpu(), result.features, result.lengths)
     return result, scores, best_takes(scores, repetitions)
@@ -98,9 +103,7 @@ class BestOfPipeline:
     def __init__(self, pipe, reward_model, takes: int = 4):
         if isinstance(takes, bool) or int(takes) != takes or takes < 1:
             raise ValueError(f"takes must be a whole number of at least 1, got {takes}")
-        if pipe.text_encoder.dim != reward_model.config.text_dim:
-            raise ValueError(f"this pipeline's text encoder ({pipe.text_encoder.name}, {pipe.text_encoder.dim}-d) is "
-                             f"not the reward model's ({reward_model.config.text_dim}-d); rank with a matching pair")
+        check_pair(pipe, reward_model)
         self.pipe, self.reward_model, self.takes = pipe, reward_model, int(takes)
         self.last_picks: list[int] = []
 
@@ -120,8 +123,8 @@ class BestOfPipeline:
                            for k in range(1, self.takes)]
         res = self.pipe.generate(prompts * self.takes, frames=lengths * self.takes, seed=seed,
                                  init_noise=torch.cat(noise), return_joints=return_joints, **kwargs)
-        scores = reward_scores(self.reward_model, self.pipe.encode_pooled(res.prompts).cpu(), res.features,
-                               res.lengths).reshape(self.takes, B)
+        text = self.pipe.encode_pooled(prompts).cpu().repeat(self.takes, 1)  # take-major, as the batch
+        scores = reward_scores(self.reward_model, text, res.features, res.lengths).reshape(self.takes, B)
         self.last_picks = scores.argmax(axis=0).tolist()
         rows = [k * B + b for b, k in enumerate(self.last_picks)]
         return GenerationResult(res.features[rows], None if res.joints is None else res.joints[rows], lengths, prompts,
